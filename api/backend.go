@@ -1,0 +1,31 @@
+package api
+
+// Backend is one ComfyUI server of the fleet.
+type Backend struct {
+	ID        string              `json:"id"`
+	URL       string              `json:"url"`
+	State     string              `json:"state" enum:"healthy,degraded,down,draining"`
+	Running   []string            `json:"running"`
+	Prefetch  []string            `json:"prefetched"`
+	Done      int64               `json:"jobs_done"`
+	Failed    int64               `json:"jobs_failed"`
+	LatencyMS float64             `json:"latency_ms"`
+	Version   string              `json:"version,omitempty"`
+	Devices   []Device            `json:"devices,omitempty"`
+	NodeCount int                 `json:"node_count"`
+	Models    map[string][]string `json:"models,omitempty"`
+	LastError string              `json:"last_error,omitempty"`
+}
+
+// Device is one compute device of a backend.
+type Device struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	VRAMTotal int64  `json:"vram_total"`
+	VRAMFree  int64  `json:"vram_free"`
+}
+
+// BackendList is the answer of GET /v1/backends.
+type BackendList struct {
+	Backends []Backend `json:"backends"`
+}

@@ -1,0 +1,175 @@
+package comfysim
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/engine"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+)
+
+// sensitiveKeys are removed from extra_data when a prompt enters history
+// (SENSITIVE_EXTRA_DATA_KEYS).
+var sensitiveKeys = []string{"auth_token_comfy_org", "api_key_comfy_org"}
+
+// historyItem is one history entry, encoded once.
+type historyItem struct {
+	raw      []byte
+	number   string
+	promptID string
+	prompt   []byte
+	extra    any
+	outputs  pyjson.Obj
+	status   comfy.HistoryStatus
+	created  time.Time
+	ended    time.Time
+}
+
+func newHistoryItem(it *item, res engine.Result, now time.Time) *historyItem {
+	extra := it.extra
+	if obj, ok := extra.(pyjson.Obj); ok {
+		clean := append(pyjson.Obj{}, obj...)
+		for _, k := range sensitiveKeys {
+			clean.Delete(k)
+		}
+		extra = clean
+	}
+	status := comfy.HistoryStatus{StatusStr: comfy.StatusError, Completed: false, Messages: res.Messages}
+	if res.Success {
+		status.StatusStr, status.Completed = comfy.StatusSuccess, true
+	}
+	entry := pyjson.Obj{
+		{Key: "prompt", Value: it.queueItem(extra)},
+		{Key: "outputs", Value: res.Outputs},
+		{Key: "status", Value: status},
+		{Key: "meta", Value: res.Meta},
+	}
+	return &historyItem{
+		raw:      pyjson.MustMarshal(entry),
+		number:   string(it.number),
+		promptID: it.promptID,
+		prompt:   it.promptRaw,
+		extra:    extra,
+		outputs:  res.Outputs,
+		status:   status,
+		created:  it.created,
+		ended:    now,
+	}
+}
+
+// writeHistory answers {"id": entry, ...} in the given order.
+func writeHistory(w http.ResponseWriter, ids []string, entries []*historyItem) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.Write(pyjson.MustMarshal(id))
+		b.WriteString(": ")
+		b.Write(entries[i].raw)
+	}
+	b.WriteByte('}')
+	writeJSONBytes(w, http.StatusOK, b.Bytes())
+}
+
+// handleGetHistory is GET /history?max_items=&offset= with ComfyUI's paging
+// (see queue.History.Page); a non-integer parameter is a 500.
+func (s *Server) handleGetHistory(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	q := r.URL.Query()
+	var maxItems *int
+	if v, ok := q["max_items"]; ok {
+		n, ok := pyInt(v[0])
+		if !ok {
+			internalError(w)
+			return
+		}
+		maxItems = &n
+	}
+	offset := -1
+	if v, ok := q["offset"]; ok {
+		n, ok := pyInt(v[0])
+		if !ok {
+			internalError(w)
+			return
+		}
+		offset = n
+	}
+	s.mu.Lock()
+	page := s.history.Page(maxItems, offset)
+	s.mu.Unlock()
+	ids := make([]string, len(page))
+	entries := make([]*historyItem, len(page))
+	for i, e := range page {
+		ids[i], entries[i] = e.ID, e.Value
+	}
+	writeHistory(w, ids, entries)
+}
+
+func (s *Server) handleGetHistoryItem(w http.ResponseWriter, _ *http.Request, p map[string]string) {
+	id := p["prompt_id"]
+	s.mu.Lock()
+	e, ok := s.history.Get(id)
+	s.mu.Unlock()
+	if !ok {
+		writeJSONBytes(w, http.StatusOK, []byte("{}"))
+		return
+	}
+	writeHistory(w, []string{id}, []*historyItem{e})
+}
+
+// handlePostHistory is POST /history: {"clear": true} and/or
+// {"delete": [ids]}; an empty 200.
+func (s *Server) handlePostHistory(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	v, ok := s.readJSON(w, r)
+	if !ok {
+		return
+	}
+	hasClear, err := pyContains(v, "clear")
+	if err != nil {
+		internalError(w)
+		return
+	}
+	if hasClear {
+		clear, err := pyGet(v, "clear")
+		if err != nil {
+			internalError(w)
+			return
+		}
+		if truthy(clear) {
+			s.mu.Lock()
+			s.history.Clear()
+			s.mu.Unlock()
+		}
+	}
+	if has, _ := pyContains(v, "delete"); has {
+		del, err := pyGet(v, "delete")
+		if err != nil {
+			internalError(w)
+			return
+		}
+		ids, err := pyIter(del)
+		if err != nil {
+			internalError(w)
+			return
+		}
+		for _, id := range ids {
+			switch x := id.(type) {
+			case []any, pyjson.Obj:
+				internalError(w) // unhashable
+				return
+			case string:
+				s.mu.Lock()
+				s.history.Delete(x)
+				s.mu.Unlock()
+			}
+		}
+	}
+	writeEmpty(w, http.StatusOK)
+}
+
+// numberString formats a queue number for the jobs API.
+func numberString(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,142 @@
+package nodes
+
+import (
+	"fmt"
+
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+)
+
+// samplerArgs are the inputs KSampler and KSamplerAdvanced share.
+type samplerArgs struct {
+	model            *Model
+	seed             string
+	steps            int64
+	cfg              float64
+	sampler, sched   string
+	positive, negate *Conditioning
+	latent           *Latent
+	extra            string // everything else that changes the result
+}
+
+func readSampler(c *Call, seedName string) (samplerArgs, error) {
+	var a samplerArgs
+	var err error
+	if a.model, err = input[*Model](c, "model", "a MODEL"); err != nil {
+		return a, err
+	}
+	seed, err := c.BigInt(seedName)
+	if err != nil {
+		return a, err
+	}
+	a.seed = seed.String()
+	if a.steps, err = c.Int("steps"); err != nil {
+		return a, err
+	}
+	if a.cfg, err = c.Float("cfg"); err != nil {
+		return a, err
+	}
+	if a.sampler, err = c.Str("sampler_name"); err != nil {
+		return a, err
+	}
+	if a.sched, err = c.Str("scheduler"); err != nil {
+		return a, err
+	}
+	if a.positive, err = input[*Conditioning](c, "positive", "a CONDITIONING"); err != nil {
+		return a, err
+	}
+	if a.negate, err = input[*Conditioning](c, "negative", "a CONDITIONING"); err != nil {
+		return a, err
+	}
+	a.latent, err = input[*Latent](c, "latent_image", "a LATENT")
+	return a, err
+}
+
+func kSampler(c *Call) (Result, error) {
+	a, err := readSampler(c, "seed")
+	if err != nil {
+		return Result{}, err
+	}
+	denoise, err := c.FloatOr("denoise", 1)
+	if err != nil {
+		return Result{}, err
+	}
+	a.extra = fmt.Sprint("denoise=", denoise)
+	steps := int(a.steps)
+	if denoise <= 0 {
+		steps = 0
+	}
+	return sample(c, a, steps)
+}
+
+func kSamplerAdvanced(c *Call) (Result, error) {
+	a, err := readSampler(c, "noise_seed")
+	if err != nil {
+		return Result{}, err
+	}
+	start, err := c.IntOr("start_at_step", 0)
+	if err != nil {
+		return Result{}, err
+	}
+	end, err := c.IntOr("end_at_step", 10000)
+	if err != nil {
+		return Result{}, err
+	}
+	noise, err := c.StrOr("add_noise", "enable")
+	if err != nil {
+		return Result{}, err
+	}
+	leftover, err := c.StrOr("return_with_leftover_noise", "disable")
+	if err != nil {
+		return Result{}, err
+	}
+	a.extra = fmt.Sprint(start, "/", end, "/", noise, "/", leftover)
+	last := min(end, a.steps)
+	if start >= last {
+		// comfy.samplers returns the input latent untouched.
+		return out(a.latent)
+	}
+	return sample(c, a, int(last-start))
+}
+
+// sample runs steps simulated sampler steps, each reported through the
+// progress hook (with a preview when previews are on), and returns a latent
+// whose signature depends on every input.
+func sample(c *Call, a samplerArgs, steps int) (Result, error) {
+	l := &Latent{N: a.latent.N, H: a.latent.H, W: a.latent.W, Sigs: make([]uint64, a.latent.N)}
+	for i := range l.Sigs {
+		l.Sigs[i] = imaging.Seed(u64(a.model.Sig), a.seed, fmt.Sprint(i, a.steps, a.cfg), a.sampler, a.sched,
+			u64(a.positive.Sig), u64(a.negate.Sig), a.extra, u64(a.latent.Sigs[i]))
+	}
+	for step := 0; step < steps; step++ {
+		if err := c.Sleep(c.StepDelay()); err != nil {
+			return Result{}, err
+		}
+		var p *Preview
+		if c.PreviewMethod() != "none" && l.N > 0 {
+			p = samplerPreview(c, l, step, steps)
+		}
+		if err := c.Progress(step+1, steps, p); err != nil {
+			return Result{}, err
+		}
+	}
+	return out(l)
+}
+
+// samplerPreview draws the first latent of the batch partway to its final
+// look: latent size for latent2rgb (and auto), image size for taesd.
+func samplerPreview(c *Call, l *Latent, step, steps int) *Preview {
+	h, w := max(l.H, 1), max(l.W, 1)
+	if c.PreviewMethod() == "taesd" {
+		h, w = h*8, w*8
+	}
+	final, err := imaging.Pattern(c.Limits(), h, w, []uint64{l.Sigs[0]})
+	if err != nil {
+		return nil
+	}
+	noise, _ := imaging.Pattern(c.Limits(), h, w, []uint64{l.Sigs[0] ^ uint64(step+1)})
+	t := float32(step+1) / float32(steps)
+	for i := range final.Pix {
+		final.Pix[i] = final.Pix[i]*t + noise.Pix[i]*(1-t)
+	}
+	return &Preview{Format: "JPEG", Image: imaging.ToImage(final, 0), MaxSize: c.PreviewSize()}
+}

@@ -1,0 +1,99 @@
+package comfysim
+
+import (
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+)
+
+// errMalformedRef makes the mask route answer a plain-text 500, as
+// ComfyUI's json.loads / KeyError do.
+var errMalformedRef = errors.New("malformed original_ref")
+
+// saveMask is /upload/mask's save function: open the image named by
+// original_ref, replace its alpha with the upload's, keep its PNG text and
+// write the result to path. Problems with the reference itself are silently
+// ignored (nothing is written, the route still answers 200), as in ComfyUI.
+func (s *Server) saveMask(f form, upload *formFile, path string) error {
+	refText, ok := f.str("original_ref")
+	if !ok {
+		return errMalformedRef
+	}
+	ref, err := pyjson.Decode([]byte(refText))
+	if err != nil {
+		return errMalformedRef
+	}
+	nameV, err := pyGet(ref, "filename")
+	if err != nil {
+		return errMalformedRef
+	}
+	obj := ref.(pyjson.Obj)
+	if !obj.Has("filename") {
+		return errMalformedRef // KeyError
+	}
+	name, _ := nameV.(string)
+	file, ok := s.maskOriginal(obj, name)
+	if !ok {
+		return nil
+	}
+	return s.applyMask(file, upload.data, path)
+}
+
+// maskOriginal resolves original_ref to a file, or reports false for the
+// cases ComfyUI ignores.
+func (s *Server) maskOriginal(ref pyjson.Obj, name string) (string, bool) {
+	name, kind := annotated(name)
+	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
+		return "", false
+	}
+	if kind == "" {
+		kind = "output"
+		if v, ok := ref.Get("type"); ok {
+			kind, _ = v.(string)
+		}
+	}
+	if kind != "output" && kind != "input" && kind != "temp" {
+		return "", false
+	}
+	dir := s.dir(kind)
+	if v, ok := ref.Get("subfolder"); ok {
+		if sub, _ := v.(string); sub != "" {
+			full := nodes.PyJoin(dir, sub)
+			if !nodes.Within(dir, full) {
+				return "", false
+			}
+			dir = full
+		}
+	}
+	file := nodes.PyJoin(dir, name)
+	st, err := os.Stat(file)
+	if err != nil || !st.Mode().IsRegular() {
+		return "", false
+	}
+	return file, true
+}
+
+func (s *Server) applyMask(original string, mask []byte, path string) error {
+	data, err := os.ReadFile(original)
+	if err != nil {
+		return err
+	}
+	img, _, err := imaging.Decode(s.lim, data)
+	if err != nil {
+		return err
+	}
+	text, _ := imaging.ReadText(data)
+	m, _, err := imaging.Decode(s.lim, mask)
+	if err != nil {
+		return err
+	}
+	out, err := imaging.EncodePNG(imaging.WithAlpha(img, m), text)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o644)
+}

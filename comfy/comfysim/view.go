@@ -1,0 +1,234 @@
+package comfysim
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
+)
+
+// annotated splits a " [output]"-style suffix off name the way
+// folder_paths.annotated_filepath does (a fixed cut that assumes the
+// space), returning the directory kind it names ("" for none).
+func annotated(name string) (string, string) {
+	for _, kind := range []string{"output", "input", "temp"} {
+		suffix := "[" + kind + "]"
+		if strings.HasSuffix(name, suffix) {
+			return name[:max(len(name)-len(suffix)-1, 0)], kind
+		}
+	}
+	return name, ""
+}
+
+// handleView is GET /view with ComfyUI's checks in ComfyUI's order: empty
+// name 400, leading "/" or ".." anywhere 400, unknown type 400, subfolder
+// outside the directory 403, then the base name only, missing file 404.
+func (s *Server) handleView(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	if !s.viewDelay(r) {
+		return
+	}
+	q := r.URL.Query()
+	raw, ok := q["filename"]
+	if !ok {
+		writeEmpty(w, http.StatusNotFound)
+		return
+	}
+	filename, kind := annotated(raw[0])
+	if filename == "" || filename[0] == '/' || strings.Contains(filename, "..") {
+		writeEmpty(w, http.StatusBadRequest)
+		return
+	}
+	if kind == "" {
+		kind = "output"
+		if t, ok := q["type"]; ok {
+			kind = t[0]
+		}
+	}
+	if kind != "output" && kind != "input" && kind != "temp" {
+		writeEmpty(w, http.StatusBadRequest)
+		return
+	}
+	dir := s.dir(kind)
+	if sub, ok := q["subfolder"]; ok {
+		full := nodes.PyJoin(dir, sub[0])
+		if !nodes.Within(dir, full) {
+			writeEmpty(w, http.StatusForbidden)
+			return
+		}
+		dir = full
+	}
+	filename = nodes.PyBasename(filename)
+	file := nodes.PyJoin(dir, filename)
+	st, err := os.Stat(file)
+	if err != nil || !st.Mode().IsRegular() {
+		writeEmpty(w, http.StatusNotFound)
+		return
+	}
+	if _, ok := q["preview"]; ok {
+		s.viewPreview(w, file, filename, q.Get("preview"), q.Get("channel"))
+		return
+	}
+	switch q.Get("channel") {
+	case "rgb", "a":
+		s.viewChannel(w, file, filename, q.Get("channel"))
+		return
+	}
+	s.serveFile(w, r, file, filename, st)
+}
+
+func (s *Server) viewDelay(r *http.Request) bool {
+	d := s.knobs.ViewDelay()
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func contentDisposition(name string) string { return `filename="` + name + `"` }
+
+// serveFile is aiohttp's FileResponse: Range and conditional requests, an
+// ETag of mtime and size, and dangerous types served as octet-stream.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, file, name string, st os.FileInfo) {
+	f, err := os.Open(file)
+	if err != nil {
+		writeEmpty(w, http.StatusNotFound)
+		return
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("Content-Disposition", contentDisposition(name))
+	h.Set("Content-Type", viewContentType(name))
+	h.Set("Etag", fmt.Sprintf(`"%x-%x"`, st.ModTime().UnixNano(), st.Size()))
+	http.ServeContent(w, r, name, st.ModTime(), f)
+}
+
+// viewPreview re-encodes an image: "webp;90" or "jpeg;75" (other formats
+// become webp, as does any channel containing "a").
+func (s *Server) viewPreview(w http.ResponseWriter, file, name, preview, channel string) {
+	img, ok := s.openImage(w, file)
+	if !ok {
+		return
+	}
+	parts := strings.Split(preview, ";")
+	format := parts[0]
+	if (format != "webp" && format != "jpeg") || strings.Contains(channel, "a") {
+		format = "webp"
+	}
+	quality := 90
+	if last := parts[len(parts)-1]; last != "" && isDigits(last) {
+		if q, err := strconv.Atoi(last); err == nil {
+			quality = q
+		}
+	}
+	var data []byte
+	var err error
+	if format == "jpeg" {
+		data, err = imaging.EncodeJPEG(imaging.DropAlpha(img), quality)
+	} else {
+		src := img
+		if channel == "rgb" {
+			src = imaging.DropAlpha(img)
+		}
+		data, err = imaging.EncodeWebP(src)
+	}
+	if err != nil {
+		internalError(w)
+		return
+	}
+	writeImage(w, "image/"+format, name, data)
+}
+
+func (s *Server) viewChannel(w http.ResponseWriter, file, name, channel string) {
+	img, ok := s.openImage(w, file)
+	if !ok {
+		return
+	}
+	out := imaging.DropAlpha(img)
+	if channel == "a" {
+		out = imaging.AlphaOnly(img)
+	}
+	data, err := imaging.EncodePNG(out, nil)
+	if err != nil {
+		internalError(w)
+		return
+	}
+	writeImage(w, "image/png", name, data)
+}
+
+// openImage decodes file; anything that is not an image is a 500, as
+// PIL's exception is unhandled.
+func (s *Server) openImage(w http.ResponseWriter, file string) (image.Image, bool) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		internalError(w)
+		return nil, false
+	}
+	img, _, err := imaging.Decode(s.lim, data)
+	if err != nil {
+		internalError(w)
+		return nil, false
+	}
+	return img, true
+}
+
+func writeImage(w http.ResponseWriter, typ, name string, data []byte) {
+	h := w.Header()
+	h.Set("Content-Type", typ)
+	h.Set("Content-Disposition", contentDisposition(name))
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = bytes.NewReader(data).WriteTo(w)
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// mimeTypes is the part of Python's mimetypes table (plus ComfyUI's two
+// additions) that output, input and temp files use.
+var mimeTypes = map[string]string{
+	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jpe": "image/jpeg",
+	".gif": "image/gif", ".webp": "image/webp", ".bmp": "image/bmp", ".tif": "image/tiff",
+	".tiff": "image/tiff", ".svg": "image/svg+xml", ".ico": "image/vnd.microsoft.icon",
+	".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime", ".avi": "video/x-msvideo",
+	".mkv": "video/x-matroska", ".mp3": "audio/mpeg", ".wav": "audio/x-wav", ".flac": "audio/flac",
+	".ogg": "audio/ogg", ".opus": "audio/ogg", ".json": "application/json", ".txt": "text/plain",
+	".md": "text/markdown", ".csv": "text/csv", ".xml": "text/xml", ".pdf": "application/pdf",
+	".zip": "application/zip", ".html": "text/html", ".htm": "text/html", ".css": "text/css",
+	".xhtml": "application/xhtml+xml", ".js": "application/javascript; charset=utf-8",
+	".mjs": "text/javascript", ".glb": "model/gltf-binary", ".gltf": "model/gltf+json",
+	".obj": "model/obj",
+}
+
+// viewContentType is mimetypes.guess_type with ComfyUI's forced downloads.
+func viewContentType(name string) string {
+	t, ok := mimeTypes[strings.ToLower(filepath.Ext(name))]
+	if !ok {
+		return "application/octet-stream"
+	}
+	switch t {
+	case "text/html", "text/html-sandboxed", "application/xhtml+xml", "text/javascript", "text/css":
+		return "application/octet-stream"
+	}
+	return t
+}

@@ -1,0 +1,100 @@
+package comfysim
+
+import (
+	"time"
+
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/engine"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+)
+
+// worker is ComfyUI's prompt_worker thread: take the smallest item, run it,
+// write history, report, apply /free flags; repeat until Close.
+func (s *Server) worker() {
+	defer close(s.workerEnd)
+	for {
+		it, flags, ok := s.next()
+		if !ok {
+			return
+		}
+		if it != nil {
+			s.runItem(it)
+		}
+		if flags.freeMemory {
+			s.exec.Reset()
+		}
+	}
+}
+
+// next blocks until there is a prompt to run or flags to apply. It pops the
+// prompt, moves it to running and broadcasts the (unchanged) count.
+func (s *Server) next() (*item, serverFlags, bool) {
+	for {
+		if err := s.knobs.Checkpoint(s.ctx); err != nil {
+			return nil, serverFlags{}, false
+		}
+		s.mu.Lock()
+		flags := s.flags
+		s.flags = serverFlags{}
+		if popped, ok := s.pending.Pop(); ok {
+			s.running = popped.Value
+			s.queueUpdatedLocked()
+			s.mu.Unlock()
+			return popped.Value, flags, true
+		}
+		s.mu.Unlock()
+		if flags != (serverFlags{}) {
+			return nil, flags, true
+		}
+		select {
+		case <-s.wake:
+		case <-s.ctx.Done():
+			return nil, serverFlags{}, false
+		}
+	}
+}
+
+func (s *Server) runItem(it *item) {
+	started := time.Now()
+	job := &engine.Job{
+		PromptID:  it.promptID,
+		Graph:     it.graph,
+		Prompt:    it.prompt,
+		ExtraData: it.extra,
+		Outputs:   it.outputs,
+	}
+	res := s.exec.Execute(s.ctx, job)
+	if s.ctx.Err() != nil {
+		return // Close or Crash: the prompt is lost, as in a dead server
+	}
+	s.stats.executed(it.promptID, res)
+	entry := newHistoryItem(it, res, s.opts.Now())
+
+	s.mu.Lock()
+	s.history.Put(it.promptID, entry)
+	s.running = nil
+	s.queueUpdatedLocked()
+	if client := clientOf(it.extra); client != nil {
+		s.emitLocked(comfy.Executing{PromptID: it.promptID}, client)
+	}
+	s.mu.Unlock()
+	s.logf("Prompt executed in %.2f seconds\n", time.Since(started).Seconds())
+}
+
+// clientOf is extra_data["client_id"] as the worker reads it for the final
+// "executing": nil when absent or null.
+func clientOf(extra any) *string {
+	obj, ok := extra.(pyjson.Obj)
+	if !ok {
+		return nil
+	}
+	v, ok := obj.Get("client_id")
+	if !ok || v == nil {
+		return nil
+	}
+	if s, isStr := v.(string); isStr {
+		return &s
+	}
+	s := "\x00" + pyjson.Repr(v)
+	return &s
+}

@@ -1,0 +1,19 @@
+// Package fidelity proves that a server behaves like the real ComfyUI 0.3.64
+// whose traffic was captured (testdata/raw, converted from the shared
+// captures). It exists because comfygate is only useful if existing ComfyUI
+// clients cannot tell it apart from ComfyUI, and the only trustworthy
+// definition of "like ComfyUI" is what a real ComfyUI did on the wire.
+//
+// Each scenario drives a fresh [Target] through the same interaction as the
+// capture tool (same requests in the same order, same sockets and client ids),
+// records what the target answered, normalises it with the same code that
+// turned the capture into testdata/*.golden.json, and compares the two one
+// step at a time (one HTTP exchange or one WebSocket's message sequence is one
+// check). The normalisation removes only what differs from run to run or from
+// machine to machine (prompt ids, timestamps, temp-file prefixes, counters
+// that depend on earlier traffic, RAM figures, local paths); everything a
+// client could branch on is kept.
+//
+// The same harness runs against the simulator (comfy/comfysim) and, later,
+// against comfygate's ComfyUI-compatible surface: see [Run] and [Target].
+package fidelity

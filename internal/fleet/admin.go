@@ -1,0 +1,175 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/comfygate/comfygate/comfy"
+)
+
+// BackendStatus is a backend as the admin API shows it.
+type BackendStatus struct {
+	ID          string
+	URL         string
+	State       BackendState
+	Connected   bool // the WebSocket is up
+	MaxInflight int
+	// Running is the job ComfyUI runs now ("" if none); Waiting are our
+	// jobs in its queue (the prefetch).
+	Running string
+	Waiting []string
+	Done    int64 // jobs that succeeded here
+	Failed  int64 // jobs that failed here
+	Latency time.Duration
+	Version string
+	Devices []comfy.Device
+	// NodeCount is the number of node classes; Models lists model files by
+	// loader input ("ckpt_name": [...]).
+	NodeCount int
+	Models    map[string][]string
+}
+
+// Backends reports every backend, in configuration order.
+func (f *Fleet) Backends() []BackendStatus {
+	bs := f.snapshot()
+	out := make([]BackendStatus, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, b.status())
+	}
+	return out
+}
+
+func (b *Backend) status() BackendStatus {
+	s := BackendStatus{
+		ID: b.ID(), URL: b.cfg.URL, State: b.State(), Connected: b.socketUp.Load(),
+		MaxInflight: b.cfg.MaxInflight, Done: b.done.Load(), Failed: b.failed.Load(),
+		Latency: b.latency(),
+	}
+	if st := b.system.Load(); st != nil {
+		s.Version, s.Devices = st.System.ComfyUIVersion, slices.Clone(st.Devices)
+	}
+	if caps := b.caps.Load(); caps != nil {
+		s.NodeCount, s.Models = caps.nodeCount(), caps.models
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for pid, r := range b.runs {
+		if pid == b.current {
+			s.Running = r.jobID
+		} else {
+			s.Waiting = append(s.Waiting, r.jobID)
+		}
+	}
+	slices.Sort(s.Waiting)
+	return s
+}
+
+// newBackend builds a backend and its client; it starts nothing.
+func (f *Fleet) newBackend(bc BackendConfig) (*Backend, error) {
+	bc = bc.withDefaults()
+	opts := []comfy.Option{comfy.WithHTTPClient(f.cfg.HTTPClient)}
+	for k, vs := range bc.Headers {
+		for _, v := range vs {
+			opts = append(opts, comfy.WithHeader(k, v))
+		}
+	}
+	client, err := comfy.NewClient(bc.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", bc.ID, err)
+	}
+	clientID := "comfygate-" + f.cfg.InstanceID + "-" + bc.ID
+	return newBackend(bc, client, clientID), nil
+}
+
+// startBackend starts the backend's socket and health goroutines.
+func (f *Fleet) startBackend(ctx context.Context, b *Backend) {
+	bctx, cancel := context.WithCancel(ctx)
+	b.cancel = cancel
+	b.wg.Go(func() { f.socketLoop(bctx, b) })
+	b.wg.Go(func() { f.healthLoop(bctx, b) })
+}
+
+// AddBackend adds a ComfyUI server at run time. It takes jobs once its
+// first probe and socket succeed.
+func (f *Fleet) AddBackend(bc BackendConfig) error {
+	if err := bc.validate(); err != nil {
+		return fmt.Errorf("add backend: %w", err)
+	}
+	b, err := f.newBackend(bc)
+	if err != nil {
+		return err
+	}
+	f.backendsMu.Lock()
+	defer f.backendsMu.Unlock()
+	if f.backend(bc.ID) != nil {
+		return fmt.Errorf("add backend %s: %w", bc.ID, ErrDuplicate)
+	}
+	f.addBackendLocked(b)
+	if ctx := f.lifetime(); ctx != nil && ctx.Err() == nil {
+		f.startBackend(ctx, b)
+	}
+	return nil
+}
+
+// Drain stops giving the backend new jobs; the jobs on it run to the end.
+func (f *Fleet) Drain(id string) error {
+	b := f.backend(id)
+	if b == nil {
+		return fmt.Errorf("drain %s: %w", id, ErrUnknownBackend)
+	}
+	b.draining.Store(true)
+	f.m.setBackendState(b)
+	return nil
+}
+
+// Resume undoes Drain.
+func (f *Fleet) Resume(id string) error {
+	b := f.backend(id)
+	if b == nil {
+		return fmt.Errorf("resume %s: %w", id, ErrUnknownBackend)
+	}
+	b.draining.Store(false)
+	f.m.setBackendState(b)
+	f.wakeScheduler()
+	return nil
+}
+
+// BackendProbe is what TestBackend found.
+type BackendProbe struct {
+	Latency   time.Duration
+	Version   string
+	Devices   []comfy.Device
+	VRAMTotal int64
+	VRAMFree  int64
+	NodeCount int
+}
+
+// TestBackend checks a ComfyUI server before it is added: reachability,
+// version, devices and VRAM, and the size of its node catalog.
+func (f *Fleet) TestBackend(ctx context.Context, url string) (BackendProbe, error) {
+	if err := (BackendConfig{ID: "test", URL: url}).validate(); err != nil {
+		return BackendProbe{}, fmt.Errorf("test backend: %w", err)
+	}
+	c, err := comfy.NewClient(url, comfy.WithHTTPClient(f.cfg.HTTPClient))
+	if err != nil {
+		return BackendProbe{}, fmt.Errorf("test backend: %w", err)
+	}
+	start := time.Now()
+	st, err := c.SystemStats(ctx)
+	if err != nil {
+		return BackendProbe{}, fmt.Errorf("test backend %s: %w", url, err)
+	}
+	p := BackendProbe{Latency: time.Since(start), Version: st.System.ComfyUIVersion, Devices: st.Devices}
+	for _, d := range st.Devices {
+		p.VRAMTotal += d.VRAMTotal
+		p.VRAMFree += d.VRAMFree
+	}
+	info, err := c.ObjectInfo(ctx)
+	if err != nil {
+		return p, fmt.Errorf("test backend %s: object_info: %w", url, err)
+	}
+	p.NodeCount = len(info)
+	return p, nil
+}

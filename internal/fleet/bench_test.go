@@ -1,0 +1,239 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// tinyGraph is a near-zero-time job with one output file; color makes each
+// run distinct so ComfyUI's cache does not answer it.
+func tinyGraph(color int) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{
+	 "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": %d}},
+	 "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "bench"}}
+	}`, color))
+}
+
+// countHub counts terminal events and signals when want were seen.
+type countHub struct {
+	mu   sync.Mutex // guards n, want, done
+	n    int
+	want int
+	done chan struct{}
+}
+
+func (h *countHub) Publish(e events.Event) {
+	if e.Sub != 0 || !api.TerminalEvent(e.Type) {
+		return
+	}
+	h.mu.Lock()
+	h.n++
+	if h.n == h.want && h.done != nil {
+		close(h.done)
+	}
+	h.mu.Unlock()
+}
+
+// expect arms the hub for n more terminal events.
+func (h *countHub) expect(n int) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.want, h.done = h.n+n, make(chan struct{})
+	if n == 0 {
+		close(h.done)
+	}
+	return h.done
+}
+
+// benchFleet starts n simulators and a fleet over them.
+func benchFleet(b *testing.B, n int, opts comfysim.Options, hub Hub, observe func(*Backend, comfy.Event)) (*Fleet, job.Store, []*sim) {
+	b.Helper()
+	var sims []*sim
+	var backends []BackendConfig
+	for i := range n {
+		s := startSim(b, opts)
+		sims = append(sims, s)
+		backends = append(backends, backendOf(fmt.Sprint("b", i), s, 2))
+	}
+	st := openStore(b, b.TempDir())
+	cfg := testConfig(st, nil, newMemArtifacts(), backends...)
+	cfg.Hub = hub
+	f, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if observe != nil {
+		f.testDrop = func(bk *Backend, ev comfy.Event) bool { observe(bk, ev); return false }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := f.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = f.Stop(sctx)
+		cancel()
+	})
+	waitUntil(b, "backends healthy", func() bool {
+		for _, s := range f.Backends() {
+			if s.State != StateHealthy {
+				return false
+			}
+		}
+		return true
+	})
+	return f, st, sims
+}
+
+func submitN(b *testing.B, f *Fleet, st job.Store, n, base int) {
+	b.Helper()
+	for i := range n {
+		j, _, err := st.CreateJob(context.Background(), &job.Job{Graph: tinyGraph(base + i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Enqueue(j.ID)
+	}
+}
+
+// BenchmarkThroughput pushes zero-time jobs through 8 simulated backends
+// (2 slots each) on one replica with the SQLite store, and reports jobs/s
+// from submission of the first to the end of the last.
+func BenchmarkThroughput(b *testing.B) {
+	hub := &countHub{}
+	f, st, _ := benchFleet(b, 8, comfysim.Options{}, hub, nil)
+	done := hub.expect(b.N)
+	b.ResetTimer()
+	start := time.Now()
+	submitN(b, f, st, b.N, 1)
+	<-done
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "jobs/s")
+}
+
+// gapObserver records, per backend, when each prompt's execution_start and
+// execution_success reached our socket.
+type gapObserver struct {
+	mu     sync.Mutex // guards the maps
+	starts map[string][]time.Time
+	ends   map[string][]time.Time
+}
+
+func newGapObserver() *gapObserver {
+	return &gapObserver{starts: map[string][]time.Time{}, ends: map[string][]time.Time{}}
+}
+
+func (o *gapObserver) observe(b *Backend, ev comfy.Event) {
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch ev.(type) {
+	case comfy.ExecutionStart:
+		o.starts[b.ID()] = append(o.starts[b.ID()], now)
+	case comfy.ExecutionSuccess:
+		o.ends[b.ID()] = append(o.ends[b.ID()], now)
+	}
+}
+
+// gaps returns, for every backend, the time from each run's end to the
+// next run's start.
+func (o *gapObserver) gaps() []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []time.Duration
+	for id, ends := range o.ends {
+		starts := o.starts[id]
+		for i := 0; i+1 < len(starts) && i < len(ends); i++ {
+			out = append(out, starts[i+1].Sub(ends[i]))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// BenchmarkNextJobGap measures, on one backend with the default prefetch
+// (MaxInflight 2), the gap between execution_success of one job and
+// execution_start of the next, as seen on our socket.
+func BenchmarkNextJobGap(b *testing.B) {
+	hub, obs := &countHub{}, newGapObserver()
+	f, st, _ := benchFleet(b, 1, comfysim.Options{}, hub, obs.observe)
+	n := max(b.N, 20)
+	done := hub.expect(n)
+	b.ResetTimer()
+	submitN(b, f, st, n, 1)
+	<-done
+	b.StopTimer()
+	g := obs.gaps()
+	if len(g) == 0 {
+		b.Fatal("no gaps observed")
+	}
+	b.ReportMetric(float64(g[len(g)/2].Microseconds())/1000, "median-gap-ms")
+	b.ReportMetric(float64(g[len(g)*99/100].Microseconds())/1000, "p99-gap-ms")
+}
+
+// BenchmarkMakespan runs 32 jobs of fixed length on 4 backends and reports
+// the makespan over the ideal (32/4 runs back to back), and the spread of
+// jobs over backends.
+func BenchmarkMakespan(b *testing.B) {
+	const jobs, backends = 32, 4
+	opts := comfysim.Options{NodeDelay: 25 * time.Millisecond}
+	for range b.N {
+		b.StopTimer()
+		hub, obs := &countHub{}, newGapObserver()
+		f, st, _ := benchFleet(b, backends, opts, hub, obs.observe)
+		runTime := calibrate(b, f, st, hub, obs)
+		done := hub.expect(jobs)
+		b.StartTimer()
+		start := time.Now()
+		submitN(b, f, st, jobs, 1000)
+		<-done
+		makespan := time.Since(start)
+		b.StopTimer()
+		ideal := time.Duration(jobs/backends) * runTime
+		b.ReportMetric(makespan.Seconds()/ideal.Seconds(), "makespan/ideal")
+		lo, hi := spread(f)
+		b.ReportMetric(float64(lo), "min-jobs/backend")
+		b.ReportMetric(float64(hi), "max-jobs/backend")
+	}
+}
+
+// calibrate runs one job alone and returns its run time on the backend.
+func calibrate(b *testing.B, f *Fleet, st job.Store, hub *countHub, obs *gapObserver) time.Duration {
+	b.Helper()
+	done := hub.expect(1)
+	submitN(b, f, st, 1, 0)
+	<-done
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	for id, ends := range obs.ends {
+		d := ends[0].Sub(obs.starts[id][0])
+		delete(obs.ends, id)
+		delete(obs.starts, id)
+		return d
+	}
+	b.Fatal("calibration job not observed")
+	return 0
+}
+
+// spread returns the fewest and most jobs any backend finished (the
+// calibration job included).
+func spread(f *Fleet) (lo, hi int64) {
+	lo = 1 << 62
+	for _, s := range f.Backends() {
+		lo, hi = min(lo, s.Done), max(hi, s.Done)
+	}
+	return lo, hi
+}

@@ -1,0 +1,83 @@
+package fleet
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// ComfyUI answers an identical graph from its cache with the old file
+// names and writes nothing; these tests check users still get their files.
+
+func TestIdenticalResubmissionGetsOutputs(t *testing.T) {
+	s := startSim(t, comfysim.Options{})
+	e := newEnv(t, backendOf("gpu", s, 1))
+	g := imageGraph(simCheckpoint, 7, 2)
+	first := e.hub.waitTerminal(t, e.store, e.submit(t, g))
+	second := e.hub.waitTerminal(t, e.store, e.submit(t, g))
+	for _, j := range []*job.Job{first, second} {
+		if j.State != job.StateSucceeded || len(j.Outputs) != 1 {
+			t.Fatalf("job %s: %s outputs %+v", j.ID, j.State, j.Outputs)
+		}
+	}
+	if first.Outputs[0].ArtifactID != second.Outputs[0].ArtifactID {
+		t.Errorf("cached re-run gave another artifact: %s vs %s", first.Outputs[0].ArtifactID, second.Outputs[0].ArtifactID)
+	}
+}
+
+// removeOutputs deletes every file the simulator saved.
+func removeOutputs(tb testing.TB, s *sim) {
+	tb.Helper()
+	dir := filepath.Join(s.DataDir(), "output")
+	if err := os.RemoveAll(dir); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestCachedRunWithDeletedFileReusesEarlierCopy(t *testing.T) {
+	s := startSim(t, comfysim.Options{})
+	e := newEnv(t, backendOf("gpu", s, 1))
+	g := imageGraph(simCheckpoint, 8, 2)
+	first := e.hub.waitTerminal(t, e.store, e.submit(t, g))
+	removeOutputs(t, s)
+	second := e.hub.waitTerminal(t, e.store, e.submit(t, g))
+	if second.State != job.StateSucceeded || second.Attempts != 1 || len(second.Outputs) != 1 {
+		t.Fatalf("second: %s attempts %d outputs %+v error %v", second.State, second.Attempts, second.Outputs, second.Error)
+	}
+	if second.Outputs[0].ArtifactID != first.Outputs[0].ArtifactID {
+		t.Error("the earlier copy was not reused")
+	}
+}
+
+func TestCachedRunWithDeletedFileAndNoCopyRunsAgain(t *testing.T) {
+	s := startSim(t, comfysim.Options{})
+	g := imageGraph(simCheckpoint, 9, 2)
+	arts := newMemArtifacts()
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	a := startFleet(t, testConfig(st, newRecHub(), arts, backendOf("gpu", s, 1)))
+	first := a.hub.waitTerminal(t, st, a.submit(t, g))
+	a.stop(t) // a new process remembers no earlier copies
+	removeOutputs(t, s)
+
+	b := startFleet(t, testConfig(st, newRecHub(), arts, backendOf("gpu", s, 1)))
+	j := b.hub.waitTerminal(t, st, b.submit(t, g))
+	if j.State != job.StateSucceeded || len(j.Outputs) != 1 {
+		t.Fatalf("state %s outputs %+v error %v log %+v", j.State, j.Outputs, j.Error, j.AttemptLog)
+	}
+	if j.Attempts != 2 || j.AttemptLog[0].Outcome != outcomeOutputsGone {
+		t.Errorf("attempts %d log %+v", j.Attempts, j.AttemptLog)
+	}
+	data, ok := arts.get(j.Outputs[0].ArtifactID)
+	if !ok || !bytes.HasPrefix(data, pngMagic) {
+		t.Error("re-run output is not a stored PNG")
+	}
+	_ = first // the re-run may or may not produce the same bytes; both are fine
+}

@@ -1,0 +1,22 @@
+// Package fleet is comfygate's dispatcher: it owns the connections to the
+// ComfyUI backends, takes queued jobs from the store, binds each one to a
+// backend only when that backend has a free slot, follows the run over one
+// WebSocket per backend, copies the outputs into the artifact store, and ends
+// the job in the store.
+//
+// It exists because ComfyUI keeps its queue, history and socket routing in
+// memory, forgets them on restart, and drops events for sockets that are not
+// connected. The fleet is where comfygate makes up for that: the store is the
+// queue, every job is claimed with a compare-and-set before it is sent, a run
+// whose events stop is reconciled from /queue and /history, and a job whose
+// backend lost it runs again elsewhere (bounded attempts) without ever being
+// submitted twice while a copy may still run.
+//
+// Concurrency layout, in one paragraph: the scheduler goroutine owns the
+// in-memory queue view and places jobs; each placed job gets a run goroutine
+// (an actor) that claims, stages, submits, follows and finishes it, fed by a
+// mailbox; each backend has a socket goroutine that only routes decoded frames
+// to the mailbox of the run they name, and a health goroutine that probes and
+// catches stalls. Runs never share mutable state, so the hot path holds no
+// lock wider than one backend's routing table.
+package fleet

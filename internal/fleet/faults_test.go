@@ -1,0 +1,120 @@
+package fleet
+
+import (
+	"testing"
+	"time"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+func started(id string) func([]events.Event) bool {
+	return func(evs []events.Event) bool { return hasEvent(evs, id, api.EventStarted) }
+}
+
+func TestBackendKilledMidRunRetriesElsewhere(t *testing.T) {
+	doomed := startSim(t, comfysim.Options{StepDelay: 50 * time.Millisecond})
+	spare := startSim(t, comfysim.Options{})
+	e := newEnv(t, backendOf("doomed", doomed, 2), backendOf("spare", spare, 2))
+	if err := e.fleet.Drain("spare"); err != nil { // make the job land on doomed
+		t.Fatal(err)
+	}
+	id := e.submit(t, imageGraph(simCheckpoint, 1, 200))
+	e.hub.waitFor(t, "job started", started(id))
+	if err := e.fleet.Resume("spare"); err != nil {
+		t.Fatal(err)
+	}
+	doomed.Crash()
+
+	j := e.hub.waitTerminal(t, e.store, id)
+	if j.State != job.StateSucceeded || j.Backend != "spare" || j.Attempts != 2 {
+		t.Fatalf("state %s backend %q attempts %d error %v", j.State, j.Backend, j.Attempts, j.Error)
+	}
+	if got := j.AttemptLog[0]; got.Backend != "doomed" || got.Outcome != outcomeBackendDown {
+		t.Errorf("first attempt = %+v", got)
+	}
+	if !hasEvent(e.hub.ofJob(id), id, api.EventRetrying) {
+		t.Error("no retrying event")
+	}
+	waitUntil(t, "doomed marked down", func() bool { return e.fleet.Backends()[0].State == StateDown })
+}
+
+func TestBackendRejoinsAfterRestart(t *testing.T) {
+	s := startSim(t, comfysim.Options{})
+	e := newEnv(t, backendOf("gpu", s, 2))
+	e.waitHealthy(t)
+	s.Crash()
+	waitUntil(t, "backend down", func() bool { return e.fleet.Backends()[0].State == StateDown })
+	if e.fleet.Ready() {
+		t.Error("Ready with the only backend down")
+	}
+	restartSim(t, s.addr, comfysim.Options{})
+	e.waitHealthy(t)
+	j := e.hub.waitTerminal(t, e.store, e.submit(t, imageGraph(simCheckpoint, 1, 2)))
+	if j.State != job.StateSucceeded {
+		t.Fatalf("after rejoin: %s %v", j.State, j.Error)
+	}
+}
+
+func TestSocketDropMidRunStillCompletes(t *testing.T) {
+	s := startSim(t, comfysim.Options{StepDelay: 20 * time.Millisecond})
+	e := newEnv(t, backendOf("gpu", s, 2))
+	id := e.submit(t, imageGraph(simCheckpoint, 1, 30))
+	e.hub.waitFor(t, "job started", started(id))
+	s.CloseAllSockets()
+	j := e.hub.waitTerminal(t, e.store, id)
+	if j.State != job.StateSucceeded || len(j.Outputs) != 1 {
+		t.Fatalf("state %s outputs %d error %v", j.State, len(j.Outputs), j.Error)
+	}
+	if got := executions(j, s); got != 1 {
+		t.Errorf("executed %d times", got)
+	}
+}
+
+// TestStallReconciles loses the end of a run on the socket: the stall
+// timer must find the result in /history. A run that is merely long (still
+// in /queue) must not be touched by the same timer.
+func TestStallReconciles(t *testing.T) {
+	s := startSim(t, comfysim.Options{StepDelay: 30 * time.Millisecond})
+	cfg := testConfig(openStore(t, t.TempDir()), newRecHub(), newMemArtifacts(), backendOf("gpu", s, 2))
+	cfg.StallTimeout = 150 * time.Millisecond
+	f, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.testDrop = func(_ *Backend, ev comfy.Event) bool {
+		switch e := ev.(type) {
+		case comfy.Executing:
+			return e.Done()
+		case comfy.ExecutionSuccess:
+			return true
+		}
+		return false
+	}
+	e := startFleetWith(t, f, cfg)
+	// 20 steps of 30ms with no other events between steps: far longer than
+	// the stall timeout, yet never stalled, because /queue lists it.
+	id := e.submit(t, imageGraph(simCheckpoint, 1, 20))
+	j := e.hub.waitTerminal(t, e.store, id)
+	if j.State != job.StateSucceeded || len(j.Outputs) != 1 {
+		t.Fatalf("state %s outputs %d error %v", j.State, len(j.Outputs), j.Error)
+	}
+	if j.Attempts != 1 || executions(j, s) != 1 {
+		t.Errorf("attempts %d executions %d", j.Attempts, executions(j, s))
+	}
+}
+
+func TestLongSilentRunIsNotStalled(t *testing.T) {
+	s := startSim(t, comfysim.Options{NodeDelay: 400 * time.Millisecond})
+	cfg := testConfig(openStore(t, t.TempDir()), newRecHub(), newMemArtifacts(), backendOf("gpu", s, 2))
+	cfg.StallTimeout = 50 * time.Millisecond // many stall checks during each silent node
+	e := startFleet(t, cfg)
+	id := e.submit(t, imageGraph(simCheckpoint, 1, 1))
+	j := e.hub.waitTerminal(t, e.store, id)
+	if j.State != job.StateSucceeded || j.Attempts != 1 || executions(j, s) != 1 {
+		t.Fatalf("state %s attempts %d executions %d error %v", j.State, j.Attempts, executions(j, s), j.Error)
+	}
+}

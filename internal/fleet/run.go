@@ -1,0 +1,238 @@
+package fleet
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// phase is how far a run has got. Only the run's goroutine changes it.
+type phase int
+
+const (
+	phaseClaiming  phase = iota // claiming in the store, staging, posting
+	phaseQueued                 // accepted by ComfyUI, waiting in its queue
+	phaseRunning                // ComfyUI started it
+	phaseFinishing              // ComfyUI is done; collecting the result
+)
+
+// verdict is what following a run concluded.
+type verdict int
+
+const (
+	keepGoing verdict = iota
+	vFinished         // ComfyUI has a history entry: collect it
+	vLost             // the backend does not know the prompt: retry
+	vGiveUp           // the backend is down and cannot tell: retry, note an orphan
+	vDeleted          // removed from ComfyUI's queue by a cancel
+	vAbandon          // the fleet stops or another replica took the job
+	vEnded            // already ended in the store (e.g. failed at submit)
+)
+
+// run is one attempt of one job on one backend: an actor whose goroutine
+// owns all its mutable state. The socket router and the health loop only
+// push messages into its mailbox.
+type run struct {
+	f        *Fleet
+	b        *Backend
+	jobID    string
+	owner    string
+	promptID string
+	req      *Requirements
+	mbox     *mailbox
+	seen     atomic.Int64 // unix ns of the last event or check
+
+	// Owned by the run goroutine.
+	attempt     int
+	lastSeq     int64             // the job's last durable event seq
+	classOf     map[string]string // node id → class_type
+	outputNodes []string
+	phase       phase
+	slotHeld    bool
+	foreign     bool // posted under another client id: events never reach us
+	cancelAsked bool
+	busted      bool // this attempt was sent with a cache-busting nonce
+	obs         observed
+	prog        progressState
+}
+
+func (f *Fleet) newRun(b *Backend, c *Candidate) *run {
+	r := &run{f: f, b: b, jobID: c.ID, owner: c.Owner, req: c.Req, mbox: newMailbox(), slotHeld: true}
+	r.touch(f.clock.Now())
+	return r
+}
+
+func (r *run) touch(now time.Time) { r.seen.Store(now.UnixNano()) }
+
+func (r *run) lastSeen() time.Time { return time.Unix(0, r.seen.Load()) }
+
+// adoptJob fills the run's view of the job it is now bound to.
+func (r *run) adoptJob(j *job.Job, seq int64) {
+	r.attempt = j.Attempts
+	r.promptID = promptIDFor(j.ID, j.Attempts)
+	r.lastSeq = max(seq, j.EventSeq)
+	r.outputNodes = j.OutputNodes
+	r.owner = j.Owner
+	r.classOf = classesOf(j.Graph)
+	r.prog.known, r.prog.total = r.classOf, len(r.classOf)
+}
+
+// releaseSlot gives the backend slot back as soon as ComfyUI is done with
+// the prompt (before our bookkeeping), so the next job goes in at once.
+func (r *run) releaseSlot() {
+	if !r.slotHeld {
+		return
+	}
+	r.slotHeld = false
+	r.b.release()
+	r.f.m.setInflight(r.b)
+	r.f.wakeScheduler()
+}
+
+// dispatch is the goroutine of a freshly placed job: claim, submit, follow,
+// finish.
+func (r *run) dispatch(ctx context.Context) {
+	defer r.cleanup()
+	r.f.busy.enter()
+	busy := true
+	defer func() {
+		if busy {
+			r.f.busy.leave()
+		}
+	}()
+	j, ok := r.claim(ctx)
+	if !ok {
+		return
+	}
+	v := r.submit(ctx, j)
+	busy = false
+	r.f.busy.leave()
+	if v == keepGoing {
+		v = r.follow(ctx)
+	}
+	r.conclude(ctx, v)
+}
+
+// resume is the goroutine of a job re-attached after a restart (or taken
+// over from a dead replica): it starts by asking the backend where the
+// prompt is.
+func (r *run) resume(ctx context.Context) {
+	defer r.cleanup()
+	r.mbox.push(msgCheck{reason: "re-attached"}, false)
+	r.conclude(ctx, r.follow(ctx))
+}
+
+func (r *run) cleanup() {
+	r.b.removeRun(r)
+	r.releaseSlot()
+	r.f.forgetRun(r)
+	// A Cancel waiting on this run gets its answer from the store now.
+	for _, m := range r.mbox.close() {
+		if c, ok := m.(msgCancel); ok && c.reply != nil {
+			close(c.reply)
+		}
+	}
+}
+
+// follow processes the run's mailbox until the run reaches a verdict.
+func (r *run) follow(ctx context.Context) verdict {
+	var buf []any
+	p := poller{clock: r.f.clock, every: r.f.cfg.PollInterval}
+	defer p.stop()
+	for {
+		p.set(r.needsPoll())
+		select {
+		case <-ctx.Done():
+			return vAbandon
+		case <-r.mbox.signal:
+		case <-p.c():
+			r.mbox.push(msgCheck{reason: "poll"}, false)
+			continue
+		}
+		buf = r.mbox.take(buf)
+		for _, m := range buf {
+			if v := r.handle(ctx, m); v != keepGoing {
+				return v
+			}
+		}
+	}
+}
+
+// needsPoll: the socket cannot tell us about this prompt right now.
+func (r *run) needsPoll() bool {
+	return r.phase >= phaseQueued && (r.foreign || !r.b.socketUp.Load())
+}
+
+func (r *run) handle(ctx context.Context, m any) verdict {
+	if ctx.Err() != nil {
+		return vAbandon
+	}
+	switch m := m.(type) {
+	case comfy.Event:
+		return r.onEvent(ctx, m)
+	case msgCheck:
+		return r.reconcile(ctx, m.reason)
+	case msgBackendDown:
+		return r.reconcile(ctx, "backend down")
+	case msgCancel:
+		return r.onCancel(ctx, m)
+	case msgLeaseLost:
+		return vAbandon
+	case msgEvict:
+		return r.onEvict(ctx)
+	}
+	return keepGoing
+}
+
+// conclude acts on a verdict. Only vAbandon leaves the store untouched: the
+// job stays bound to this backend for whoever re-attaches it.
+func (r *run) conclude(ctx context.Context, v verdict) {
+	switch v {
+	case vFinished:
+		r.f.busy.enter()
+		defer r.f.busy.leave()
+		r.phase = phaseFinishing
+		r.releaseSlot()
+		r.finish(ctx)
+	case vLost:
+		r.retry(ctx, "backend_lost", "the backend lost the job: it is neither queued nor in its history (restarted?)")
+	case vGiveUp:
+		r.b.addOrphan(r.promptID, r.jobID)
+		r.retry(ctx, "backend_down", "the backend stopped answering")
+	case vDeleted:
+		r.endCancelled(ctx)
+	}
+}
+
+// poller is an optional ticker for runs that must poll.
+type poller struct {
+	clock Clock
+	every time.Duration
+	t     Ticker
+}
+
+func (p *poller) set(on bool) {
+	switch {
+	case on && p.t == nil:
+		p.t = p.clock.NewTicker(p.every)
+	case !on && p.t != nil:
+		p.stop()
+	}
+}
+
+func (p *poller) c() <-chan time.Time {
+	if p.t == nil {
+		return nil
+	}
+	return p.t.C()
+}
+
+func (p *poller) stop() {
+	if p.t != nil {
+		p.t.Stop()
+		p.t = nil
+	}
+}

@@ -1,0 +1,182 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// observed is what the socket told about a run. History wins over it at
+// the end; it is kept for logs and for runs whose history lacks detail.
+type observed struct {
+	outputs     map[string]json.RawMessage
+	success     bool
+	execErr     *comfy.ExecutionError
+	interrupted *comfy.ExecutionInterrupted
+}
+
+// progressState tracks how far a run is, for progress events.
+type progressState struct {
+	known       map[string]string // the graph's nodes; expanded ids are not counted
+	total       int
+	done        map[string]bool
+	node        string
+	value, max  float64
+	lastPersist time.Time
+	lastPreview time.Time
+}
+
+// onEvent applies one socket event. Only the final "executing" (node null)
+// ends the run: history is written by then.
+func (r *run) onEvent(ctx context.Context, ev comfy.Event) verdict {
+	switch e := ev.(type) {
+	case comfy.ExecutionStart:
+		r.markStarted(ctx)
+	case comfy.ExecutionCached:
+		r.markStarted(ctx)
+		for _, n := range e.Nodes {
+			r.prog.markDone(n)
+		}
+	case comfy.Executing:
+		if e.Done() {
+			if e.PromptID == r.promptID {
+				return vFinished
+			}
+			return keepGoing
+		}
+		r.markStarted(ctx)
+		r.onNode(ctx, *e.Node)
+	case comfy.Progress:
+		r.onProgress(ctx, e)
+	case comfy.ProgressState:
+		for id, np := range e.Nodes {
+			if np.State == comfy.NodeStateFinished {
+				r.prog.markDone(id)
+			}
+		}
+	case comfy.Executed:
+		if r.obs.outputs == nil {
+			r.obs.outputs = map[string]json.RawMessage{}
+		}
+		r.obs.outputs[e.Node] = e.Output
+	case comfy.ExecutionSuccess:
+		r.obs.success = true
+	case comfy.ExecutionError:
+		if !e.Blocked() { // a blocked branch does not end the run
+			r.obs.execErr = &e
+		}
+	case comfy.ExecutionInterrupted:
+		r.obs.interrupted = &e
+	case comfy.PreviewImageWithMetadata:
+		r.onPreview(e.Meta.NodeID, e.Meta.ImageType, e.Image)
+	case comfy.PreviewImage:
+		r.onPreview(r.prog.node, e.Format.MIMEType(), e.Image)
+	}
+	return keepGoing
+}
+
+func (p *progressState) markDone(node string) {
+	if _, ok := p.known[node]; !ok {
+		return
+	}
+	if p.done == nil {
+		p.done = map[string]bool{}
+	}
+	p.done[node] = true
+}
+
+// fraction is the overall share done: finished (or cached) nodes, plus the
+// running node's step share.
+func (p *progressState) fraction() float64 {
+	if p.total == 0 {
+		return 0
+	}
+	done := float64(len(p.done))
+	if p.node != "" && !p.done[p.node] && p.max > 0 {
+		done += min(p.value/p.max, 1)
+	}
+	return min(done/float64(p.total), 1)
+}
+
+// onNode: a node started, so the one before it finished (a re-staged lazy
+// node may start twice; the set keeps the count honest).
+func (r *run) onNode(ctx context.Context, node string) {
+	if r.prog.node != "" && r.prog.node != node {
+		r.prog.markDone(r.prog.node)
+	}
+	r.prog.node, r.prog.value, r.prog.max = node, 0, 0
+	r.publishEphemeral(api.EventNode, api.EventNodeData{Node: node, NodeType: r.classOf[node]})
+	r.progressed(ctx)
+}
+
+func (r *run) onProgress(ctx context.Context, e comfy.Progress) {
+	if e.Node != nil && *e.Node != r.prog.node {
+		r.onNode(ctx, *e.Node)
+	}
+	r.prog.value, _ = e.Value.Float64()
+	r.prog.max, _ = e.Max.Float64()
+	r.progressed(ctx)
+}
+
+// progressed publishes a progress event and, at most every ProgressEvery,
+// writes the progress into the job (status reads see it; the event stream
+// gets every step).
+func (r *run) progressed(ctx context.Context) {
+	p := r.snapshotProgress()
+	r.publishEphemeral(api.EventProgress, api.Progress{
+		Node: p.Node, NodeType: p.NodeType, Value: p.Value, Max: p.Max,
+		Fraction: p.Fraction, NodesDone: p.NodesDone, NodesTotal: p.NodesTotal,
+	})
+	now := r.f.clock.Now()
+	if now.Sub(r.prog.lastPersist) < r.f.cfg.ProgressEvery {
+		return
+	}
+	r.prog.lastPersist = now
+	_, err := r.f.store.UpdateJob(ctx, r.jobID, func(j *job.Job) error {
+		if !r.bound(j) {
+			return errStale
+		}
+		j.Progress = p
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		r.f.log.Debug("fleet: progress not saved", "job", r.jobID, "err", err)
+	}
+}
+
+func (r *run) snapshotProgress() job.Progress {
+	return job.Progress{
+		Node: r.prog.node, NodeType: r.classOf[r.prog.node],
+		Value: r.prog.value, Max: r.prog.max, Fraction: r.prog.fraction(),
+		NodesDone: len(r.prog.done), NodesTotal: r.prog.total,
+	}
+}
+
+// onPreview publishes a live preview, at most one per PreviewEvery.
+func (r *run) onPreview(node, imageType string, img []byte) {
+	now := r.f.clock.Now()
+	if now.Sub(r.prog.lastPreview) < r.f.cfg.PreviewEvery {
+		return
+	}
+	r.prog.lastPreview = now
+	r.publishEphemeral(api.EventPreview, api.EventPreviewData{Node: node, ImageType: imageType, Image: img})
+}
+
+// classesOf maps node ids to class types, for event payloads.
+func classesOf(graph json.RawMessage) map[string]string {
+	var nodes map[string]struct {
+		ClassType string `json:"class_type"`
+	}
+	if json.Unmarshal(graph, &nodes) != nil {
+		return map[string]string{}
+	}
+	out := make(map[string]string, len(nodes))
+	for id, n := range nodes {
+		out[id] = n.ClassType
+	}
+	return out
+}

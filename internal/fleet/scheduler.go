@@ -1,0 +1,215 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// Enqueue tells the fleet that job id was stored and is waiting (the
+// gateway calls it after CreateJob; retries call it too). It never blocks:
+// the scheduler loads the job on its next round.
+func (f *Fleet) Enqueue(id string) {
+	f.qmu.Lock()
+	f.incoming = append(f.incoming, id)
+	f.qmu.Unlock()
+	f.wakeScheduler()
+}
+
+// QueuePosition estimates how many jobs will be handed out before id (0 =
+// next), from this replica's in-memory view of the queue. ok is false when
+// the job is not waiting in it.
+func (f *Fleet) QueuePosition(id string) (pos int, ok bool) {
+	f.qmu.Lock()
+	defer f.qmu.Unlock()
+	return f.policy.Position(id)
+}
+
+// schedulerLoop owns placement. It wakes on Enqueue, a slot freeing, a
+// backend turning healthy or a new catalog, and every RefreshInterval to
+// pick up jobs queued by other replicas and leases left to expire.
+func (f *Fleet) schedulerLoop(ctx context.Context) {
+	t := f.clock.NewTicker(f.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+		case <-t.C():
+			f.refresh(ctx)
+		}
+		if f.stopping.Load() {
+			continue
+		}
+		f.loadIncoming(ctx)
+		f.schedule(ctx)
+	}
+}
+
+// refresh reloads the queue view and takes over abandoned jobs.
+func (f *Fleet) refresh(ctx context.Context) {
+	if err := f.refreshQueue(ctx); err != nil && ctx.Err() == nil {
+		f.log.Warn("fleet: queue refresh failed", "err", err)
+	}
+	if err := f.recoverActive(ctx); err != nil && ctx.Err() == nil {
+		f.log.Warn("fleet: lease takeover failed", "err", err)
+	}
+}
+
+// refreshQueue merges the store's dispatch order into the view. When the
+// store returned its whole backlog, candidates it no longer lists (claimed
+// or cancelled by another replica) are dropped from the view.
+func (f *Fleet) refreshQueue(ctx context.Context) error {
+	jobs, err := f.store.DispatchOrder(ctx, job.MaxListLimit)
+	if err != nil {
+		return err
+	}
+	listed := make(map[string]bool, len(jobs))
+	cands := make([]*Candidate, 0, len(jobs))
+	for _, j := range jobs {
+		listed[j.ID] = true
+		if f.localRun(j.ID) == nil {
+			cands = append(cands, candidateOf(j))
+		}
+	}
+	f.qmu.Lock()
+	defer f.qmu.Unlock()
+	for _, c := range cands {
+		if !f.policy.Has(c.ID) {
+			f.policy.Push(c)
+		}
+	}
+	if len(jobs) < job.MaxListLimit {
+		f.dropUnlisted(listed)
+	}
+	f.m.queueDepth.Set(float64(f.policy.Len()))
+	return nil
+}
+
+// dropUnlisted removes view entries the store no longer has queued; qmu
+// must be held. Jobs enqueued since the listing are spared: they are in
+// incoming and were not yet pushed.
+func (f *Fleet) dropUnlisted(listed map[string]bool) {
+	for _, id := range f.policy.IDs() {
+		if !listed[id] {
+			f.policy.Remove(id)
+		}
+	}
+}
+
+// loadIncoming moves enqueued ids into the view.
+func (f *Fleet) loadIncoming(ctx context.Context) {
+	f.qmu.Lock()
+	ids := f.incoming
+	f.incoming = nil
+	f.qmu.Unlock()
+	for _, id := range ids {
+		if f.localRun(id) != nil {
+			continue
+		}
+		j, err := f.store.GetJob(ctx, id)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, job.ErrNotFound) {
+				f.log.Warn("fleet: cannot load enqueued job", "job", id, "err", err)
+				f.Enqueue(id) // try again next round
+			}
+			continue
+		}
+		if !j.State.Dispatchable() {
+			continue
+		}
+		c := candidateOf(j)
+		f.qmu.Lock()
+		f.policy.Push(c)
+		f.qmu.Unlock()
+	}
+}
+
+// candidateOf is the queue view's entry for j.
+func candidateOf(j *job.Job) *Candidate {
+	req, err := requirementsFromJSON(j.Graph)
+	if err != nil {
+		req = nil // the backend's validation will say what is wrong
+	}
+	return &Candidate{ID: j.ID, Owner: j.Owner, Priority: j.Priority, Seq: j.Seq, Req: req}
+}
+
+// schedule fills every free slot it can: the policy picks the job, placement
+// the backend, and a run goroutine takes it from there.
+func (f *Fleet) schedule(ctx context.Context) {
+	backends := f.snapshot()
+	now := f.clock.Now()
+	type pick struct {
+		c *Candidate
+		b *Backend
+	}
+	var picks []pick
+	f.qmu.Lock()
+	for anyFree(backends) {
+		var chosen *Backend
+		c := f.policy.Pop(func(c *Candidate) bool {
+			b := place(c, backends)
+			if b == nil || !b.reserve(now) {
+				return false
+			}
+			chosen = b
+			return true
+		})
+		if c == nil {
+			break
+		}
+		picks = append(picks, pick{c, chosen})
+	}
+	depth := f.policy.Len()
+	f.qmu.Unlock()
+	f.m.queueDepth.Set(float64(depth))
+	for _, p := range picks {
+		f.startRun(ctx, f.newRun(p.b, p.c), (*run).dispatch)
+	}
+}
+
+func anyFree(backends []*Backend) bool {
+	for _, b := range backends {
+		if b.accepting() && b.hasFreeSlot() {
+			return true
+		}
+	}
+	return false
+}
+
+// startRun registers r and starts its goroutine with body.
+func (f *Fleet) startRun(ctx context.Context, r *run, body func(*run, context.Context)) {
+	f.runsMu.Lock()
+	f.runs[r.jobID] = r
+	f.runsMu.Unlock()
+	f.m.setInflight(r.b)
+	f.wg.Go(func() { body(r, ctx) })
+}
+
+// localRun returns this replica's run of jobID, or nil.
+func (f *Fleet) localRun(jobID string) *run {
+	f.runsMu.Lock()
+	defer f.runsMu.Unlock()
+	return f.runs[jobID]
+}
+
+func (f *Fleet) forgetRun(r *run) {
+	f.runsMu.Lock()
+	if f.runs[r.jobID] == r {
+		delete(f.runs, r.jobID)
+	}
+	f.runsMu.Unlock()
+}
+
+// allLocalRuns returns a snapshot of this replica's runs.
+func (f *Fleet) allLocalRuns() []*run {
+	f.runsMu.Lock()
+	defer f.runsMu.Unlock()
+	out := make([]*run, 0, len(f.runs))
+	for _, r := range f.runs {
+		out = append(out, r)
+	}
+	return out
+}

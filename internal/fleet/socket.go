@@ -1,0 +1,113 @@
+package fleet
+
+import (
+	"context"
+
+	"github.com/comfygate/comfygate/comfy"
+)
+
+// msgCheck asks a run to reconcile with the backend's /queue and /history:
+// events may have been lost (socket reconnected, stall, poll).
+type msgCheck struct{ reason string }
+
+// msgBackendDown tells a run its backend was marked down.
+type msgBackendDown struct{}
+
+// socketLoop reads the backend's one WebSocket (kept open and redialled by a
+// comfy.Watcher) and routes each event to the run it belongs to. It does no
+// I/O of its own, so it keeps up with ComfyUI, which stalls all its sockets
+// when one reader lags.
+func (f *Fleet) socketLoop(ctx context.Context, b *Backend) {
+	w, err := comfy.StartWatcher(ctx, comfy.WatcherConfig{
+		BaseURL:  b.cfg.URL,
+		ClientID: b.clientID,
+		Dial: comfy.DialOptions{
+			FeatureFlags: comfy.FeatureFlags{comfy.FlagSupportsPreviewMetadata: true},
+			HTTPClient:   f.cfg.HTTPClient,
+			Header:       b.cfg.Headers,
+		},
+		MinBackoff: f.cfg.ReconnectBackoff,
+		MaxBackoff: max(f.cfg.ReconnectBackoff, f.cfg.ProbeInterval),
+		Logger:     f.log.With("backend", b.ID()),
+	})
+	if err != nil {
+		f.log.Error("fleet: cannot watch backend socket", "backend", b.ID(), "err", err)
+		return
+	}
+	defer w.Close()
+	for ev := range w.Events() {
+		f.route(b, ev)
+	}
+}
+
+// route hands ev to its run. Events name their prompt, except type-1 and
+// type-3 frames and the reconnect "executing", which belong to the prompt
+// running now.
+func (f *Fleet) route(b *Backend, ev comfy.Event) {
+	if f.testDrop != nil && f.testDrop(b, ev) {
+		return
+	}
+	switch e := ev.(type) {
+	case comfy.ConnectionEvent:
+		f.onConnection(b, e)
+	case comfy.ExecutionStart:
+		b.setCurrent(e.PromptID)
+		f.deliver(b, e.PromptID, ev, false)
+	case comfy.Executing:
+		f.deliver(b, e.PromptID, ev, false)
+	case comfy.ExecutionCached:
+		f.deliver(b, e.PromptID, ev, false)
+	case comfy.Executed:
+		f.deliver(b, e.PromptID, ev, false)
+	case comfy.ExecutionSuccess:
+		f.deliver(b, e.PromptID, ev, false)
+	case comfy.ExecutionError:
+		f.deliver(b, e.PromptID, ev, false)
+	case comfy.ExecutionInterrupted:
+		f.deliver(b, e.PromptID, ev, false)
+	case comfy.Progress:
+		f.deliver(b, e.PromptID, ev, true)
+	case comfy.ProgressState:
+		f.deliver(b, e.PromptID, ev, true)
+	case comfy.PreviewImageWithMetadata:
+		f.deliver(b, e.Meta.PromptID, ev, true)
+	case comfy.PreviewImage:
+		f.deliver(b, "", ev, true)
+	}
+}
+
+// deliver pushes ev to the run of promptID ("" = the running prompt).
+func (f *Fleet) deliver(b *Backend, promptID string, ev comfy.Event, droppable bool) {
+	r := b.runFor(promptID)
+	if r == nil {
+		return // not ours: another client's prompt, or a run already over
+	}
+	r.touch(f.clock.Now())
+	r.mbox.push(ev, droppable)
+}
+
+// onConnection tracks the socket. While it is down the backend takes no new
+// jobs and its runs poll; once it is back every run reconciles, because
+// ComfyUI dropped whatever it sent meanwhile.
+func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
+	now := f.clock.Now()
+	if e.State == comfy.StateConnected {
+		if e.SID != b.clientID {
+			f.log.Warn("fleet: backend assigned another client id", "backend", b.ID(), "want", b.clientID, "got", e.SID)
+		}
+		b.socketDownAt.Store(0)
+		b.socketUp.Store(true)
+		b.catalogStale.Store(true) // a reconnect may mean a restart with other nodes
+		b.requestProbe()
+		for _, r := range b.allRuns() {
+			r.mbox.push(msgCheck{reason: "socket reconnected"}, false)
+		}
+		return
+	}
+	wasUp := b.socketUp.Swap(false)
+	b.socketDownAt.CompareAndSwap(0, now.UnixNano())
+	if wasUp {
+		f.log.Warn("fleet: backend socket down", "backend", b.ID(), "err", e.Err)
+		f.markDegraded(b, "socket down")
+	}
+}

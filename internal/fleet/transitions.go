@@ -1,0 +1,191 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// Outcomes recorded on attempts besides the job states'.
+const (
+	outcomeBackendLost = "backend_lost"
+	outcomeBackendDown = "backend_down"
+	outcomeSubmit      = "submit_failed"
+	outcomeOOM         = "out_of_memory"
+	outcomeOutputsGone = "outputs_gone"
+)
+
+// errStale is returned inside store callbacks when the job is no longer
+// bound to this run (another replica or a newer attempt owns it).
+var errStale = fmt.Errorf("%w: job no longer bound to this run", job.ErrConflict)
+
+// bound reports whether j is still this run's attempt on this backend.
+func (r *run) bound(j *job.Job) bool {
+	return j.State.Active() && j.Backend == r.b.ID() && j.Attempts == r.attempt
+}
+
+// update runs fn on the job in one store transaction, guarded by bound,
+// and publishes the event fn returns. It reports whether the job changed.
+func (r *run) update(ctx context.Context, fn func(j *job.Job) (*job.Event, error)) (*job.Job, bool) {
+	j, ev, err := r.f.store.UpdateJobWithEvent(ctx, r.jobID, func(j *job.Job) (*job.Event, error) {
+		if !r.bound(j) {
+			return nil, errStale
+		}
+		return fn(j)
+	})
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) {
+			r.f.log.Error("fleet: store update failed", "job", r.jobID, "err", err)
+		}
+		return nil, false
+	}
+	r.publish(j, ev)
+	return j, true
+}
+
+// publish sends a stored event to the hub.
+func (r *run) publish(j *job.Job, ev *job.Event) {
+	if ev == nil {
+		return
+	}
+	r.lastSeq = ev.Seq
+	r.f.hub.Publish(eventOf(j.Owner, *ev))
+}
+
+// eventOf is the hub form of a stored event.
+func eventOf(owner string, ev job.Event) events.Event {
+	return events.Event{JobID: ev.JobID, Owner: owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time}
+}
+
+// publishEphemeral sends a progress-like event that is never stored.
+func (r *run) publishEphemeral(typ string, data any) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return
+	}
+	r.f.hub.Publish(events.Event{JobID: r.jobID, Owner: r.owner, Seq: r.lastSeq, Sub: 1, Type: typ, Data: raw, Time: r.f.clock.Now()})
+}
+
+func newEvent(typ string, data any) *job.Event {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		raw = json.RawMessage("{}")
+	}
+	return &job.Event{Type: typ, Data: raw}
+}
+
+var emptyData = struct{}{}
+
+// markStarted records execution_start: dispatched → running.
+func (r *run) markStarted(ctx context.Context) {
+	if r.phase >= phaseRunning {
+		return
+	}
+	r.phase = phaseRunning
+	now := r.f.clock.Now()
+	r.update(ctx, func(j *job.Job) (*job.Event, error) {
+		if j.State != job.StateDispatched {
+			return nil, errStale // already running (re-attached): nothing to record
+		}
+		if err := j.TransitionTo(job.StateRunning, now); err != nil {
+			return nil, err
+		}
+		return newEvent(api.EventStarted, api.EventDispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
+	})
+}
+
+// retry ends this attempt with outcome and puts the job back in the queue,
+// or fails it when its attempts are used up. A job whose cancel was asked
+// for is cancelled instead: there is nothing left to interrupt.
+func (r *run) retry(ctx context.Context, outcome, msg string) {
+	now := r.f.clock.Now()
+	requeued := false
+	_, ok := r.update(ctx, func(j *job.Job) (*job.Event, error) {
+		j.Error = &job.Error{Type: outcome, Message: msg}
+		switch {
+		case j.CancelRequested:
+			j.Error = nil
+			return r.terminal(j, job.StateCancelled, api.EventCancelled, "")
+		case j.Attempts >= r.f.maxAttempts(j):
+			ev, err := r.terminal(j, job.StateFailed, api.EventFailed, outcome)
+			j.Error = &job.Error{Type: outcome, Message: attemptSummary(msg, j.AttemptLog)}
+			return ev, err
+		}
+		if err := j.TransitionTo(job.StateRetrying, now); err != nil {
+			return nil, err
+		}
+		refineOutcome(j, outcome)
+		j.Error = nil
+		j.LeaseOwner, j.LeaseUntil = "", now
+		requeued = true
+		return newEvent(api.EventRetrying, api.EventRetryingData{Attempt: j.Attempts, Reason: msg}), nil
+	})
+	if ok && requeued {
+		r.f.m.finished.WithLabelValues("retried").Inc()
+		r.f.log.Info("fleet: job retrying", "job", r.jobID, "backend", r.b.ID(), "attempt", r.attempt, "reason", msg)
+		r.f.forgetRun(r) // so the scheduler takes the job back at once
+		r.f.Enqueue(r.jobID)
+	}
+}
+
+// terminal moves j to state with event typ; outcome refines the attempt.
+func (r *run) terminal(j *job.Job, state job.State, typ, outcome string) (*job.Event, error) {
+	if err := j.TransitionTo(state, r.f.clock.Now()); err != nil {
+		return nil, err
+	}
+	if outcome != "" {
+		refineOutcome(j, outcome)
+	}
+	j.LeaseOwner = ""
+	r.f.m.finished.WithLabelValues(string(state)).Inc()
+	return newEvent(typ, emptyData), nil
+}
+
+// fail ends the job failed with e.
+func (r *run) fail(ctx context.Context, e *job.Error) {
+	r.update(ctx, func(j *job.Job) (*job.Event, error) {
+		j.Error = e
+		return r.terminal(j, job.StateFailed, api.EventFailed, "")
+	})
+	r.b.failed.Add(1)
+}
+
+// endCancelled ends the job cancelled.
+func (r *run) endCancelled(ctx context.Context) {
+	r.update(ctx, func(j *job.Job) (*job.Event, error) {
+		j.Error = nil
+		return r.terminal(j, job.StateCancelled, api.EventCancelled, "")
+	})
+}
+
+// refineOutcome replaces the generic outcome TransitionTo wrote on the
+// attempt just closed.
+func refineOutcome(j *job.Job, outcome string) {
+	if n := len(j.AttemptLog); n > 0 {
+		j.AttemptLog[n-1].Outcome = outcome
+	}
+}
+
+// attemptSummary is the final error message of a job that ran out of
+// attempts: the last reason, then what happened on each attempt.
+func attemptSummary(last string, log []job.Attempt) string {
+	var b strings.Builder
+	b.WriteString(last)
+	b.WriteString(fmt.Sprintf("; gave up after %d attempts:", len(log)))
+	for i, a := range log {
+		fmt.Fprintf(&b, " %d) %s: %s", i+1, a.Backend, a.Outcome)
+		if a.Error != "" {
+			b.WriteString(" (" + a.Error + ")")
+		}
+		if i < len(log)-1 {
+			b.WriteString(";")
+		}
+	}
+	return b.String()
+}

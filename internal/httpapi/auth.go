@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/comfygate/comfygate/api"
+)
+
+// APIKey is one accepted key. Only its SHA-256 is kept, so a leaked config
+// does not leak keys; ID becomes the owner of everything the key creates.
+type APIKey struct {
+	ID   string
+	Hash [sha256.Size]byte
+}
+
+// HashKey is how a key's Hash is made.
+func HashKey(key string) [sha256.Size]byte { return sha256.Sum256([]byte(key)) }
+
+// keyring checks presented keys in constant time: every stored hash is
+// compared, whether or not an earlier one matched.
+type keyring struct {
+	keys []APIKey
+}
+
+func newKeyring(keys []APIKey) (*keyring, error) {
+	seen := make(map[string]bool, len(keys))
+	for i, k := range keys {
+		if k.ID == "" {
+			return nil, fmt.Errorf("api key %d: empty id", i)
+		}
+		if seen[k.ID] {
+			return nil, fmt.Errorf("api key %q: duplicate id", k.ID)
+		}
+		if k.Hash == ([sha256.Size]byte{}) {
+			return nil, fmt.Errorf("api key %q: empty hash", k.ID)
+		}
+		seen[k.ID] = true
+	}
+	return &keyring{keys: keys}, nil
+}
+
+func (k *keyring) enabled() bool { return len(k.keys) > 0 }
+
+func (k *keyring) lookup(presented string) (id string, ok bool) {
+	h := HashKey(presented)
+	for _, key := range k.keys {
+		if subtle.ConstantTimeCompare(h[:], key.Hash[:]) == 1 {
+			id, ok = key.ID, true
+		}
+	}
+	return id, ok
+}
+
+var (
+	errNoKey      = errors.New("missing API key: send Authorization: Bearer <key> or X-API-Key")
+	errUnknownKey = errors.New("unknown API key")
+)
+
+// authenticate returns the owner a request acts for.
+func (k *keyring) authenticate(w http.ResponseWriter, r *http.Request) (string, error) {
+	presented := presentedKey(r.Header)
+	if presented == "" {
+		return "", unauthorized(w, errNoKey)
+	}
+	id, ok := k.lookup(presented)
+	if !ok {
+		return "", unauthorized(w, errUnknownKey)
+	}
+	return id, nil
+}
+
+func presentedKey(h http.Header) string {
+	if v := h.Get("Authorization"); v != "" {
+		scheme, token, ok := strings.Cut(v, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	return strings.TrimSpace(h.Get("X-API-Key"))
+}
+
+func unauthorized(w http.ResponseWriter, err error) error {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="comfygate"`)
+	return &Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
+		Field: "Authorization", Message: err.Error(), Err: err}
+}
+
+type ownerKey struct{}
+
+func withOwner(ctx context.Context, owner string) context.Context {
+	return context.WithValue(ctx, ownerKey{}, owner)
+}
+
+// ownerOf is the authenticated key id, or "" when authentication is off.
+func ownerOf(r *http.Request) string {
+	owner, _ := r.Context().Value(ownerKey{}).(string)
+	return owner
+}

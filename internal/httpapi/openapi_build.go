@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/swaggest/openapi-go"
+	"github.com/swaggest/openapi-go/openapi31"
+
+	"github.com/comfygate/comfygate/api"
+)
+
+// We generate the document with swaggest/openapi-go: it reflects our own
+// api types into OpenAPI 3.1 and leaves the handlers plain, so the
+// error-returning handlers and the one error table stay as they are (a
+// framework such as huma would own decoding and error bodies instead).
+
+const apiDescription = `comfygate turns stored ComfyUI workflows into a documented job API
+that runs on one ComfyUI or a fleet of them.
+
+Every error is JSON: {"error": {"code", "message", "field", "request_id"}}.
+When API keys are configured, every /v1 route needs Authorization: Bearer <key>
+(or X-API-Key); each key sees only its own jobs, files and events.`
+
+// buildSpec reflects the operation table into the static part of the
+// document; stored workflows are added per request (see openAPIDoc).
+func buildSpec(version string) (*openapi31.Spec, error) {
+	r := openapi31.NewReflector()
+	r.Spec.Info.WithTitle("comfygate").WithVersion(version).WithDescription(apiDescription)
+	r.Spec.SetHTTPBearerTokenSecurity("bearer", "API key", "Authorization: Bearer <key>")
+	r.Spec.SetAPIKeySecurity("apiKey", "X-API-Key", openapi.InHeader, "The API key in X-API-Key.")
+	r.JSONSchemaReflector().InterceptDefName(func(_ reflect.Type, name string) string {
+		return strings.Replace(strings.TrimPrefix(name, "Api"), "Httpapi", "", 1)
+	})
+	for _, op := range operations() {
+		if err := addOperation(r, op); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", op.method, op.path, err)
+		}
+	}
+	return r.Spec, nil
+}
+
+func addOperation(r *openapi31.Reflector, op operation) error {
+	oc, err := r.NewOperationContext(op.method, op.path)
+	if err != nil {
+		return err
+	}
+	oc.SetID(op.id)
+	oc.SetSummary(op.summary)
+	oc.SetDescription(op.description)
+	oc.SetTags(op.tag)
+	if !op.open {
+		oc.AddSecurity("bearer")
+		oc.AddSecurity("apiKey")
+	}
+	if op.params != nil {
+		oc.AddReqStructure(op.params)
+	}
+	if op.body != nil {
+		oc.AddReqStructure(op.body)
+	}
+	for _, ct := range op.bodyTypes {
+		oc.AddReqStructure(nil, openapi.WithContentType(ct), func(cu *openapi.ContentUnit) { cu.Format = "binary" })
+	}
+	for _, resp := range op.responses {
+		oc.AddRespStructure(resp.body, responseOptions(resp)...)
+	}
+	for _, status := range op.errors {
+		oc.AddRespStructure(new(api.ErrorResponse), openapi.WithHTTPStatus(status),
+			func(cu *openapi.ContentUnit) { cu.Description = errorDescription(status) })
+	}
+	return r.AddOperation(oc)
+}
+
+func responseOptions(resp docResponse) []openapi.ContentOption {
+	opts := []openapi.ContentOption{openapi.WithHTTPStatus(resp.status)}
+	if resp.contentType != "" {
+		opts = append(opts, openapi.WithContentType(resp.contentType))
+	}
+	if resp.body == nil && resp.contentType == "application/octet-stream" {
+		opts = append(opts, func(cu *openapi.ContentUnit) { cu.Format = "binary" })
+	}
+	desc := resp.description
+	if desc == "" {
+		desc = http.StatusText(resp.status)
+	}
+	return append(opts, func(cu *openapi.ContentUnit) { cu.Description = desc })
+}
+
+func errorDescription(status int) string {
+	switch status {
+	case 400:
+		return "Invalid request: error.field names the input, error.message the problem."
+	case 401:
+		return "Missing or unknown API key."
+	case 409:
+		return "Conflicts with stored state (e.g. an Idempotency-Key reused with another body)."
+	case 413:
+		return "Body or file over the size limit (the message names it)."
+	case 422:
+		return "No backend of the fleet can run this graph."
+	case 429:
+		return "Too many requests for this key; see Retry-After."
+	case 503:
+		return "Overloaded; see Retry-After."
+	}
+	return http.StatusText(status)
+}

@@ -1,0 +1,140 @@
+package httpapi
+
+import (
+	"mime/multipart"
+	"net/http"
+
+	"github.com/comfygate/comfygate/api"
+)
+
+// operation describes one route for the OpenAPI document. The table below
+// is checked against the router by a test, so a route cannot go
+// undocumented.
+type operation struct {
+	method, path, id, summary, description string
+	tag                                    string
+	params                                 any // struct with path/query/header tags
+	body                                   any // JSON request body
+	bodyTypes                              []string
+	responses                              []docResponse
+	errors                                 []int
+	open                                   bool // no API key needed
+}
+
+type docResponse struct {
+	status      int
+	body        any
+	contentType string
+	description string
+}
+
+// Parameter structs: only their tags matter.
+type (
+	nameParam struct {
+		Name string `path:"name" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"`
+	}
+	idParam struct {
+		ID string `path:"id" maxLength:"256"`
+	}
+	waitParam struct {
+		Wait string `query:"wait" example:"30s" description:"Hold the answer until the job ends, at most this long (a Go duration or seconds; at most 10m)."`
+	}
+	getJobParams struct {
+		idParam
+		waitParam
+	}
+	submitParams struct {
+		waitParam
+		IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" description:"Repeat a request safely: the same key and body return the original job (with Idempotent-Replayed: true)."`
+	}
+	listJobsParams struct {
+		State    []api.JobState `query:"state" description:"Filter by state; repeat or comma-separate."`
+		Workflow string         `query:"workflow"`
+		Cursor   string         `query:"cursor" description:"next_cursor of the previous page."`
+		Limit    int            `query:"limit" minimum:"1" maximum:"1000" default:"50"`
+	}
+	streamParams struct {
+		idParam
+		LastEventID  string `header:"Last-Event-ID" example:"12" description:"Resume after this event id (what the last event's id: line said)."`
+		LastEventIDQ string `query:"last_event_id" example:"12" description:"Same as the Last-Event-ID header, for clients that cannot set headers."`
+	}
+	wsParams struct {
+		idParam
+		LastEventIDQ string `query:"last_event_id" example:"12" description:"Resume after this event id."`
+	}
+	uploadParams struct {
+		Filename string `query:"filename" description:"File name, when the body is the raw file."`
+	}
+	uploadForm struct {
+		File multipart.File `formData:"file" description:"The file."`
+	}
+)
+
+func operations() []operation {
+	jobErrs := []int{400, 401, 404, 429, 503}
+	return []operation{
+		{method: "PUT", path: "/v1/workflows/{name}", id: "putWorkflow", tag: "workflows", summary: "Store a workflow",
+			description: "Body: a bare API-format graph, a UI-format workflow (converted with the fleet's node catalog), or {graph, params, description}. Parameters are detected when no spec is given.",
+			params:      new(nameParam), body: new(api.WorkflowRequest),
+			responses: []docResponse{{status: 201, body: new(api.Workflow), description: "Created."}, {status: 200, body: new(api.Workflow), description: "Replaced."}},
+			errors:    []int{400, 401, 413, 422, 429}},
+		{method: "GET", path: "/v1/workflows", id: "listWorkflows", tag: "workflows", summary: "List workflows",
+			responses: []docResponse{{status: 200, body: new(api.WorkflowList)}}, errors: []int{401, 429}},
+		{method: "GET", path: "/v1/workflows/{name}", id: "getWorkflow", tag: "workflows", summary: "Get a workflow and its parameter schema",
+			params: new(nameParam), responses: []docResponse{{status: 200, body: new(api.Workflow)}}, errors: []int{400, 401, 404}},
+		{method: "DELETE", path: "/v1/workflows/{name}", id: "deleteWorkflow", tag: "workflows", summary: "Delete a workflow",
+			params: new(nameParam), responses: []docResponse{{status: 204, description: "Deleted."}}, errors: []int{400, 401, 404}},
+		{method: "POST", path: "/v1/jobs", id: "submitJob", tag: "jobs", summary: "Submit a job",
+			description: "The job is stored durably before the answer. 201 with Location; with ?wait= the answer waits for the end of the job: 201 if it ended in time, 202 with the job as it stands if not. A replayed Idempotency-Key gets the same status rules, the job as it stands and Idempotent-Replayed: true. See the examples for each stored workflow; their parameter schemas are components WorkflowParams_<name>.",
+			params:      new(submitParams), body: new(api.SubmitJobRequest),
+			responses: []docResponse{{status: 201, body: new(api.Job), description: "Created (and finished, if ?wait= was given)."},
+				{status: 202, body: new(api.Job), description: "Created; still running when ?wait= ran out."}},
+			errors: []int{400, 401, 409, 413, 422, 429, 503}},
+		{method: "GET", path: "/v1/jobs", id: "listJobs", tag: "jobs", summary: "List the caller's jobs, newest first",
+			params: new(listJobsParams), responses: []docResponse{{status: 200, body: new(api.JobList)}}, errors: []int{400, 401, 429}},
+		{method: "GET", path: "/v1/jobs/{id}", id: "getJob", tag: "jobs", summary: "Get a job (optionally waiting for its end)",
+			params: new(getJobParams), responses: []docResponse{{status: 200, body: new(api.Job)}}, errors: jobErrs},
+		{method: "POST", path: "/v1/jobs/{id}/cancel", id: "cancelJob", tag: "jobs", summary: "Cancel a job",
+			params: new(idParam), responses: []docResponse{{status: 200, body: new(api.Job)}}, errors: []int{400, 401, 404, 409, 429}},
+		{method: "GET", path: "/v1/jobs/{id}/events", id: "jobEvents", tag: "events", summary: "Follow a job's events (Server-Sent Events)",
+			description: "text/event-stream: each event has id: (resume token), event: (the type) and data: (the Event as JSON). Replays the job's events after Last-Event-ID, then live ones; closes after the terminal event (succeeded, failed, cancelled). Comment lines are keepalives.",
+			params:      new(streamParams), responses: []docResponse{{status: 200, body: new(api.Event), contentType: "text/event-stream", description: "A stream of events; data: is one Event."}},
+			errors: jobErrs},
+		{method: "GET", path: "/v1/jobs/{id}/ws", id: "jobEventsWS", tag: "events", summary: "Follow a job's events (WebSocket)",
+			description: "The same stream as /events over a WebSocket: one JSON text message per Event, a normal close after the terminal event.",
+			params:      new(wsParams), responses: []docResponse{{status: http.StatusSwitchingProtocols, description: "WebSocket; each text message is one Event."}},
+			errors: jobErrs},
+		{method: "GET", path: "/v1/events", id: "events", tag: "events", summary: "Follow all of the caller's jobs (Server-Sent Events)",
+			description: "Live events of every job of the caller, framed as in /v1/jobs/{id}/events; it does not end on terminal events.",
+			responses:   []docResponse{{status: 200, body: new(api.Event), contentType: "text/event-stream", description: "A stream of events."}},
+			errors:      []int{401, 429}},
+		{method: "GET", path: "/v1/events/ws", id: "eventsWS", tag: "events", summary: "Follow all of the caller's jobs (WebSocket)",
+			responses: []docResponse{{status: http.StatusSwitchingProtocols, description: "WebSocket; each text message is one Event."}},
+			errors:    []int{401, 429}},
+		{method: "POST", path: "/v1/uploads", id: "upload", tag: "files", summary: "Upload an input file",
+			description: "multipart/form-data with a file field, or the file itself as the body with its own Content-Type and ?filename=. Streamed; limited in size (413 names the limit). Pass the returned id as an image parameter.",
+			params:      new(uploadParams), body: new(uploadForm), bodyTypes: []string{"application/octet-stream", "image/png", "image/jpeg", "image/webp"},
+			responses: []docResponse{{status: 201, body: new(api.Upload)}}, errors: []int{400, 401, 413, 415, 429}},
+		{method: "GET", path: "/v1/artifacts/{id}", id: "getArtifact", tag: "files", summary: "Download an output or input file",
+			description: "Supports Range, If-None-Match (ETag) and HEAD. Images, video, audio and plain text are inline; other types download as attachments.",
+			params:      new(idParam), responses: []docResponse{{status: 200, contentType: "application/octet-stream", description: "The file."},
+				{status: 206, contentType: "application/octet-stream", description: "Part of the file (Range)."}, {status: 304, description: "Not modified."}},
+			errors: []int{400, 401, 404, 429}},
+		{method: "GET", path: "/v1/backends", id: "listBackends", tag: "system", summary: "List the fleet's ComfyUI backends",
+			responses: []docResponse{{status: 200, body: new(api.BackendList)}}, errors: []int{401, 429}},
+		{method: "GET", path: "/healthz", id: "healthz", tag: "system", summary: "Liveness: 200 while the process serves", open: true,
+			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}}},
+		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store answers and a backend is healthy", open: true,
+			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}, {status: 503, contentType: "text/plain", description: "not ready: the reason"}}},
+		{method: "GET", path: "/metrics", id: "metrics", tag: "system", summary: "Prometheus metrics", open: true,
+			responses: []docResponse{{status: 200, contentType: "text/plain", description: "Prometheus text exposition format."}}},
+		{method: "GET", path: "/openapi.json", id: "openapi", tag: "system", summary: "This document", open: true,
+			responses: []docResponse{{status: 200, contentType: "application/json", description: "OpenAPI 3.1 document."}}},
+		{method: "GET", path: "/docs", id: "docs", tag: "system", summary: "Interactive API documentation", open: true,
+			responses: []docResponse{{status: 200, contentType: "text/html", description: "HTML page."}}},
+		{method: "GET", path: "/docs/{file}", id: "docsAsset", tag: "system", summary: "Assets of the documentation page", open: true,
+			params: new(struct {
+				File string `path:"file"`
+			}), responses: []docResponse{{status: 200, contentType: "application/octet-stream", description: "A static file."}}, errors: []int{404}},
+	}
+}

@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/comfygate/comfygate/api"
+)
+
+func (s *Server) jobEventsSSE(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.subscribeJob(r)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return s.serveSSE(w, r, st, true)
+}
+
+func (s *Server) ownerEventsSSE(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.svc.SubscribeOwner(r.Context(), ownerOf(r))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return s.serveSSE(w, r, st, false)
+}
+
+// subscribeJob opens the job stream before any byte is written, so that an
+// unknown job or a bad Last-Event-ID is still an ordinary JSON error.
+func (s *Server) subscribeJob(r *http.Request) (Stream, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	last, err := lastEventID(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.svc.SubscribeJob(r.Context(), ownerOf(r), id, last)
+}
+
+// serveSSE copies st to the client as Server-Sent Events, one flush per
+// event, with a comment line as keepalive on idle streams. It ends after a
+// terminal event (if endOnTerminal), when st ends, when the client goes, or
+// on Drain.
+func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, st Stream, endOnTerminal bool) error {
+	out := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.StreamWriteTimeout}
+	// A server-wide ReadTimeout would otherwise cancel a long stream.
+	_ = out.rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // tell nginx-like proxies not to buffer
+	w.WriteHeader(http.StatusOK)
+	s.metrics.streams.WithLabelValues("sse").Inc()
+	defer s.metrics.streams.WithLabelValues("sse").Dec()
+	if err := out.write("retry: 1000\n\n"); err != nil {
+		return streamWriteErr(r, err)
+	}
+	tick := time.NewTicker(s.cfg.Keepalive)
+	defer tick.Stop()
+	for {
+		select {
+		case ev, ok := <-st.Events():
+			if !ok {
+				return st.Err()
+			}
+			if err := out.event(ev); err != nil {
+				return streamWriteErr(r, err)
+			}
+			if endOnTerminal && api.TerminalEvent(ev.Type) {
+				return nil
+			}
+		case <-tick.C:
+			if err := out.write(": keepalive\n\n"); err != nil {
+				return streamWriteErr(r, err)
+			}
+		case <-r.Context().Done():
+			return nil
+		case <-s.drained:
+			return nil
+		}
+	}
+}
+
+// streamWriteErr drops errors that only say the client left.
+func streamWriteErr(r *http.Request, err error) error {
+	if r.Context().Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("write event stream: %w", err)
+}
+
+type sseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	buf     []byte
+}
+
+// event frames ev: id and event lines, then its JSON as data. Marshalled
+// JSON has no raw newlines, but any are split into data lines regardless,
+// since one would end the event early.
+func (o *sseWriter) event(ev api.Event) error {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode event %s: %w", ev.ID, err)
+	}
+	b := o.buf[:0]
+	b = append(b, "id: "...)
+	b = append(b, oneLine(ev.ID)...)
+	b = append(b, "\nevent: "...)
+	b = append(b, oneLine(ev.Type)...)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		b = append(b, "\ndata: "...)
+		b = append(b, line...)
+	}
+	b = append(b, "\n\n"...)
+	o.buf = b
+	return o.flush(b)
+}
+
+func (o *sseWriter) write(s string) error { return o.flush([]byte(s)) }
+
+// flush writes p under a deadline, so one stuck client is dropped (and
+// may resume) rather than holding its goroutine and buffers forever.
+func (o *sseWriter) flush(p []byte) error {
+	if err := o.rc.SetWriteDeadline(time.Now().Add(o.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if _, err := o.w.Write(p); err != nil {
+		return err
+	}
+	return o.rc.Flush()
+}
+
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,76 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/url"
+
+	"github.com/comfygate/comfygate/api"
+)
+
+// decodeSubmit is the decoder of the untrusted POST /v1/jobs body. It
+// checks the shape of the request; what the workflow and parameters mean is
+// the gateway's to check.
+func decodeSubmit(data []byte) (api.SubmitJobRequest, error) {
+	var req api.SubmitJobRequest
+	if err := decodeStrict(data, &req); err != nil {
+		return req, err
+	}
+	if bytes.Equal(bytes.TrimSpace(req.Prompt), []byte("null")) {
+		req.Prompt = nil
+	}
+	return req, validateSubmit(req)
+}
+
+func validateSubmit(req api.SubmitJobRequest) error {
+	switch {
+	case req.Workflow == "" && len(req.Prompt) == 0:
+		return badRequest("workflow", "one of workflow (a stored workflow's name) or prompt (an API-format graph) is required")
+	case req.Workflow != "" && len(req.Prompt) > 0:
+		return badRequest("prompt", "give either workflow or prompt, not both")
+	case req.Workflow != "":
+		if err := checkName("workflow", req.Workflow); err != nil {
+			return err
+		}
+	case bytes.TrimSpace(req.Prompt)[0] != '{':
+		return badRequest("prompt", "must be a JSON object (an API-format graph)")
+	}
+	if req.Version != "" && req.Workflow == "" {
+		return badRequest("version", "pins a stored workflow's version; it needs workflow")
+	}
+	if len(req.Version) > maxVersionLen {
+		return badRequest("version", "must be at most %d characters", maxVersionLen)
+	}
+	if req.Priority < api.MinPriority || req.Priority > api.MaxPriority {
+		return badRequest("priority", "must be from %d to %d, got %d", api.MinPriority, api.MaxPriority, req.Priority)
+	}
+	if err := checkWebhook(req.Webhook); err != nil {
+		return err
+	}
+	return checkOverrides(req.Overrides)
+}
+
+func checkWebhook(hook string) error {
+	if hook == "" {
+		return nil
+	}
+	if len(hook) > maxWebhookLen {
+		return badRequest("webhook", "must be at most %d characters", maxWebhookLen)
+	}
+	u, err := url.Parse(hook)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return badRequest("webhook", "must be an absolute http or https URL")
+	}
+	return nil
+}
+
+func checkOverrides(overrides map[string]api.NodeOverride) error {
+	for id, o := range overrides {
+		if id == "" || len(id) > maxIDLen {
+			return badRequest("overrides", "node ids must be 1 to %d characters", maxIDLen)
+		}
+		if o.Inputs == nil {
+			return badRequest("overrides."+id+".inputs", "is required: {\"inputs\": {...}}")
+		}
+	}
+	return nil
+}

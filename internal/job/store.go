@@ -1,0 +1,201 @@
+package job
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence contract for jobs, their events, workflows and
+// artifact metadata. internal/store/sqlite and internal/store/postgres
+// implement it and must both pass internal/store/storetest.
+//
+// Common rules:
+//   - Every method takes ctx first; a write that returned nil is durable.
+//   - Errors match the sentinels of this package with errors.Is (ErrNotFound,
+//     ErrConflict, …); other errors are engine failures.
+//   - Returned values are fresh copies: callers may modify them freely.
+//   - Times are stored with microsecond precision and returned in UTC.
+//   - JSON fields (json.RawMessage) must be empty or valid JSON and are
+//     returned byte for byte as given; otherwise ErrInvalid.
+//   - After Close every method returns ErrClosed.
+type Store interface {
+	// CreateJob stores a new job durably before returning and returns it as
+	// stored: Seq assigned, EventSeq 0, ID defaulted to a new UUID v4 when
+	// empty, State defaulted to StateQueued, CreatedAt defaulted to now and
+	// UpdatedAt set to CreatedAt. j itself is not modified.
+	//
+	// If j.IdempotencyKey != "" and a job with the same (Owner,
+	// IdempotencyKey) exists, nothing is stored and:
+	//   - with the same RequestHash it returns (existing, true, nil): a replay;
+	//   - otherwise it returns *IdempotencyMismatchError (ErrIdempotencyMismatch).
+	// This holds for concurrent creates too: exactly one of them stores a job.
+	// A job with the same ID (and no matching idempotency key) fails with
+	// ErrDuplicateID. An invalid State or JSON field fails with ErrInvalid.
+	CreateJob(ctx context.Context, j *Job) (stored *Job, replayed bool, err error)
+
+	// GetJob returns the job with id, or ErrNotFound.
+	GetJob(ctx context.Context, id string) (*Job, error)
+
+	// ListJobs returns one page of jobs matching f, ordered by Seq (newest
+	// first unless f.Order is OrderAsc), and the cursor of the next page, ""
+	// after the last one. Pages are stable under concurrent inserts: a job is
+	// never returned twice, and no job that existed when the first page was
+	// read is skipped. A malformed cursor or unknown state fails with
+	// ErrInvalid.
+	ListJobs(ctx context.Context, f JobFilter) (jobs []*Job, next string, err error)
+
+	// UpdateJob is a transactional read-modify-write of one job: it loads
+	// the job, locks it against every other writer for the duration, calls
+	// fn, and stores the result. fn must be quick and must not call the
+	// Store (the lock is held; on SQLite fn runs on the single writer).
+	//
+	// An error from fn aborts the update and is returned unchanged (not
+	// wrapped), so fn may return ErrConflict to lose a compare-and-set:
+	//
+	//	claimed, err := s.UpdateJob(ctx, id, func(j *job.Job) error {
+	//		if j.State != job.StateQueued {
+	//			return job.ErrConflict
+	//		}
+	//		j.Backend = "gpu-1"
+	//		return j.TransitionTo(job.StateDispatched, now)
+	//	})
+	//
+	// Two concurrent claims of one job never both succeed. Changes fn makes
+	// to ID, Seq, EventSeq, Owner, IdempotencyKey, RequestHash and CreatedAt
+	// are ignored; UpdatedAt is set to the store's now. If fn changed State
+	// to one CanTransition does not allow, the update fails with a
+	// *TransitionError. Unknown id: ErrNotFound (fn is not called).
+	UpdateJob(ctx context.Context, id string, fn func(*Job) error) (*Job, error)
+
+	// UpdateJobWithEvent is UpdateJob plus, if fn returns a non-nil event,
+	// the append of that event in the same transaction: both are stored or
+	// neither. The event's JobID is set to id, its Seq to the job's next
+	// event number (EventSeq+1) and a zero Time to the store's now; the
+	// stored event is returned (nil if fn returned none).
+	UpdateJobWithEvent(ctx context.Context, id string, fn func(*Job) (*Event, error)) (*Job, *Event, error)
+
+	// AppendEvent stores e as the next durable event of job jobID and
+	// returns it with JobID, Seq and (if zero) Time filled in. Concurrent
+	// appends get distinct, gap-free sequence numbers 1, 2, 3… per job.
+	// Unknown job: ErrNotFound.
+	AppendEvent(ctx context.Context, jobID string, e Event) (Event, error)
+
+	// ListEvents returns up to limit events of jobID with Seq > afterSeq in
+	// ascending Seq. limit <= 0 means DefaultEventLimit; it is capped at
+	// MaxEventLimit. Unknown job: ErrNotFound.
+	ListEvents(ctx context.Context, jobID string, afterSeq int64, limit int) ([]Event, error)
+
+	// DispatchOrder returns up to limit dispatchable jobs (queued or
+	// retrying) in the scheduler's order: Priority descending, then Seq
+	// ascending. limit <= 0 means DefaultListLimit; it is capped at
+	// MaxListLimit. Served by an index.
+	DispatchOrder(ctx context.Context, limit int) ([]*Job, error)
+
+	// ActiveJobs returns every dispatched or running job in Seq order: the
+	// jobs crash recovery re-attaches to their backends. Served by an index.
+	ActiveJobs(ctx context.Context) ([]*Job, error)
+
+	// QueuePosition returns how many dispatchable jobs are ahead of job id
+	// in DispatchOrder (0 = next). ErrNotFound for an unknown id; ErrConflict
+	// if the job is not queued or retrying.
+	QueuePosition(ctx context.Context, id string) (int, error)
+
+	// CountByState returns the number of jobs in each state; states with no
+	// jobs are absent.
+	CountByState(ctx context.Context) (map[State]int, error)
+
+	// PutWorkflow stores w as the latest version of w.Name and returns the
+	// stored version. A "" Version is computed with WorkflowVersion. changed
+	// is true when the latest version of the name is now different from
+	// before the call (a new name, a new version, or a return to an older
+	// one); a put of the current latest version only updates its
+	// Description and UpdatedAt, and returns changed == false. Versions are
+	// never rewritten otherwise: Graph and Params of an existing
+	// (Name, Version) are kept. Empty Name or Graph: ErrInvalid.
+	PutWorkflow(ctx context.Context, w *Workflow) (stored *Workflow, changed bool, err error)
+
+	// GetWorkflow returns version of the named workflow, or its latest
+	// version when version == "". ErrNotFound if there is no such version,
+	// or, for version == "", if the name does not exist or was deleted.
+	// Explicit versions stay readable after DeleteWorkflow (jobs refer to them).
+	GetWorkflow(ctx context.Context, name, version string) (*Workflow, error)
+
+	// ListWorkflows returns the latest version of every workflow that was
+	// not deleted, ordered by name.
+	ListWorkflows(ctx context.Context) ([]*Workflow, error)
+
+	// DeleteWorkflow removes the name: it is no longer listed and has no
+	// latest version, while its versions are kept for the jobs that ran them.
+	// Putting the name again revives it. Unknown name: ErrNotFound.
+	DeleteWorkflow(ctx context.Context, name string) error
+
+	// PutArtifact records artifact metadata. It is idempotent on
+	// (ID, JobID, NodeID, Filename): a second put of the same key is a no-op
+	// that keeps the first record. A zero CreatedAt is set to now. Empty ID:
+	// ErrInvalid.
+	PutArtifact(ctx context.Context, a *Artifact) error
+
+	// GetArtifact returns the first record stored for blob id, or ErrNotFound.
+	GetArtifact(ctx context.Context, id string) (*Artifact, error)
+
+	// ListArtifacts returns the artifacts recorded for jobID in the order
+	// they were put (empty, not an error, when there are none).
+	ListArtifacts(ctx context.Context, jobID string) ([]*Artifact, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+
+	// Close releases the store, waiting for writes in flight. It is safe to
+	// call more than once.
+	Close() error
+}
+
+// Order is the direction of a job listing.
+type Order string
+
+// Orders of ListJobs. The zero value is OrderDesc.
+const (
+	OrderDesc Order = "desc" // newest first
+	OrderAsc  Order = "asc"  // oldest first
+)
+
+// Limits of list methods.
+const (
+	DefaultListLimit  = 100
+	MaxListLimit      = 1000
+	DefaultEventLimit = 1000
+	MaxEventLimit     = 10000
+)
+
+// JobFilter selects jobs for ListJobs. Zero fields do not filter.
+type JobFilter struct {
+	Owner    string
+	States   []State // any of these
+	Workflow string
+	Source   string
+	ClientID string
+	// CreatedAfter keeps jobs created strictly after this time.
+	CreatedAfter time.Time
+	// Limit is the page size: <= 0 means DefaultListLimit, capped at MaxListLimit.
+	Limit int
+	// Cursor is the next value of a previous page with the same filter and
+	// order, "" for the first page.
+	Cursor string
+	Order  Order
+}
+
+// PageLimit returns f.Limit after applying the default and the cap.
+func (f JobFilter) PageLimit() int { return clampLimit(f.Limit, DefaultListLimit, MaxListLimit) }
+
+// EventLimit applies ListEvents' default and cap to limit.
+func EventLimit(limit int) int { return clampLimit(limit, DefaultEventLimit, MaxEventLimit) }
+
+func clampLimit(n, def, max int) int {
+	switch {
+	case n <= 0:
+		return def
+	case n > max:
+		return max
+	}
+	return n
+}

@@ -1,0 +1,180 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// CreateJob implements job.Store.
+func (s *Store) CreateJob(ctx context.Context, in *job.Job) (*job.Job, bool, error) {
+	if s.closed.Load() {
+		return nil, false, job.ErrClosed
+	}
+	r, err := s.newJobRow(in)
+	if err != nil {
+		return nil, false, fmt.Errorf("create job: %w", err)
+	}
+	var (
+		out      *job.Job
+		replayed bool
+	)
+	err = s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
+		out, replayed, err = s.insertJob(ctx, q, r)
+		return err
+	})
+	if err != nil {
+		return nil, false, s.fail("create job "+r.j.ID, err)
+	}
+	return out, replayed, nil
+}
+
+// newJobRow applies CreateJob's defaults to a copy of in.
+func (s *Store) newJobRow(in *job.Job) (*jobRow, error) {
+	j := *in
+	if j.ID == "" {
+		j.ID = uuid.NewString()
+	}
+	if j.State == "" {
+		j.State = job.StateQueued
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = s.now()
+	}
+	j.Seq, j.EventSeq = 0, 0
+	j.UpdatedAt = j.CreatedAt
+	return encodeJob(&j, nil)
+}
+
+// insertJob inserts r, or resolves the unique key it collided with.
+func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, bool, error) {
+	err := q.QueryRowContext(ctx, s.sql(insertJobSQL), s.insertArgs(r)...).Scan(&r.j.Seq)
+	if err == nil {
+		j, err := r.stored()
+		return j, false, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, false, err
+	}
+	// ON CONFLICT DO NOTHING: the ID or (owner, idempotency key) exists.
+	if r.j.IdempotencyKey != "" {
+		prev, err := scanJob(q.QueryRowContext(ctx,
+			s.sql(`SELECT `+jobCols+` FROM jobs WHERE owner = ? AND idempotency_key = ?`),
+			r.j.Owner, r.j.IdempotencyKey))
+		switch {
+		case err == nil && prev.RequestHash == r.j.RequestHash:
+			return prev, true, nil
+		case err == nil:
+			return nil, false, &job.IdempotencyMismatchError{Key: r.j.IdempotencyKey, JobID: prev.ID}
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, false, err
+		}
+	}
+	return nil, false, job.ErrDuplicateID
+}
+
+// GetJob implements job.Store.
+func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
+	if s.closed.Load() {
+		return nil, job.ErrClosed
+	}
+	j, err := scanJob(s.read.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = job.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail("get job "+id, err)
+	}
+	return j, nil
+}
+
+// UpdateJob implements job.Store.
+func (s *Store) UpdateJob(ctx context.Context, id string, fn func(*job.Job) error) (*job.Job, error) {
+	j, _, err := s.update(ctx, id, func(j *job.Job) (*job.Event, error) { return nil, fn(j) })
+	return j, err
+}
+
+// UpdateJobWithEvent implements job.Store.
+func (s *Store) UpdateJobWithEvent(ctx context.Context, id string, fn func(*job.Job) (*job.Event, error)) (*job.Job, *job.Event, error) {
+	return s.update(ctx, id, fn)
+}
+
+// fnError marks an error returned by the caller's fn, which must reach the
+// caller unwrapped.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) (*job.Event, error)) (*job.Job, *job.Event, error) {
+	if s.closed.Load() {
+		return nil, nil, job.ErrClosed
+	}
+	var (
+		out *job.Job
+		ev  *job.Event
+	)
+	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
+		var err error
+		out, ev, err = s.updateTx(ctx, q, id, fn)
+		return err
+	})
+	var fe fnError
+	if errors.As(err, &fe) {
+		return nil, nil, fe.err
+	}
+	if err != nil {
+		return nil, nil, s.fail("update job "+id, err)
+	}
+	return out, ev, nil
+}
+
+func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) (*job.Event, error)) (*job.Job, *job.Event, error) {
+	row, err := scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.ForUpdate), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, job.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	old := *row // column form as stored; row.j is handed to fn below
+	cur, err := row.decode()
+	if err != nil {
+		return nil, nil, err
+	}
+	before := *cur
+	old.j = before
+	ev, err := fn(cur)
+	if err != nil {
+		return nil, nil, fnError{err}
+	}
+	if cur.State != before.State && !job.CanTransition(before.State, cur.State) {
+		return nil, nil, &job.TransitionError{JobID: id, From: before.State, To: cur.State}
+	}
+	// Identity and store-owned fields are not the caller's to change.
+	cur.ID, cur.Seq, cur.EventSeq, cur.CreatedAt = before.ID, before.Seq, before.EventSeq, before.CreatedAt
+	cur.Owner, cur.IdempotencyKey, cur.RequestHash = before.Owner, before.IdempotencyKey, before.RequestHash
+	cur.UpdatedAt = s.now()
+	if ev != nil {
+		cur.EventSeq++
+	}
+	r, err := encodeJob(cur, &before)
+	if err != nil {
+		return nil, nil, err
+	}
+	query, args := s.updateStmt(&old, r)
+	if _, err := q.ExecContext(ctx, s.sql(query), args...); err != nil {
+		return nil, nil, err
+	}
+	if ev != nil {
+		if ev, err = s.insertEvent(ctx, q, id, cur.EventSeq, *ev); err != nil {
+			return nil, nil, err
+		}
+	}
+	out, err := r.stored()
+	return out, ev, err
+}

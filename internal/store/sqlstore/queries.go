@@ -1,0 +1,214 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// The state sets the scheduler reads. They are spelled exactly as in the
+// partial indexes of the migrations so that both engines use those indexes.
+const (
+	dispatchableStates = `state IN ('queued', 'retrying')`
+	activeStates       = `state IN ('dispatched', 'running')`
+)
+
+// ListJobs implements job.Store. Pages are keyed by Seq, which never changes
+// and is unique, so inserts between pages cannot shift them.
+func (s *Store) ListJobs(ctx context.Context, f job.JobFilter) ([]*job.Job, string, error) {
+	if s.closed.Load() {
+		return nil, "", job.ErrClosed
+	}
+	query, args, err := s.listQuery(f)
+	if err != nil {
+		return nil, "", fmt.Errorf("list jobs: %w", err)
+	}
+	jobs, err := s.queryJobs(ctx, query, args...)
+	if err != nil {
+		return nil, "", s.fail("list jobs", err)
+	}
+	var next string
+	if limit := f.PageLimit(); len(jobs) > limit {
+		jobs = jobs[:limit]
+		next = encodeCursor(f.Order, jobs[limit-1].Seq)
+	}
+	return jobs, next, nil
+}
+
+// listQuery builds the SELECT of one page, fetching one extra row to learn
+// whether another page follows.
+func (s *Store) listQuery(f job.JobFilter) (string, []any, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	for _, c := range []struct{ col, v string }{
+		{"owner", f.Owner}, {"workflow", f.Workflow}, {"source", f.Source}, {"client_id", f.ClientID},
+	} {
+		if c.v != "" {
+			add(c.col+" = ?", c.v)
+		}
+	}
+	if len(f.States) > 0 {
+		marks := make([]string, len(f.States))
+		for i, st := range f.States {
+			if !st.Valid() {
+				return "", nil, fmt.Errorf("%w: filter: unknown state %q", job.ErrInvalid, st)
+			}
+			marks[i] = "?"
+			args = append(args, string(st))
+		}
+		where = append(where, "state IN ("+strings.Join(marks, ", ")+")")
+	}
+	if !f.CreatedAfter.IsZero() {
+		add("created_at > ?", s.timeArg(f.CreatedAfter))
+	}
+	dir, cmp := "DESC", "<"
+	switch f.Order {
+	case job.OrderAsc:
+		dir, cmp = "ASC", ">"
+	case "", job.OrderDesc:
+	default:
+		return "", nil, fmt.Errorf("%w: filter: unknown order %q", job.ErrInvalid, f.Order)
+	}
+	if f.Cursor != "" {
+		seq, err := decodeCursor(f.Cursor, f.Order)
+		if err != nil {
+			return "", nil, err
+		}
+		add("seq "+cmp+" ?", seq)
+	}
+	q := `SELECT ` + jobCols + ` FROM jobs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq " + dir + " LIMIT ?"
+	return q, append(args, f.PageLimit()+1), nil
+}
+
+// cursorPrefix tells the order a cursor was made for.
+func cursorPrefix(o job.Order) string {
+	if o == job.OrderAsc {
+		return "a"
+	}
+	return "d"
+}
+
+func encodeCursor(o job.Order, seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix(o) + strconv.FormatInt(seq, 10)))
+}
+
+func decodeCursor(c string, o job.Order) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 || string(b[:1]) != cursorPrefix(o) {
+		return 0, fmt.Errorf("%w: cursor %q is malformed or was made for another order", job.ErrInvalid, c)
+	}
+	seq, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil || seq < 0 {
+		return 0, fmt.Errorf("%w: cursor %q is malformed", job.ErrInvalid, c)
+	}
+	return seq, nil
+}
+
+// queryJobs runs a SELECT of jobCols on the read pool.
+func (s *Store) queryJobs(ctx context.Context, query string, args ...any) ([]*job.Job, error) {
+	rows, err := s.read.QueryContext(ctx, s.sql(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var jobs []*job.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+// DispatchOrder implements job.Store.
+func (s *Store) DispatchOrder(ctx context.Context, limit int) ([]*job.Job, error) {
+	if s.closed.Load() {
+		return nil, job.ErrClosed
+	}
+	jobs, err := s.queryJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+dispatchableStates+
+		` ORDER BY priority DESC, seq ASC LIMIT ?`, job.JobFilter{Limit: limit}.PageLimit())
+	if err != nil {
+		return nil, s.fail("dispatch order", err)
+	}
+	return jobs, nil
+}
+
+// ActiveJobs implements job.Store.
+func (s *Store) ActiveJobs(ctx context.Context) ([]*job.Job, error) {
+	if s.closed.Load() {
+		return nil, job.ErrClosed
+	}
+	jobs, err := s.queryJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+activeStates+` ORDER BY seq`)
+	if err != nil {
+		return nil, s.fail("active jobs", err)
+	}
+	return jobs, nil
+}
+
+// QueuePosition implements job.Store. One statement reads the job and counts
+// the jobs ahead of it, so both come from one snapshot; each count is a range
+// of the dispatch index.
+func (s *Store) QueuePosition(ctx context.Context, id string) (int, error) {
+	if s.closed.Load() {
+		return 0, job.ErrClosed
+	}
+	var (
+		state string
+		ahead int
+	)
+	err := s.read.QueryRowContext(ctx, s.sql(`SELECT j.state,
+ (SELECT count(*) FROM jobs WHERE `+dispatchableStates+` AND priority > j.priority) +
+ (SELECT count(*) FROM jobs WHERE `+dispatchableStates+` AND priority = j.priority AND seq < j.seq)
+ FROM jobs j WHERE j.id = ?`), id).Scan(&state, &ahead)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("queue position of job %s: %w", id, job.ErrNotFound)
+	case err != nil:
+		return 0, s.fail("queue position of job "+id, err)
+	case !job.State(state).Dispatchable():
+		return 0, fmt.Errorf("queue position of job %s: %w: job is %s", id, job.ErrConflict, state)
+	}
+	return ahead, nil
+}
+
+// CountByState implements job.Store.
+func (s *Store) CountByState(ctx context.Context) (map[job.State]int, error) {
+	if s.closed.Load() {
+		return nil, job.ErrClosed
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT state, count(*) FROM jobs GROUP BY state`)
+	if err != nil {
+		return nil, s.fail("count jobs by state", err)
+	}
+	defer rows.Close()
+	counts := make(map[job.State]int)
+	for rows.Next() {
+		var (
+			st string
+			n  int
+		)
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, s.fail("count jobs by state", err)
+		}
+		counts[job.State(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("count jobs by state", err)
+	}
+	return counts, nil
+}

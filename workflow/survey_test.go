@@ -1,0 +1,62 @@
+package workflow_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/comfygate/comfygate/workflow"
+)
+
+type surveyCase struct {
+	Name       string              `json:"name"`
+	Prompt     json.RawMessage     `json:"prompt"`
+	Result     string              `json:"result"`
+	Error      string              `json:"error"`
+	NodeErrors map[string][]string `json:"node_errors"`
+}
+
+// TestValidateSurvey checks that every workflow the real server ran passes
+// validation, and that the rejected ones fail with the same message.
+func TestValidateSurvey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "validation", "survey.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []surveyCase
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	cat := captureCatalog(t)
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			g, err := workflow.ParseGraph(tc.Prompt, workflow.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := cat.Validate(g, workflow.ValidateOptions{InputFileExists: fileExists})
+			if tc.Result != "rejected" {
+				if !res.OK() || len(res.NodeErrors) > 0 {
+					t.Fatalf("rejected: %+v %+v", res.Error, res.NodeErrors)
+				}
+				return
+			}
+			if res.OK() {
+				t.Fatal("accepted, want rejected")
+			}
+			if res.Error.Message != tc.Error {
+				t.Errorf("message = %q, want %q", res.Error.Message, tc.Error)
+			}
+			for id, lines := range tc.NodeErrors {
+				var got []string
+				for _, e := range res.NodeErrors[id].Errors {
+					got = append(got, e.Message+": "+e.Details)
+				}
+				if len(got) != len(lines) || got[0] != lines[0] {
+					t.Errorf("node %s errors = %q, want %q", id, got, lines)
+				}
+			}
+		})
+	}
+}

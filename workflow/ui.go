@@ -1,0 +1,278 @@
+package workflow
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+)
+
+// UIError is a problem with an editor (UI-format) workflow.
+type UIError struct {
+	NodeID  string // "" for the workflow as a whole
+	Problem string
+}
+
+func (e *UIError) Error() string {
+	if e.NodeID == "" {
+		return "ui workflow: " + e.Problem
+	}
+	return "ui workflow: node " + e.NodeID + ": " + e.Problem
+}
+
+// IsUIFormat reports whether data is an editor workflow (top-level "nodes"
+// and "links" arrays) rather than an API-format prompt.
+func IsUIFormat(data []byte) bool {
+	t, err := parseTree(bytes.TrimSpace(data), Limits{})
+	if err != nil || t.kind != jObj {
+		return false
+	}
+	nodes, ok1 := t.get("nodes")
+	links, ok2 := t.get("links")
+	return ok1 && ok2 && nodes.kind == jArr && links.kind == jArr
+}
+
+// Node modes of the editor.
+const (
+	modeMuted  = 2
+	modeBypass = 4
+)
+
+// virtualTypes are editor-only node types that never reach the API format.
+var virtualTypes = map[string]bool{"Reroute": true, "PrimitiveNode": true, "Note": true, "MarkdownNote": true}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+type uiNode struct {
+	id      string
+	typ     string
+	mode    int
+	title   string
+	inputs  []uiSlot
+	outputs []uiSlot
+	widgets *jval // array or object
+	order   int
+}
+
+type uiSlot struct {
+	name   string
+	typ    string
+	link   string // link id, "" when not connected
+	widget string // widget name for widget inputs
+}
+
+type uiLink struct {
+	origin     string
+	originSlot int
+	target     string
+	targetSlot int
+}
+
+type uiGraph struct {
+	nodes map[string]*uiNode
+	ids   []string
+	links map[string]uiLink
+}
+
+// FromUI converts an editor workflow to an API-format graph the way the
+// official frontend's graphToPrompt does: widget values are mapped to input
+// names by the catalog's input order (skipping connection-only inputs and
+// the extra control_after_generate and upload widgets), muted nodes are
+// dropped, bypassed nodes are wired through by type, Reroute and
+// PrimitiveNode are resolved, Note and MarkdownNote dropped, and each node
+// gets _meta.title. Links may be in the 0.4 array form or the 1.x object
+// form. Subgraphs are not supported and give an error.
+func FromUI(data []byte, cat *Catalog) (Graph, error) {
+	t, err := parseTree(data, Limits{})
+	if err != nil {
+		return nil, &UIError{Problem: err.Error()}
+	}
+	ug, err := readUI(t)
+	if err != nil {
+		return nil, err
+	}
+	return ug.toAPI(cat)
+}
+
+func readUI(t *jval) (*uiGraph, error) {
+	if t.kind != jObj {
+		return nil, &UIError{Problem: "must be a JSON object"}
+	}
+	nodes, _ := t.get("nodes")
+	links, _ := t.get("links")
+	if nodes == nil || nodes.kind != jArr || links == nil || links.kind != jArr {
+		return nil, &UIError{Problem: `needs "nodes" and "links" arrays`}
+	}
+	if len(nodes.arr) > defaultMaxNodes {
+		return nil, &LimitError{What: "nodes", Limit: defaultMaxNodes}
+	}
+	subgraphs := subgraphIDs(t)
+	ug := &uiGraph{nodes: map[string]*uiNode{}, links: map[string]uiLink{}}
+	for i, nv := range nodes.arr {
+		n, err := readUINode(nv, i)
+		if err != nil {
+			return nil, err
+		}
+		if subgraphs[n.typ] || (uuidPattern.MatchString(n.typ) && n.mode != modeMuted) {
+			return nil, &UIError{NodeID: n.id, Problem: "subgraphs are not supported; convert the subgraph to nodes in the editor first"}
+		}
+		if _, dup := ug.nodes[n.id]; dup {
+			return nil, &UIError{NodeID: n.id, Problem: "duplicate node id"}
+		}
+		ug.nodes[n.id] = n
+		ug.ids = append(ug.ids, n.id)
+	}
+	for _, lv := range links.arr {
+		id, l, ok := readUILink(lv)
+		if ok {
+			ug.links[id] = l
+		}
+	}
+	return ug, nil
+}
+
+func subgraphIDs(t *jval) map[string]bool {
+	out := map[string]bool{}
+	defs, _ := t.get("definitions")
+	if defs == nil {
+		return out
+	}
+	sgs, _ := defs.get("subgraphs")
+	if sgs == nil || sgs.kind != jArr {
+		return out
+	}
+	for _, sg := range sgs.arr {
+		if id, ok := sg.get("id"); ok && id.kind == jStr {
+			out[id.s] = true
+		}
+	}
+	return out
+}
+
+func readUINode(v *jval, order int) (*uiNode, error) {
+	if v.kind != jObj {
+		return nil, &UIError{Problem: fmt.Sprintf("nodes[%d] is not an object", order)}
+	}
+	n := &uiNode{order: order}
+	if id, ok := v.get("id"); ok && (id.kind == jNum || id.kind == jStr) {
+		n.id = id.s
+	} else {
+		return nil, &UIError{Problem: fmt.Sprintf("nodes[%d] has no id", order)}
+	}
+	n.typ = strField(v, "type")
+	if n.typ == "" {
+		return nil, &UIError{NodeID: n.id, Problem: "no type"}
+	}
+	if m, ok := v.get("mode"); ok && m.kind == jNum {
+		fmt.Sscan(m.s, &n.mode)
+	}
+	n.title = strField(v, "title")
+	n.inputs = readSlots(v, "inputs")
+	n.outputs = readSlots(v, "outputs")
+	if w, ok := v.get("widgets_values"); ok && (w.kind == jArr || w.kind == jObj) {
+		n.widgets = w
+	}
+	return n, nil
+}
+
+func strField(v *jval, key string) string {
+	if e, ok := v.get(key); ok && e.kind == jStr {
+		return e.s
+	}
+	return ""
+}
+
+func readSlots(v *jval, key string) []uiSlot {
+	list, ok := v.get(key)
+	if !ok || list.kind != jArr {
+		return nil
+	}
+	out := make([]uiSlot, 0, len(list.arr))
+	for _, s := range list.arr {
+		if s.kind != jObj {
+			out = append(out, uiSlot{})
+			continue
+		}
+		slot := uiSlot{name: strField(s, "name"), typ: strField(s, "type")}
+		if l, ok := s.get("link"); ok && l.kind == jNum {
+			slot.link = l.s
+		}
+		if w, ok := s.get("widget"); ok && w.kind == jObj {
+			slot.widget = strField(w, "name")
+		}
+		out = append(out, slot)
+	}
+	return out
+}
+
+// readUILink reads [id, origin, origin_slot, target, target_slot, type] or
+// {"id", "origin_id", "origin_slot", "target_id", "target_slot", ...}.
+func readUILink(v *jval) (string, uiLink, bool) {
+	var parts [5]*jval
+	switch v.kind {
+	case jArr:
+		if len(v.arr) < 5 {
+			return "", uiLink{}, false
+		}
+		copy(parts[:], v.arr[:5])
+	case jObj:
+		for i, k := range []string{"id", "origin_id", "origin_slot", "target_id", "target_slot"} {
+			parts[i], _ = v.get(k)
+		}
+	default:
+		return "", uiLink{}, false
+	}
+	for _, p := range parts {
+		if p == nil || (p.kind != jNum && p.kind != jStr) {
+			return "", uiLink{}, false
+		}
+	}
+	l := uiLink{origin: parts[1].s, target: parts[3].s}
+	if _, err := fmt.Sscan(parts[2].s, &l.originSlot); err != nil {
+		return "", uiLink{}, false
+	}
+	if _, err := fmt.Sscan(parts[4].s, &l.targetSlot); err != nil {
+		return "", uiLink{}, false
+	}
+	return parts[0].s, l, true
+}
+
+// sortedIDs returns the node ids in execution order: upstream first, ties
+// by id, as the frontend's computeExecutionOrder lays prompts out.
+func (ug *uiGraph) sortedIDs() []string {
+	ids := slices.Clone(ug.ids)
+	slices.SortFunc(ids, NaturalCompare)
+	indeg := map[string]int{}
+	next := map[string][]string{}
+	for _, l := range ug.links {
+		if _, ok := ug.nodes[l.origin]; !ok || ug.nodes[l.target] == nil || l.origin == l.target {
+			continue
+		}
+		indeg[l.target]++
+		next[l.origin] = append(next[l.origin], l.target)
+	}
+	var out []string
+	done := map[string]bool{}
+	for len(out) < len(ids) {
+		progressed := false
+		for _, id := range ids {
+			if done[id] || indeg[id] > 0 {
+				continue
+			}
+			done[id], progressed = true, true
+			out = append(out, id)
+			for _, t := range next[id] {
+				indeg[t]--
+			}
+			break
+		}
+		if !progressed { // a cycle: keep the rest in id order
+			for _, id := range ids {
+				if !done[id] {
+					out = append(out, id)
+				}
+			}
+		}
+	}
+	return out
+}
