@@ -116,6 +116,21 @@ func NewCatalog(info comfy.ObjectInfo) (*Catalog, error) {
 	return ParseObjectInfo(data)
 }
 
+// CatalogFromDefs builds a Catalog from definitions keyed by class; as a
+// map has no order, classes are taken in name order.
+func CatalogFromDefs(defs map[string]comfy.NodeDef) (*Catalog, error) {
+	names := make([]string, 0, len(defs))
+	for name := range defs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	info := make(comfy.ObjectInfo, 0, len(names))
+	for _, name := range names {
+		info = append(info, comfy.NamedNodeDef{Class: name, Def: defs[name]})
+	}
+	return NewCatalog(info)
+}
+
 // Class returns the named class.
 func (c *Catalog) Class(name string) (*NodeClass, bool) {
 	if c == nil {

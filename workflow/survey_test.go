@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/workflow"
+	"github.com/comfygate/comfygate/workflow/corenodes"
 )
 
 type surveyCase struct {
@@ -58,5 +60,28 @@ func TestValidateSurvey(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCatalogFromComfyDefs(t *testing.T) {
+	var info comfy.ObjectInfo
+	if err := json.Unmarshal(corenodes.ObjectInfo(corenodes.Models{}), &info); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := workflow.CatalogFromDefs(info.Map())
+	if err != nil {
+		t.Fatal(err)
+	}
+	blur, ok := cat.Class("ImageBlur")
+	if !ok || !blur.V3 || len(blur.Inputs) != 3 || blur.Outputs[0].Type != "IMAGE" {
+		t.Fatalf("ImageBlur = %+v", blur)
+	}
+	save, _ := cat.Class("SaveImage")
+	if save.V3 || !save.OutputNode || len(save.Section(workflow.SectionHidden)) != 2 {
+		t.Errorf("SaveImage = %+v", save)
+	}
+	ks, _ := cat.Class("KSampler")
+	if seed, _ := ks.Input("seed"); seed == nil || seed.Options["max"] != json.Number("18446744073709551615") {
+		t.Errorf("seed spec lost precision: %+v", seed)
 	}
 }

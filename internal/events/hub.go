@@ -150,11 +150,14 @@ func (h *Hub) shard(jobID string) *shard {
 }
 
 // Publish hands e to the job's ring and to every subscriber without
-// blocking. Durable events (Sub == 0, Seq ≥ 1) must be published after they
-// are stored and in Seq order per job. Any other event is ephemeral: the hub
-// stamps its Sub, and its Seq becomes the job's last durable Seq (or e.Seq,
-// if larger: a caller that knows the job's last stored Seq, say after a
-// restart, passes it so progress sorts after what clients already saw).
+// blocking.
+//
+// A durable event (Sub == 0, Seq ≥ 1) must be published after it is stored,
+// and a job's durable events in Seq order. Any other event is ephemeral: the
+// hub renumbers its Sub, and its Seq becomes the job's last durable Seq seen
+// here. A caller that knows a larger one (the last Seq stored, say on a hub
+// that restarted) passes it as Seq with Sub set to 1, so that progress sorts
+// after the events clients already have.
 func (h *Hub) Publish(e Event) {
 	if e.JobID == "" || e.Seq < 0 || e.Sub < 0 {
 		h.opts.Logger.Warn("events: dropping malformed event", "job", e.JobID, "id", e.ID().String(), "type", e.Type)
@@ -189,7 +192,7 @@ func (h *Hub) Publish(e Event) {
 	}
 	h.fanOutLocked(sh, st, e, terminal)
 	h.streams.publish(h, e)
-	sh.sweep(now, h.shardMaxJob, h.opts.FinishedTTL)
+	sh.sweep(now, h.shardMaxJob, h.opts.FinishedTTL, st)
 }
 
 // fanOutLocked delivers e to the job's subscribers. It walks backwards so a

@@ -26,14 +26,18 @@ const sweepBudget = 4
 
 // sweep evicts from the least recently active end: finished jobs past their
 // TTL, and any job beyond the shard's capacity. Jobs with subscribers stay
-// (they are moved to the front so the sweep can look past them).
-func (sh *shard) sweep(now time.Time, maxJobs int, ttl time.Duration) {
+// (they are moved to the front so the sweep can look past them), and so does
+// keep, the job being published to.
+func (sh *shard) sweep(now time.Time, maxJobs int, ttl time.Duration, keep *jobState) {
 	for range sweepBudget {
 		el := sh.lru.Back()
 		if el == nil {
 			return
 		}
 		st := el.Value.(*jobState)
+		if st == keep {
+			return
+		}
 		expired := st.finished && now.Sub(st.finishedAt) >= ttl
 		if !expired && sh.lru.Len() <= maxJobs {
 			return

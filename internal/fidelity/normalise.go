@@ -12,8 +12,9 @@ import (
 
 // normaliser turns a Raw transcript into the form stored in the golden files.
 // One instance handles one transcript: the placeholders it hands out (<P1>,
-// <B1>, <c+0>) are numbered by first appearance in that transcript, walking
-// it in a fixed order (HTTP exchanges, then sockets; JSON in document order).
+// <c+0>, <B:http[1]>) are assigned by first appearance in that transcript,
+// walking it in a fixed order (HTTP exchanges, then sockets; JSON in
+// document order).
 // Two transcripts of the same behaviour therefore get the same placeholders
 // even though the underlying ids differ.
 type normaliser struct {
@@ -21,7 +22,8 @@ type normaliser struct {
 	base      int64
 	workflows *workflowSet
 	prompts   map[string]string // server-made prompt id (uuid) -> <Pn>
-	blobs     map[string]string // sha256 of a body or upload -> <Bn>
+	blobs     map[string]string // sha256 of a body or upload -> <B:where first seen>
+	loc       string            // where the normaliser is, for blob tokens
 	counters  map[string]int64  // file-name prefix -> first counter seen
 }
 
@@ -70,7 +72,8 @@ func normalise(raw Raw, wf *workflowSet) *object {
 		prompts: map[string]string{}, blobs: map[string]string{}, counters: map[string]int64{},
 	}
 	exchanges := make([]any, 0, len(raw.HTTP))
-	for _, ex := range raw.HTTP {
+	for i, ex := range raw.HTTP {
+		n.loc = fmt.Sprintf("http[%d]", i)
 		exchanges = append(exchanges, n.exchange(ex))
 	}
 	sockets := make([]any, 0, len(raw.WS))
@@ -116,11 +119,14 @@ func (n *normaliser) str(s string) string {
 	return hex32RE.ReplaceAllString(s, phHex32)
 }
 
-func (n *normaliser) blob(sha string) string {
+// blob names a body by where it was first seen: "<B:http[1]>" on a later
+// step means "the same bytes as step 1's". Naming by place rather than by
+// count keeps one wrong body from renaming every later one.
+func (n *normaliser) blob(sha, where string) string {
 	if b, ok := n.blobs[sha]; ok {
 		return b
 	}
-	b := fmt.Sprintf("<B%d>", len(n.blobs)+1)
+	b := "<B:" + where + ">"
 	n.blobs[sha] = b
 	return b
 }

@@ -2,6 +2,7 @@ package fidelity
 
 import (
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -39,19 +40,19 @@ func (n *normaliser) request(ex RawExchange) *object {
 	}
 	if len(ex.Multipart) > 0 {
 		parts := make([]any, 0, len(ex.Multipart))
-		for _, p := range ex.Multipart {
-			parts = append(parts, n.part(p))
+		for j, p := range ex.Multipart {
+			parts = append(parts, n.part(p, fmt.Sprintf("%s.multipart[%d]", n.loc, j)))
 		}
 		out.set("multipart", parts)
 	}
 	return out
 }
 
-func (n *normaliser) part(p RawPart) *object {
+func (n *normaliser) part(p RawPart, where string) *object {
 	if p.Value != nil {
 		return obj("name", p.Name, "value", *p.Value)
 	}
-	return obj("name", p.Name, "filename", n.str(p.Filename), "content_type", p.ContentType, "sha", n.blob(p.SHA256))
+	return obj("name", p.Name, "filename", n.str(p.Filename), "content_type", p.ContentType, "sha", n.blob(p.SHA256, where))
 }
 
 func (n *normaliser) response(ex RawExchange) *object {
@@ -64,7 +65,7 @@ func (n *normaliser) response(ex RawExchange) *object {
 	route := routeOf(ex.Path)
 	switch {
 	case r.Binary != nil:
-		out.set("binary", obj("kind", kindOf(r.Binary.First8Hex), "sha", n.blob(r.Binary.SHA256)))
+		out.set("binary", obj("kind", kindOf(r.Binary.First8Hex), "sha", n.blob(r.Binary.SHA256, n.loc)))
 	case empty:
 	case strings.HasPrefix(headerValue(r.Headers, "Content-Type"), "application/json"):
 		v, err := parseOrdered([]byte(*r.Body))

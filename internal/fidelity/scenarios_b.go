@@ -36,6 +36,7 @@ func scenario08(s *session) {
 	c := s.openClient("fixture-client-08", "fixture-client-08")
 	p1 := s.mustSubmit("", s.promptBody("derived/08-slow-a.json", "fixture-client-08"))
 	c.wait("prompt 1 in its slow node", executing(p1, "2"))
+	w := c.during(p1)
 	p2 := s.mustSubmit("", s.promptBody("derived/08-slow-b.json", "fixture-client-08"))
 	s.mustSubmit("", s.promptBody("derived/08-slow-c.json", "fixture-client-08"))
 	s.get("before delete", "/queue")
@@ -45,6 +46,7 @@ func scenario08(s *session) {
 	s.post("delete unknown id", "/queue", mustJSON(obj("delete", []any{"no-such-id"})))
 	s.post("clear pending", "/queue", mustJSON(obj("clear", true)))
 	s.get("after clear", "/queue")
+	w.end()
 	c.wait("end of prompt 1", finished(p1))
 	s.get("deleted prompt has no history", "/history/"+p2)
 	s.get("idle", "/queue")
@@ -60,13 +62,18 @@ func scenario09(s *session) {
 	c := s.openClient("fixture-client-09", "fixture-client-09")
 	p1 := s.mustSubmit("", s.promptBody("slow-chain.json", "fixture-client-09"))
 	c.wait("prompt 1 in its first slow node", executing(p1, "2"))
+	// The interrupt must land while node 2 runs. A target may end the node
+	// early once interrupted, so the window is checked before sending it.
+	c.during(p1).end()
 	s.post("global interrupt, empty body", "/interrupt", nil)
 	c.wait("end of prompt 1", finished(p1))
 	s.get("interrupted prompt in history", "/history/"+p1)
 
 	p2 := s.mustSubmit("", s.promptBody("derived/09-slow-chain-b.json", "fixture-client-09"))
 	c.wait("prompt 2 in its first slow node", executing(p2, "2"))
+	w := c.during(p2)
 	s.post("targeted interrupt of a prompt that is not running (ignored)", "/interrupt", mustJSON(obj("prompt_id", "not-running-id")))
+	w.end()
 	s.post("targeted interrupt", "/interrupt", mustJSON(obj("prompt_id", p2)))
 	c.wait("end of prompt 2", finished(p2))
 

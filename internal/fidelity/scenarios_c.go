@@ -61,6 +61,13 @@ func scenario14(s *session) {
 // explicit number and front while a slow prompt runs.
 func scenario15(s *session) {
 	s.slow()
+	// The capture's counter stood at 36 here, so its explicit number 7.5 was
+	// below every counter-numbered prompt and ran before them. On a fresh
+	// target 7.5 would sort after the first few; rejected bodies advance
+	// ComfyUI's counter, so 36 of them recreate the capture's position.
+	for range 36 {
+		s.post("", "/prompt", []byte(`{}`))
+	}
 	s.record()
 	const cid, chosen = "fixture-client-15", "fixture-0000-prompt-id-15"
 	c := s.openClient(cid, cid)
@@ -84,10 +91,12 @@ func scenario15(s *session) {
 
 	slow := s.mustSubmit("slow, runs first", s.promptBody("derived/15-slow.json", cid))
 	c.wait("slow prompt in its slow node", executing(slow, "2"))
+	w := c.during(slow)
 	a := s.mustSubmit("A normal", s.promptBody("derived/15-a.json", cid))
 	s.mustSubmit("B explicit number=7.5", s.promptBody("derived/15-b.json", cid, "number", json.Number("7.5")))
 	s.mustSubmit("C front=true", s.promptBody("derived/15-c.json", cid, "front", true))
 	s.get("pending list is the raw heap, not sorted", "/queue")
+	w.end()
 	c.wait("end of A, which runs last", finished(a))
 	c.close()
 }

@@ -29,6 +29,7 @@ type session struct {
 	want      golden
 
 	recording bool
+	discard   bool  // the attempt is void: close sockets without settling
 	counted   int64 // prompts the server counted during the setup
 	raw       Raw
 	sockets   []*socket // every socket opened, for cleanup

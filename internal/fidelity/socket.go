@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -147,7 +148,7 @@ func (sk *socket) close() {
 	}
 	sk.closed = true
 	sk.mu.Unlock()
-	if sk.slot >= 0 {
+	if sk.slot >= 0 && !sk.s.discard {
 		sk.settle(sk.s.expectedFrames(sk.slot))
 		pctx, cancel := context.WithTimeout(sk.s.ctx, sk.s.opts.SettleTimeout)
 		_ = sk.conn.Ping(pctx) // best effort: a target that never pongs still gets compared
@@ -235,5 +236,45 @@ func queueRemaining(n int) func(wsMsg) bool {
 		st, _ := m.Data["status"].(map[string]any)
 		ei, _ := st["exec_info"].(map[string]any)
 		return m.Type == "status" && ei["queue_remaining"] == want
+	}
+}
+
+// errWindowMissed reports that a slow node ended before the requests meant to
+// happen while it ran were all answered: the machine was slower than the
+// delay allowed for, so the run says nothing about the target.
+var errWindowMissed = errors.New("the slow node ended before the requests meant to run during it were answered")
+
+// window is the stretch of a slow node (of prompt id, seen on sk) during
+// which a scenario issues requests; see session.during.
+type window struct {
+	sk    *socket
+	id    string
+	start int
+}
+
+// during marks the start of requests that the capture made while one
+// prompt's slow node ran. It must follow the wait for that node's executing
+// frame. Call end() after the last such request.
+func (sk *socket) during(id string) window {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	return window{sk: sk, id: id, start: sk.cursor}
+}
+
+// end aborts the attempt (so that runScenario retries it with a longer
+// delay) if any frame of the prompt arrived since the window opened: then
+// the node had already finished, and the order of what followed depends on
+// the machine's speed, not on the target.
+func (w window) end() {
+	w.sk.mu.Lock()
+	missed := false
+	for _, m := range w.sk.msgs[w.start:] {
+		if m.Data["prompt_id"] == w.id {
+			missed = true
+		}
+	}
+	w.sk.mu.Unlock()
+	if missed {
+		panic(abort{errWindowMissed})
 	}
 }

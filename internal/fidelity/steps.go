@@ -64,7 +64,7 @@ func valuePart(name, value string) formPart { return formPart{name: name, value:
 // Upload contents. The capture used two different 101-byte PNGs (a and b)
 // and a text file named .png; their bytes are not in the capture (only
 // hashes), so the harness makes its own and compares uploads by identity
-// (<B1> is "the same bytes as the first upload").
+// (<B:http[0].multipart[0]> is "the same bytes as the first upload").
 var (
 	pngA        = tinyPNG(color.NRGBA{R: 0x33, G: 0x66, B: 0x99, A: 0xff})
 	pngB        = tinyPNG(color.NRGBA{R: 0x99, G: 0x33, B: 0x66, A: 0xff})

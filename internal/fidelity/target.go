@@ -57,6 +57,9 @@ type Options struct {
 	// messages as the real server sent before the harness closes it. It is
 	// only reached when the target sends fewer. Default 5s.
 	SettleTimeout time.Duration
+	// RawDir, if set, receives each scenario's raw transcript
+	// (<scenario>.raw.json, the format of testdata/raw) for debugging.
+	RawDir string
 	// Only restricts the run to scenarios whose name starts with one of
 	// these prefixes ("04", "10-invalid"). Empty runs all.
 	Only []string

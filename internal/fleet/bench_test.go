@@ -68,7 +68,7 @@ func benchFleet(b *testing.B, n int, opts comfysim.Options, hub Hub, observe fun
 	}
 	st := openStore(b, b.TempDir())
 	cfg := testConfig(st, nil, newMemArtifacts(), backends...)
-	cfg.Hub = hub
+	cfg.Hub, cfg.RefreshInterval = hub, DefaultRefreshInterval
 	f, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)

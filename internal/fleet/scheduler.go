@@ -67,11 +67,19 @@ func (f *Fleet) refreshQueue(ctx context.Context) error {
 		return err
 	}
 	listed := make(map[string]bool, len(jobs))
-	cands := make([]*Candidate, 0, len(jobs))
+	var fresh []*job.Job
+	f.qmu.Lock()
 	for _, j := range jobs {
 		listed[j.ID] = true
+		if !f.policy.Has(j.ID) {
+			fresh = append(fresh, j)
+		}
+	}
+	f.qmu.Unlock()
+	cands := make([]*Candidate, 0, len(fresh))
+	for _, j := range fresh {
 		if f.localRun(j.ID) == nil {
-			cands = append(cands, candidateOf(j))
+			cands = append(cands, candidateOf(j)) // decodes the graph: only for new ones
 		}
 	}
 	f.qmu.Lock()

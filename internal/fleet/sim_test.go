@@ -18,7 +18,7 @@ import (
 )
 
 // simCheckpoint is the simulator's default model file.
-const simCheckpoint = "v1-5-pruned-emaonly-fp16.safetensors"
+const simCheckpoint = "v1-5-pruned-emaonly.safetensors"
 
 // imageGraph is a small text-to-image graph: loader, prompts, 64x64 latent,
 // sampler with steps steps, decode, save. seed makes runs distinct (the

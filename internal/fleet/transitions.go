@@ -89,6 +89,7 @@ func (r *run) markStarted(ctx context.Context) {
 	}
 	r.phase = phaseRunning
 	now := r.f.clock.Now()
+	r.prog.lastPersist = now // the first progress write waits ProgressEvery
 	r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		if j.State != job.StateDispatched {
 			return nil, errStale // already running (re-attached): nothing to record

@@ -79,7 +79,7 @@ func jsonError(err error, offset int64) error {
 		if uerr != nil {
 			field = name
 		}
-		return &Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: field,
+		return &Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: orDefault(field, "body"),
 			Message: fmt.Sprintf("unknown field %q", field)}
 	}
 	return invalidJSON("malformed JSON: " + msg)

@@ -184,4 +184,3 @@ func TestBackends(t *testing.T) {
 		t.Errorf("backends (-want +got):\n%s", diff)
 	}
 }
-

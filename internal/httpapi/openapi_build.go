@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/swaggest/jsonschema-go"
 	"github.com/swaggest/openapi-go"
 	"github.com/swaggest/openapi-go/openapi31"
 
@@ -31,9 +32,11 @@ func buildSpec(version string) (*openapi31.Spec, error) {
 	r.Spec.Info.WithTitle("comfygate").WithVersion(version).WithDescription(apiDescription)
 	r.Spec.SetHTTPBearerTokenSecurity("bearer", "API key", "Authorization: Bearer <key>")
 	r.Spec.SetAPIKeySecurity("apiKey", "X-API-Key", openapi.InHeader, "The API key in X-API-Key.")
-	r.JSONSchemaReflector().InterceptDefName(func(_ reflect.Type, name string) string {
+	// Components are named after the api types, without the package prefix.
+	js := r.JSONSchemaReflector()
+	js.DefaultOptions = append(js.DefaultOptions, jsonschema.InterceptDefName(func(_ reflect.Type, name string) string {
 		return strings.Replace(strings.TrimPrefix(name, "Api"), "Httpapi", "", 1)
-	})
+	}))
 	for _, op := range operations() {
 		if err := addOperation(r, op); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", op.method, op.path, err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/comfygate/comfygate/api"
 )
@@ -79,7 +78,6 @@ type recorder struct {
 	http.ResponseWriter
 	status      int
 	wroteHeader bool
-	start       time.Time
 }
 
 func (rw *recorder) WriteHeader(code int) {

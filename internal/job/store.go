@@ -11,6 +11,9 @@ import (
 //
 // Common rules:
 //   - Every method takes ctx first; a write that returned nil is durable.
+//     A write whose ctx has ended before it started is not applied and
+//     returns ctx's error (errors.Is(err, context.Canceled)); if ctx ends
+//     while the write is in flight, it may still commit.
 //   - Errors match the sentinels of this package with errors.Is (ErrNotFound,
 //     ErrConflict, …); other errors are engine failures.
 //   - Returned values are fresh copies: callers may modify them freely.
@@ -46,8 +49,11 @@ type Store interface {
 
 	// UpdateJob is a transactional read-modify-write of one job: it loads
 	// the job, locks it against every other writer for the duration, calls
-	// fn, and stores the result. fn must be quick and must not call the
-	// Store (the lock is held; on SQLite fn runs on the single writer).
+	// fn, and stores the result. fn must be quick, must not block on other
+	// goroutines and must not call the Store: the lock is held (on SQLite
+	// the single writer's, and fn may run on another caller's goroutine).
+	// A panic in fn fails the update; whether it propagates depends on the
+	// engine.
 	//
 	// An error from fn aborts the update and is returned unchanged (not
 	// wrapped), so fn may return ErrConflict to lose a compare-and-set:

@@ -4,7 +4,10 @@
 // replicas by SELECT … FOR UPDATE row locks inside UpdateJob.
 //
 // Connections come from a pgxpool.Pool, which Pool exposes so that other
-// parts (LISTEN/NOTIFY fan-out across replicas) share it.
+// parts (LISTEN/NOTIFY fan-out across replicas) share it; sqlstore reaches
+// it through pgx's database/sql adapter, whose per-connection statement
+// cache spares re-parsing. Migrations run with goose, under a session
+// advisory lock, so that replicas starting together migrate once.
 package postgres
 
 import (

@@ -21,7 +21,8 @@ var (
 
 func TestMain(m *testing.M) {
 	pg, pgErr = pgtest.Start(context.Background())
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+	// The server's own goroutines live until Cleanup stops it.
+	goleak.VerifyTestMain(m, goleak.IgnoreCurrent(), goleak.Cleanup(func(code int) {
 		if err := pg.Close(); err != nil && code == 0 {
 			code = 1
 		}
@@ -44,14 +45,14 @@ func open(tb testing.TB, dsn string) *postgres.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) job.Store { return open(t, pg.NewDatabase(t, pgErr)) })
+	storetest.Run(t, func(t *testing.T) job.Store { return open(t, pg.NewDSN(t, pgErr)) })
 }
 
 // TestTwoReplicas opens two stores on one database, as two gateway replicas
 // would: migrations run once, and a job created by one is claimed by
 // exactly one of them.
 func TestTwoReplicas(t *testing.T) {
-	dsn := pg.NewDatabase(t, pgErr)
+	dsn := pg.NewDSN(t, pgErr)
 	a, b := open(t, dsn), open(t, dsn)
 	j, _, err := a.CreateJob(t.Context(), &job.Job{})
 	if err != nil {

@@ -11,6 +11,11 @@
 // writes that queue up during one fsync together (group commit), so
 // throughput grows with concurrency instead of being capped by the disk's
 // fsync rate. Config.Synchronous can trade that guarantee for latency.
+//
+// Dependencies: modernc.org/sqlite because it needs no cgo (one static
+// binary); github.com/pressly/goose/v3 runs the embedded, numbered .sql
+// migrations, each in a transaction, through its Provider API (no global
+// state), the same way for both engines.
 package sqlite
 
 import (
@@ -131,7 +136,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return errors.Join(werr, rdb.Close(), wdb.Close())
 	}
 	inner, err := sqlstore.New(sqlstore.Config{
-		Dialect: sqlstore.Dialect{Time: func(t time.Time) any { return t.UnixMicro() }},
+		Dialect: sqlstore.Dialect{
+			Time:      func(t time.Time) any { return t.UnixMicro() },
+			IndexedBy: func(index string) string { return " INDEXED BY " + index },
+		},
 		Read:    read,
 		Write:   w,
 		Now:     cfg.Now,
@@ -150,6 +158,9 @@ func openDB(cfg Config, write bool) (*sql.DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+cfg.Synchronous+")")
+	// Under constant reads a checkpoint rarely restarts the WAL from the top;
+	// this caps the file left behind once it does.
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	if !write {
 		q.Add("_pragma", "query_only(1)")
 	}

@@ -19,6 +19,48 @@ const (
 	activeStates       = `state IN ('dispatched', 'running')`
 )
 
+// schedulerSQL holds the scheduler's queries. Their cost must not grow with
+// the number of finished jobs: gateway start-up runs them. They name the
+// partial index that serves them (where the dialect can), since a planner
+// without statistics may prefer the plain state index and then sort.
+type schedulerSQL struct {
+	dispatchOrder, activeJobs, queuePosition string
+}
+
+func newSchedulerSQL(d Dialect) schedulerSQL {
+	from := func(index string) string {
+		if d.IndexedBy == nil {
+			return " FROM jobs"
+		}
+		return " FROM jobs" + d.IndexedBy(index)
+	}
+	return schedulerSQL{
+		dispatchOrder: `SELECT ` + jobCols + from("jobs_dispatch") + ` WHERE ` + dispatchableStates +
+			` ORDER BY priority DESC, seq ASC LIMIT ?`,
+		activeJobs: `SELECT ` + jobCols + from("jobs_active") + ` WHERE ` + activeStates + ` ORDER BY seq`,
+		queuePosition: `SELECT j.state,
+ (SELECT count(*)` + from("jobs_dispatch") + ` WHERE ` + dispatchableStates + ` AND priority > j.priority) +
+ (SELECT count(*)` + from("jobs_dispatch") + ` WHERE ` + dispatchableStates + ` AND priority = j.priority AND seq < j.seq)
+ FROM jobs j WHERE j.id = ?`,
+	}
+}
+
+// IndexedQuery is a query that an index must serve, with example arguments.
+type IndexedQuery struct {
+	SQL  string // in the engine's placeholders
+	Args []any
+}
+
+// IndexedQueries returns the scheduler's queries by method name, so that
+// engine tests can EXPLAIN them and check that no full scan or sort remains.
+func (s *Store) IndexedQueries() map[string]IndexedQuery {
+	return map[string]IndexedQuery{
+		"DispatchOrder": {s.sql(s.sched.dispatchOrder), []any{100}},
+		"ActiveJobs":    {s.sql(s.sched.activeJobs), nil},
+		"QueuePosition": {s.sql(s.sched.queuePosition), []any{"id"}},
+	}
+}
+
 // ListJobs implements job.Store. Pages are keyed by Seq, which never changes
 // and is unique, so inserts between pages cannot shift them.
 func (s *Store) ListJobs(ctx context.Context, f job.JobFilter) ([]*job.Job, string, error) {
@@ -140,8 +182,7 @@ func (s *Store) DispatchOrder(ctx context.Context, limit int) ([]*job.Job, error
 	if s.closed.Load() {
 		return nil, job.ErrClosed
 	}
-	jobs, err := s.queryJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+dispatchableStates+
-		` ORDER BY priority DESC, seq ASC LIMIT ?`, job.JobFilter{Limit: limit}.PageLimit())
+	jobs, err := s.queryJobs(ctx, s.sched.dispatchOrder, job.JobFilter{Limit: limit}.PageLimit())
 	if err != nil {
 		return nil, s.fail("dispatch order", err)
 	}
@@ -153,7 +194,7 @@ func (s *Store) ActiveJobs(ctx context.Context) ([]*job.Job, error) {
 	if s.closed.Load() {
 		return nil, job.ErrClosed
 	}
-	jobs, err := s.queryJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+activeStates+` ORDER BY seq`)
+	jobs, err := s.queryJobs(ctx, s.sched.activeJobs)
 	if err != nil {
 		return nil, s.fail("active jobs", err)
 	}
@@ -171,10 +212,7 @@ func (s *Store) QueuePosition(ctx context.Context, id string) (int, error) {
 		state string
 		ahead int
 	)
-	err := s.read.QueryRowContext(ctx, s.sql(`SELECT j.state,
- (SELECT count(*) FROM jobs WHERE `+dispatchableStates+` AND priority > j.priority) +
- (SELECT count(*) FROM jobs WHERE `+dispatchableStates+` AND priority = j.priority AND seq < j.seq)
- FROM jobs j WHERE j.id = ?`), id).Scan(&state, &ahead)
+	err := s.read.QueryRowContext(ctx, s.sql(s.sched.queuePosition), id).Scan(&state, &ahead)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, fmt.Errorf("queue position of job %s: %w", id, job.ErrNotFound)

@@ -50,6 +50,10 @@ type Dialect struct {
 	// Time encodes a non-zero, UTC, microsecond-precision time as a
 	// parameter (SQLite: Unix microseconds; PostgreSQL: time.Time).
 	Time func(t time.Time) any
+	// IndexedBy, if set, returns the clause that makes a query read the
+	// named index (SQLite: " INDEXED BY name"). PostgreSQL's planner picks
+	// partial indexes by itself.
+	IndexedBy func(index string) string
 }
 
 // Config assembles a Store.
@@ -73,6 +77,7 @@ type Store struct {
 	write   TxRunner
 	now     func() time.Time
 	closeFn func() error
+	sched   schedulerSQL
 
 	rebound sync.Map // query → query with the engine's placeholders
 
@@ -89,7 +94,8 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{d: cfg.Dialect, read: cfg.Read, write: cfg.Write, now: cfg.Now, closeFn: cfg.Close}, nil
+	return &Store{d: cfg.Dialect, read: cfg.Read, write: cfg.Write, now: cfg.Now, closeFn: cfg.Close,
+		sched: newSchedulerSQL(cfg.Dialect)}, nil
 }
 
 // Ping checks that the database answers.

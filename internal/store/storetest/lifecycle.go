@@ -8,8 +8,32 @@ import (
 )
 
 var lifecycleTests = map[string]func(*testing.T, NewStore){
-	"Ping":  func(t *testing.T, ns NewStore) { wantErr(t, "Ping", ns(t).Ping(t.Context()), nil) },
-	"Close": closeTest,
+	"Ping":             func(t *testing.T, ns NewStore) { wantErr(t, "Ping", ns(t).Ping(t.Context()), nil) },
+	"Close":            closeTest,
+	"CancelledContext": cancelledContext,
+}
+
+// cancelledContext checks that a write whose ctx has already ended is not
+// applied and reports the context's error.
+func cancelledContext(t *testing.T, ns NewStore) {
+	s := ns(t)
+	j := create(t, s, newJob())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	_, err := s.UpdateJob(ctx, j.ID, func(j *job.Job) error { called = true; j.Priority = 9; return nil })
+	wantErr(t, "UpdateJob(cancelled)", err, context.Canceled)
+	if called {
+		t.Error("fn ran under a cancelled context")
+	}
+	_, _, err = s.CreateJob(ctx, newJob())
+	wantErr(t, "CreateJob(cancelled)", err, context.Canceled)
+	_, err = s.GetJob(ctx, j.ID)
+	wantErr(t, "GetJob(cancelled)", err, context.Canceled)
+	diff(t, "job after cancelled update", j, get(t, s, j.ID))
+	if c, _ := s.CountByState(context.Background()); c[job.StateQueued] != 1 {
+		t.Errorf("jobs after a cancelled create: %v, want 1 queued", c)
+	}
 }
 
 // closeTest checks that every method fails with ErrClosed after Close.

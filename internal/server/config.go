@@ -1,0 +1,184 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/httpapi"
+)
+
+// Config configures a Server. The zero value is usable: every field's
+// comment gives its default.
+type Config struct {
+	// Listen is the address of the one listener for every surface.
+	// Default "127.0.0.1:8080" (loopback: set API keys before exposing it).
+	// Use port 0 to pick a free port; Addr reports it.
+	Listen string
+	// DataDir holds everything the process keeps: the SQLite database
+	// (comfygate.db), content-addressed artifacts (artifacts/), workflow
+	// files (workflows/), the simulators' directories (sim/N) and the
+	// instance id. Default "./comfygate-data".
+	DataDir string
+
+	// Backends are the ComfyUI servers of the fleet. Default: none (the
+	// server runs, but jobs stay queued until a backend is added).
+	Backends []BackendConfig
+	// SimBackends starts this many in-process ComfyUI simulators on
+	// 127.0.0.1:0 and adds them to the fleet as "sim-1", "sim-2", … Each
+	// keeps its files in DataDir/sim/N. Default 0.
+	SimBackends int
+	// Sim is the template of every simulator's options (StepDelay makes a
+	// demo job show progress); Listen and DataDir are ignored. Default: the
+	// simulator's defaults.
+	Sim comfysim.Options
+	// Examples stores the example workflows (txt2img) at start when no
+	// workflow of that name exists. Default false; the demo sets it.
+	Examples bool
+
+	// APIKeys, when not empty, are required on the API; see ParseAPIKey.
+	// Default: none (authentication off; fine on loopback only).
+	APIKeys []httpapi.APIKey
+	// MaxAttempts bounds how often a job is dispatched. Default 3.
+	MaxAttempts int
+	// MaxQueued is the backlog above which new jobs get 503 with
+	// Retry-After. Default 100,000.
+	MaxQueued int
+	// MaxUploadBytes bounds an upload or a fetched input. Default 100 MiB.
+	MaxUploadBytes int64
+
+	// AllowURLInputs lets image parameters be http(s) URLs that comfygate
+	// fetches. Default false.
+	AllowURLInputs bool
+	// AllowedHosts limits URL inputs to these hosts ("example.com",
+	// "*.example.com"). Default: any public host.
+	AllowedHosts []string
+	// AllowPrivateURLs lets URL inputs reach loopback and private address
+	// ranges. Default false.
+	AllowPrivateURLs bool
+
+	// InstanceID names this process in job leases and backend client ids.
+	// Default: read from DataDir/instance-id, created on first start, so a
+	// restarted gateway re-attaches its own running jobs at once.
+	InstanceID string
+	// ShutdownTimeout bounds Run's graceful stop: in-flight requests and
+	// fleet bookkeeping get this long before they are cancelled.
+	// Default 30s.
+	ShutdownTimeout time.Duration
+	// Logger receives the process log. Default: discard.
+	Logger *slog.Logger
+	// Version is reported by the API docs. Default "dev".
+	Version string
+}
+
+// BackendConfig names one ComfyUI server.
+type BackendConfig struct {
+	// URL is the ComfyUI base URL, e.g. "http://127.0.0.1:8188". Required.
+	URL string
+	// ID names the backend in jobs and logs. Default: "backend-N", N its
+	// 1-based position in Config.Backends.
+	ID string
+}
+
+// Defaults.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultDataDir         = "./comfygate-data"
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Files and directories inside DataDir.
+const (
+	dbFile        = "comfygate.db"
+	artifactsDir  = "artifacts"
+	workflowsDir  = "workflows"
+	simDir        = "sim"
+	instanceFile  = "instance-id"
+	lockFile      = "comfygate.lock"
+	simIDPrefix   = "sim-"
+	backendPrefix = "backend-"
+)
+
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	c.Backends = append([]BackendConfig(nil), c.Backends...)
+	for i := range c.Backends {
+		if c.Backends[i].ID == "" {
+			c.Backends[i].ID = fmt.Sprintf("%s%d", backendPrefix, i+1)
+		}
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen %q: want host:port: %w", c.Listen, err)
+	}
+	if c.SimBackends < 0 || c.MaxAttempts < 0 || c.MaxQueued < 0 || c.MaxUploadBytes < 0 {
+		return errors.New("sim backends, max attempts, max queued and max upload bytes must not be negative")
+	}
+	seen := map[string]bool{}
+	for i, b := range c.Backends {
+		u, err := url.Parse(b.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("backends[%d]: url %q: want http(s)://host[:port]", i, b.URL)
+		}
+		if strings.HasPrefix(b.ID, simIDPrefix) && c.SimBackends > 0 {
+			return fmt.Errorf("backends[%d]: id %q: the %q prefix is taken by the simulators", i, b.ID, simIDPrefix)
+		}
+		if seen[b.ID] {
+			return fmt.Errorf("backends[%d]: duplicate id %q", i, b.ID)
+		}
+		seen[b.ID] = true
+	}
+	return nil
+}
+
+func (c Config) path(elem ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, elem...)...)
+}
+
+// ParseAPIKey reads a key as given on the command line or in a config file:
+// "id:key" (the key is hashed at once and not kept), or
+// "id:sha256:<64 hex digits>" (the hash of the key, so that a config file
+// need not hold the key itself). The id owns what the key creates.
+func ParseAPIKey(s string) (httpapi.APIKey, error) {
+	id, secret, ok := strings.Cut(s, ":")
+	id = strings.TrimSpace(id)
+	if !ok || id == "" || secret == "" {
+		return httpapi.APIKey{}, errors.New(`api key: want "id:key" or "id:sha256:<hex>"`)
+	}
+	if hexHash, ok := strings.CutPrefix(secret, "sha256:"); ok {
+		b, err := hex.DecodeString(hexHash)
+		if err != nil || len(b) != sha256.Size {
+			return httpapi.APIKey{}, fmt.Errorf("api key %q: sha256 form needs %d hex digits", id, 2*sha256.Size)
+		}
+		return httpapi.APIKey{ID: id, Hash: [sha256.Size]byte(b)}, nil
+	}
+	if len(secret) < 16 {
+		return httpapi.APIKey{}, fmt.Errorf("api key %q: the key must be at least 16 characters", id)
+	}
+	return httpapi.APIKey{ID: id, Hash: httpapi.HashKey(secret)}, nil
+}
