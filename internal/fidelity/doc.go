@@ -14,6 +14,26 @@
 // that depend on earlier traffic, RAM figures, local paths); everything a
 // client could branch on is kept.
 //
-// The same harness runs against the simulator (comfy/comfysim) and, later,
-// against comfygate's ComfyUI-compatible surface: see [Run] and [Target].
+// The same harness runs against the simulator (comfy/comfysim, sim_test.go)
+// and, later, against comfygate's ComfyUI-compatible surface. Any test can
+// point it at another target:
+//
+//	func TestComfyAPIFidelity(t *testing.T) {
+//		rep := fidelity.Run(t, func(tb testing.TB) fidelity.Target {
+//			sim := comfysim.Start(tb, comfysim.Options{Checkpoints: []string{}})
+//			gw := startGateway(tb, sim.URL()) // fresh: empty queue and history
+//			return fidelity.Target{BaseURL: gw.URL, Control: fidelity.Controls{
+//				SetNodeDelay: func(_ context.Context, class string, d time.Duration) error {
+//					sim.SetClassDelay(class, d) // on every backend behind the gateway
+//					return nil
+//				},
+//			}}
+//		}, fidelity.Options{})
+//		t.Log(rep.Summary())
+//	}
+//
+// Timing scenarios need a slow node (Controls.SetNodeDelay); the harness
+// never sleeps, it waits for WebSocket events, and when a slow machine lets
+// the node end before the requests meant to happen during it, it retries the
+// scenario with a longer delay instead of reporting a difference.
 package fidelity

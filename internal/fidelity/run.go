@@ -96,7 +96,7 @@ func runScenario(t testing.TB, sc scenario, newTarget NewTarget, wf *workflowSet
 	var raw Raw
 	var aborted error
 	for attempt := 1; ; attempt++ {
-		raw, aborted = runAttempt(t, sc, newTarget(t), wf, opts, want)
+		raw, aborted = runAttempt(sc, newTarget(t), wf, opts, want)
 		if !errors.Is(aborted, errWindowMissed) || attempt == maxAttempts {
 			break
 		}
@@ -130,7 +130,7 @@ func runScenario(t testing.TB, sc scenario, newTarget NewTarget, wf *workflowSet
 
 // runAttempt plays a scenario once and returns what it recorded and why it
 // stopped early, if it did.
-func runAttempt(t testing.TB, sc scenario, target Target, wf *workflowSet, opts Options, want golden) (Raw, error) {
+func runAttempt(sc scenario, target Target, wf *workflowSet, opts Options, want golden) (Raw, error) {
 	u, err := url.Parse(target.BaseURL)
 	if err != nil {
 		return Raw{Scenario: sc.name}, fmt.Errorf("target base URL: %w", err)
@@ -141,7 +141,7 @@ func runAttempt(t testing.TB, sc scenario, target Target, wf *workflowSet, opts 
 	transport := &http.Transport{DisableCompression: true}
 	defer transport.CloseIdleConnections()
 	s := &session{
-		tb: t, ctx: ctx, opts: opts, target: target, host: u.Host, workflows: wf, want: want,
+		ctx: ctx, opts: opts, target: target, host: u.Host, workflows: wf, want: want,
 		client: &http.Client{
 			Transport:     transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

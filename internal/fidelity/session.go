@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"testing"
 	"unicode/utf8"
 )
 
@@ -19,7 +18,6 @@ const maxBody = 32 << 20
 
 // session drives one scenario against one target and records its traffic.
 type session struct {
-	tb        testing.TB
 	ctx       context.Context
 	opts      Options
 	target    Target

@@ -129,13 +129,6 @@ func (sk *socket) wait(desc string, pred func(wsMsg) bool) wsMsg {
 	}
 }
 
-// count returns how many frames have arrived.
-func (sk *socket) count() int {
-	sk.mu.Lock()
-	defer sk.mu.Unlock()
-	return len(sk.msgs)
-}
-
 // close ends the socket the way the capture tool did, after giving the
 // target the chance to deliver what the real server delivered: it waits
 // (up to SettleTimeout) until as many frames arrived as in the golden, then

@@ -2,7 +2,6 @@ package fidelity
 
 import (
 	"bytes"
-	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
@@ -99,6 +98,3 @@ func withClientID(body []byte, clientID string) []byte {
 	}
 	return mustJSON(o)
 }
-
-// raw wraps literal JSON for obj().
-func raw(s string) json.RawMessage { return json.RawMessage(s) }

@@ -151,7 +151,10 @@ func (s *Server) guard(rt route, w *recorder, r *http.Request) error {
 		}
 		defer release()
 	}
-	return rt.h(w, r.WithContext(withOwner(r.Context(), owner)))
+	if owner != "" {
+		r = r.WithContext(withOwner(r.Context(), owner))
+	}
+	return rt.h(w, r)
 }
 
 func (s *Server) protected(c routeClass) bool {

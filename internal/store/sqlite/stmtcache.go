@@ -27,22 +27,28 @@ type preparer interface {
 type cached struct {
 	on preparer
 
-	mu    *sync.Mutex // guards stmts
+	mu    *sync.RWMutex // guards stmts
 	stmts map[string]*sql.Stmt
 }
 
 var _ sqlstore.Querier = cached{}
 
 func newCached(on preparer) cached {
-	return cached{on: on, mu: new(sync.Mutex), stmts: make(map[string]*sql.Stmt)}
+	return cached{on: on, mu: new(sync.RWMutex), stmts: make(map[string]*sql.Stmt)}
 }
 
 // stmt returns the prepared form of query, or nil if it cannot be prepared
 // (the caller then runs the query unprepared and reports that error).
 func (c cached) stmt(ctx context.Context, query string) *sql.Stmt {
+	c.mu.RLock()
+	st, ok := c.stmts[query]
+	c.mu.RUnlock()
+	if ok {
+		return st
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st, ok := c.stmts[query]; ok {
+	if st, ok := c.stmts[query]; ok { // prepared meanwhile
 		return st
 	}
 	if len(c.stmts) >= maxCachedStmts {

@@ -1,0 +1,192 @@
+package artifact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// LocalOptions configure a Local store. Zero values take the defaults.
+type LocalOptions struct {
+	// MaxSize bounds a Put whose PutOptions.MaxSize is 0. Default 4 GiB.
+	MaxSize int64
+	// StaleTemp is the age past which leftover temp files (from a crash
+	// mid-Put) are removed when the store opens. Default 1 hour.
+	StaleTemp time.Duration
+	// Logger receives cleanup and repair notes. Default: discard.
+	Logger *slog.Logger
+}
+
+// Local stores blobs in a directory: <dir>/<ab>/<cd>/<id>, where ab and cd
+// are the ID's first two byte pairs (keeping directories small), with the
+// content type in a sidecar file <id>.type beside it. Temp files live in
+// <dir>/tmp, on the same filesystem, so publishing a blob is one link(2).
+type Local struct {
+	dir     string
+	tmp     string
+	maxSize int64
+	log     *slog.Logger
+}
+
+var _ Store = (*Local)(nil)
+
+// NewLocal opens (creating if needed) a store in dir.
+func NewLocal(dir string, opts LocalOptions) (*Local, error) {
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = 4 << 30
+	}
+	if opts.StaleTemp <= 0 {
+		opts.StaleTemp = time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	l := &Local{dir: dir, tmp: filepath.Join(dir, "tmp"), maxSize: opts.MaxSize, log: opts.Logger}
+	if err := os.MkdirAll(l.tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("open artifact store: %w", err)
+	}
+	l.removeStaleTemp(time.Now().Add(-opts.StaleTemp))
+	return l, nil
+}
+
+// removeStaleTemp deletes temp files a crashed Put left behind. Young ones
+// are left alone: another process may be writing them.
+func (l *Local) removeStaleTemp(before time.Time) {
+	entries, err := os.ReadDir(l.tmp)
+	if err != nil {
+		l.log.Warn("artifact: list temp dir", "err", err)
+		return
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(before) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(l.tmp, e.Name())); err == nil {
+			l.log.Info("artifact: removed stale temp file", "name", e.Name())
+		}
+	}
+}
+
+// path returns where a valid id lives; callers check the id first.
+func (l *Local) path(id string) string {
+	return filepath.Join(l.dir, id[0:2], id[2:4], id)
+}
+
+func sidecarPath(blobPath string) string { return blobPath + ".type" }
+
+// Open implements Store.
+func (l *Local) Open(ctx context.Context, id string) (Blob, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p := l.path(id)
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, notFound(id, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open artifact %s: %w", id, err)
+	}
+	info := Info{ID: id, Size: st.Size(), ContentType: l.readType(p)}
+	return &localBlob{File: f, info: info, mod: st.ModTime()}, nil
+}
+
+// Stat implements Store.
+func (l *Local) Stat(ctx context.Context, id string) (Info, error) {
+	if err := checkID(id); err != nil {
+		return Info{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Info{}, err
+	}
+	p := l.path(id)
+	st, err := os.Stat(p)
+	if err != nil {
+		return Info{}, notFound(id, err)
+	}
+	return Info{ID: id, Size: st.Size(), ContentType: l.readType(p)}, nil
+}
+
+// Exists implements Store.
+func (l *Local) Exists(ctx context.Context, id string) (bool, error) {
+	_, err := l.Stat(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Delete implements Store. The blob goes first, so a blob is never visible
+// without its content type.
+func (l *Local) Delete(ctx context.Context, id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := l.path(id)
+	for _, name := range []string{p, sidecarPath(p)} {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("delete artifact %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func notFound(id string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("artifact %s: %w", id, ErrNotFound)
+	}
+	return fmt.Errorf("artifact %s: %w", id, err)
+}
+
+// maxTypeLen bounds what is read from a sidecar.
+const maxTypeLen = 256
+
+// readType returns the recorded content type, or the generic binary type
+// if the sidecar is missing or damaged.
+func (l *Local) readType(blobPath string) string {
+	f, err := os.Open(sidecarPath(blobPath))
+	if err != nil {
+		return octetStream
+	}
+	defer f.Close()
+	buf, err := io.ReadAll(io.LimitReader(f, maxTypeLen))
+	if err != nil {
+		return octetStream
+	}
+	ct := strings.TrimSpace(string(buf))
+	if _, _, err := mime.ParseMediaType(ct); err != nil {
+		return octetStream
+	}
+	return ct
+}
+
+// localBlob is an open file plus what Open learned about it.
+type localBlob struct {
+	*os.File
+	info Info
+	mod  time.Time
+}
+
+func (b *localBlob) Info() Info         { return b.info }
+func (b *localBlob) ModTime() time.Time { return b.mod }
+
+// osFile lets Serve hand the file itself to net/http, which then streams it
+// with sendfile(2).
+func (b *localBlob) osFile() *os.File { return b.File }
