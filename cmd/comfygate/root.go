@@ -9,6 +9,8 @@ import (
 // verbs lists the constructors of every sub-command; each verb lives in its
 // own file and adds itself here.
 var verbs = []func(stdout, stderr io.Writer) *ff.Command{
+	newServeCommand,
+	newDemoCommand,
 	newSimCommand,
 	newVersionCommand,
 }

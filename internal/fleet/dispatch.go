@@ -39,9 +39,6 @@ func (r *run) claim(ctx context.Context) (*job.Job, bool) {
 	}
 	r.adoptJob(j, 0)
 	r.publish(j, ev)
-	if r.req == nil {
-		r.req, _ = requirementsFromJSON(j.Graph)
-	}
 	r.b.addRun(r) // before the POST, so no event of the prompt is missed
 	r.b.setWarm(r.req)
 	r.f.m.dispatched.WithLabelValues(r.b.ID()).Inc()

@@ -22,7 +22,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if n := os.Getenv(simChildEnv); n != "" {
+		os.Exit(runSimChild(n))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // waitTimeout bounds every wait in these tests; it is a deadline for a
 // failure, never a measure of speed.

@@ -26,6 +26,8 @@ type Requirements struct {
 	PrefixKey string
 	// firstNode maps a class to the first node (in id order) of that class.
 	firstNode map[string]string
+	// classOf maps every node id to its class (for event payloads).
+	classOf map[string]string
 }
 
 // nodeOf returns the first node id of class.
@@ -101,10 +103,11 @@ func requirementsFromJSON(graph json.RawMessage) (*Requirements, error) {
 
 // requirementsOf computes the requirements of nodes (node id → node).
 func requirementsOf(nodes map[string]graphNode) *Requirements {
-	req := &Requirements{firstNode: map[string]string{}}
+	req := &Requirements{firstNode: map[string]string{}, classOf: make(map[string]string, len(nodes))}
 	var prefix []string
 	for _, id := range sortedNodeIDs(nodes) {
 		n := nodes[id]
+		req.classOf[id] = n.ClassType
 		if _, seen := req.firstNode[n.ClassType]; !seen {
 			req.firstNode[n.ClassType] = id
 		}

@@ -76,7 +76,12 @@ func (r *run) adoptJob(j *job.Job, seq int64) {
 	r.lastSeq = max(seq, j.EventSeq)
 	r.outputNodes = j.OutputNodes
 	r.owner = j.Owner
-	r.classOf = classesOf(j.Graph)
+	if r.req == nil {
+		r.req, _ = requirementsFromJSON(j.Graph)
+	}
+	if r.req != nil {
+		r.classOf = r.req.classOf
+	}
 	r.prog.known, r.prog.total = r.classOf, len(r.classOf)
 }
 

@@ -165,18 +165,3 @@ func (r *run) onPreview(node, imageType string, img []byte) {
 	r.prog.lastPreview = now
 	r.publishEphemeral(api.EventPreview, api.EventPreviewData{Node: node, ImageType: imageType, Image: img})
 }
-
-// classesOf maps node ids to class types, for event payloads.
-func classesOf(graph json.RawMessage) map[string]string {
-	var nodes map[string]struct {
-		ClassType string `json:"class_type"`
-	}
-	if json.Unmarshal(graph, &nodes) != nil {
-		return map[string]string{}
-	}
-	out := make(map[string]string, len(nodes))
-	for id, n := range nodes {
-		out[id] = n.ClassType
-	}
-	return out
-}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/peterbourgon/ff/v4"
+)
+
+// Demo defaults: two simulators, slow enough that progress and the queue
+// are visible in the UI, and a data directory of its own.
+const (
+	demoSims      = 2
+	demoStepDelay = 100 * time.Millisecond
+	demoDataDir   = "./comfygate-demo"
+)
+
+func newDemoCommand(stdout, stderr io.Writer) *ff.Command {
+	f, fs := newServeFlags("demo", serveFlags{listen: "127.0.0.1:8080", data: demoDataDir, sims: demoSims, stepDelay: demoStepDelay})
+	return &ff.Command{
+		Name:      "demo",
+		Usage:     "comfygate demo [flags]",
+		ShortHelp: "run the gateway with two built-in ComfyUI simulators and an example workflow",
+		LongHelp: "Like serve, with --sim 2 and a sampler step delay so jobs show progress, " +
+			"and the txt2img example workflow stored at start. Needs no GPU and no ComfyUI.",
+		Flags: fs,
+		Exec: func(ctx context.Context, _ []string) error {
+			cfg, err := f.serverConfig(stderr)
+			if err != nil {
+				return err
+			}
+			cfg.Examples = true
+			return runServer(ctx, cfg, stdout)
+		},
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v4"
+	"github.com/peterbourgon/ff/v4/ffyaml"
+
+	"github.com/comfygate/comfygate/internal/server"
+)
+
+// envPrefix must match the prefix main.go gives ff: the serve flag set
+// parses the environment itself so that a config file can sit below it.
+const envPrefix = "COMFYGATE"
+
+// serveFlags are the settings of serve and demo, from flags, environment
+// variables (COMFYGATE_LISTEN, …) and a config file, in that precedence.
+type serveFlags struct {
+	listen, data, config       string
+	backends, apiKeys, hosts   multiFlag
+	sims, maxAttempts          int
+	maxQueued                  int
+	maxUploadMB                int
+	allowURLs, allowPrivate    bool
+	stepDelay, shutdownTimeout time.Duration
+	logLevel, logFormat        string
+}
+
+// newServeFlags defines the flags on a set named name; defaults differ
+// between serve and demo.
+func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
+	f := &serveFlags{}
+	fs := ff.NewFlagSet(name)
+	fs.StringVar(&f.listen, 0, "listen", d.listen, "address to listen on (host:port; port 0 picks one)")
+	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
+	fs.Func(0, "backend", f.backends.add, "ComfyUI base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
+	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
+	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
+	fs.Func(0, "api-key", f.apiKeys.add, "API key id:key, or id:sha256:<hex> (repeatable); none: no authentication")
+	fs.IntVar(&f.maxAttempts, 0, "max-attempts", 0, "dispatches per job before it fails (default 3)")
+	fs.IntVar(&f.maxQueued, 0, "max-queued", 0, "backlog above which new jobs get 503 (default 100000)")
+	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", 0, "largest upload or fetched input in MiB (default 100)")
+	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
+	fs.Func(0, "allowed-host", f.hosts.add, "host URL inputs may come from (repeatable; default any public host)")
+	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
+	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", server.DefaultShutdownTimeout, "graceful shutdown budget")
+	fs.StringEnumVar(&f.logLevel, 0, "log-level", "log level", "info", "debug", "warn", "error")
+	fs.StringEnumVar(&f.logFormat, 0, "log-format", "log format", "text", "json")
+	fs.StringVar(&f.config, 0, "config", "", "YAML or JSON config file; keys are flag names (listen, backend: [...], …)")
+	return f, configFlags{fs}
+}
+
+// configFlags parses a flag set with the config file below the environment
+// (flags > env > file > defaults). main.go's options cannot name the file
+// flag of one verb, so the verb's flag set does it.
+type configFlags struct{ *ff.FlagSet }
+
+func (c configFlags) Parse(args []string) error {
+	return ff.Parse(c.FlagSet, args,
+		ff.WithEnvVarPrefix(envPrefix),
+		ff.WithConfigFileFlag("config"),
+		ff.WithConfigFileParser(ffyaml.Parse))
+}
+
+// multiFlag collects repeatable values; each value may hold several,
+// comma-separated, as environment variables do.
+type multiFlag []string
+
+func (m *multiFlag) add(s string) error {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*m = append(*m, v)
+		}
+	}
+	return nil
+}
+
+// serverConfig turns the settings into a server.Config.
+func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
+	cfg := server.Config{
+		Listen: f.listen, DataDir: f.data, SimBackends: f.sims,
+		MaxAttempts: f.maxAttempts, MaxQueued: f.maxQueued, MaxUploadBytes: int64(f.maxUploadMB) << 20,
+		AllowURLInputs: f.allowURLs, AllowedHosts: f.hosts, AllowPrivateURLs: f.allowPrivate,
+		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
+	}
+	cfg.Sim.StepDelay = f.stepDelay
+	for _, b := range f.backends {
+		id, url, ok := strings.Cut(b, "=")
+		if !ok {
+			id, url = "", b
+		}
+		cfg.Backends = append(cfg.Backends, server.BackendConfig{ID: id, URL: url})
+	}
+	for _, k := range f.apiKeys {
+		key, err := server.ParseAPIKey(k)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.APIKeys = append(cfg.APIKeys, key)
+	}
+	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	cfg.Logger = log
+	return cfg, err
+}
+
+// buildVersion is the module version the binary was built from.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// serveDefaults are serve's defaults where they are not the zero value.
+func serveDefaults() serveFlags {
+	return serveFlags{listen: server.DefaultListen, data: server.DefaultDataDir}
+}
+
+func newServeCommand(stdout, stderr io.Writer) *ff.Command {
+	f, fs := newServeFlags("serve", serveDefaults())
+	return &ff.Command{
+		Name:      "serve",
+		Usage:     "comfygate serve [flags]",
+		ShortHelp: "run the gateway",
+		LongHelp: "Serves the REST API, the ComfyUI-compatible API and the web UI on one listener, " +
+			"dispatching jobs to the ComfyUI backends. Every flag can also be set as COMFYGATE_<FLAG> " +
+			"(e.g. COMFYGATE_BACKEND=http://a:8188,http://b:8188) or in the --config file.",
+		Flags: fs,
+		Exec: func(ctx context.Context, _ []string) error {
+			cfg, err := f.serverConfig(stderr)
+			if err != nil {
+				return err
+			}
+			return runServer(ctx, cfg, stdout)
+		},
+	}
+}
+
+// runServer starts the server, says where it listens, and serves until ctx
+// is done.
+func runServer(ctx context.Context, cfg server.Config, stdout io.Writer) error {
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	u := srv.URL()
+	fmt.Fprintf(stdout, "comfygate listening on %s (docs: %s/docs)\n", u, u)
+	werr := srv.Wait(ctx)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(werr, srv.Stop(stopCtx))
+}

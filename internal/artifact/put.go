@@ -1,0 +1,191 @@
+package artifact
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// sniffLen is how much content http.DetectContentType looks at.
+const sniffLen = 512
+
+// copyBufs recycles copy buffers: Put would otherwise allocate one per call.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// Put implements Store: it streams r to a temp file while hashing it, then
+// links the file into place under its hash. A temp file never outlives a
+// failed Put.
+func (l *Local) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, error) {
+	limit, ct, err := l.checkPut(opts)
+	if err != nil {
+		return Info{}, err
+	}
+	f, err := os.CreateTemp(l.tmp, "put-*")
+	if err != nil {
+		return Info{}, fmt.Errorf("put artifact: %w", err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name()) // after a successful link the blob keeps its own name
+	}()
+	head, size, sum, err := copyHashed(ctx, f, r, limit)
+	if err != nil {
+		return Info{}, fmt.Errorf("put artifact: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return Info{}, fmt.Errorf("put artifact: %w", err)
+	}
+	if ct == "" {
+		ct = detectType(head, opts.Name)
+	}
+	info := Info{ID: sum, Size: size, ContentType: ct}
+	if err := l.commit(f.Name(), &info); err != nil {
+		return Info{}, fmt.Errorf("put artifact %s: %w", sum, err)
+	}
+	return info, nil
+}
+
+// checkPut validates opts, returning the size limit and the normalised
+// content type ("" to detect).
+func (l *Local) checkPut(opts PutOptions) (limit int64, contentType string, err error) {
+	if opts.MaxSize < 0 {
+		return 0, "", fmt.Errorf("put artifact: MaxSize %d is negative", opts.MaxSize)
+	}
+	limit = cmp.Or(opts.MaxSize, l.maxSize)
+	if opts.ContentType != "" {
+		if contentType, err = normalizeType(opts.ContentType); err != nil {
+			return 0, "", fmt.Errorf("put artifact: ContentType: %w", err)
+		}
+	}
+	return limit, contentType, nil
+}
+
+// copyHashed copies at most limit bytes of r to w, returning the first
+// sniffLen bytes, the size and the hex SHA-256. More than limit bytes is a
+// *TooLargeError.
+func copyHashed(ctx context.Context, w io.Writer, r io.Reader, limit int64) (head []byte, size int64, sum string, err error) {
+	h := sha256.New()
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	src := io.LimitReader(&ctxReader{ctx: ctx, r: r}, limit+1)
+	n, err := io.CopyBuffer(io.MultiWriter(w, h, &headWriter{max: sniffLen, buf: &head}), src, *bufp)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	if n > limit {
+		return nil, 0, "", &TooLargeError{Limit: limit}
+	}
+	return head, n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// headWriter keeps the first max bytes written to it.
+type headWriter struct {
+	max int
+	buf *[]byte
+}
+
+func (hw *headWriter) Write(p []byte) (int, error) {
+	if room := hw.max - len(*hw.buf); room > 0 {
+		*hw.buf = append(*hw.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// ctxReader stops a long copy when its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// commit publishes the temp file under info.ID. The content type sidecar
+// goes first so a visible blob always has one. If the content is already
+// stored, the existing blob and its recorded type win: info is updated.
+func (l *Local) commit(tmpName string, info *Info) error {
+	final := l.path(info.ID)
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return err
+	}
+	if err := l.writeSidecar(final, info.ContentType); err != nil {
+		return err
+	}
+	err := os.Link(tmpName, final)
+	switch {
+	case err == nil:
+		return syncDir(filepath.Dir(final))
+	case errors.Is(err, fs.ErrExist):
+		return l.adopt(tmpName, final, info)
+	default:
+		// No hard links here (some network and FUSE filesystems): rename
+		// is atomic too, and replacing equal content is harmless.
+		if err := os.Rename(tmpName, final); err != nil {
+			return err
+		}
+		return syncDir(filepath.Dir(final))
+	}
+}
+
+// adopt settles on the blob already at final. A size mismatch means a
+// damaged copy (content-addressed files never change), which the fresh
+// temp file replaces.
+func (l *Local) adopt(tmpName, final string, info *Info) error {
+	st, err := os.Stat(final)
+	if err != nil {
+		return err
+	}
+	if st.Size() != info.Size {
+		l.log.Warn("artifact: replacing damaged blob", "id", info.ID, "size", st.Size(), "want", info.Size)
+		if err := os.Rename(tmpName, final); err != nil {
+			return err
+		}
+	}
+	info.ContentType = l.readType(final)
+	return nil
+}
+
+// writeSidecar records the content type unless one is recorded already.
+func (l *Local) writeSidecar(blobPath, contentType string) error {
+	f, err := os.CreateTemp(l.tmp, "type-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	if _, err := f.WriteString(contentType + "\n"); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	err = os.Link(f.Name(), sidecarPath(blobPath))
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return os.Rename(f.Name(), sidecarPath(blobPath))
+	}
+	return nil
+}
+
+// syncDir makes a new directory entry durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

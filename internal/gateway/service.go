@@ -1,0 +1,158 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/internal/artifact"
+	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/workflow"
+)
+
+// Fleet is what the gateway needs of the dispatcher (internal/fleet).
+type Fleet interface {
+	// Enqueue tells the scheduler a stored job is ready to dispatch.
+	Enqueue(id string)
+	// Cancel cancels a job in whatever state it is.
+	Cancel(ctx context.Context, id string) (*job.Job, error)
+	// Catalog is the merged node catalog of the healthy backends.
+	Catalog() *workflow.Catalog
+	// CheckRunnable fails when no backend could run g.
+	CheckRunnable(g workflow.Graph) error
+	// Ready reports whether at least one backend is healthy.
+	Ready() bool
+	// QueuePosition is a queued job's 0-based position.
+	QueuePosition(id string) (int, bool)
+	// Backends describes every backend.
+	Backends() []api.Backend
+}
+
+// Fetcher fetches a caller-supplied URL; internal/safefetch implements it.
+type Fetcher interface {
+	Fetch(ctx context.Context, url string) (body io.ReadCloser, contentType string, err error)
+}
+
+// Config configures a Service. Zero values take the documented defaults.
+type Config struct {
+	Store     job.Store      // required
+	Artifacts artifact.Store // required
+	Hub       *events.Hub    // required
+	Fleet     Fleet          // required
+	// Fetcher fetches image parameters given as URLs (internal/safefetch
+	// refuses private addresses); nil refuses URL inputs.
+	Fetcher Fetcher
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Clock defaults to time.Now.
+	Clock func() time.Time
+	// MaxAttempts bounds how often a job is tried. Default 3.
+	MaxAttempts int
+	// MaxQueued is the backlog above which new jobs are refused with an
+	// OverloadError (503 + Retry-After). Default 100,000.
+	MaxQueued int
+	// MaxUploadBytes bounds an upload or a fetched input. Default 100 MiB.
+	MaxUploadBytes int64
+	// Limits bound graphs (node count, string lengths).
+	Limits workflow.Limits
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Store == nil || c.Artifacts == nil || c.Hub == nil || c.Fleet == nil {
+		return c, errors.New("gateway: Store, Artifacts, Hub and Fleet are required")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
+	}
+	if c.MaxQueued <= 0 {
+		c.MaxQueued = 100_000
+	}
+	if c.MaxUploadBytes <= 0 {
+		c.MaxUploadBytes = 100 << 20
+	}
+	return c, nil
+}
+
+// Service implements comfygate's use cases. It is safe for concurrent use.
+type Service struct {
+	cfg   Config
+	depth depthCache
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Ready reports whether the service can take and run work.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if !s.cfg.Fleet.Ready() {
+		return errors.New("no healthy backend")
+	}
+	return nil
+}
+
+// Backends describes the fleet.
+func (s *Service) Backends(context.Context) ([]api.Backend, error) {
+	return s.cfg.Fleet.Backends(), nil
+}
+
+// notFound wraps job.ErrNotFound-style errors into the gateway's sentinel.
+func notFound(what, id string, err error) error {
+	if errors.Is(err, job.ErrNotFound) {
+		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
+	}
+	return err
+}
+
+// depthCache remembers the backlog for a second, so that admission control
+// costs one query per second rather than one per request.
+type depthCache struct {
+	mu    sync.Mutex // guards the fields below
+	at    time.Time
+	value int
+}
+
+// queueDepth is the number of jobs waiting for a backend, at most a second
+// old. New jobs since the last count are added as they are accepted.
+func (s *Service) queueDepth(ctx context.Context) int {
+	d := &s.depth
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := s.cfg.Clock()
+	if now.Sub(d.at) < time.Second {
+		return d.value
+	}
+	counts, err := s.cfg.Store.CountByState(ctx)
+	if err != nil {
+		return d.value
+	}
+	d.at, d.value = now, counts[job.StateQueued]+counts[job.StateRetrying]
+	return d.value
+}
+
+// accepted counts a job into the cached backlog until the next recount.
+func (s *Service) accepted() {
+	s.depth.mu.Lock()
+	s.depth.value++
+	s.depth.mu.Unlock()
+}

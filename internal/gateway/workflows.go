@@ -1,0 +1,230 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/workflow"
+)
+
+var workflowName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// workflowBody is the wrapped form of PUT /v1/workflows/{name}.
+type workflowBody struct {
+	Graph       json.RawMessage `json:"graph"`
+	Params      json.RawMessage `json:"params"`
+	Description string          `json:"description"`
+}
+
+// PutWorkflow stores a workflow given as a bare API-format graph, a
+// UI-format workflow (converted with the fleet's node catalog), or
+// {"graph", "params", "description"}. Without a parameter spec the
+// parameters are detected from the graph.
+func (s *Service) PutWorkflow(ctx context.Context, name string, body []byte) (api.Workflow, bool, error) {
+	if !workflowName.MatchString(name) {
+		return api.Workflow{}, false, &InputError{Field: "name", Problem: "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"}
+	}
+	g, params, desc, err := s.parseWorkflow(body)
+	if err != nil {
+		return api.Workflow{}, false, err
+	}
+	graphJSON, err := json.Marshal(g)
+	if err != nil {
+		return api.Workflow{}, false, fmt.Errorf("encode graph: %w", err)
+	}
+	paramsJSON, err := json.Marshal(params)
+	if err != nil {
+		return api.Workflow{}, false, fmt.Errorf("encode params: %w", err)
+	}
+	stored, changed, err := s.cfg.Store.PutWorkflow(ctx, &job.Workflow{Name: name, Graph: graphJSON, Params: paramsJSON, Description: desc})
+	if err != nil {
+		return api.Workflow{}, false, fmt.Errorf("store workflow %s: %w", name, err)
+	}
+	w, err := workflowView(stored, s.cfg.Limits)
+	return w, changed, err
+}
+
+// parseWorkflow accepts the three body forms.
+func (s *Service) parseWorkflow(body []byte) (workflow.Graph, []workflow.Param, string, error) {
+	var wrapped workflowBody
+	if err := json.Unmarshal(body, &wrapped); err != nil {
+		return nil, nil, "", &InputError{Field: "body", Problem: "not valid JSON: " + err.Error()}
+	}
+	graphData, field := body, "body"
+	if len(wrapped.Graph) > 0 && bytes.HasPrefix(bytes.TrimSpace(wrapped.Graph), []byte("{")) {
+		graphData, field = wrapped.Graph, "graph"
+	} else {
+		wrapped = workflowBody{}
+	}
+	g, err := s.parseGraphAnyFormat(graphData, field)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	params, err := s.paramsFor(g, wrapped.Params)
+	return g, params, wrapped.Description, err
+}
+
+func (s *Service) parseGraphAnyFormat(data []byte, field string) (workflow.Graph, error) {
+	if workflow.IsUIFormat(data) {
+		cat := s.cfg.Fleet.Catalog()
+		if cat == nil {
+			return nil, &InputError{Field: field, Problem: "a UI-format workflow needs a connected backend to convert it (its /object_info); try again when one is healthy, or save it in API format"}
+		}
+		g, err := workflow.FromUI(data, cat)
+		if err != nil {
+			return nil, &InputError{Field: field, Problem: err.Error()}
+		}
+		return g, nil
+	}
+	g, err := workflow.ParseGraph(data, s.cfg.Limits)
+	if err != nil {
+		return nil, &InputError{Field: field, Problem: err.Error()}
+	}
+	if len(g) == 0 {
+		return nil, &InputError{Field: field, Problem: "graph has no nodes"}
+	}
+	return g, nil
+}
+
+// paramsFor uses the given spec, or detects parameters from the graph.
+func (s *Service) paramsFor(g workflow.Graph, spec json.RawMessage) ([]workflow.Param, error) {
+	if len(bytes.TrimSpace(spec)) > 0 && !bytes.Equal(bytes.TrimSpace(spec), []byte("null")) {
+		params, err := workflow.ParseParamSpec(spec)
+		if err != nil {
+			return nil, &InputError{Field: "params", Problem: err.Error()}
+		}
+		if err := checkTargets(g, params); err != nil {
+			return nil, err
+		}
+		return params, nil
+	}
+	return workflow.DetectParams(g, s.cfg.Fleet.Catalog()), nil
+}
+
+// GetWorkflow returns the latest version of a workflow.
+func (s *Service) GetWorkflow(ctx context.Context, name string) (api.Workflow, error) {
+	w, err := s.cfg.Store.GetWorkflow(ctx, name, "")
+	if err != nil {
+		return api.Workflow{}, notFound("workflow", name, err)
+	}
+	return workflowView(w, s.cfg.Limits)
+}
+
+// ListWorkflows returns the latest version of every workflow.
+func (s *Service) ListWorkflows(ctx context.Context) ([]api.Workflow, error) {
+	list, err := s.cfg.Store.ListWorkflows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	out := make([]api.Workflow, 0, len(list))
+	for _, w := range list {
+		v, err := workflowView(w, s.cfg.Limits)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// DeleteWorkflow removes a workflow name; jobs keep the versions they ran.
+func (s *Service) DeleteWorkflow(ctx context.Context, name string) error {
+	if err := s.cfg.Store.DeleteWorkflow(ctx, name); err != nil {
+		return notFound("workflow", name, err)
+	}
+	return nil
+}
+
+// decodeStored parses a stored workflow's graph and parameters.
+func decodeStored(w *job.Workflow, lim workflow.Limits) (workflow.Graph, []workflow.Param, error) {
+	g, err := workflow.ParseGraph(w.Graph, lim)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stored workflow %s: %w", w.Name, err)
+	}
+	var params []workflow.Param
+	if len(w.Params) > 0 {
+		if err := json.Unmarshal(w.Params, &params); err != nil {
+			return nil, nil, fmt.Errorf("stored workflow %s params: %w", w.Name, err)
+		}
+	}
+	return g, params, nil
+}
+
+func workflowView(w *job.Workflow, lim workflow.Limits) (api.Workflow, error) {
+	_, params, err := decodeStored(w, lim)
+	if err != nil {
+		return api.Workflow{}, err
+	}
+	v := api.Workflow{Name: w.Name, Version: w.Version, Description: w.Description, Graph: w.Graph,
+		Params: make([]api.Param, 0, len(params)), Schema: workflow.Schema(params),
+		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
+	for _, p := range params {
+		v.Params = append(v.Params, paramView(p))
+	}
+	return v, nil
+}
+
+func paramView(p workflow.Param) api.Param {
+	return api.Param{Name: p.Name, Target: p.Target.String(), Type: p.Type, Default: p.Default,
+		Minimum: numberOrNil(p.Minimum), Maximum: numberOrNil(p.Maximum), Step: numberOrNil(p.Step),
+		Enum: p.Enum, Description: p.Description}
+}
+
+func numberOrNil(n json.Number) any {
+	if n == "" {
+		return nil
+	}
+	return n
+}
+
+// checkTargets makes sure every parameter of a spec points at an input of
+// a node that exists, so a typo fails when the workflow is stored rather
+// than when a job runs.
+func checkTargets(g workflow.Graph, params []workflow.Param) error {
+	for _, p := range params {
+		n, ok := g[p.Target.NodeID]
+		if !ok {
+			return &InputError{Field: "params." + p.Name, Problem: fmt.Sprintf("target node %q is not in the graph", p.Target.NodeID)}
+		}
+		if _, ok := n.Inputs[p.Target.Input]; !ok && p.Type != "image" {
+			return &InputError{Field: "params." + p.Name, Problem: fmt.Sprintf("node %s (%s) has no input %q", p.Target.NodeID, n.ClassType, p.Target.Input)}
+		}
+	}
+	return nil
+}
+
+// paramError turns a binding error into an InputError naming the field.
+func paramError(err error) error {
+	var pe *workflow.ParamError
+	if errors.As(err, &pe) {
+		return &InputError{Field: "params." + pe.Param, Problem: pe.Problem}
+	}
+	return &InputError{Field: "params", Problem: err.Error()}
+}
+
+// applyOverrides sets node inputs directly.
+func applyOverrides(g workflow.Graph, o map[string]api.NodeOverride) (workflow.Graph, error) {
+	m := make(map[string]workflow.NodeOverride, len(o))
+	for id, n := range o {
+		m[id] = workflow.NodeOverride{Inputs: n.Inputs}
+	}
+	out, err := workflow.ApplyOverrides(g, m)
+	if err != nil {
+		var oe *workflow.OverrideError
+		if errors.As(err, &oe) {
+			field := "overrides." + oe.NodeID
+			if oe.Input != "" {
+				field += ".inputs." + oe.Input
+			}
+			return nil, &InputError{Field: field, Problem: oe.Problem}
+		}
+		return nil, &InputError{Field: "overrides", Problem: err.Error()}
+	}
+	return out, nil
+}

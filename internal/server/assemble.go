@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/comfygate/comfygate/internal/artifact"
+	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/fleet"
+	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/httpapi"
+	"github.com/comfygate/comfygate/internal/store/sqlite"
+)
+
+// parts are the components of a started server, in start order.
+type parts struct {
+	instanceID string
+	backends   []fleet.BackendConfig
+
+	lock  *dirLock
+	store *sqlite.Store
+	arts  *artifact.Local
+	hub   *events.Hub
+	sims  *simFleet
+	fleet *fleet.Fleet
+	svc   *gateway.Service
+	api   *httpapi.Server
+
+	reg       *prometheus.Registry
+	ln        net.Listener
+	http      *http.Server
+	serveDone chan struct{} // closed when the HTTP server's goroutine returns
+	failed    chan error    // cap 1: the server broke on its own
+	stopped   chan struct{} // closed when stop begins
+	reqCancel context.CancelFunc
+	drain     context.CancelFunc // ends ?wait= requests (see apiService)
+}
+
+// assemble starts every part. On error it stops the ones already started,
+// so nothing is left running.
+func assemble(ctx context.Context, cfg Config) (_ *parts, err error) {
+	p := &parts{reg: newRegistry(), failed: make(chan error, 1), stopped: make(chan struct{}), serveDone: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			close(p.serveDone) // nothing serves yet
+			err = errors.Join(err, p.stop(context.WithoutCancel(ctx), cfg.Logger))
+		}
+	}()
+	if err := p.openData(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.startFleet(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.startService(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.listen(cfg); err != nil {
+		return nil, err
+	}
+	p.serve()
+	return p, nil
+}
+
+// openData takes the data directory and opens what lives in it.
+func (p *parts) openData(ctx context.Context, cfg Config) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	lock, err := lockDataDir(cfg.path(lockFile))
+	if err != nil {
+		return err
+	}
+	p.lock = lock
+	p.instanceID = cfg.InstanceID
+	if p.instanceID == "" {
+		if p.instanceID, err = loadInstanceID(cfg.path(instanceFile)); err != nil {
+			return err
+		}
+	}
+	if p.store, err = sqlite.Open(ctx, sqlite.Config{Path: cfg.path(dbFile), Logger: cfg.Logger}); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	if p.arts, err = artifact.NewLocal(cfg.path(artifactsDir), artifact.LocalOptions{Logger: cfg.Logger}); err != nil {
+		return fmt.Errorf("open artifacts: %w", err)
+	}
+	p.hub = events.NewHub(events.Options{Replayer: gateway.Replayer(p.store), Logger: cfg.Logger})
+	return nil
+}
+
+// startFleet starts the simulators, then the fleet over them and the
+// configured backends. The fleet's Start re-attaches jobs left running.
+func (p *parts) startFleet(ctx context.Context, cfg Config) error {
+	for _, b := range cfg.Backends {
+		p.backends = append(p.backends, fleet.BackendConfig{ID: b.ID, URL: b.URL})
+	}
+	if cfg.SimBackends > 0 {
+		sims, err := startSims(ctx, cfg.SimBackends, cfg.Sim, cfg.path(simDir), p.fail)
+		if err != nil {
+			return err
+		}
+		p.sims = sims
+		for i, u := range sims.urls {
+			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u})
+		}
+	}
+	f, err := fleet.New(fleet.Config{
+		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub,
+		Logger: cfg.Logger, Metrics: p.reg, InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
+	})
+	if err != nil {
+		return fmt.Errorf("fleet: %w", err)
+	}
+	// The fleet lives until Stop, not until the end of Start's ctx.
+	if err := f.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start fleet: %w", err)
+	}
+	p.fleet = f
+	return nil
+}
+
+// startService builds the use cases and the REST surface over them, and
+// stores the example workflows if asked to.
+func (p *parts) startService(ctx context.Context, cfg Config) error {
+	fetcher, err := newFetcher(cfg)
+	if err != nil {
+		return err
+	}
+	svc, err := gateway.New(gateway.Config{
+		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet},
+		Fetcher: fetcher, Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
+		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes,
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	p.svc = svc
+	if cfg.Examples {
+		if err := storeExamples(ctx, svc, cfg.Logger); err != nil {
+			return err
+		}
+	}
+	drainCtx, drain := context.WithCancel(context.Background())
+	p.drain = drain
+	p.api, err = httpapi.New(&apiService{Service: svc, draining: drainCtx}, httpapi.Config{
+		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
+		APIKeys: cfg.APIKeys, MaxUploadBytes: cfg.MaxUploadBytes,
+	})
+	if err != nil {
+		return fmt.Errorf("http api: %w", err)
+	}
+	return nil
+}
+
+func (p *parts) listen(cfg Config) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	p.ln = ln
+	base, cancel := context.WithCancel(context.Background())
+	p.reqCancel = cancel
+	p.http = newHTTPServer(p.api, base, cfg.Logger)
+	p.http.RegisterOnShutdown(p.api.Drain)
+	return nil
+}
+
+// serve runs the HTTP server on its own goroutine; stop waits for it.
+func (p *parts) serve() {
+	go func() {
+		defer close(p.serveDone)
+		if err := p.http.Serve(p.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.fail(fmt.Errorf("serve http: %w", err))
+		}
+	}()
+}
+
+func (p *parts) fail(err error) {
+	select {
+	case p.failed <- err:
+	default: // the first failure is enough to stop the server
+	}
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/comfygate/comfygate/internal/httpapi"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	c := Config{Backends: []BackendConfig{{URL: "http://a:1"}, {ID: "gpu", URL: "http://b:2"}, {URL: "http://c:3"}}}.withDefaults()
+	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./comfygate-data" || c.ShutdownTimeout != DefaultShutdownTimeout || c.Logger == nil {
+		t.Fatalf("defaults = %+v", c)
+	}
+	var ids []string
+	for _, b := range c.Backends {
+		ids = append(ids, b.ID)
+	}
+	if strings.Join(ids, ",") != "backend-1,gpu,backend-3" {
+		t.Fatalf("backend ids %v, want backend-1,gpu,backend-3", ids)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		mention string
+	}{
+		{"listen without port", Config{Listen: "localhost"}, "listen"},
+		{"backend without scheme", Config{Backends: []BackendConfig{{URL: "gpu:8188"}}}, "backends[0]"},
+		{"backend with another scheme", Config{Backends: []BackendConfig{{URL: "ftp://gpu:8188"}}}, "http(s)"},
+		{"duplicate backend id", Config{Backends: []BackendConfig{{ID: "a", URL: "http://x:1"}, {ID: "a", URL: "http://y:1"}}}, "duplicate id"},
+		{"backend id taken by simulators", Config{SimBackends: 1, Backends: []BackendConfig{{ID: "sim-1", URL: "http://x:1"}}}, "simulators"},
+		{"negative sims", Config{SimBackends: -1}, "negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.mention) {
+				t.Fatalf("New: %v, want an error mentioning %q", err, tc.mention)
+			}
+		})
+	}
+}
+
+func TestParseAPIKey(t *testing.T) {
+	hexHash := strings.Repeat("0f", 32)
+	for _, tc := range []struct {
+		in      string
+		want    httpapi.APIKey
+		wantErr string
+	}{
+		{in: "alice:correct-horse-battery", want: httpapi.APIKey{ID: "alice", Hash: httpapi.HashKey("correct-horse-battery")}},
+		{in: "bob:sha256:" + hexHash, want: httpapi.APIKey{ID: "bob", Hash: [32]byte{0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f}}},
+		{in: "key-with:colons:inside-it", want: httpapi.APIKey{ID: "key-with", Hash: httpapi.HashKey("colons:inside-it")}},
+		{in: "no-colon-at-all-here", wantErr: "id:key"},
+		{in: ":secret-secret-secret", wantErr: "id:key"},
+		{in: "alice:", wantErr: "id:key"},
+		{in: "alice:short", wantErr: "16 characters"},
+		{in: "bob:sha256:xyz", wantErr: "hex digits"},
+		{in: "bob:sha256:" + hexHash[:62], wantErr: "hex digits"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseAPIKey(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("ParseAPIKey = %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseAPIKeyDoesNotEchoTheSecret(t *testing.T) {
+	_, err := ParseAPIKey("alice:tooshort")
+	if err == nil || strings.Contains(err.Error(), "tooshort") {
+		t.Fatalf("err = %v: must not contain the key", err)
+	}
+}

@@ -1,0 +1,168 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Errors of the Server's lifecycle.
+var (
+	ErrStarted    = errors.New("server already started")
+	ErrNotStarted = errors.New("server not started")
+)
+
+// HTTP server limits. There is deliberately no WriteTimeout: event streams,
+// ?wait= requests and large artifact downloads must not be cut, and each of
+// them is bounded by its own logic (keepalives, MaxWait, client reads).
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 1 << 20
+)
+
+// Server is one comfygate process. Create it with New, then Start (or Run);
+// Stop shuts it down.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex // guards the fields below
+	started bool
+	stopped bool
+	parts   *parts // the assembled components, nil before Start
+	stopErr error
+	done    chan struct{} // closed when Stop has finished
+}
+
+// New checks cfg and returns a Server that is not started yet.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}, nil
+}
+
+// Start assembles the process and starts serving: it opens the store
+// (migrating it), the artifact store and the event hub, starts the
+// simulators, starts the fleet (which re-attaches the jobs a previous life
+// left running) and listens. It returns once requests are served; ctx
+// bounds only the start itself. On error nothing is left running.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return ErrStarted
+	}
+	s.started = true
+	p, err := assemble(ctx, s.cfg)
+	if err != nil {
+		return err
+	}
+	s.parts = p
+	s.log.Info("comfygate started", "addr", p.ln.Addr().String(), "data", s.cfg.DataDir,
+		"backends", len(p.backends), "instance", p.instanceID)
+	return nil
+}
+
+// Addr is the address the server listens on (nil before Start), so that a
+// server started on port 0 can be reached.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.parts == nil {
+		return nil
+	}
+	return s.parts.ln.Addr()
+}
+
+// URL is "http://" + Addr ("" before Start).
+func (s *Server) URL() string {
+	if a := s.Addr(); a != nil {
+		return "http://" + a.String()
+	}
+	return ""
+}
+
+// Wait blocks until ctx is done (nil) or the server fails on its own, for
+// instance a simulator that stopped or a listener that broke (its error).
+func (s *Server) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	p := s.parts
+	s.mu.Unlock()
+	if p == nil {
+		return ErrNotStarted
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-p.failed:
+		return err
+	}
+}
+
+// Stop shuts the server down in two phases. First it stops taking work:
+// the listener closes, event streams and ?wait= requests end (clients
+// resume elsewhere), and in-flight requests and the fleet's bookkeeping
+// (submits in flight, outputs being copied) get until ctx's deadline to
+// finish. Then everything left is cancelled, and the parts stop in the
+// reverse order of their start, the store last. Every goroutine has
+// returned when Stop does. Jobs running on a backend stay recorded as such
+// and are re-attached by the next Start. Stop is safe to call more than
+// once; later calls wait for the first and return its result.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return ErrNotStarted
+	}
+	if s.stopped {
+		s.mu.Unlock()
+		<-s.done
+		return s.stopErr
+	}
+	s.stopped = true
+	p := s.parts
+	s.mu.Unlock()
+	var err error
+	if p != nil {
+		err = p.stop(ctx, s.log)
+	}
+	s.mu.Lock()
+	s.stopErr = err
+	s.mu.Unlock()
+	close(s.done)
+	return err
+}
+
+// Run starts the server, serves until ctx is done or the server fails,
+// then stops it, allowing Config.ShutdownTimeout for the graceful phase.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	werr := s.Wait(ctx)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(werr, s.Stop(stopCtx))
+}
+
+// newHTTPServer configures the listener's server: request contexts derive
+// from base, so that cancelling it ends whatever outlived the graceful
+// phase.
+func newHTTPServer(h http.Handler, base context.Context, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
