@@ -55,6 +55,9 @@ type Backend struct {
 	removed  atomic.Bool
 	inflight atomic.Int32 // reserved slots: runs submitted or about to be
 	socketUp atomic.Bool
+	// socketGen counts connections; a run that saw no reconnect since it
+	// was posted heard every event of its prompt.
+	socketGen atomic.Int64
 	// socketDownAt is when the socket last went down (unix ns), 0 while up.
 	socketDownAt atomic.Int64
 	lastUsed     atomic.Int64 // unix ns of the last reservation

@@ -110,6 +110,14 @@ type Config struct {
 	// RequestTimeout bounds each control request to a backend (prompt,
 	// queue, history, upload). Default 30s.
 	RequestTimeout time.Duration
+	// VerifyHistory reads /history/{id} at the end of every run. By
+	// default it is read only when the socket may have missed something
+	// (a reconnect during the run, a stall, a failure, a re-attached run):
+	// when our socket saw execution_start, every executed message and
+	// execution_success, those carry exactly the outputs history would,
+	// and skipping the request spares ComfyUI's single Python process,
+	// which re-serialises the whole prompt for /history.
+	VerifyHistory bool
 	// MaxOutputBytes bounds one output file copied off a backend.
 	// Default 4 GiB.
 	MaxOutputBytes int64

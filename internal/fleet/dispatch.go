@@ -65,6 +65,7 @@ func (r *run) submit(ctx context.Context, j *job.Job) verdict {
 	}
 	pctx, cancel := context.WithTimeout(ctx, r.f.cfg.RequestTimeout)
 	defer cancel()
+	r.socketGen = r.b.socketGen.Load()
 	start := time.Now()
 	resp, err := r.b.client.QueuePrompt(pctx, req)
 	r.f.m.observeRequest(r.b.ID(), "prompt", time.Since(start), err)

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,6 +19,10 @@ const historyTries = 5
 // finish collects a run ComfyUI is done with. The history entry is the
 // authority on outcome and outputs; the socket may have missed things.
 func (r *run) finish(ctx context.Context) {
+	if entry, ok := r.heardAll(); ok {
+		r.succeeded(ctx, entry)
+		return
+	}
 	entry, err := r.fetchHistory(ctx)
 	switch {
 	case ctx.Err() != nil:
@@ -38,6 +43,27 @@ func (r *run) finish(ctx context.Context) {
 	default:
 		r.failed(ctx, entry)
 	}
+}
+
+// heardAll returns the run's result as the socket told it, when the socket
+// provably told all of it (see Config.VerifyHistory): a successful run whose
+// start we saw, with no reconnect since the prompt was posted.
+func (r *run) heardAll() (comfy.HistoryEntry, bool) {
+	o := r.obs
+	if r.f.cfg.VerifyHistory || !o.start || !o.success || o.merged || r.foreign ||
+		r.socketGen == 0 || r.socketGen != r.b.socketGen.Load() {
+		return comfy.HistoryEntry{}, false
+	}
+	outputs := make(map[string]json.RawMessage, len(o.outputs))
+	for node, out := range o.outputs {
+		if len(out) > 0 && string(out) != "null" {
+			outputs[node] = out
+		}
+	}
+	return comfy.HistoryEntry{
+		Outputs: outputs,
+		Status:  comfy.HistoryStatus{StatusStr: comfy.StatusSuccess, Completed: true},
+	}, true
 }
 
 // fetchHistory reads the run's history entry, retrying briefly: a backend

@@ -57,6 +57,7 @@ type run struct {
 	busted      bool // this attempt was sent with a cache-busting nonce
 	obs         observed
 	prog        progressState
+	socketGen   int64 // the backend's socket generation when posted
 }
 
 func (f *Fleet) newRun(b *Backend, c *Candidate) *run {

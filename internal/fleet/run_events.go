@@ -14,6 +14,8 @@ import (
 // the end; it is kept for logs and for runs whose history lacks detail.
 type observed struct {
 	outputs     map[string]json.RawMessage
+	start       bool // execution_start was seen
+	merged      bool // an executed message asked to be merged (history merges)
 	success     bool
 	execErr     *comfy.ExecutionError
 	interrupted *comfy.ExecutionInterrupted
@@ -35,6 +37,7 @@ type progressState struct {
 func (r *run) onEvent(ctx context.Context, ev comfy.Event) verdict {
 	switch e := ev.(type) {
 	case comfy.ExecutionStart:
+		r.obs.start = true
 		r.markStarted(ctx)
 	case comfy.ExecutionCached:
 		r.markStarted(ctx)
@@ -63,6 +66,7 @@ func (r *run) onEvent(ctx context.Context, ev comfy.Event) verdict {
 			r.obs.outputs = map[string]json.RawMessage{}
 		}
 		r.obs.outputs[e.Node] = e.Output
+		r.obs.merged = r.obs.merged || e.Merge != nil && *e.Merge
 	case comfy.ExecutionSuccess:
 		r.obs.success = true
 	case comfy.ExecutionError:

@@ -96,6 +96,7 @@ func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
 			f.log.Warn("fleet: backend assigned another client id", "backend", b.ID(), "want", b.clientID, "got", e.SID)
 		}
 		b.socketDownAt.Store(0)
+		b.socketGen.Add(1)
 		b.socketUp.Store(true)
 		b.catalogStale.Store(true) // a reconnect may mean a restart with other nodes
 		b.requestProbe()

@@ -32,7 +32,7 @@ func TestCanTransitionTable(t *testing.T) {
 
 func TestStatePredicates(t *testing.T) {
 	tests := []struct {
-		state                                  job.State
+		state                                 job.State
 		valid, terminal, dispatchable, active bool
 	}{
 		{job.StateQueued, true, false, true, false},

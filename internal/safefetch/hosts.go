@@ -59,7 +59,7 @@ func (p hostPattern) match(host string) bool {
 }
 
 // canonicalHost lowercases a URL host and writes IP addresses canonically,
-// so "127.000.0.1"-style tricks and case cannot dodge a pattern.
+// so that case or IPv6 spelling ("::FFFF:7f00:1") cannot dodge a pattern.
 func canonicalHost(host string) string {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if a, err := netip.ParseAddr(host); err == nil {

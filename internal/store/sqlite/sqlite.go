@@ -140,10 +140,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			Time:      func(t time.Time) any { return t.UnixMicro() },
 			IndexedBy: func(index string) string { return " INDEXED BY " + index },
 		},
-		Read:    read,
-		Write:   w,
-		Now:     cfg.Now,
-		Close:   closeAll,
+		Read:  read,
+		Write: w,
+		Now:   cfg.Now,
+		Close: closeAll,
 	})
 	if err != nil {
 		return nil, errors.Join(err, closeAll())

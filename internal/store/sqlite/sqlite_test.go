@@ -93,10 +93,10 @@ func TestReopen(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	tests := map[string]sqlite.Config{
-		"no path":          {},
-		"memory":           {Path: ":memory:"},
-		"query in path":    {Path: "a.db?x=1"},
-		"bad synchronous":  {Path: filepath.Join(t.TempDir(), "a.db"), Synchronous: "OFF"},
+		"no path":         {},
+		"memory":          {Path: ":memory:"},
+		"query in path":   {Path: "a.db?x=1"},
+		"bad synchronous": {Path: filepath.Join(t.TempDir(), "a.db"), Synchronous: "OFF"},
 	}
 	for name, cfg := range tests {
 		t.Run(name, func(t *testing.T) {
