@@ -128,7 +128,8 @@ func TestGoldenExecutionError(t *testing.T) {
 
 	// Failures are not cached: the same prompt fails again.
 	id = submit(t, s, workflow(t, "runtime-error-load-broken-image"), "fixture-client-14")
-	diff(t, "second run", "execution_error", types(ws.untilDone(id))[4])
+	got := types(ws.untilDone(id))
+	diff(t, "second run ends with", []string{"execution_error", "status", "executing"}, got[len(got)-3:])
 	entry := history(t, s, id)
 	diff(t, "status_str", "error", entry["status"].(map[string]any)["status_str"])
 }
@@ -188,7 +189,9 @@ func TestGoldenSameClientID(t *testing.T) {
 
 	s.CloseAllSockets()
 	got, _ := first.closed()
-	diff(t, "frames on the orphaned socket", []string(nil), types(got))
+	if len(got) != 0 {
+		t.Errorf("orphaned socket got %v, want nothing", types(got))
+	}
 }
 
 // TestGoldenPreviewBatch replays capture 17: PreviewImage of a batch of two

@@ -56,7 +56,8 @@ type socket struct {
 	t      *testing.T
 	c      *websocket.Conn
 	frames chan frame
-	done   chan error
+	done   chan struct{} // closed when the read loop ends
+	err    error         // why it ended; set before done is closed
 }
 
 func dial(t *testing.T, s *comfysim.Server, clientID string) *socket {
@@ -72,7 +73,7 @@ func dial(t *testing.T, s *comfysim.Server, clientID string) *socket {
 		t.Fatalf("dial %s: %v", url, err)
 	}
 	c.SetReadLimit(64 << 20)
-	ws := &socket{t: t, c: c, frames: make(chan frame, 10000), done: make(chan error, 1)}
+	ws := &socket{t: t, c: c, frames: make(chan frame, 10000), done: make(chan struct{})}
 	go ws.readLoop()
 	t.Cleanup(func() {
 		_ = c.CloseNow()
@@ -85,8 +86,9 @@ func (ws *socket) readLoop() {
 	for {
 		typ, data, err := ws.c.Read(context.Background())
 		if err != nil {
+			ws.err = err
 			close(ws.frames)
-			ws.done <- err
+			close(ws.done)
 			return
 		}
 		ws.frames <- frame{binary: typ == websocket.MessageBinary, data: data}
@@ -162,7 +164,8 @@ func (ws *socket) closed() ([]frame, error) {
 	for {
 		f, ok := ws.next()
 		if !ok {
-			return out, <-ws.done
+			<-ws.done
+			return out, ws.err
 		}
 		out = append(out, f)
 	}

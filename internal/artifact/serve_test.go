@@ -1,7 +1,6 @@
 package artifact
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -201,7 +201,7 @@ func FuzzSafeFilename(f *testing.F) {
 			t.Fatalf("SafeFilename(%q) = %q: bad length", name, got)
 		case strings.ContainsAny(got, "/\\\"\x00\r\n"), strings.HasPrefix(got, "."):
 			t.Fatalf("SafeFilename(%q) = %q: unsafe character", name, got)
-		case !utf8Valid(got):
+		case !utf8.ValidString(got):
 			t.Fatalf("SafeFilename(%q) = %q: invalid UTF-8", name, got)
 		}
 		if disposition(true, got) == "inline" {
@@ -272,5 +272,3 @@ func TestServeStreamsInConstantMemory(t *testing.T) {
 		t.Errorf("serving %d MB allocated %d bytes; want buffers only", size>>20, alloc)
 	}
 }
-
-func utf8Valid(s string) bool { return bytes.Equal([]byte(strings.ToValidUTF8(s, "\uFFFD")), []byte(s)) }

@@ -68,7 +68,7 @@ func TestPublishDropsDuplicateDurable(t *testing.T) {
 func TestPublishIgnoresMalformed(t *testing.T) {
 	t.Parallel()
 	h := newTestHub(t, Options{})
-	h.Publish(Event{Seq: 1, Type: "queued"})                // no job
+	h.Publish(Event{Seq: 1, Type: "queued"})               // no job
 	h.Publish(Event{JobID: "j1", Seq: -1, Type: "queued"}) // negative seq
 	if got := h.Stats().Jobs; got != 0 {
 		t.Errorf("Stats().Jobs = %d, want 0", got)

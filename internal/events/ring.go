@@ -137,7 +137,11 @@ func (st *jobState) addSub(s *Subscription) {
 	st.subs = append(st.subs, s)
 }
 
-func (st *jobState) removeSub(s *Subscription) { st.subs = removeAt(st.subs, s.idx) }
+func (st *jobState) removeSub(s *Subscription) {
+	if s.idx < len(st.subs) && st.subs[s.idx] == s {
+		st.subs = removeAt(st.subs, s.idx)
+	}
+}
 
 // empty reports whether the state holds nothing worth keeping.
 func (st *jobState) empty() bool {

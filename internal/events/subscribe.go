@@ -140,8 +140,10 @@ func (h *Hub) Subscribe(ctx context.Context, jobID string, after ID) (*Subscript
 	st.addSub(s)
 	s.after = after
 	if st.finished && !after.Less(st.terminal) {
-		s.live = true // no replay: closing below closes C
-		h.closeJobSubLocked(sh, s, nil) // the client has seen the end already
+		// The client has seen the end already. With no replay, s is live,
+		// so closing it closes C.
+		s.live = true
+		h.closeJobSubLocked(sh, s, nil)
 		return s, nil
 	}
 	snap := st.ring.after(after)

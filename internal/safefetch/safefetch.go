@@ -111,7 +111,8 @@ func (f *Fetcher) newTransport() (*http.Transport, error) {
 		return f.dial(ctx, dialer, network, addr)
 	}
 	t.DialTLSContext, t.Proxy, t.OnProxyConnectResponse = nil, nil, nil
-	t.DialTLS = nil //nolint:staticcheck // deprecated, but a template's TLS dialer would still bypass the guard
+	//lint:ignore SA1019 deprecated, but a template's TLS dialer would still bypass the guard
+	t.DialTLS = nil
 	return t, nil
 }
 

@@ -51,7 +51,7 @@ func TestParseAPIKey(t *testing.T) {
 		wantErr string
 	}{
 		{in: "alice:correct-horse-battery", want: httpapi.APIKey{ID: "alice", Hash: httpapi.HashKey("correct-horse-battery")}},
-		{in: "bob:sha256:" + hexHash, want: httpapi.APIKey{ID: "bob", Hash: [32]byte{0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f}}},
+		{in: "bob:sha256:" + hexHash, want: httpapi.APIKey{ID: "bob", Hash: filled(0x0f)}},
 		{in: "key-with:colons:inside-it", want: httpapi.APIKey{ID: "key-with", Hash: httpapi.HashKey("colons:inside-it")}},
 		{in: "no-colon-at-all-here", wantErr: "id:key"},
 		{in: ":secret-secret-secret", wantErr: "id:key"},
@@ -80,4 +80,11 @@ func TestParseAPIKeyDoesNotEchoTheSecret(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "tooshort") {
 		t.Fatalf("err = %v: must not contain the key", err)
 	}
+}
+
+func filled(b byte) (h [32]byte) {
+	for i := range h {
+		h[i] = b
+	}
+	return h
 }

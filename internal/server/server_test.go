@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,8 +19,20 @@ import (
 	"github.com/comfygate/comfygate/comfy/comfysim"
 )
 
+// TestMain fails the run when a goroutine outlives the tests, and removes
+// the seeded store of the benchmarks.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	if seeded.dir != "" {
+		_ = os.RemoveAll(seeded.dir)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // testTimeout bounds every wait; reaching it means something is broken.

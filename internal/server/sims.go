@@ -17,49 +17,70 @@ import (
 // goroutines.
 type simFleet struct {
 	sims   []*comfysim.Server
+	lns    []net.Listener
 	urls   []string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	report func(error) // told when a simulator stops on its own
 }
 
-// startSims starts n simulators on 127.0.0.1 with free ports; the i-th keeps
-// its files in dir/i. A simulator that stops before stop is called (it
-// crashed) is reported. On error, the ones already started are stopped.
+// startSims starts n simulators on 127.0.0.1 with free ports; the i-th
+// (1-based) keeps its files in dir/i. They are built concurrently: building
+// one loads a whole node catalog, the bulk of a demo's start time. A
+// simulator that stops before stop is called (it crashed) is reported. On
+// error, nothing is left running.
 func startSims(ctx context.Context, n int, tmpl comfysim.Options, dir string, report func(error)) (*simFleet, error) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	sf := &simFleet{cancel: cancel, report: report}
-	for i := 1; i <= n; i++ {
-		if err := sf.start(ctx, tmpl, dir, i); err != nil {
-			return nil, errors.Join(err, sf.stop())
-		}
+	sf := &simFleet{sims: make([]*comfysim.Server, n), lns: make([]net.Listener, n), report: report}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { sf.sims[i], sf.lns[i], errs[i] = newSim(tmpl, dir, i+1) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(err, sf.closeAll())
+	}
+	ctx, sf.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for i, sim := range sf.sims {
+		ln := sf.lns[i]
+		sf.urls = append(sf.urls, "http://"+ln.Addr().String())
+		sf.wg.Go(func() {
+			err := sim.Serve(ctx, ln)
+			if ctx.Err() == nil {
+				report(fmt.Errorf("simulator %d stopped: %w", i+1, err))
+			}
+		})
 	}
 	return sf, nil
 }
 
-func (sf *simFleet) start(ctx context.Context, tmpl comfysim.Options, dir string, i int) error {
+// newSim builds simulator i and its listener.
+func newSim(tmpl comfysim.Options, dir string, i int) (*comfysim.Server, net.Listener, error) {
 	opts := tmpl
 	opts.Listen, opts.DataDir = "", filepath.Join(dir, strconv.Itoa(i))
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
-		return fmt.Errorf("simulator %d: %w", i, err)
+		return nil, nil, fmt.Errorf("simulator %d: %w", i, err)
 	}
 	sim, err := comfysim.New(opts)
 	if err != nil {
-		return fmt.Errorf("simulator %d: %w", i, err)
+		return nil, nil, fmt.Errorf("simulator %d: %w", i, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return errors.Join(fmt.Errorf("simulator %d: listen: %w", i, err), sim.Close())
+		return nil, nil, errors.Join(fmt.Errorf("simulator %d: listen: %w", i, err), sim.Close())
 	}
-	sf.sims = append(sf.sims, sim)
-	sf.urls = append(sf.urls, "http://"+ln.Addr().String())
-	sf.wg.Go(func() {
-		err := sim.Serve(ctx, ln)
-		if ctx.Err() == nil {
-			sf.report(fmt.Errorf("simulator %d stopped: %w", i, err))
+	return sim, ln, nil
+}
+
+// closeAll closes what a failed start built.
+func (sf *simFleet) closeAll() error {
+	var errs []error
+	for i, sim := range sf.sims {
+		if sim != nil {
+			errs = append(errs, sim.Close(), sf.lns[i].Close())
 		}
-	})
-	return nil
+	}
+	return errors.Join(errs...)
 }
 
 // stop shuts every simulator down and waits for them.

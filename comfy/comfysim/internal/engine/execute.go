@@ -179,8 +179,8 @@ func traceback(exc *nodes.Exception) []string {
 	call := "output_data, output_ui, has_subgraph, has_pending_tasks = await get_output_data(prompt_id, unique_id, obj, input_data_all, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, hidden_inputs=hidden_inputs)"
 	mapCall := "return_values = await _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, obj.FUNCTION, allow_interrupt=True, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, hidden_inputs=hidden_inputs)"
 	tb := []string{
-		nodes.Frame(root, 496, "execute", call, call[strings.Index(call, "get_output_data("):]),
-		nodes.Frame(root, 315, "get_output_data", mapCall, mapCall[strings.Index(mapCall, "_async_map_node_over_list("):]),
+		nodes.Frame(root, 496, "execute", call, call[strings.Index(call, "await "):]),
+		nodes.Frame(root, 315, "get_output_data", mapCall, mapCall[strings.Index(mapCall, "await "):]),
 		nodes.Frame(root, 289, "_async_map_node_over_list", "await process_inputs(input_dict, i)", ""),
 		nodes.Frame(root, 277, "process_inputs", "result = f(**inputs)", "f(**inputs)"),
 	}
