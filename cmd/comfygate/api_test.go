@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,6 +90,32 @@ func TestServeRequests(t *testing.T) {
 			if !strings.Contains(m, series) {
 				t.Errorf("/metrics lacks %s", series)
 			}
+		}
+	})
+
+	t.Run("every surface on one listener", func(t *testing.T) {
+		noRedirect := *c.http
+		noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := noRedirect.Get(c.base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/ui/" {
+			t.Fatalf("GET / = %d to %q, want 302 to /ui/", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if r := c.must(http.StatusOK, "GET", "/ui/", nil); !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("web UI content type %q", r.Header.Get("Content-Type"))
+		}
+		var flask struct{ Workflows []string }
+		c.must(http.StatusOK, "GET", "/api/workflows", nil).decode(t, &flask)
+		if !slices.Contains(flask.Workflows, "t2i") {
+			t.Fatalf("Flask-compatible /api/workflows = %v, want t2i listed", flask.Workflows)
+		}
+		var e apiError
+		c.must(http.StatusNotFound, "GET", "/no/such/route", nil).decode(t, &e)
+		if e.Error.Code == "" {
+			t.Fatal("unknown route: no JSON error body")
 		}
 	})
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,8 +12,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/peterbourgon/ff/v4"
+	"github.com/peterbourgon/ff/v4/ffval"
 
 	"github.com/comfygate/comfygate/client"
 )
@@ -35,10 +38,19 @@ type clientFlags struct {
 
 func addClientFlags(fs *ff.FlagSet) *clientFlags {
 	f := &clientFlags{}
-	fs.StringVar(&f.server, 0, "server", defaultServer, "comfygate base `URL` (env COMFYGATE_SERVER)")
-	fs.StringVar(&f.apiKey, 0, "api-key", "", "API `key`, sent as a bearer token (env COMFYGATE_API_KEY)")
+	addFlag(fs, 0, "server", "URL", "comfygate base URL (env COMFYGATE_SERVER)", ffval.NewValueDefault(&f.server, defaultServer))
+	addFlag(fs, 0, "api-key", "KEY", "API key, sent as a bearer token (env COMFYGATE_API_KEY)", ffval.NewValue(&f.apiKey))
 	fs.BoolVar(&f.json, 0, "json", "print JSON instead of text")
 	return f
+}
+
+// addFlag defines a flag with a placeholder for the help text, which ff
+// otherwise derives from the value's type ("STRING"). It panics on a
+// programmer's error, as ff's own helpers do.
+func addFlag(fs *ff.FlagSet, short rune, long, placeholder, usage string, v flag.Value) {
+	if _, err := fs.AddFlag(ff.FlagConfig{ShortName: short, LongName: long, Placeholder: placeholder, Usage: usage, Value: v}); err != nil {
+		panic(err)
+	}
 }
 
 // session is one verb's connection to the server and its output.
@@ -80,7 +92,11 @@ func table(w io.Writer, header string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, header)
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = printable(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }
@@ -90,10 +106,22 @@ func fields(w io.Writer, kv [][2]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	for _, f := range kv {
 		if f[1] != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+			fmt.Fprintf(tw, "%s:\t%s\n", f[0], printable(f[1]))
 		}
 	}
 	return tw.Flush()
+}
+
+// printable keeps text from the server from driving the terminal: control
+// characters (escape sequences, tabs that would break the columns) become
+// "?".
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // stamp formats a time for tables: UTC, so that output reads the same on

@@ -81,7 +81,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: settings{Listen: "127.0.0.1:8080", Data: "./comfygate-data"},
+			want: settings{Listen: "127.0.0.1:8080", Data: "./comfygate-data", MaxAttempts: 3},
 		},
 		{
 			name: "flags",
@@ -121,7 +121,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 		{
 			name: "api keys from env",
 			env:  map[string]string{"COMFYGATE_API_KEY": "alice:alice-secret-0123456789,bob:sha256:" + strings.Repeat("ab", 32)},
-			want: settings{Listen: "127.0.0.1:8080", Data: "./comfygate-data", Keys: []string{"alice", "bob"}},
+			want: settings{Listen: "127.0.0.1:8080", Data: "./comfygate-data", MaxAttempts: 3, Keys: []string{"alice", "bob"}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,8 +16,15 @@ const (
 	demoDataDir   = "./comfygate-demo"
 )
 
+// demoDefaults are serve's defaults with the demo's changes.
+func demoDefaults() serveFlags {
+	d := serveDefaults()
+	d.data, d.sims, d.stepDelay = demoDataDir, demoSims, demoStepDelay
+	return d
+}
+
 func newDemoCommand(stdout, stderr io.Writer) *ff.Command {
-	f, fs := newServeFlags("demo", serveFlags{listen: "127.0.0.1:8080", data: demoDataDir, sims: demoSims, stepDelay: demoStepDelay})
+	f, fs := newServeFlags("demo", demoDefaults())
 	return &ff.Command{
 		Name:      "demo",
 		Usage:     "comfygate demo [flags]",

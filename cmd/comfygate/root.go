@@ -13,6 +13,10 @@ var verbs = []func(stdout, stderr io.Writer) *ff.Command{
 	newDemoCommand,
 	newSimCommand,
 	newVersionCommand,
+	newRunCommand,
+	newWorkflowsCommand,
+	newJobsCommand,
+	newBackendsCommand,
 }
 
 func newRootCommand(stdout, stderr io.Writer) *ff.Command {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,20 +39,20 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs := ff.NewFlagSet(name)
 	fs.StringVar(&f.listen, 0, "listen", d.listen, "address to listen on (host:port; port 0 picks one)")
 	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
-	fs.Func(0, "backend", f.backends.add, "ComfyUI base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
+	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
-	fs.Func(0, "api-key", f.apiKeys.add, "API key id:key, or id:sha256:<hex> (repeatable); none: no authentication")
-	fs.IntVar(&f.maxAttempts, 0, "max-attempts", 0, "dispatches per job before it fails (default 3)")
-	fs.IntVar(&f.maxQueued, 0, "max-queued", 0, "backlog above which new jobs get 503 (default 100000)")
-	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", 0, "largest upload or fetched input in MiB (default 100)")
+	addList(fs, "api-key", "KEY", &f.apiKeys, "API key as id:key, or id:sha256:<hex> of the key (repeatable); none: no authentication")
+	fs.IntVar(&f.maxAttempts, 0, "max-attempts", d.maxAttempts, "dispatches per job before it fails")
+	fs.IntVar(&f.maxQueued, 0, "max-queued", d.maxQueued, "backlog above which new jobs get 503")
+	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", d.maxUploadMB, "largest upload or fetched input in MiB")
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
-	fs.Func(0, "allowed-host", f.hosts.add, "host URL inputs may come from (repeatable; default any public host)")
+	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
 	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
-	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", server.DefaultShutdownTimeout, "graceful shutdown budget")
+	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	fs.StringEnumVar(&f.logLevel, 0, "log-level", "log level", "info", "debug", "warn", "error")
 	fs.StringEnumVar(&f.logFormat, 0, "log-format", "log format", "text", "json")
-	fs.StringVar(&f.config, 0, "config", "", "YAML or JSON config file; keys are flag names (listen, backend: [...], …)")
+	fs.StringVar(&f.config, 0, "config", "", "YAML or JSON config file; its keys are flag names (listen, backend: [...], …)")
 	return f, configFlags{fs}
 }
 
@@ -73,13 +72,22 @@ func (c configFlags) Parse(args []string) error {
 // comma-separated, as environment variables do.
 type multiFlag []string
 
-func (m *multiFlag) add(s string) error {
+func (m *multiFlag) Set(s string) error {
 	for v := range strings.SplitSeq(s, ",") {
 		if v = strings.TrimSpace(v); v != "" {
 			*m = append(*m, v)
 		}
 	}
 	return nil
+}
+
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+
+// addList defines a repeatable flag with a placeholder for the help text.
+func addList(fs *ff.FlagSet, name, placeholder string, m *multiFlag, usage string) {
+	if _, err := fs.AddFlag(ff.FlagConfig{LongName: name, Placeholder: placeholder, Value: m, Usage: usage}); err != nil {
+		panic(err) // a duplicate or malformed name is a bug in this file
+	}
 }
 
 // serverConfig turns the settings into a server.Config.
@@ -132,7 +140,9 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 
 // serveDefaults are serve's defaults where they are not the zero value.
 func serveDefaults() serveFlags {
-	return serveFlags{listen: server.DefaultListen, data: server.DefaultDataDir}
+	return serveFlags{listen: server.DefaultListen, data: server.DefaultDataDir,
+		maxAttempts: server.DefaultMaxAttempts, maxQueued: server.DefaultMaxQueued,
+		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout}
 }
 
 func newServeCommand(stdout, stderr io.Writer) *ff.Command {
@@ -167,8 +177,5 @@ func runServer(ctx context.Context, cfg server.Config, stdout io.Writer) error {
 	}
 	u := srv.URL()
 	fmt.Fprintf(stdout, "comfygate listening on %s (docs: %s/docs)\n", u, u)
-	werr := srv.Wait(ctx)
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	return errors.Join(werr, srv.Stop(stopCtx))
+	return srv.Run(ctx)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/peterbourgon/ff/v4"
 
@@ -50,6 +51,18 @@ func newSimCommand(stdout, stderr io.Writer) *ff.Command {
 	fs.StringVar(&opts.DataDir, 0, "data", "", "directory for input/output/temp (default: a temporary directory removed at exit)")
 	fs.DurationVar(&opts.StepDelay, 0, "step-delay", 0, "time one sampler step takes")
 	fs.DurationVar(&opts.NodeDelay, 0, "node-delay", 0, "minimum time every executed node takes")
+	fs.Func(0, "class-delay", func(v string) error {
+		class, d, ok := strings.Cut(v, "=")
+		dur, err := time.ParseDuration(d)
+		if !ok || class == "" || err != nil || dur < 0 {
+			return fmt.Errorf("want CLASS=DURATION (e.g. ImageBlur=2s), got %q", v)
+		}
+		if opts.ClassDelays == nil {
+			opts.ClassDelays = map[string]time.Duration{}
+		}
+		opts.ClassDelays[class] = dur
+		return nil
+	}, "minimum time of one node class, CLASS=DURATION (repeatable)")
 	fs.DurationVar(&opts.ViewDelay, 0, "view-delay", 0, "delay of every GET /view answer")
 	fs.StringEnumVar(&opts.PreviewMethod, 0, "preview-method", "sampler previews, like ComfyUI's --preview-method", "none", "auto", "latent2rgb", "taesd")
 	fs.IntVar(&opts.PreviewSize, 0, "preview-size", 512, "largest side of sampler previews")

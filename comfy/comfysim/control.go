@@ -107,7 +107,16 @@ func (s *Server) handlePostFaults(w http.ResponseWriter, r *http.Request, _ map[
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
-		go s.Crash() // after this answer is on its way
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed {
+			return
+		}
+		s.bg.Add(1)
+		go func() { // after this answer is on its way
+			defer s.bg.Done()
+			s.Crash()
+		}()
 	}
 }
 

@@ -78,6 +78,7 @@ type knobs struct {
 	f        Faults
 	resume   chan struct{} // closed when a hang ends
 	released bool          // set at shutdown: never hang again
+	changed  chan struct{} // closed and replaced at every change
 	size     int
 	models   map[string][]string
 }
@@ -90,6 +91,7 @@ func newKnobs(o Options) *knobs {
 		}
 	}
 	return &knobs{
+		changed: make(chan struct{}),
 		f: Faults{StepDelay: Duration(o.StepDelay), NodeDelay: Duration(o.NodeDelay), ClassDelays: classes,
 			ViewDelay: Duration(o.ViewDelay), FailNode: o.FailNode, PreviewMethod: o.PreviewMethod},
 		size: o.PreviewSize,
@@ -131,6 +133,19 @@ func (k *knobs) Models(folder string) []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return slices.Clone(k.models[folder])
+}
+
+// Changed is closed at the next change of any knob.
+func (k *knobs) Changed() <-chan struct{} {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.changed
+}
+
+// notifyLocked wakes everybody waiting on Changed; k.mu must be held.
+func (k *knobs) notifyLocked() {
+	close(k.changed)
+	k.changed = make(chan struct{})
 }
 
 // Checkpoint blocks while hung.
@@ -186,6 +201,7 @@ func (k *knobs) update(u FaultUpdate) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	defer k.notifyLocked()
 	set := func(dst *Duration, src *Duration) {
 		if src != nil {
 			*dst = *src

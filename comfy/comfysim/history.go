@@ -79,7 +79,7 @@ func writeHistory(w http.ResponseWriter, ids []string, entries []*historyItem) {
 // handleGetHistory is GET /history?max_items=&offset= with ComfyUI's paging
 // (see queue.History.Page); a non-integer parameter is a 500.
 func (s *Server) handleGetHistory(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	q := r.URL.Query()
+	q := query(r)
 	var maxItems *int
 	if v, ok := q["max_items"]; ok {
 		n, ok := pyInt(v[0])

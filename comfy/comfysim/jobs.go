@@ -32,7 +32,7 @@ type jobQuery struct {
 }
 
 func parseJobQuery(r *http.Request) (jobQuery, string) {
-	q := r.URL.Query()
+	q := query(r)
 	jq := jobQuery{statuses: jobStatuses, workflowID: q.Get("workflow_id"), offset: 0}
 	if v := q.Get("status"); v != "" {
 		jq.statuses = nil

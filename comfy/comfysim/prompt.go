@@ -49,8 +49,9 @@ func (s *Server) handlePostPrompt(w http.ResponseWriter, r *http.Request, _ map[
 		return
 	}
 	s.stats.received()
-	advances := advancesCounter(data)
 	body, err := workflow.DecodePromptBody(data)
+	// A body that decoded is an object; only odd bodies need the full check.
+	advances := err == nil && body.Number == nil || err != nil && advancesCounter(data)
 	number := s.assignNumber(advances, body)
 	if err != nil {
 		s.stats.rejected()

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/workflow"
@@ -104,4 +106,23 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) (any, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// query parses the URL query like yarl does: only "&" separates pairs, so
+// values such as preview=webp;50 survive (net/url drops pairs with ";").
+func query(r *http.Request) url.Values {
+	v := url.Values{}
+	for _, pair := range strings.Split(r.URL.RawQuery, "&") {
+		if pair == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(pair, "=")
+		key, err1 := url.QueryUnescape(k)
+		value, err2 := url.QueryUnescape(val)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		v[key] = append(v[key], value)
+	}
+	return v
 }

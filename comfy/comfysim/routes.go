@@ -1,6 +1,7 @@
 package comfysim
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -113,10 +114,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request, _ map[strin
 	h.Set("Pragma", "no-cache")
 	h.Set("Expires", "0")
 	h.Set("Content-Type", "text/html")
-	writeRaw(w, http.StatusOK, page)
-}
-
-func writeRaw(w http.ResponseWriter, status int, body string) {
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
+	// aiohttp serves index.html as a FileResponse.
+	h.Set("Etag", fmt.Sprintf(`"%x-%x"`, s.started.UnixNano(), len(page)))
+	http.ServeContent(w, r, "index.html", s.started, strings.NewReader(page))
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/engine"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/hub"
@@ -34,6 +35,7 @@ type Server struct {
 	logs    *logBuffer
 	stats   *stats
 	handler http.Handler
+	started time.Time // Last-Modified of the index page
 
 	mu       sync.Mutex // guards the queue state below
 	number   int64      // PromptServer.number
@@ -47,6 +49,9 @@ type Server struct {
 	urlStr   string
 	crashed  chan struct{}
 	crashOne sync.Once
+
+	sockets sync.WaitGroup // running /ws handlers
+	bg      sync.WaitGroup // background actions (a crash requested over HTTP)
 
 	ctx       context.Context // the worker's lifetime
 	cancel    context.CancelFunc
@@ -74,6 +79,7 @@ func New(opts Options) (*Server, error) {
 		wake:      make(chan struct{}, 1),
 		crashed:   make(chan struct{}),
 		workerEnd: make(chan struct{}),
+		started:   opts.Now().Truncate(time.Second),
 	}
 	s.knobs = newKnobs(opts)
 	if err := s.setupDirs(); err != nil {
@@ -162,7 +168,9 @@ func (s *Server) Close() error {
 		s.hub.CloseAll(false)
 		s.cancel()
 		<-s.workerEnd
+		s.sockets.Wait()
 		s.hub.Wait()
+		s.bg.Wait()
 		s.removeDataDir()
 	})
 	return s.closeErr

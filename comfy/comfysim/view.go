@@ -35,7 +35,7 @@ func (s *Server) handleView(w http.ResponseWriter, r *http.Request, _ map[string
 	if !s.viewDelay(r) {
 		return
 	}
-	q := r.URL.Query()
+	q := query(r)
 	raw, ok := q["filename"]
 	if !ok {
 		writeEmpty(w, http.StatusNotFound)

@@ -34,18 +34,20 @@ func (s *Server) next() (*item, serverFlags, bool) {
 			return nil, serverFlags{}, false
 		}
 		s.mu.Lock()
-		flags := s.flags
-		s.flags = serverFlags{}
+		// Flags set before the next prompt is taken apply first, as the
+		// real worker wakes up for them while idle.
+		if flags := s.flags; flags != (serverFlags{}) {
+			s.flags = serverFlags{}
+			s.mu.Unlock()
+			return nil, flags, true
+		}
 		if popped, ok := s.pending.Pop(); ok {
 			s.running = popped.Value
 			s.queueUpdatedLocked()
 			s.mu.Unlock()
-			return popped.Value, flags, true
+			return popped.Value, serverFlags{}, true
 		}
 		s.mu.Unlock()
-		if flags != (serverFlags{}) {
-			return nil, flags, true
-		}
 		select {
 		case <-s.wake:
 		case <-s.ctx.Done():

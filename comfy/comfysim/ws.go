@@ -13,11 +13,20 @@ import (
 // when its prompt is running a node, and then receives what the hub routes
 // to it until it closes.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeEmpty(w, http.StatusServiceUnavailable)
+		return
+	}
+	s.sockets.Add(1)
+	s.mu.Unlock()
+	defer s.sockets.Done()
 	ws, err := s.hub.Accept(w, r)
 	if err != nil {
 		return
 	}
-	sid := r.URL.Query().Get("clientId")
+	sid := query(r).Get("clientId")
 	if sid == "" {
 		sid = newHexID()
 	}

@@ -141,11 +141,13 @@ func (sk *socket) close() {
 	}
 	sk.closed = true
 	sk.mu.Unlock()
-	if sk.slot >= 0 && !sk.s.discard {
-		sk.settle(sk.s.expectedFrames(sk.slot))
-		pctx, cancel := context.WithTimeout(sk.s.ctx, sk.s.opts.SettleTimeout)
-		_ = sk.conn.Ping(pctx) // best effort: a target that never pongs still gets compared
-		cancel()
+	if sk.slot >= 0 {
+		if !sk.s.discard {
+			sk.settle(sk.s.expectedFrames(sk.slot))
+			pctx, cancel := context.WithTimeout(sk.s.ctx, sk.s.opts.SettleTimeout)
+			_ = sk.conn.Ping(pctx) // best effort: a target that never pongs still gets compared
+			cancel()
+		}
 		sk.mu.Lock()
 		sk.s.raw.WS[sk.slot].Events = append([]RawEvent(nil), sk.events...)
 		sk.mu.Unlock()

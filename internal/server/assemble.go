@@ -16,6 +16,7 @@ import (
 	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
+	"github.com/comfygate/comfygate/internal/safefetch"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
 
@@ -32,6 +33,9 @@ type parts struct {
 	fleet *fleet.Fleet
 	svc   *gateway.Service
 	api   *httpapi.Server
+	root  http.Handler // every surface
+
+	fetcher *safefetch.Fetcher // nil when URL inputs are off
 
 	reg       *prometheus.Registry
 	ln        net.Listener
@@ -102,7 +106,10 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 		p.backends = append(p.backends, fleet.BackendConfig{ID: b.ID, URL: b.URL})
 	}
 	if cfg.SimBackends > 0 {
-		sims, err := startSims(ctx, cfg.SimBackends, cfg.Sim, cfg.path(simDir), p.fail)
+		// A simulator that crashes (POST /sim/faults) is a backend going
+		// away, which the fleet is there to survive: it is logged, not fatal.
+		report := func(err error) { cfg.Logger.Warn("simulator stopped", "err", err) }
+		sims, err := startSims(ctx, cfg.SimBackends, cfg.Sim, cfg.path(simDir), report)
 		if err != nil {
 			return err
 		}
@@ -133,11 +140,15 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	svc, err := gateway.New(gateway.Config{
+	gcfg := gateway.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet},
-		Fetcher: fetcher, Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
+		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
 		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes,
-	})
+	}
+	if fetcher != nil { // a nil *Fetcher in the interface would not read as "off"
+		gcfg.Fetcher, p.fetcher = fetcher, fetcher
+	}
+	svc, err := gateway.New(gcfg)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -156,7 +167,8 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)
 	}
-	return nil
+	p.root, err = rootHandler(p.api, svc, p.store, cfg.APIKeys, cfg.Logger)
+	return err
 }
 
 func (p *parts) listen(cfg Config) error {
@@ -167,7 +179,7 @@ func (p *parts) listen(cfg Config) error {
 	p.ln = ln
 	base, cancel := context.WithCancel(context.Background())
 	p.reqCancel = cancel
-	p.http = newHTTPServer(p.api, base, cfg.Logger)
+	p.http = newHTTPServer(p.root, base, cfg.Logger)
 	p.http.RegisterOnShutdown(p.api.Drain)
 	return nil
 }

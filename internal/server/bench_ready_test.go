@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
@@ -35,11 +36,13 @@ const (
 )
 
 // BenchmarkReadyWith100kJobs measures a start over a store of 100,000 jobs
-// (mostly finished, some queued, some left running): New + Start until it
-// serves (start-ms/op), and until /readyz answers 200 with one simulator
-// connected (ready-ms/op).
+// (mostly finished, some queued, some left running on the backend): New +
+// Start until it serves (start-ms/op), and until /readyz answers 200, its
+// backend probed, connected and its catalog loaded (ready-ms/op). The
+// backend is a simulator that runs all along, as a ComfyUI server would.
 func BenchmarkReadyWith100kJobs(b *testing.B) {
 	template := seededDir(b)
+	sim := comfysim.Start(b, comfysim.Options{})
 	c := client(b)
 	var startMS, readyMS float64
 	for i := 0; b.Loop(); i++ {
@@ -48,7 +51,7 @@ func BenchmarkReadyWith100kJobs(b *testing.B) {
 		copyDir(b, template, dir)
 		b.StartTimer()
 		t0 := time.Now()
-		s, err := New(Config{Listen: "127.0.0.1:0", DataDir: dir, SimBackends: 1})
+		s, err := New(Config{Listen: "127.0.0.1:0", DataDir: dir, Backends: []BackendConfig{{ID: "sim-1", URL: sim.URL()}}})
 		if err != nil {
 			b.Fatal(err)
 		}

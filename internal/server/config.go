@@ -47,12 +47,14 @@ type Config struct {
 	// APIKeys, when not empty, are required on the API; see ParseAPIKey.
 	// Default: none (authentication off; fine on loopback only).
 	APIKeys []httpapi.APIKey
-	// MaxAttempts bounds how often a job is dispatched. Default 3.
+	// MaxAttempts bounds how often a job is dispatched.
+	// Default DefaultMaxAttempts (3).
 	MaxAttempts int
 	// MaxQueued is the backlog above which new jobs get 503 with
-	// Retry-After. Default 100,000.
+	// Retry-After. Default DefaultMaxQueued (100,000).
 	MaxQueued int
-	// MaxUploadBytes bounds an upload or a fetched input. Default 100 MiB.
+	// MaxUploadBytes bounds an upload or a fetched input.
+	// Default DefaultMaxUploadBytes (100 MiB).
 	MaxUploadBytes int64
 
 	// AllowURLInputs lets image parameters be http(s) URLs that comfygate
@@ -93,6 +95,9 @@ const (
 	DefaultListen          = "127.0.0.1:8080"
 	DefaultDataDir         = "./comfygate-data"
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultMaxAttempts     = 3
+	DefaultMaxQueued       = 100_000
+	DefaultMaxUploadBytes  = 100 << 20
 )
 
 // Files and directories inside DataDir.
@@ -116,6 +121,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxQueued == 0 {
+		c.MaxQueued = DefaultMaxQueued
+	}
+	if c.MaxUploadBytes == 0 {
+		c.MaxUploadBytes = DefaultMaxUploadBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

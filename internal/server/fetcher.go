@@ -1,15 +1,21 @@
 package server
 
 import (
-	"errors"
+	"fmt"
 
-	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/safefetch"
 )
 
-// newFetcher builds the fetcher of URL inputs; nil refuses them.
-func newFetcher(cfg Config) (gateway.Fetcher, error) {
+// newFetcher builds the fetcher of URL inputs, or nil when they are off.
+func newFetcher(cfg Config) (*safefetch.Fetcher, error) {
 	if !cfg.AllowURLInputs {
 		return nil, nil
 	}
-	return nil, errors.New("URL inputs are not available in this build yet")
+	f, err := safefetch.New(safefetch.Config{
+		AllowedHosts: cfg.AllowedHosts, AllowPrivate: cfg.AllowPrivateURLs, MaxBytes: cfg.MaxUploadBytes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("url inputs: %w", err)
+	}
+	return f, nil
 }

@@ -90,8 +90,8 @@ func (s *Server) URL() string {
 	return ""
 }
 
-// Wait blocks until ctx is done (nil) or the server fails on its own, for
-// instance a simulator that stopped or a listener that broke (its error).
+// Wait blocks until ctx is done or Stop begins (nil), or until the server
+// fails on its own, its listener broken (that error).
 func (s *Server) Wait(ctx context.Context) error {
 	s.mu.Lock()
 	p := s.parts
@@ -101,6 +101,8 @@ func (s *Server) Wait(ctx context.Context) error {
 	}
 	select {
 	case <-ctx.Done():
+		return nil
+	case <-p.stopped:
 		return nil
 	case err := <-p.failed:
 		return err
@@ -138,14 +140,21 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.stopErr = err
 	s.mu.Unlock()
 	close(s.done)
+	s.log.Info("comfygate stopped", "err", err)
 	return err
 }
 
-// Run starts the server, serves until ctx is done or the server fails,
-// then stops it, allowing Config.ShutdownTimeout for the graceful phase.
+// Run starts the server (unless Start was already called), serves until
+// ctx is done or the server fails, then stops it, allowing
+// Config.ShutdownTimeout for the graceful phase.
 func (s *Server) Run(ctx context.Context) error {
-	if err := s.Start(ctx); err != nil {
-		return err
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		if err := s.Start(ctx); err != nil {
+			return err
+		}
 	}
 	werr := s.Wait(ctx)
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)

@@ -289,3 +289,26 @@ func TestRunStopsWhenContextEnds(t *testing.T) {
 		t.Fatal("still listening after Run returned")
 	}
 }
+
+// TestSimulatorCrashIsNotFatal: in the demo, a simulator crashed on purpose
+// (POST /sim/faults) is a backend going away; the server keeps serving and
+// its jobs run on the other simulator.
+func TestSimulatorCrashIsNotFatal(t *testing.T) {
+	s := startServer(t, Config{SimBackends: 2, Examples: true})
+	c := client(t)
+	waitReady(t, c, s)
+	_, body := get(t, c, s.URL()+"/v1/backends")
+	var list api.BackendList
+	if err := json.Unmarshal(body, &list); err != nil || len(list.Backends) != 2 {
+		t.Fatalf("backends: %s (%v)", body, err)
+	}
+	if code, body := post(t, c, list.Backends[0].URL+"/sim/faults", `{"crash":true}`); code != http.StatusOK {
+		t.Fatalf("crash simulator: %d %s", code, body)
+	}
+	for range 3 {
+		code, body := post(t, c, s.URL()+"/v1/jobs?wait=60s", `{"workflow":"txt2img","params":{"steps":1,"width":64,"height":64}}`)
+		if code != http.StatusCreated || !strings.Contains(string(body), `"state":"succeeded"`) {
+			t.Fatalf("job after a simulator crash: %d %s", code, body)
+		}
+	}
+}

@@ -22,6 +22,9 @@ func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 	if p.hub != nil {
 		p.hub.Close()
 	}
+	if p.fetcher != nil {
+		p.fetcher.CloseIdleConnections()
+	}
 	if err := p.sims.stop(); err != nil {
 		errs = append(errs, fmt.Errorf("stop simulators: %w", err))
 	}

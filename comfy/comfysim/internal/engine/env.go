@@ -22,13 +22,14 @@ type env struct {
 
 var _ nodes.Env = (*env)(nil)
 
-func (v *env) Context() context.Context      { return v.r.ctx }
-func (v *env) Sleep(d time.Duration) error   { return v.r.sleep(d) }
+func (v *env) Context() context.Context { return v.r.ctx }
+func (v *env) StepWait() error {
+	return v.r.wait(time.Now(), func() time.Duration { return v.r.e.cfg.Knobs.StepDelay() })
+}
 func (v *env) Limits() imaging.Limits        { return v.r.e.cfg.Limits }
 func (v *env) Dir(kind string) string        { return v.r.e.cfg.Dir(kind) }
 func (v *env) PreviewMethod() string         { return v.r.e.cfg.Knobs.PreviewMethod() }
 func (v *env) PreviewSize() int              { return v.r.e.cfg.Knobs.PreviewSize() }
-func (v *env) StepDelay() time.Duration      { return v.r.e.cfg.Knobs.StepDelay() }
 func (v *env) Models(folder string) []string { return v.r.e.cfg.Knobs.Models(folder) }
 func (v *env) ProgressText(text string) {
 	v.r.e.cfg.Emitter.Binary(comfy.EncodeText(v.nodeID, text), nil)

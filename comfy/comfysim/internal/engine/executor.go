@@ -38,6 +38,9 @@ type Knobs interface {
 	// Checkpoint blocks while the simulator is hung, and returns ctx's
 	// error when the simulator shuts down.
 	Checkpoint(ctx context.Context) error
+	// Changed is closed at the next knob change, so that waits re-read
+	// their delay.
+	Changed() <-chan struct{}
 }
 
 // Config wires an Executor.

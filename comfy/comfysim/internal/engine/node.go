@@ -89,29 +89,36 @@ func (r *run) runNode(n *node, inputs map[string]any) (nodes.Result, error) {
 // nodeDelay pads a node to the configured minimum time. An interrupt ends
 // the wait early; the next node start then reports it.
 func (r *run) nodeDelay(class string, started time.Time) error {
-	d := r.e.cfg.Knobs.NodeDelay(class) - time.Since(started)
-	if err := r.sleep(d); err != nil && !errors.Is(err, nodes.ErrInterrupted) {
-		return err
+	err := r.wait(started, func() time.Duration { return r.e.cfg.Knobs.NodeDelay(class) })
+	if errors.Is(err, nodes.ErrInterrupted) {
+		return nil
 	}
-	return nil
+	return err
 }
 
-// sleep waits d; it returns ErrInterrupted early on interrupt and the
-// context's error at shutdown.
-func (r *run) sleep(d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-r.ictx.Done():
-		if err := r.ctx.Err(); err != nil {
-			return err
+// wait blocks until delay() has passed since started, re-reading delay()
+// whenever the knobs change. It returns ErrInterrupted early on interrupt
+// and the context's error at shutdown.
+func (r *run) wait(started time.Time, delay func() time.Duration) error {
+	for {
+		changed := r.e.cfg.Knobs.Changed()
+		d := delay() - time.Since(started)
+		if d <= 0 {
+			return nil
 		}
-		return nodes.ErrInterrupted
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+			return nil
+		case <-changed:
+			t.Stop()
+		case <-r.ictx.Done():
+			t.Stop()
+			if err := r.ctx.Err(); err != nil {
+				return err
+			}
+			return nodes.ErrInterrupted
+		}
 	}
 }
 

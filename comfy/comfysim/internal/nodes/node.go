@@ -17,7 +17,6 @@ import (
 	"image"
 	"math/rand/v2"
 	"strings"
-	"time"
 
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
@@ -68,10 +67,11 @@ type Preview struct {
 type Env interface {
 	// Context is cancelled when the simulator shuts down.
 	Context() context.Context
-	// Sleep simulates compute time: it waits d, returning early with
-	// ErrInterrupted when the prompt is interrupted (the work would have
-	// stopped at its next step) or with the context's error at shutdown.
-	Sleep(d time.Duration) error
+	// StepWait simulates the compute time of one sampler step (the step
+	// delay knob, re-read when knobs change). It returns ErrInterrupted
+	// early when the prompt is interrupted (the step would have ended
+	// there) and the context's error at shutdown.
+	StepWait() error
 	Limits() imaging.Limits
 	// Dir returns the absolute "input", "output" or "temp" directory.
 	Dir(kind string) string
@@ -84,8 +84,6 @@ type Env interface {
 	PreviewMethod() string
 	// PreviewSize bounds sampler previews (ComfyUI's --preview-size).
 	PreviewSize() int
-	// StepDelay is how long one sampler step takes.
-	StepDelay() time.Duration
 	// Models lists the files of a model folder ("checkpoints", "loras", ...).
 	Models(folder string) []string
 	// ProgressText shows text on the node (binary frame type 3, sent to

@@ -108,7 +108,7 @@ func sample(c *Call, a samplerArgs, steps int) (Result, error) {
 			u64(a.positive.Sig), u64(a.negate.Sig), a.extra, u64(a.latent.Sigs[i]))
 	}
 	for step := 0; step < steps; step++ {
-		if err := c.Sleep(c.StepDelay()); err != nil {
+		if err := c.StepWait(); err != nil {
 			return Result{}, err
 		}
 		var p *Preview

@@ -1,0 +1,142 @@
+package ui_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds the browser, or skips (fails on CI, where it must exist).
+func chromium(tb testing.TB) string {
+	tb.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	const msg = "no Chromium found (install Debian's chromium: apt-get install -y chromium)"
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg + "; skipping the browser test")
+	return ""
+}
+
+// browser is one headless Chromium tab, with the page's console kept so
+// that an exception or a CSP violation fails the test.
+type browser struct {
+	ctx context.Context
+
+	mu      sync.Mutex // guards console
+	console []string
+}
+
+// newBrowser starts Chromium with a fresh profile; cleanup stops it and
+// waits for it.
+func newBrowser(tb testing.TB, exe string) *browser {
+	tb.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox, // root in a container has no user namespaces
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-crash-reporter", true),
+		chromedp.UserDataDir(filepath.Join(tb.TempDir(), "profile")),
+		chromedp.WindowSize(1360, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, testTimeout)
+	b := &browser{ctx: ctx}
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		cancelTimeout()
+		cancelTab()
+		cancelAlloc()
+		tb.Fatalf("start chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() || m.Type == chromedp.ConsoleWarning {
+				b.mu.Lock()
+				b.console = append(b.console, string(m.Type)+": "+m.String()+" at "+m.URL)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	tb.Cleanup(func() {
+		cancelTimeout()
+		cancelTab()
+		cancelAlloc() // kills the browser and waits for it
+		<-done
+	})
+	return b
+}
+
+// problems returns what the page logged as errors or warnings.
+func (b *browser) problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.console...)
+}
+
+// do runs actions, failing the test with what the page logged if one fails.
+func (b *browser) do(tb testing.TB, what string, actions ...chromedp.Action[chromedp.Void]) {
+	tb.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		tb.Fatalf("%s: %v\npage console:\n%s", what, err, strings.Join(b.problems(), "\n"))
+	}
+}
+
+// eval runs a JavaScript expression and decodes its value.
+func eval[T any](tb testing.TB, b *browser, expr string) T {
+	tb.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// poll waits until expr is truthy (bounded by the browser's deadline, not
+// by a poll timeout of its own) and returns its value.
+func poll[T any](tb testing.TB, b *browser, what, expr string) T {
+	tb.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(0)))
+	if err != nil {
+		tb.Fatalf("wait for %s: %v\npage console:\n%s", what, err, strings.Join(b.problems(), "\n"))
+	}
+	return v
+}
+
+// screenshot saves the page to $COMFYGATE_UI_SCREENSHOTS/ui-<name>.png
+// when that variable is set (a development aid; never committed).
+func (b *browser) screenshot(tb testing.TB, name string) {
+	tb.Helper()
+	dir := os.Getenv("COMFYGATE_UI_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ui-"+name+".png"), png, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}

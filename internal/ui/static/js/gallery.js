@@ -1,0 +1,74 @@
+// The gallery: outputs of recent successful jobs, newest first, paged with
+// the API's cursor as the user scrolls. A tile opens its job.
+
+import { h, replace, fmtAgo, fmtTime, clip, icon } from './dom.js';
+import { request, query, outputURL } from './api.js';
+import { MediaScope, isImage } from './media.js';
+
+const PAGE = 24;
+
+/** mount draws the gallery into root; it returns the cleanup. */
+export function mount(root, _params, signal) {
+  document.title = 'Gallery · comfygate';
+  const media = new MediaScope();
+  const grid = h('ul', { class: 'gallery', 'aria-label': 'Outputs of recent jobs' });
+  const status = h('p', { class: 'muted gallery-status', role: 'status' }, 'Loading…');
+  const more = h('button', { type: 'button', class: 'btn ghost', hidden: true }, 'Load more');
+  const st = { cursor: '', busy: false, done: false, tiles: 0 };
+  const page = () => loadPage({ grid, status, more, st, media, signal });
+  more.addEventListener('click', page);
+  // Load the next page as the end of the grid comes near.
+  const observer = new IntersectionObserver((es) => {
+    if (es.some((e) => e.isIntersecting) && !st.busy && !st.done && st.tiles > 0) page();
+  }, { rootMargin: '600px' });
+  observer.observe(more);
+  replace(root, h('section', { class: 'gallery-page' },
+    h('header', { class: 'page-head' }, h('h1', {}, 'Gallery'),
+      h('button', { type: 'button', class: 'btn ghost small', onclick: () => { grid.replaceChildren(); Object.assign(st, { cursor: '', done: false, tiles: 0 }); page(); } }, 'Refresh')),
+    grid, status, more));
+  page();
+  return () => { observer.disconnect(); media.dispose(); };
+}
+
+async function loadPage({ grid, status, more, st, media, signal }) {
+  if (st.busy || st.done) return;
+  st.busy = true;
+  more.disabled = true;
+  try {
+    const list = await request('/v1/jobs' + query({ state: 'succeeded', limit: PAGE, cursor: st.cursor }), { signal });
+    for (const job of list.jobs ?? []) {
+      (job.outputs ?? []).forEach((o, i) => { grid.append(tile(job, o, i, media)); st.tiles++; });
+    }
+    st.cursor = list.next_cursor ?? '';
+    st.done = !st.cursor;
+    status.textContent = st.tiles ? `${st.tiles} output${st.tiles === 1 ? '' : 's'}${st.done ? '' : ' so far'}`
+      : 'No results yet: run a workflow and its outputs appear here.';
+  } catch (err) {
+    if (err.name === 'AbortError') return;
+    status.textContent = `Cannot load the gallery: ${err.message}`;
+  } finally {
+    st.busy = false;
+    more.disabled = false;
+    more.hidden = st.done;
+  }
+}
+
+function tile(job, o, i, media) {
+  const prompt = typeof job.params?.prompt === 'string' ? job.params.prompt : '';
+  const label = prompt || job.workflow || job.id;
+  const url = outputURL(o);
+  let art;
+  if (url && isImage(o.content_type)) {
+    art = h('img', { alt: clip(label, 140), decoding: 'async', dataset: { artifact: o.artifact_id ?? '' } });
+    media.show(art, url, { lazy: true });
+  } else {
+    art = h('div', { class: 'file-tile' }, icon('external'), h('span', {}, o.filename || o.kind || 'output'));
+  }
+  return h('li', { class: 'tile' },
+    h('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, dataset: { jobId: job.id, output: i }, title: label },
+      art,
+      h('span', { class: 'tile-caption' },
+        h('span', { class: 'tile-title' }, clip(label, 80)),
+        h('time', { class: 'muted', datetime: job.finished_at ?? job.created_at, title: fmtTime(job.finished_at ?? job.created_at) },
+          fmtAgo(job.finished_at ?? job.created_at)))));
+}
