@@ -96,14 +96,17 @@ func newBarView(w io.Writer, throttle time.Duration) *barView {
 }
 
 func (v *barView) event(ev api.Event) {
+	desc := printable(describeEvent(ev))
 	switch ev.Type {
 	case api.EventPreview, api.EventOutput:
 		return
 	case api.EventRetrying:
-		v.above(printable(describeEvent(ev))) // worth keeping on screen
+		v.above(desc) // worth keeping on screen
 	case api.EventProgress:
 		if p, ok := eventData[api.Progress](ev); ok {
+			v.bar.Describe(printable(stepText(p))) // the bar shows the percentage
 			_ = v.bar.Set(int(min(max(p.Fraction, 0), 1) * barMax))
+			return
 		}
 	}
 	if api.TerminalEvent(ev.Type) {
@@ -111,10 +114,10 @@ func (v *barView) event(ev api.Event) {
 			_ = v.bar.Set(barMax)
 		}
 		v.done()
-		fmt.Fprintln(v.w, printable(describeEvent(ev)))
+		fmt.Fprintln(v.w, desc)
 		return
 	}
-	v.bar.Describe(printable(describeEvent(ev)))
+	v.bar.Describe(desc)
 }
 
 // above prints a line where the bar was; the bar redraws below it.
@@ -172,18 +175,23 @@ func describeNode(ev api.Event) string {
 }
 
 func describeProgress(p api.Progress) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%3.0f%%", p.Fraction*100)
+	return strings.TrimRight(fmt.Sprintf("%3.0f%% %s", p.Fraction*100, stepText(p)), " ")
+}
+
+// stepText says where a running job is: node, step, nodes done.
+func stepText(p api.Progress) string {
+	var parts []string
 	if p.Node != "" {
-		b.WriteString(" node " + nodeName(p.Node, p.NodeType))
-	}
-	if p.Max > 0 {
-		fmt.Fprintf(&b, " step %g/%g", p.Value, p.Max)
+		s := "node " + nodeName(p.Node, p.NodeType)
+		if p.Max > 0 {
+			s += fmt.Sprintf(" step %g/%g", p.Value, p.Max)
+		}
+		parts = append(parts, s)
 	}
 	if p.NodesTotal > 0 {
-		fmt.Fprintf(&b, ", %d of %d nodes done", p.NodesDone, p.NodesTotal)
+		parts = append(parts, fmt.Sprintf("%d of %d nodes done", p.NodesDone, p.NodesTotal))
 	}
-	return b.String()
+	return strings.Join(parts, ", ")
 }
 
 func nodeName(id, class string) string {

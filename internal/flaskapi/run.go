@@ -8,6 +8,7 @@ import (
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -53,13 +54,15 @@ func (h *Handler) runWorkflow(w http.ResponseWriter, r *http.Request, owner stri
 	}
 	// Pin the version that was read, so the node chosen above is the node
 	// that runs even if the workflow is replaced meanwhile.
-	j, _, err := h.svc.SubmitJob(r.Context(), owner, api.SubmitJobRequest{
+	clientID := fmt.Sprintf("my-api-%d", h.cfg.Now().Unix())
+	ctx := gateway.WithOrigin(r.Context(), job.SourceFlask, clientID)
+	j, _, err := h.svc.SubmitJob(ctx, owner, api.SubmitJobRequest{
 		Workflow: wf.Name, Version: wf.Version, Overrides: overrides}, "")
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, runResponse{
-		ClientID: fmt.Sprintf("my-api-%d", h.cfg.Now().Unix()), NodeErrors: map[string]any{},
+		ClientID: clientID, NodeErrors: map[string]any{},
 		PromptID: j.ID, Status: "success"})
 }
 

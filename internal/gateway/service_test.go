@@ -468,3 +468,21 @@ func TestCancelAndOwnership(t *testing.T) {
 		t.Errorf("alice lists %d cancelled jobs (%v)", len(list.Jobs), err)
 	}
 }
+
+func TestSubmitOrigin(t *testing.T) {
+	e := newEnv(t)
+	e.putTxt2img(t)
+	ctx := WithOrigin(context.Background(), job.SourceFlask, "my-api-1")
+	j, _, err := e.svc.SubmitJob(ctx, "", api.SubmitJobRequest{Workflow: "t2i"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := e.store.GetJob(ctx, j.ID)
+	if stored.Source != job.SourceFlask || stored.ClientID != "my-api-1" {
+		t.Errorf("source %q client %q", stored.Source, stored.ClientID)
+	}
+	plain, _, _ := e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Workflow: "t2i"}, "")
+	if got, _ := e.store.GetJob(ctx, plain.ID); got.Source != job.SourceREST {
+		t.Errorf("default source %q", got.Source)
+	}
+}

@@ -48,7 +48,7 @@ func (s *Service) SubmitJob(ctx context.Context, owner string, req api.SubmitJob
 	if depth := s.queueDepth(ctx); depth >= s.cfg.MaxQueued {
 		return api.Job{}, false, &OverloadError{Message: fmt.Sprintf("queue is full (%d jobs waiting)", depth), RetryAfter: 5e9}
 	}
-	j, err := s.newJob(owner, req, r, outputs, idemKey, hash)
+	j, err := s.newJob(ctx, owner, req, r, outputs, idemKey, hash)
 	if err != nil {
 		return api.Job{}, false, err
 	}
@@ -89,13 +89,17 @@ func (s *Service) announce(ctx context.Context, j *job.Job) {
 	s.cfg.Fleet.Enqueue(j.ID)
 }
 
-func (s *Service) newJob(owner string, req api.SubmitJobRequest, r resolved, outputs []string, key, hash string) (*job.Job, error) {
+func (s *Service) newJob(ctx context.Context, owner string, req api.SubmitJobRequest, r resolved, outputs []string, key, hash string) (*job.Job, error) {
 	graph, err := json.Marshal(r.graph)
 	if err != nil {
 		return nil, fmt.Errorf("encode graph: %w", err)
 	}
+	source, clientID := originOf(ctx)
+	if source == "" {
+		source = job.SourceREST
+	}
 	return &job.Job{
-		ID: uuid.NewString(), Owner: owner, Source: job.SourceREST,
+		ID: uuid.NewString(), Owner: owner, Source: source, ClientID: clientID,
 		Workflow: r.name, WorkflowVersion: r.version, Params: r.params,
 		Graph: graph, OutputNodes: outputs, Priority: req.Priority,
 		State: job.StateQueued, MaxAttempts: s.cfg.MaxAttempts,

@@ -5,12 +5,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
+
+// stepTimeout bounds one step of a scenario, so that a failing step
+// leaves time to report what the page shows.
+const stepTimeout = 30 * time.Second
 
 // chromium finds the browser, or skips (fails on CI, where it must exist).
 func chromium(tb testing.TB) string {
@@ -33,8 +39,17 @@ func chromium(tb testing.TB) string {
 type browser struct {
 	ctx context.Context
 
-	mu      sync.Mutex // guards console
+	mu      sync.Mutex // guards the fields below
 	console []string
+	allowed []string // substrings of expected console lines
+}
+
+// allow marks console lines containing s as expected (a 400 the test
+// provokes is logged by the browser as a failed resource).
+func (b *browser) allow(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.allowed = append(b.allowed, s)
 }
 
 // newBrowser starts Chromium with a fresh profile; cleanup stops it and
@@ -92,14 +107,22 @@ func newBrowser(tb testing.TB, exe string) *browser {
 func (b *browser) problems() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]string(nil), b.console...)
+	var out []string
+	for _, line := range b.console {
+		if !slices.ContainsFunc(b.allowed, func(a string) bool { return strings.Contains(line, a) }) {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // do runs actions, failing the test with what the page logged if one fails.
 func (b *browser) do(tb testing.TB, what string, actions ...chromedp.Action[chromedp.Void]) {
 	tb.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
-		tb.Fatalf("%s: %v\npage console:\n%s", what, err, strings.Join(b.problems(), "\n"))
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.fail(tb, what, err)
 	}
 }
 
@@ -117,11 +140,22 @@ func eval[T any](tb testing.TB, b *browser, expr string) T {
 // by a poll timeout of its own) and returns its value.
 func poll[T any](tb testing.TB, b *browser, what, expr string) T {
 	tb.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(0)))
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(0)))
 	if err != nil {
-		tb.Fatalf("wait for %s: %v\npage console:\n%s", what, err, strings.Join(b.problems(), "\n"))
+		b.fail(tb, "wait for "+what, err)
 	}
 	return v
+}
+
+// fail ends the test with what the page shows and logged (and a
+// screenshot when those are asked for).
+func (b *browser) fail(tb testing.TB, what string, err error) {
+	tb.Helper()
+	b.screenshot(tb, "failed")
+	text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('main')?.innerText ?? ''`))
+	tb.Fatalf("%s: %v\npage text:\n%s\npage console:\n%s", what, err, text, strings.Join(b.problems(), "\n"))
 }
 
 // screenshot saves the page to $COMFYGATE_UI_SCREENSHOTS/ui-<name>.png
@@ -134,7 +168,8 @@ func (b *browser) screenshot(tb testing.TB, name string) {
 	}
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		tb.Fatalf("screenshot: %v", err)
+		tb.Logf("screenshot %s: %v", name, err)
+		return
 	}
 	if err := os.WriteFile(filepath.Join(dir, "ui-"+name+".png"), png, 0o644); err != nil {
 		tb.Fatal(err)

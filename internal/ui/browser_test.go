@@ -91,6 +91,7 @@ func enterKey(t *testing.T, b *browser, base, key string) {
 func checkFieldError(t *testing.T, b *browser) {
 	t.Helper()
 	pickWorkflow(t, b)
+	b.allow("status of 400")
 	b.do(t, "send a bad seed",
 		chromedp.SetValue(chromedp.CSS(`#param-seed`), "99999999999999999999999"),
 		chromedp.Click(chromedp.CSS(`#run`)))
