@@ -160,10 +160,14 @@ type clientVerb struct {
 
 // newGroup builds a verb with sub-verbs. The shared client flags sit on the
 // group, and every sub-verb's flag set has it as parent, so they go before
-// or after the sub-verb. With no sub-verb the group runs verbs[0].
+// or after the sub-verb. With no sub-verb the group runs verbs[0], whose
+// flags therefore sit on the group too (`jobs --state queued`).
 func newGroup(name, short string, stdout, stderr io.Writer, verbs []clientVerb) *ff.Command {
 	fs := ff.NewFlagSet(name)
 	cf := addClientFlags(fs)
+	if verbs[0].flags != nil {
+		verbs[0].flags(fs)
+	}
 	names := make([]string, 0, len(verbs))
 	for _, v := range verbs {
 		names = append(names, v.name)
@@ -180,15 +184,15 @@ func newGroup(name, short string, stdout, stderr io.Writer, verbs []clientVerb) 
 			return runVerb(ctx, cf, stdout, stderr, verbs[0], args)
 		},
 	}
-	for _, v := range verbs {
-		group.Subcommands = append(group.Subcommands, subCommand(name, fs, cf, stdout, stderr, v))
+	for i, v := range verbs {
+		group.Subcommands = append(group.Subcommands, subCommand(name, fs, cf, stdout, stderr, v, i == 0))
 	}
 	return group
 }
 
-func subCommand(group string, parent *ff.FlagSet, cf *clientFlags, stdout, stderr io.Writer, v clientVerb) *ff.Command {
+func subCommand(group string, parent *ff.FlagSet, cf *clientFlags, stdout, stderr io.Writer, v clientVerb, isDefault bool) *ff.Command {
 	fs := ff.NewFlagSet(v.name).SetParent(parent)
-	if v.flags != nil {
+	if v.flags != nil && !isDefault {
 		v.flags(fs)
 	}
 	return &ff.Command{

@@ -16,38 +16,18 @@ import (
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
-	"github.com/comfygate/comfygate/internal/server"
 )
 
 // startCLIStack starts a simulator and `comfygate serve` in front of it,
 // waits until the backend is healthy and stores the txt2img example with
-// `comfygate workflows put`. It returns the gateway's URL.
+// `comfygate workflows put` (parameters detected by the gateway). It returns the gateway's URL.
 func startCLIStack(t *testing.T, opts comfysim.Options) (string, *comfysim.Server) {
 	t.Helper()
 	sim := comfysim.Start(t, opts)
 	g := startRun(t, "serve", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--backend", sim.URL())
 	waitHealthy(t, g.URL)
-	file := filepath.Join(t.TempDir(), "txt2img.json")
-	if err := os.WriteFile(file, exampleBody(t, "txt2img"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	mustCLI(t, "workflows", "put", "txt2img", file, "--server", g.URL)
+	mustCLI(t, "workflows", "put", "txt2img", filepath.Join("testdata", "txt2img_api.json"), "--server", g.URL)
 	return g.URL, sim
-}
-
-func exampleBody(tb testing.TB, name string) []byte {
-	tb.Helper()
-	list, err := server.Examples()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, ex := range list {
-		if ex.Name == name {
-			return ex.Body
-		}
-	}
-	tb.Fatalf("no example %s", name)
-	return nil
 }
 
 // waitHealthy asks `backends list` until a backend is healthy. The pause

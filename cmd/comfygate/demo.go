@@ -9,17 +9,16 @@ import (
 )
 
 // Demo defaults: two simulators, slow enough that progress and the queue
-// are visible in the UI, and a data directory of its own.
+// are visible in the UI.
 const (
 	demoSims      = 2
 	demoStepDelay = 100 * time.Millisecond
-	demoDataDir   = "./comfygate-demo"
 )
 
 // demoDefaults are serve's defaults with the demo's changes.
 func demoDefaults() serveFlags {
 	d := serveDefaults()
-	d.data, d.sims, d.stepDelay = demoDataDir, demoSims, demoStepDelay
+	d.sims, d.stepDelay = demoSims, demoStepDelay
 	return d
 }
 

@@ -14,14 +14,20 @@ func TestDemo(t *testing.T) {
 
 	var wf api.Workflow
 	c.must(http.StatusOK, "GET", "/v1/workflows/txt2img", nil).decode(t, &wf)
+	// The README's tour lists these; the choices come from the backends'
+	// catalog, so the demo stored the example once one was healthy.
 	names := make([]string, len(wf.Params))
+	choices := map[string]int{}
 	for i, p := range wf.Params {
-		names[i] = p.Name
+		names[i], choices[p.Name] = p.Name, len(p.Enum)
 	}
-	for _, want := range []string{"prompt", "seed", "steps", "width", "height"} {
-		if !slices.Contains(names, want) {
-			t.Errorf("txt2img parameters %v lack %q", names, want)
-		}
+	want := []string{"prompt", "negative_prompt", "seed", "steps", "cfg", "sampler_name", "scheduler",
+		"denoise", "width", "height", "batch_size", "checkpoint"}
+	if !slices.Equal(names, want) {
+		t.Errorf("txt2img parameters %v, want %v", names, want)
+	}
+	if choices["sampler_name"] == 0 || choices["checkpoint"] == 0 {
+		t.Errorf("sampler_name has %d choices and checkpoint %d, want the backends' lists", choices["sampler_name"], choices["checkpoint"])
 	}
 
 	var j api.Job

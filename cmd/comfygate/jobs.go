@@ -35,9 +35,9 @@ func newJobsCommand(stdout, stderr io.Writer) *ff.Command {
 }
 
 func (lf *jobsListFlags) define(fs *ff.FlagSet) {
-	addFlag(fs, 0, "state", "STATE", "only jobs in this state (repeatable, or comma-separated): "+stateNames(), ffval.NewList(&lf.states))
-	addFlag(fs, 0, "workflow", "NAME", "only jobs of this workflow", ffval.NewValue(&lf.workflow))
-	fs.IntVar(&lf.limit, 0, "limit", defaultJobLimit, "show at most this many jobs (0: all)")
+	addFlag(fs, 0, "state", "STATE", "list: only jobs in this state (repeatable, or comma-separated): "+stateNames(), ffval.NewList(&lf.states))
+	addFlag(fs, 0, "workflow", "NAME", "list: only jobs of this workflow", ffval.NewValue(&lf.workflow))
+	fs.IntVar(&lf.limit, 0, "limit", defaultJobLimit, "list: show at most this many jobs (0: all)")
 }
 
 func stateNames() string {

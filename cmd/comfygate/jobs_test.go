@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,13 @@ type jobBoard struct {
 	mu      sync.Mutex // guards the fields below
 	queries []api.JobQuery
 	cancels []string
+}
+
+// asked returns the list queries and cancels received so far.
+func (b *jobBoard) asked() (queries []api.JobQuery, cancels []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.queries), slices.Clone(b.cancels)
 }
 
 func (b *jobBoard) find(id string) (api.Job, error) {
@@ -140,22 +148,25 @@ func TestJobsGolden(t *testing.T) {
 }
 
 func TestJobsListQuery(t *testing.T) {
+	states := []api.JobState{"queued", "failed", "running"}
 	for _, tc := range []struct {
 		name    string
 		args    []string
 		want    []api.JobQuery // what the server was asked, page by page
 		wantIDs int
 	}{
-		{"all pages", []string{"--limit", "0"}, []api.JobQuery{{}, {Cursor: "2"}}, 4},
-		{"limit stops paging", []string{"--limit", "1"}, []api.JobQuery{{Limit: 1}}, 1},
-		{"states", []string{"--state", "queued,failed", "--state", "running", "--workflow", "img2img"},
-			[]api.JobQuery{{State: []api.JobState{"queued", "failed", "running"}, Workflow: "img2img", Limit: 50}, {State: []api.JobState{"queued", "failed", "running"}, Workflow: "img2img", Limit: 50, Cursor: "2"}}, 3},
+		{"all pages", []string{"jobs", "list", "--limit", "0"}, []api.JobQuery{{}, {Cursor: "2"}}, 4},
+		{"limit stops paging", []string{"jobs", "list", "--limit", "1"}, []api.JobQuery{{Limit: 1}}, 1},
+		{"filters without the list verb", []string{"jobs", "--state=failed"}, []api.JobQuery{{State: []api.JobState{"failed"}, Limit: 50}}, 1},
+		{"states", []string{"jobs", "list", "--state", "queued,failed", "--state", "running", "--workflow", "img2img"},
+			[]api.JobQuery{{State: states, Workflow: "img2img", Limit: 50}, {State: states, Workflow: "img2img", Limit: 50, Cursor: "2"}}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			board := &jobBoard{jobs: sampleJobs()}
 			url := startFakeAPI(t, board.service())
-			r := mustCLI(t, append([]string{"jobs", "list", "--server", url}, tc.args...)...)
-			if diff := cmp.Diff(tc.want, board.queries); diff != "" {
+			r := mustCLI(t, append(tc.args, "--server", url)...)
+			if queries, _ := board.asked(); !cmp.Equal(tc.want, queries) {
+				diff := cmp.Diff(tc.want, queries)
 				t.Errorf("queries (-want +got):\n%s", diff)
 			}
 			if n := strings.Count(r.stdout, "a1b2c3d4-"); n != tc.wantIDs {
@@ -178,7 +189,8 @@ func TestJobsCancelWait(t *testing.T) {
 	if want := "job " + jobs[0].ID + " succeeded\n"; r.stdout != want {
 		t.Errorf("cancel finished: %q, want %q", r.stdout, want)
 	}
-	if diff := cmp.Diff([]string{jobs[1].ID, jobs[0].ID}, board.cancels); diff != "" {
+	if _, cancels := board.asked(); !cmp.Equal([]string{jobs[1].ID, jobs[0].ID}, cancels) {
+		diff := cmp.Diff([]string{jobs[1].ID, jobs[0].ID}, cancels)
 		t.Errorf("cancels (-want +got):\n%s", diff)
 	}
 
@@ -219,8 +231,8 @@ func TestJobsErrors(t *testing.T) {
 			}
 		})
 	}
-	if len(board.queries) != 0 {
-		t.Errorf("bad filters reached the server: %v", board.queries)
+	if queries, _ := board.asked(); len(queries) != 0 {
+		t.Errorf("bad filters reached the server: %v", queries)
 	}
 }
 

@@ -114,6 +114,9 @@ func runJob(ctx context.Context, s *session, f *runFlags, workflow string) error
 	if err != nil {
 		return interrupted(ctx, err)
 	}
+	if paths == nil {
+		paths = []string{} // --json: "files": [], not null
+	}
 	return s.show(runResult{Job: final, Files: paths}, func(w io.Writer) error {
 		for _, p := range paths {
 			fmt.Fprintln(w, p)
@@ -242,6 +245,10 @@ func abandon(ctx context.Context, s *session, id string, why error) error {
 	if err != nil {
 		return fmt.Errorf("%w; cancelling job %s failed: %v", why, id, err)
 	}
-	fmt.Fprintf(s.stderr, "cancelled job %s (%s)\n", id, j.State)
+	if j.State.Terminal() {
+		fmt.Fprintf(s.stderr, "job %s %s\n", id, j.State)
+	} else {
+		fmt.Fprintf(s.stderr, "cancel requested for job %s (%s)\n", id, j.State)
+	}
 	return fmt.Errorf("%w; job %s cancelled", why, id)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,13 @@ func (s *studio) service() *httpapitest.Service {
 			return httpapitest.NewArtifact(f.data, id, f.contentType, `"`+id+`"`, cliEpoch), nil
 		},
 	}
+}
+
+// sent returns what the fake received so far.
+func (s *studio) sent() (submits []api.SubmitJobRequest, uploads []recordedUpload) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.submits), slices.Clone(s.uploads)
 }
 
 // artifact stores a file the job's outputs point at.
@@ -184,6 +192,22 @@ func TestRunSavesOutputs(t *testing.T) {
 	}
 }
 
+func TestRunJSON(t *testing.T) {
+	s := newStudio(nil)
+	s.stream = httpapitest.StreamOf(successScript(t, s)...)
+	url := startFakeAPI(t, s.service())
+	out := t.TempDir()
+	r := mustCLI(t, "run", "txt2img", "--json", "--out", out, "--server", url)
+	var res runResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("stdout is not the JSON result: %v\n%s", err, r.stdout)
+	}
+	want := []string{filepath.Join(out, "ComfyUI_00001_.png"), filepath.Join(out, "passwd"), filepath.Join(out, "output-12-2.txt")}
+	if diff := cmp.Diff(want, res.Files); diff != "" || res.Job.State != api.StateSucceeded || len(res.Job.Outputs) != 3 {
+		t.Errorf("result job %s with %d outputs; files (-want +got):\n%s", res.Job.State, len(res.Job.Outputs), diff)
+	}
+}
+
 func TestRunSendsParams(t *testing.T) {
 	s := newStudio(nil)
 	s.stream = httpapitest.StreamOf(event("1", api.EventSucceeded, 0, s.job(api.StateSucceeded)))
@@ -200,17 +224,18 @@ func TestRunSendsParams(t *testing.T) {
 
 	r := mustCLI(t, "run", "--params-file", yamlFile, "txt2img", "--priority", "7", "--out", dir,
 		"-p", "seed=18446744073709551615", "-p", "prompt=a red fox", "-p", "cfg=7.5", "-p", "tiled=false",
-		"-p", "steps=20", "-p", "size=[512,768]", "-p", "note=1 2", "-p", "empty=", "--image", "image=" + cat, "--no-progress", "--server", url)
+		"-p", "steps=20", "-p", "size=[512,768]", "-p", "note=1 2", "-p", "empty=", "--image", "image="+cat, "--no-progress", "--server", url)
 
 	want := api.SubmitJobRequest{Workflow: "txt2img", Priority: 7, Params: map[string]any{
 		"seed": json.Number("18446744073709551615"), "prompt": "a red fox", "cfg": json.Number("7.5"), "tiled": false,
 		"steps": json.Number("20"), "sampler": "euler", "mask": json.Number("16"),
 		"size": []any{json.Number("512"), json.Number("768")}, "note": "1 2", "empty": "", "image": "sha-of-cat.png",
 	}}
-	if diff := cmp.Diff([]api.SubmitJobRequest{want}, s.submits); diff != "" {
+	submits, uploads := s.sent()
+	if diff := cmp.Diff([]api.SubmitJobRequest{want}, submits); diff != "" {
 		t.Errorf("submitted (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]recordedUpload{{"cat.png", "image/png", "meow"}}, s.uploads); diff != "" {
+	if diff := cmp.Diff([]recordedUpload{{"cat.png", "image/png", "meow"}}, uploads); diff != "" {
 		t.Errorf("uploads (-want +got):\n%s", diff)
 	}
 	if r.stderr != "" || r.stdout != "" {
@@ -292,7 +317,7 @@ func TestRunInterrupted(t *testing.T) {
 			if diff := cmp.Diff([]string{studioJobID}, s.cancels); diff != "" {
 				t.Errorf("cancel requests (-want +got):\n%s", diff)
 			}
-			if !strings.Contains(stderr.String(), "cancelled job "+studioJobID+" (cancelled)") {
+			if !strings.Contains(stderr.String(), "job "+studioJobID+" cancelled\n") {
 				t.Errorf("stderr does not say the job was cancelled:\n%s", stderr)
 			}
 		})
@@ -319,8 +344,8 @@ func TestRunUsage(t *testing.T) {
 			if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one saying %q", r.err, tc.want)
 			}
-			if len(s.submits) != 0 {
-				t.Errorf("a bad command line submitted %v", s.submits)
+			if submits, _ := s.sent(); len(submits) != 0 {
+				t.Errorf("a bad command line submitted %v", submits)
 			}
 		})
 	}

@@ -17,9 +17,8 @@ import (
 )
 
 // startStack starts a simulator and `comfygate serve` in front of it, waits
-// until the gateway is ready and stores the bare graph of the txt2img
-// example as workflow "t2i", so that its parameters are detected from the
-// backend's catalog.
+// until the gateway is ready and stores the txt2img example graph as
+// workflow "t2i"; its parameters are detected from the backend's catalog.
 func startStack(t *testing.T, opts comfysim.Options, extra ...string) (*apiClient, *comfysim.Server) {
 	t.Helper()
 	sim := comfysim.Start(t, opts)
@@ -40,11 +39,7 @@ func txt2imgGraph(tb testing.TB) json.RawMessage {
 	}
 	for _, ex := range list {
 		if ex.Name == "txt2img" {
-			var body struct{ Graph json.RawMessage }
-			if err := json.Unmarshal(ex.Body, &body); err != nil {
-				tb.Fatal(err)
-			}
-			return body.Graph
+			return ex.Body
 		}
 	}
 	tb.Fatal("no txt2img example")

@@ -46,7 +46,7 @@ func newSimCommand(stdout, stderr io.Writer) *ff.Command {
 	fs := ff.NewFlagSet("sim")
 	var opts comfysim.Options
 	var checkpoints, loras, vaes, embeddings listFlag
-	var hang, verbose bool
+	var hang, verbose, preview bool
 	fs.StringVar(&opts.Listen, 0, "listen", "127.0.0.1:8188", "address to listen on")
 	fs.StringVar(&opts.DataDir, 0, "data", "", "directory for input/output/temp (default: a temporary directory removed at exit)")
 	fs.DurationVar(&opts.StepDelay, 0, "step-delay", 0, "time one sampler step takes")
@@ -65,6 +65,7 @@ func newSimCommand(stdout, stderr io.Writer) *ff.Command {
 	}, "minimum time of one node class, CLASS=DURATION (repeatable)")
 	fs.DurationVar(&opts.ViewDelay, 0, "view-delay", 0, "delay of every GET /view answer")
 	fs.StringEnumVar(&opts.PreviewMethod, 0, "preview-method", "sampler previews, like ComfyUI's --preview-method", "none", "auto", "latent2rgb", "taesd")
+	fs.BoolVar(&preview, 0, "preview", "turn sampler previews on (--preview-method auto unless set)")
 	fs.IntVar(&opts.PreviewSize, 0, "preview-size", 512, "largest side of sampler previews")
 	fs.StringVar(&opts.FailNode, 0, "fail-node", "", "node class that raises a RuntimeError when it runs")
 	fs.Func(0, "checkpoints", checkpoints.add, "checkpoint files to pretend to have (comma-separated, repeatable)")
@@ -85,6 +86,9 @@ func newSimCommand(stdout, stderr io.Writer) *ff.Command {
 		Exec: func(ctx context.Context, _ []string) error {
 			opts.Checkpoints, opts.Loras = checkpoints.get(), loras.get()
 			opts.VAEs, opts.Embeddings = vaes.get(), embeddings.get()
+			if preview && opts.PreviewMethod == "none" {
+				opts.PreviewMethod = "auto"
+			}
 			if verbose {
 				opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 			}

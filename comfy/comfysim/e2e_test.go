@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"image"
+	"image/color"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -50,12 +51,14 @@ func TestTextToImageEndToEnd(t *testing.T) {
 	id := submit(t, s, textToImage(256, 384, 2, 12, 18446744073709551615), "e2e")
 	frames := ws.untilDone(id)
 
-	var executing []string
+	var executing, stateOrder []string
 	progress := 0
 	var saved []any
 	for _, f := range frames {
 		m := decode(t, f)
 		switch m.Type {
+		case "progress_state":
+			stateOrder = nodeKeys(t, f.data)
 		case "executing":
 			if n, ok := m.Data["node"].(string); ok {
 				executing = append(executing, n)
@@ -73,6 +76,7 @@ func TestTextToImageEndToEnd(t *testing.T) {
 	// ExecutionList (run in Python) gives this order.
 	diff(t, "executing order", []string{"4", "6", "7", "5", "3", "8", "9"}, executing)
 	diff(t, "progress events", 12, progress)
+	diff(t, "progress_state keeps touch order", executing, stateOrder)
 	if len(saved) != 2 {
 		t.Fatalf("saved %v, want 2 images", saved)
 	}
@@ -138,7 +142,7 @@ func sameImage(a, b image.Image) bool {
 
 // Per step: progress_state, [type 4], progress, [type 1] (section 5.1).
 func TestSamplerPreviews(t *testing.T) {
-	s := start(t, comfysim.Options{PreviewMethod: "auto"})
+	s := start(t, comfysim.Options{PreviewMethod: "auto", PreviewSize: 64})
 	plain := dial(t, s, "plain")
 	plain.mustNext()
 	meta := dial(t, s, "meta")
@@ -220,4 +224,69 @@ func TestSaveImageWebsocket(t *testing.T) {
 		entry := history(t, s, id)
 		diff(t, "history outputs", map[string]any{}, entry["outputs"])
 	}
+}
+
+// img2img with a LoRA: LoadImage → VAEEncode → KSampler → VAEDecode keeps
+// the uploaded size; SaveImage embeds the prompt and workflow as PNG text.
+func TestImageToImageWithLora(t *testing.T) {
+	s := start(t, comfysim.Options{})
+	upload(t, s, "/upload/image", "src.png", pngBytes(t, 96, 64, color.NRGBA{1, 2, 3, 255}))
+	p := textToImage(0, 0, 1, 3, 7)
+	delete(p, "5")
+	p["10"] = map[string]any{"class_type": "LoadImage", "inputs": map[string]any{"image": "src.png"}}
+	p["11"] = map[string]any{"class_type": "VAEEncode", "inputs": map[string]any{"pixels": []any{"10", 0}, "vae": []any{"4", 2}}}
+	p["12"] = map[string]any{"class_type": "LoraLoader", "inputs": map[string]any{"model": []any{"4", 0}, "clip": []any{"4", 1},
+		"lora_name": "lcm-lora-sdv1-5.safetensors", "strength_model": 1.0, "strength_clip": 1.0}}
+	ks := p["3"].(map[string]any)["inputs"].(map[string]any)
+	ks["latent_image"], ks["model"], ks["denoise"] = []any{"11", 0}, []any{"12", 0}, 0.5
+	p["6"].(map[string]any)["inputs"].(map[string]any)["clip"] = []any{"12", 1}
+	workflowJSON := map[string]any{"id": "wf-1", "nodes": []any{}}
+	id := submit(t, s, p, "", "extra_data", map[string]any{"extra_pnginfo": map[string]any{"workflow": workflowJSON}})
+	entry := history(t, s, id)
+	if st := entry["status"].(map[string]any)["status_str"]; st != "success" {
+		t.Fatalf("status %v: %v", st, entry["status"])
+	}
+	ref := entry["outputs"].(map[string]any)["9"].(map[string]any)["images"].([]any)[0].(map[string]any)
+	r := get(t, s, "/view?filename="+url.QueryEscape(ref["filename"].(string)))
+	cfg, err := png.DecodeConfig(bytes.NewReader(r.body))
+	if err != nil || cfg.Width != 96 || cfg.Height != 64 {
+		t.Errorf("output %dx%d (%v), want 96x64", cfg.Width, cfg.Height, err)
+	}
+	text := pngTextChunks(r.body)
+	var prompt map[string]any
+	if err := json.Unmarshal([]byte(text["prompt"]), &prompt); err != nil || prompt["12"] == nil {
+		t.Errorf("prompt chunk %q: %v", text["prompt"], err)
+	}
+	diff(t, "workflow chunk", `{"id": "wf-1", "nodes": []}`, text["workflow"])
+}
+
+// nodeKeys returns the keys of data.nodes of a progress_state in order.
+func nodeKeys(t *testing.T, msg []byte) []string {
+	t.Helper()
+	var m struct {
+		Data struct {
+			Nodes json.RawMessage `json:"nodes"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(msg, &m); err != nil {
+		t.Fatal(err)
+	}
+	return historyKeys(t, m.Data.Nodes)
+}
+
+// pngTextChunks reads the tEXt chunks of a PNG.
+func pngTextChunks(data []byte) map[string]string {
+	out := map[string]string{}
+	for pos := 8; pos+12 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[pos:]))
+		if pos+12+n > len(data) {
+			break
+		}
+		if string(data[pos+4:pos+8]) == "tEXt" {
+			k, v, _ := bytes.Cut(data[pos+8:pos+8+n], []byte{0})
+			out[string(k)] = string(v)
+		}
+		pos += 12 + n
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package comfysim_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comfygate/comfygate/comfy/comfysim"
 )
@@ -241,4 +243,18 @@ func TestHistoryPaging(t *testing.T) {
 			t.Errorf("%s: %d, want 500", q, r.status)
 		}
 	}
+}
+
+func TestSlowView(t *testing.T) {
+	s := start(t, comfysim.Options{ViewDelay: time.Hour})
+	upload(t, s, "/upload/image", "a.png", pngBytes(t, 2, 2, color.White))
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/view?type=input&filename=a.png", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("a view delayed by an hour answered")
+	}
+	s.SetViewDelay(0)
+	diff(t, "after lifting the delay", 200, get(t, s, "/view?type=input&filename=a.png").status)
 }

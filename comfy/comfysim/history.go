@@ -3,7 +3,6 @@ package comfysim
 import (
 	"bytes"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
@@ -25,10 +24,9 @@ type historyItem struct {
 	outputs  pyjson.Obj
 	status   comfy.HistoryStatus
 	created  time.Time
-	ended    time.Time
 }
 
-func newHistoryItem(it *item, res engine.Result, now time.Time) *historyItem {
+func newHistoryItem(it *item, res engine.Result) *historyItem {
 	extra := it.extra
 	if obj, ok := extra.(pyjson.Obj); ok {
 		clean := append(pyjson.Obj{}, obj...)
@@ -56,7 +54,6 @@ func newHistoryItem(it *item, res engine.Result, now time.Time) *historyItem {
 		outputs:  res.Outputs,
 		status:   status,
 		created:  it.created,
-		ended:    now,
 	}
 }
 
@@ -170,6 +167,3 @@ func (s *Server) handlePostHistory(w http.ResponseWriter, r *http.Request, _ map
 	}
 	writeEmpty(w, http.StatusOK)
 }
-
-// numberString formats a queue number for the jobs API.
-func numberString(n int64) string { return strconv.FormatInt(n, 10) }

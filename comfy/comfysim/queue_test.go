@@ -154,9 +154,15 @@ func TestTargetedInterrupt(t *testing.T) {
 		return f.typ() == "executing" && strings.Contains(string(f.data), `"node": "2"`)
 	}
 
+	small := func(color int) map[string]any {
+		p := workflow(t, "slow-chain")
+		in := p["1"].(map[string]any)["inputs"].(map[string]any)
+		in["width"], in["height"], in["color"] = 40, 40, color
+		return p
+	}
 	// An interrupt for another prompt id is ignored: once the delay is
 	// lifted, the run succeeds.
-	id := submit(t, s, workflow(t, "slow-chain"), "intr")
+	id := submit(t, s, small(0), "intr")
 	ws.until(untilNode2)
 	postJSON(t, s, "/interrupt", map[string]any{"prompt_id": "not-running"})
 	s.SetClassDelay("ImageBlur", 0)
@@ -165,9 +171,7 @@ func TestTargetedInterrupt(t *testing.T) {
 
 	// An interrupt for the running prompt lands at the next node.
 	s.SetClassDelay("ImageBlur", time.Hour)
-	p := workflow(t, "slow-chain")
-	p["1"].(map[string]any)["inputs"].(map[string]any)["color"] = 1 // not cached
-	id = submit(t, s, p, "intr")
+	id = submit(t, s, small(1), "intr") // another color: not cached
 	ws.until(untilNode2)
 	postJSON(t, s, "/interrupt", map[string]any{"prompt_id": id})
 	frames = types(ws.untilDone(id))
@@ -311,4 +315,36 @@ func TestCrash(t *testing.T) {
 		_, err := http.Get(s.URL() + "/queue")
 		return err != nil
 	})
+}
+
+// A socket reconnecting with the running prompt's client id gets the
+// "executing" re-sync (no prompt_id); without a client id, an interrupt is
+// broadcast.
+func TestReconnectResyncAndBroadcastInterrupt(t *testing.T) {
+	s := start(t, comfysim.Options{ClassDelays: map[string]time.Duration{"ImageBlur": time.Hour}})
+	ws := dial(t, s, "re")
+	ws.mustNext()
+	p := workflow(t, "slow-chain")
+	in := p["1"].(map[string]any)["inputs"].(map[string]any)
+	in["width"], in["height"] = 40, 40
+	id := submit(t, s, p, "re")
+	ws.until(func(f frame) bool { return f.typ() == "executing" && strings.Contains(string(f.data), `"node": "2"`) })
+	again := dial(t, s, "re")
+	diff(t, "greeting", "status", again.mustNext().typ())
+	diff(t, "re-sync", `{"type": "executing", "data": {"node": "2"}}`, string(again.mustNext().data))
+	postJSON(t, s, "/interrupt", "")
+	got := types(again.untilDone(id))
+	diff(t, "new socket gets the rest", "execution_interrupted", got[len(got)-3])
+
+	observer := dial(t, s, "observer")
+	observer.mustNext()
+	in["color"] = 99
+	submit(t, s, p, "")
+	observer.until(func(f frame) bool {
+		return f.typ() == "progress_state" && strings.Contains(string(f.data), `"2": {"value": 0.0, "max": 1.0, "state": "running"`)
+	})
+	postJSON(t, s, "/interrupt", "")
+	// Node 2 finishes, node 3 starts and is interrupted, as in capture 09.
+	want := []string{"progress_state", "progress_state", "execution_interrupted", "status"}
+	diff(t, "broadcast", want, types(observer.until(func(f frame) bool { return f.typ() == "status" })))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,10 +14,12 @@ import (
 // requests get a few seconds), Close is called (nil) or Crash is called
 // (ErrCrashed).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ConnState:         fresh.track,
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -39,10 +42,44 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.hub.CloseAll(false)
+		fresh.shutdown()
 		_ = srv.Shutdown(shutdownCtx)
 		<-errc
 		return nil
 	}
+}
+
+// freshConns tracks connections that have not sent a request yet.
+// http.Server.Shutdown waits five seconds before it treats those as idle;
+// a simulator shutting down closes them at once instead.
+type freshConns struct {
+	mu     sync.Mutex // guards the fields below
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+func (f *freshConns) track(c net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st != http.StateNew {
+		delete(f.conns, c)
+		return
+	}
+	if f.closed {
+		_ = c.Close()
+		return
+	}
+	f.conns[c] = struct{}{}
+}
+
+func (f *freshConns) shutdown() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	for c := range f.conns {
+		_ = c.Close()
+	}
+	clear(f.conns)
 }
 
 func (s *Server) serveResult(err error) error {

@@ -84,18 +84,26 @@ func (s *Server) handleView(w http.ResponseWriter, r *http.Request, _ map[string
 	s.serveFile(w, r, file, filename, st)
 }
 
+// viewDelay holds a /view answer for the view delay knob (re-read when
+// knobs change); false means the client gave up.
 func (s *Server) viewDelay(r *http.Request) bool {
-	d := s.knobs.ViewDelay()
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
+	started := time.Now()
+	for {
+		changed := s.knobs.Changed()
+		d := s.knobs.ViewDelay() - time.Since(started)
+		if d <= 0 {
+			return true
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+			return true
+		case <-changed:
+			t.Stop()
+		case <-r.Context().Done():
+			t.Stop()
+			return false
+		}
 	}
 }
 

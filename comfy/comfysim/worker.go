@@ -70,7 +70,7 @@ func (s *Server) runItem(it *item) {
 		return // Close or Crash: the prompt is lost, as in a dead server
 	}
 	s.stats.executed(it.promptID, res)
-	entry := newHistoryItem(it, res, s.opts.Now())
+	entry := newHistoryItem(it, res)
 
 	s.mu.Lock()
 	s.history.Put(it.promptID, entry)

@@ -58,6 +58,9 @@ type Backend struct {
 	// socketGen counts connections; a run that saw no reconnect since it
 	// was posted heard every event of its prompt.
 	socketGen atomic.Int64
+	// previewMeta: this connection negotiated previews with metadata, so
+	// any type-1 preview it gets belongs to another client's prompt.
+	previewMeta atomic.Bool
 	// socketDownAt is when the socket last went down (unix ns), 0 while up.
 	socketDownAt atomic.Int64
 	lastUsed     atomic.Int64 // unix ns of the last reservation

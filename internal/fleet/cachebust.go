@@ -41,7 +41,7 @@ func bustCache(graph json.RawMessage, nonce string) json.RawMessage {
 	linked := map[string]bool{}
 	for id, n := range nodes {
 		var in map[string]json.RawMessage
-		if json.Unmarshal(n["inputs"], &in) != nil {
+		if json.Unmarshal(n["inputs"], &in) != nil || in == nil {
 			in = map[string]json.RawMessage{}
 		}
 		inputs[id] = in
@@ -53,8 +53,8 @@ func bustCache(graph json.RawMessage, nonce string) json.RawMessage {
 	}
 	quoted, _ := json.Marshal(nonce)
 	for id, n := range nodes {
-		if linked[id] {
-			continue
+		if linked[id] || n == nil {
+			continue // a null node is ComfyUI's to reject
 		}
 		inputs[id][nonceInput] = quoted
 		raw, err := json.Marshal(inputs[id])

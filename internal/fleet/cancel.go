@@ -127,8 +127,9 @@ func (r *run) onCancel(ctx context.Context, m msgCancel) verdict {
 			r.f.log.Warn("fleet: deleting a queued prompt failed", "job", r.jobID, "err", err)
 		}
 		switch v := r.reconcile(ctx, "cancel"); v {
-		case vLost:
-			return vDeleted
+		case vLost: // deleted before it started: end it before answering
+			r.endCancelled(ctx)
+			return vEnded
 		case keepGoing:
 			if r.phase != phaseRunning {
 				r.cancelAsked = false // still pending: a later cancel retries

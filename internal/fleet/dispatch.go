@@ -57,11 +57,16 @@ func (r *run) submit(ctx context.Context, j *job.Job) verdict {
 		graph, r.busted = bustCache(graph, r.promptID), true
 	}
 	req := comfy.PromptRequest{
-		Prompt:                  graph,
-		ClientID:                r.b.clientID,
-		PromptID:                r.promptID,
-		ExtraData:               j.ExtraData,
-		PartialExecutionTargets: j.OutputNodes,
+		Prompt:    graph,
+		ClientID:  r.b.clientID,
+		PromptID:  r.promptID,
+		ExtraData: j.ExtraData,
+	}
+	// The job's output nodes are the ones collected, so ComfyUI need not
+	// run any other. An empty list must not be sent: ComfyUI would run
+	// nothing (prompt_no_outputs).
+	if len(j.OutputNodes) > 0 {
+		req.PartialExecutionTargets = j.OutputNodes
 	}
 	pctx, cancel := context.WithTimeout(ctx, r.f.cfg.RequestTimeout)
 	defer cancel()

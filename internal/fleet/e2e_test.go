@@ -236,3 +236,35 @@ func TestTextOutputs(t *testing.T) {
 		t.Fatalf("state %s outputs %+v error %v", j.State, j.Outputs, j.Error)
 	}
 }
+
+func TestOutputNodesLimitWhatIsCollected(t *testing.T) {
+	s := startSim(t, comfysim.Options{})
+	e := newEnv(t, backendOf("gpu", s, 2))
+	two := json.RawMessage(`{
+	 "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 5}},
+	 "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "a"}},
+	 "3": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}
+	}`)
+	tests := []struct {
+		name    string
+		outputs []string
+		want    []string // node ids of the outputs
+	}{
+		{"unset collects every output node", nil, []string{"2", "3"}},
+		{"empty list means unset", []string{}, []string{"2", "3"}},
+		{"one target", []string{"3"}, []string{"3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := e.submit(t, two, func(j *job.Job) { j.OutputNodes = tt.outputs })
+			j := e.hub.waitTerminal(t, e.store, id)
+			var got []string
+			for _, o := range j.Outputs {
+				got = append(got, o.NodeID)
+			}
+			if j.State != job.StateSucceeded || !equalStrings(got, tt.want) {
+				t.Errorf("state %s outputs from %v, want %v (error %v)", j.State, got, tt.want, j.Error)
+			}
+		})
+	}
+}

@@ -27,7 +27,6 @@ const (
 	vFinished         // ComfyUI has a history entry: collect it
 	vLost             // the backend does not know the prompt: retry
 	vGiveUp           // the backend is down and cannot tell: retry, note an orphan
-	vDeleted          // removed from ComfyUI's queue by a cancel
 	vAbandon          // the fleet stops or another replica took the job
 	vEnded            // already ended in the store (e.g. failed at submit)
 )
@@ -135,12 +134,7 @@ func (r *run) cleanup() {
 	r.b.removeRun(r)
 	r.releaseSlot()
 	r.f.forgetRun(r)
-	// A Cancel waiting on this run gets its answer from the store now.
-	for _, m := range r.mbox.close() {
-		if c, ok := m.(msgCancel); ok && c.reply != nil {
-			close(c.reply)
-		}
-	}
+	answerCancels(r.mbox.close())
 }
 
 // follow processes the run's mailbox until the run reaches a verdict.
@@ -159,10 +153,21 @@ func (r *run) follow(ctx context.Context) verdict {
 			continue
 		}
 		buf = r.mbox.take(buf)
-		for _, m := range buf {
+		for i, m := range buf {
 			if v := r.handle(ctx, m); v != keepGoing {
+				answerCancels(buf[i+1:])
 				return v
 			}
+		}
+	}
+}
+
+// answerCancels releases the callers of cancels the run will not act on
+// (it is over); they read the outcome from the store.
+func answerCancels(msgs []any) {
+	for _, m := range msgs {
+		if c, ok := m.(msgCancel); ok && c.reply != nil {
+			close(c.reply)
 		}
 	}
 }
@@ -208,8 +213,6 @@ func (r *run) conclude(ctx context.Context, v verdict) {
 	case vGiveUp:
 		r.b.addOrphan(r.promptID, r.jobID)
 		r.retry(ctx, "backend_down", "the backend stopped answering")
-	case vDeleted:
-		r.endCancelled(ctx)
 	}
 }
 

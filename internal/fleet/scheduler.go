@@ -129,9 +129,22 @@ func (f *Fleet) loadIncoming(ctx context.Context) {
 			continue
 		}
 		c := candidateOf(j)
+		f.warnUnrunnable(c)
 		f.qmu.Lock()
 		f.policy.Push(c)
 		f.qmu.Unlock()
+	}
+}
+
+// warnUnrunnable logs a job that no backend with a known catalog can run.
+// It stays queued (a backend with the model may be added), but an operator
+// should hear of it: the gateway's CheckRunnable normally refuses such jobs.
+func (f *Fleet) warnUnrunnable(c *Candidate) {
+	if c.Req == nil {
+		return
+	}
+	if err := checkRunnable(c.Req, f.snapshot()); err != nil {
+		f.log.Warn("fleet: no backend can run a queued job; it waits for one that can", "job", c.ID, "err", err)
 	}
 }
 

@@ -72,7 +72,11 @@ func (f *Fleet) route(b *Backend, ev comfy.Event) {
 	case comfy.PreviewImageWithMetadata:
 		f.deliver(b, e.Meta.PromptID, ev, true)
 	case comfy.PreviewImage:
-		f.deliver(b, "", ev, true)
+		if !b.previewMeta.Load() { // an old server: ours come as type 1
+			f.deliver(b, "", ev, true)
+		}
+	case comfy.FeatureFlags:
+		b.previewMeta.Store(e.Bool(comfy.FlagSupportsPreviewMetadata))
 	}
 }
 
@@ -96,6 +100,7 @@ func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
 			f.log.Warn("fleet: backend assigned another client id", "backend", b.ID(), "want", b.clientID, "got", e.SID)
 		}
 		b.socketDownAt.Store(0)
+		b.previewMeta.Store(false) // until the server answers the negotiation
 		b.socketGen.Add(1)
 		b.socketUp.Store(true)
 		b.catalogStale.Store(true) // a reconnect may mean a restart with other nodes

@@ -64,6 +64,16 @@ type Job struct {
 	Webhook string `json:"webhook,omitempty"`
 	// Number is ComfyUI's queue "number" shown on the compatible surface.
 	Number float64 `json:"number,omitempty"`
+	// Comfy is what the ComfyUI-compatible surface (internal/comfyapi) keeps
+	// about a job: the prompt_id and number it showed, the upload names the
+	// client used. Opaque JSON to everyone else; empty for other jobs.
+	Comfy json.RawMessage `json:"comfy,omitempty"`
+	// ComfyHistory is the ComfyUI history entry of the attempt that ended
+	// the job (outputs, status.messages, meta), as the backend's /history
+	// gave it or as its socket told it; written when the job is finalized,
+	// empty if no backend ran it. It names the backend's files, not the
+	// names comfygate shows, and may hold the backend's client id.
+	ComfyHistory json.RawMessage `json:"comfy_history,omitempty"`
 	// EventSeq is the Seq of the job's last durable event, 0 if none.
 	EventSeq     int64     `json:"event_seq"`
 	CreatedAt    time.Time `json:"created_at"`

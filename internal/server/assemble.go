@@ -154,7 +154,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	}
 	p.svc = svc
 	if cfg.Examples {
-		if err := storeExamples(ctx, svc, cfg.Logger); err != nil {
+		if err := storeExamples(ctx, svc, p.fleet.Ready, cfg.Logger); err != nil {
 			return err
 		}
 	}

@@ -113,15 +113,11 @@ func seed(path string) error {
 	if err != nil {
 		return err
 	}
-	var body struct{ Graph json.RawMessage }
-	if err := json.Unmarshal(list[0].Body, &body); err != nil {
-		return err
-	}
 	g, _ := errgroup.WithContext(ctx)
 	g.SetLimit(64)
 	for i := range seedJobs {
 		g.Go(func() error {
-			_, _, err := st.CreateJob(ctx, seedJob(i, body.Graph))
+			_, _, err := st.CreateJob(ctx, seedJob(i, list[0].Body))
 			return err
 		})
 	}

@@ -79,16 +79,14 @@ func newJobSource(tb testing.TB) *jobSource {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var body struct {
-		Graph map[string]map[string]any `json:"graph"`
-	}
-	if err := json.Unmarshal(list[0].Body, &body); err != nil {
+	var graph map[string]map[string]any
+	if err := json.Unmarshal(list[0].Body, &graph); err != nil {
 		tb.Fatal(err)
 	}
-	inputs := func(id string) map[string]any { return body.Graph[id]["inputs"].(map[string]any) }
+	inputs := func(id string) map[string]any { return graph[id]["inputs"].(map[string]any) }
 	inputs("3")["steps"] = 1
 	inputs("5")["width"], inputs("5")["height"] = 64, 64
-	return &jobSource{graph: body.Graph}
+	return &jobSource{graph: graph}
 }
 
 func (j *jobSource) next() json.RawMessage {

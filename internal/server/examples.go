@@ -1,20 +1,15 @@
 package server
 
 import (
-	"embed"
 	"fmt"
-	"path"
+	"io/fs"
 	"strings"
+
+	"github.com/comfygate/comfygate/examples"
 )
 
-// examples are the workflows the demo stores at start, as PUT
-// /v1/workflows/{name} bodies ({"description", "graph", "params"}), named
-// after their files. The README's tour uses them.
-//
-//go:embed examples/*.json
-var examples embed.FS
-
-// Example is one example workflow.
+// Example is one example workflow: Body is a PUT /v1/workflows/{Name}
+// body, a bare API-format graph whose parameters the gateway detects.
 type Example struct {
 	Name string
 	Body []byte
@@ -22,17 +17,21 @@ type Example struct {
 
 // Examples returns the example workflows in name order.
 func Examples() ([]Example, error) {
-	entries, err := examples.ReadDir("examples")
+	entries, err := fs.ReadDir(examples.FS, ".")
 	if err != nil {
 		return nil, fmt.Errorf("examples: %w", err)
 	}
 	out := make([]Example, 0, len(entries))
 	for _, e := range entries {
-		body, err := examples.ReadFile(path.Join("examples", e.Name()))
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		body, err := fs.ReadFile(examples.FS, e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("examples: %w", err)
 		}
-		out = append(out, Example{Name: strings.TrimSuffix(e.Name(), ".json"), Body: body})
+		out = append(out, Example{Name: name, Body: body})
 	}
 	return out, nil
 }

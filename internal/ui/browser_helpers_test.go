@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -79,6 +80,13 @@ func newBrowser(tb testing.TB, exe string) *browser {
 		cancelAlloc()
 		tb.Fatalf("start chromium: %v", err)
 	}
+	if os.Getenv("COMFYGATE_UI_SCHEME") == "dark" { // a development aid for screenshots
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		if err != nil {
+			tb.Fatalf("emulate dark scheme: %v", err)
+		}
+	}
 	messages := chromedp.Console(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -127,9 +135,9 @@ func (b *browser) do(tb testing.TB, what string, actions ...chromedp.Action[chro
 }
 
 // eval runs a JavaScript expression and decodes its value.
-func eval[T any](tb testing.TB, b *browser, expr string) T {
+func eval[T any](tb testing.TB, b *browser, expr string, opts ...chromedp.EvaluateOption) T {
 	tb.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		tb.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -159,13 +167,17 @@ func (b *browser) fail(tb testing.TB, what string, err error) {
 }
 
 // screenshot saves the page to $COMFYGATE_UI_SCREENSHOTS/ui-<name>.png
-// when that variable is set (a development aid; never committed).
+// when that variable is set (a development aid; never committed). With
+// COMFYGATE_UI_SCHEME=dark the page is shown in its dark scheme.
 func (b *browser) screenshot(tb testing.TB, name string) {
 	tb.Helper()
 	dir := os.Getenv("COMFYGATE_UI_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
+	// A full-page capture of a scrolled page draws the sticky header in
+	// the middle; capture from the top.
+	_, _ = chromedp.Run(b.ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.Logf("screenshot %s: %v", name, err)

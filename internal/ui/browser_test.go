@@ -68,6 +68,7 @@ func TestBrowserRunJob(t *testing.T) {
 func pickWorkflow(t *testing.T, b *browser) {
 	t.Helper()
 	b.do(t, "pick txt2img",
+		chromedp.Click(chromedp.CSS(`a[data-nav="run"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`a[data-workflow="txt2img"]`)),
 		chromedp.Click(chromedp.CSS(`a[data-workflow="txt2img"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#param-prompt`)))

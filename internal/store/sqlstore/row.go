@@ -14,13 +14,14 @@ const jobCols = `seq, id, owner, source, workflow, workflow_version, params, gra
  output_nodes, extra_data, client_id, priority, state, attempts, max_attempts,
  attempt_log, backend, progress, outputs, error_info, idempotency_key, request_hash,
  cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
- started_at, finished_at, updated_at, lease_owner, lease_until`
+ started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history`
 
 // jobRow is a job in column form: structured fields as JSON text.
 type jobRow struct {
 	j                                      job.Job
 	params, graph, outputNodes, extraData  []byte
 	attemptLog, progress, outputs, errInfo []byte
+	comfy, comfyHistory                    []byte
 	state                                  string
 	priority, attempts, maxAttempts        int64
 }
@@ -47,7 +48,7 @@ func scanJobRow(sc scanner) (*jobRow, error) {
 		&r.outputs, &r.errInfo, &j.IdempotencyKey, &j.RequestHash, &j.CancelRequested,
 		&j.Webhook, &j.Number, &j.EventSeq, timeCol{&j.CreatedAt}, timeCol{&j.DispatchedAt},
 		timeCol{&j.StartedAt}, timeCol{&j.FinishedAt}, timeCol{&j.UpdatedAt},
-		&j.LeaseOwner, timeCol{&j.LeaseUntil})
+		&j.LeaseOwner, timeCol{&j.LeaseUntil}, &r.comfy, &r.comfyHistory)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +61,7 @@ func (r *jobRow) decode() (*job.Job, error) {
 	j.State = job.State(r.state)
 	j.Priority, j.Attempts, j.MaxAttempts = int(r.priority), int(r.attempts), int(r.maxAttempts)
 	j.Params, j.Graph, j.ExtraData = raw(r.params), raw(r.graph), raw(r.extraData)
+	j.Comfy, j.ComfyHistory = raw(r.comfy), raw(r.comfyHistory)
 	for _, c := range []struct {
 		name string
 		src  []byte
@@ -100,7 +102,8 @@ func encodeJob(j, prev *job.Job) (*jobRow, error) {
 	for _, f := range []struct {
 		name      string
 		v, before json.RawMessage
-	}{{"params", j.Params, prev.Params}, {"graph", j.Graph, prev.Graph}, {"extra_data", j.ExtraData, prev.ExtraData}} {
+	}{{"params", j.Params, prev.Params}, {"graph", j.Graph, prev.Graph}, {"extra_data", j.ExtraData, prev.ExtraData},
+		{"comfy", j.Comfy, prev.Comfy}, {"comfy_history", j.ComfyHistory, prev.ComfyHistory}} {
 		if len(f.v) > 0 && !bytes.Equal(f.v, f.before) && !json.Valid(f.v) {
 			return nil, fmt.Errorf("%w: job %s: %s is not valid JSON", job.ErrInvalid, j.ID, f.name)
 		}
@@ -109,6 +112,7 @@ func encodeJob(j, prev *job.Job) (*jobRow, error) {
 		return nil, fmt.Errorf("%w: job %s: unknown state %q", job.ErrInvalid, j.ID, j.State)
 	}
 	r.params, r.graph, r.extraData = clone(j.Params), clone(j.Graph), clone(j.ExtraData)
+	r.comfy, r.comfyHistory = clone(j.Comfy), clone(j.ComfyHistory)
 	r.state = string(j.State)
 	r.priority, r.attempts, r.maxAttempts = int64(j.Priority), int64(j.Attempts), int64(j.MaxAttempts)
 	var err error
@@ -173,15 +177,16 @@ func (s *Store) insertArgs(r *jobRow) []any {
 		j.Backend, jsonArg(r.progress), jsonArg(r.outputs), jsonArg(r.errInfo),
 		j.IdempotencyKey, j.RequestHash, j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.CreatedAt), s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt),
-		s.timeArg(j.FinishedAt), s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil)}
+		s.timeArg(j.FinishedAt), s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
+		jsonArg(r.comfy), jsonArg(r.comfyHistory)}
 }
 
 const insertJobSQL = `INSERT INTO jobs (id, owner, source, workflow, workflow_version,
  params, graph, output_nodes, extra_data, client_id, priority, state, attempts,
  max_attempts, attempt_log, backend, progress, outputs, error_info, idempotency_key,
  request_hash, cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
- started_at, finished_at, updated_at, lease_owner, lease_until)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  ON CONFLICT DO NOTHING RETURNING seq`
 
 // mutableCols are the columns UpdateJob may change, in mutableValues' order.
@@ -189,7 +194,7 @@ var mutableCols = [...]string{"source", "workflow", "workflow_version", "params"
 	"output_nodes", "extra_data", "client_id", "priority", "state", "attempts", "max_attempts",
 	"attempt_log", "backend", "progress", "outputs", "error_info", "cancel_requested", "webhook",
 	"number", "event_seq", "dispatched_at", "started_at", "finished_at", "updated_at",
-	"lease_owner", "lease_until"}
+	"lease_owner", "lease_until", "comfy", "comfy_history"}
 
 // mutableValues are r's values of mutableCols, as parameters.
 func (s *Store) mutableValues(r *jobRow) [len(mutableCols)]any {
@@ -200,7 +205,8 @@ func (s *Store) mutableValues(r *jobRow) [len(mutableCols)]any {
 		j.Backend, jsonArg(r.progress), jsonArg(r.outputs), jsonArg(r.errInfo),
 		j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt), s.timeArg(j.FinishedAt),
-		s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil)}
+		s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
+		jsonArg(r.comfy), jsonArg(r.comfyHistory)}
 }
 
 // updateStmt builds the UPDATE of the columns whose values differ between

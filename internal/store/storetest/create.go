@@ -73,6 +73,8 @@ func fullJob() *job.Job {
 		IdempotencyKey: "idem-1", RequestHash: "h1", CancelRequested: true, Webhook: "https://example.com/hook",
 		Number: 17.5, CreatedAt: ts(0), DispatchedAt: ts(3), StartedAt: ts(4), FinishedAt: ts(5),
 		LeaseOwner: "replica-1", LeaseUntil: ts(6),
+		Comfy:        json.RawMessage(`{"number": "17.5"}`),
+		ComfyHistory: json.RawMessage(`{"outputs": {}, "status": {"status_str": "success"}}`),
 	}
 }
 

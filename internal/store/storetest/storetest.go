@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Workflows", workflowTests},
 		{"Artifacts", artifactTests},
 		{"Lifecycle", lifecycleTests},
+		{"Comfy", comfyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

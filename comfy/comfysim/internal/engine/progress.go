@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // progressRegistry is comfy_execution.progress.ProgressRegistry for one
@@ -36,32 +37,50 @@ func (r *progressRegistry) entry(id string) *progressEntry {
 	return e
 }
 
-func (r *progressRegistry) start(id string) comfy.ProgressState {
+func (r *progressRegistry) start(id string) progressSnapshot {
 	e := r.entry(id)
 	e.state, e.value, e.max = comfy.NodeStateRunning, "0.0", "1.0"
 	return r.snapshot()
 }
 
-func (r *progressRegistry) update(id string, value, max int) comfy.ProgressState {
+func (r *progressRegistry) update(id string, value, max int) progressSnapshot {
 	e := r.entry(id)
 	e.state, e.value, e.max = comfy.NodeStateRunning, json.Number(strconv.Itoa(value)), json.Number(strconv.Itoa(max))
 	return r.snapshot()
 }
 
-func (r *progressRegistry) finish(id string) comfy.ProgressState {
+func (r *progressRegistry) finish(id string) progressSnapshot {
 	e := r.entry(id)
 	e.state, e.value = comfy.NodeStateFinished, e.max
 	return r.snapshot()
 }
 
+// progressSnapshot is a progress_state message that keeps its nodes in the
+// order they were touched, as ComfyUI's dict does (comfy.ProgressState holds
+// them in a map, which encodes sorted).
+type progressSnapshot struct {
+	comfy.ProgressState
+	order []string
+}
+
+// MarshalJSON writes the snapshot with nodes in touch order.
+func (p progressSnapshot) MarshalJSON() ([]byte, error) {
+	nodes := pyjson.Obj{}
+	for _, id := range p.order {
+		nodes = append(nodes, pyjson.Member{Key: id, Value: p.Nodes[id]})
+	}
+	return json.Marshal(pyjson.Obj{{Key: "prompt_id", Value: p.PromptID}, {Key: "nodes", Value: nodes}})
+}
+
 // snapshot is the progress_state message: every node that is not pending.
-func (r *progressRegistry) snapshot() comfy.ProgressState {
-	ps := comfy.ProgressState{PromptID: r.promptID, Nodes: make(map[string]comfy.NodeProgress, len(r.order))}
+func (r *progressRegistry) snapshot() progressSnapshot {
+	ps := progressSnapshot{ProgressState: comfy.ProgressState{PromptID: r.promptID, Nodes: make(map[string]comfy.NodeProgress, len(r.order))}}
 	for _, id := range r.order {
 		e := r.nodes[id]
 		if e.state == comfy.NodeStatePending {
 			continue
 		}
+		ps.order = append(ps.order, id)
 		ps.Nodes[id] = comfy.NodeProgress{
 			Value: e.value, Max: e.max, State: e.state,
 			NodeID: id, PromptID: r.promptID, DisplayNodeID: id, RealNodeID: id,

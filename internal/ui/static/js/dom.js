@@ -37,25 +37,34 @@ export function replace(el, ...children) {
   return append(el, children);
 }
 
-/** svgIcon draws one of the few icons the UI uses, as DOM (no markup). */
+// Icons as path data: each entry is [d, filled]. Drawn as DOM, not markup.
+const ICONS = {
+  dice: [['M5 3h14a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z', false],
+    [dot(8, 8) + dot(16, 8) + dot(12, 12) + dot(8, 16) + dot(16, 16), true]],
+  play: [['M7 5l12 7-12 7z', true]],
+  stop: [['M6 6h12v12H6z', true]],
+  reset: [['M4 4v6h6M4.5 15a8 8 0 1 0 2-8.5L4 10', false]],
+  external: [['M14 4h6v6M20 4l-9 9M18 14v6H4V6h6', false]],
+  download: [['M12 4v12M7 11l5 5 5-5M4 20h16', false]],
+};
+
+function dot(x, y) {
+  return `M${x - 1.4} ${y}a1.4 1.4 0 1 0 2.8 0a1.4 1.4 0 1 0-2.8 0`;
+}
+
+/** icon draws one of the few icons the UI uses (decorative: aria-hidden). */
 export function icon(name) {
-  const paths = {
-    dice: 'M4 4h16v16H4zM8.5 8.5h.01M15.5 8.5h.01M12 12h.01M8.5 15.5h.01M15.5 15.5h.01',
-    play: 'M7 5l12 7-12 7z',
-    stop: 'M6 6h12v12H6z',
-    reset: 'M4 4v6h6M4.5 15a8 8 0 1 0 2-8.5L4 10',
-    upload: 'M12 16V4M7 9l5-5 5 5M4 20h16',
-    external: 'M14 4h6v6M20 4l-9 9M18 14v6H4V6h6',
-    download: 'M12 4v12M7 11l5 5 5-5M4 20h16',
-  };
   const ns = 'http://www.w3.org/2000/svg'; // an XML namespace name, never fetched
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
   svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('class', 'icon');
-  const p = document.createElementNS(ns, 'path');
-  p.setAttribute('d', paths[name] ?? '');
-  svg.append(p);
+  svg.setAttribute('class', `icon icon-${name}`);
+  for (const [d, filled] of ICONS[name] ?? []) {
+    const p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', d);
+    if (filled) p.setAttribute('class', 'filled');
+    svg.append(p);
+  }
   return svg;
 }
 

@@ -38,8 +38,12 @@ export function makeField(spec, ctx = {}) {
   }
 }
 
+const ACRONYMS = new Set(['cfg', 'vae', 'id', 'url', 'clip', 'lora', 'fps', 'ip']);
+
 function label(name) {
-  const s = name.replace(/[_-]+/g, ' ').trim();
+  const words = name.replace(/[_-]+/g, ' ').trim().split(/\s+/)
+    .map((w) => (ACRONYMS.has(w.toLowerCase()) ? w.toUpperCase() : w));
+  const s = words.join(' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
@@ -52,7 +56,11 @@ function base(spec, control, { read, raw, setRaw, extra = null }) {
   const hint = spec.description ? h('p', { class: 'hint', id: `${id}-hint` }, spec.description) : null;
   const error = h('p', { class: 'field-error', id: `${id}-error`, hidden: true });
   control.setAttribute('aria-describedby', [hint?.id, error.id].filter(Boolean).join(' '));
-  const el = h('div', { class: `field field-${spec.type}`, dataset: { field: spec.name } },
+  const short = control.type === 'text' && String(spec.default ?? '').length < 24 && !control.getAttribute('list');
+  const longChoice = (spec.enum ?? []).some((v) => String(v).length > 22);
+  const wide = control.tagName === 'TEXTAREA' || spec.type === 'image' || longChoice
+    || (spec.type === 'string' && !short && !spec.enum);
+  const el = h('div', { class: `field field-${spec.type}${wide ? ' wide' : ''}`, dataset: { field: spec.name } },
     h('label', { for: control.id, title: spec.name }, label(spec.name)),
     extra ? h('div', { class: 'control-row' }, control, extra) : control, hint, error);
   const f = {

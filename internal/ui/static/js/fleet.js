@@ -19,9 +19,10 @@ function card(b) {
     h('header', { class: 'backend-head' },
       h('h3', {}, b.id),
       h('span', { class: `badge health-${HEALTH[b.state] ?? 'unknown'}` }, b.state || 'unknown')),
-    h('p', { class: 'muted backend-url', title: b.url }, b.url,
-      b.version ? ` · ComfyUI ${b.version}` : '',
-      Number.isFinite(b.latency_ms) ? ` · ${b.latency_ms.toFixed(1)} ms` : ''),
+    h('p', { class: 'muted backend-url', title: b.url }, b.url),
+    h('p', { class: 'muted backend-info' }, [b.version ? `ComfyUI ${b.version}` : '',
+      Number.isFinite(b.latency_ms) ? `${b.latency_ms.toFixed(1)} ms probe` : '',
+      b.node_count ? `${b.node_count} node types` : ''].filter(Boolean).join(' · ')),
     h('dl', { class: 'stats' },
       stat('Running', running.length), stat('Prefetched', pre.length),
       stat('Done', b.jobs_done ?? 0), stat('Failed', b.jobs_failed ?? 0)),
@@ -43,8 +44,8 @@ function device(d) {
   const total = d.vram_total ?? 0, free = d.vram_free ?? 0;
   const used = Math.max(0, total - free);
   return h('div', { class: 'device' },
-    h('p', {}, h('span', {}, `${d.name || 'device'}`), h('span', { class: 'muted' }, ` ${d.type ?? ''}`)),
+    h('p', {}, h('span', {}, d.name || 'device'), d.type && d.type !== d.name ? h('span', { class: 'muted' }, ` (${d.type})`) : null),
     total > 0 ? h('div', { class: 'vram' },
       h('progress', { class: 'bar thin', max: total, value: used, 'aria-label': `${d.name} memory used` }),
-      h('span', { class: 'muted' }, `${fmtBytes(used)} of ${fmtBytes(total)} used`)) : null);
+      h('span', { class: 'muted' }, `${d.type === 'cpu' ? 'RAM' : 'VRAM'}: ${fmtBytes(used)} of ${fmtBytes(total)} used`)) : null);
 }

@@ -151,7 +151,7 @@ export class JobPanel {
       case 'running': return j.cancel_requested ? 'Cancelling…' : `Running on ${j.backend || 'a backend'}`;
       case 'retrying': return `Retrying: ${j.retryReason || 'the last attempt failed'}`;
       case 'succeeded': return `Done: ${(j.outputs ?? []).length} output${(j.outputs ?? []).length === 1 ? '' : 's'}`;
-      case 'failed': return 'Failed';
+      case 'failed': return j.attempts > 1 ? `Failed after ${j.attempts} attempts` : 'Failed';
       case 'cancelled': return 'Cancelled';
       default: return j.state;
     }

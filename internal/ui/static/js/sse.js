@@ -136,15 +136,16 @@ export async function parseSSE(body, deliver) {
   let buf = '';
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
-    buf += value;
+    buf += done ? '' : value;
     let i;
     while ((i = buf.search(/[\r\n]/)) >= 0) {
-      if (buf[i] === '\r' && i === buf.length - 1) break; // maybe \r\n split across chunks
+      // A CR last in a chunk may be half of a CRLF: wait for the next one.
+      if (buf[i] === '\r' && i === buf.length - 1 && !done) break;
       const line = buf.slice(0, i);
       buf = buf.slice(buf[i] === '\r' && buf[i + 1] === '\n' ? i + 2 : i + 1);
       sseLine(line, st, deliver);
     }
+    if (done) return; // an unfinished line or event is dropped, as the standard says
   }
 }
 

@@ -1,0 +1,75 @@
+package job
+
+import (
+	"context"
+	"time"
+)
+
+// ComfyFile is one file name the ComfyUI-compatible surface shows: an
+// upload, or an output of a job. Names live in per-owner namespaces that
+// mirror ComfyUI's input, output and temp directories, so that several
+// backends writing "ComfyUI_00001_.png" never collide, and one key never
+// sees another's files.
+type ComfyFile struct {
+	Owner     string `json:"owner,omitempty"`
+	Type      string `json:"type"` // "input", "output" or "temp"
+	Subfolder string `json:"subfolder,omitempty"`
+	Filename  string `json:"filename"`
+	// Prefix and Counter split a SaveImage-style name "<prefix>_<counter>_.ext"
+	// so the next counter of a prefix is one query away; Counter is 0 for
+	// names without a counter.
+	Prefix  string `json:"prefix,omitempty"`
+	Counter int    `json:"counter,omitempty"`
+	// ArtifactID is the blob of an upload. Outputs leave it empty: their
+	// blob is the job's output whose backend name is Origin*.
+	ArtifactID string `json:"artifact_id,omitempty"`
+	JobID      string `json:"job_id,omitempty"`
+	// Backend and Origin* name the file on the backend that wrote it.
+	Backend         string    `json:"backend,omitempty"`
+	OriginType      string    `json:"origin_type,omitempty"`
+	OriginSubfolder string    `json:"origin_subfolder,omitempty"`
+	OriginFilename  string    `json:"origin_filename,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+}
+
+// ComfyFileFilter selects ComfyFiles for ListComfyFiles: Owner always;
+// JobID, or else Type and Subfolder (a directory listing).
+type ComfyFileFilter struct {
+	Owner     string
+	JobID     string
+	Type      string
+	Subfolder string
+	// Limit bounds the result: <= 0 means DefaultListLimit, capped at
+	// MaxComfyFileLimit.
+	Limit int
+}
+
+// MaxComfyFileLimit caps one ListComfyFiles answer (a directory listing for
+// LoadImage's file list).
+const MaxComfyFileLimit = 10000
+
+// ComfyFileStore keeps the ComfyUI-compatible surface's file names. The
+// SQL stores implement it next to Store; the rules of Store (ctx, fresh
+// copies, errors, microsecond UTC times) apply.
+type ComfyFileStore interface {
+	// CreateComfyFile stores f under its (Owner, Type, Subfolder, Filename)
+	// or fails with ErrConflict when that name is taken. A zero CreatedAt
+	// is set to now. Empty Type or Filename: ErrInvalid.
+	CreateComfyFile(ctx context.Context, f *ComfyFile) error
+	// PutComfyFile stores f, replacing whatever had its name (an upload
+	// with overwrite).
+	PutComfyFile(ctx context.Context, f *ComfyFile) error
+	// GetComfyFile returns the file with that name, or ErrNotFound.
+	GetComfyFile(ctx context.Context, owner, typ, subfolder, filename string) (*ComfyFile, error)
+	// FindComfyFile returns the newest file of owner that backend wrote as
+	// (typ, subfolder, filename), or ErrNotFound.
+	FindComfyFile(ctx context.Context, owner, backend, typ, subfolder, filename string) (*ComfyFile, error)
+	// ListComfyFiles returns files matching f, oldest first.
+	ListComfyFiles(ctx context.Context, f ComfyFileFilter) ([]*ComfyFile, error)
+	// LastComfyCounter returns the highest Counter of prefix in the
+	// directory, 0 if none.
+	LastComfyCounter(ctx context.Context, owner, typ, subfolder, prefix string) (int, error)
+}
+
+// ComfyFileLimit applies ListComfyFiles' default and cap to limit.
+func ComfyFileLimit(limit int) int { return clampLimit(limit, DefaultListLimit, MaxComfyFileLimit) }
