@@ -139,7 +139,9 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, hd
 	}
 	defer res.Body.Close()
 	if out != nil {
-		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		dec := json.NewDecoder(res.Body)
+		dec.UseNumber() // parameter bounds reach 2^64-1; float64 would round them
+		if err := dec.Decode(out); err != nil {
 			return nil, fmt.Errorf("client: decode %s %s: %w", method, path, err)
 		}
 	}

@@ -24,7 +24,9 @@ func (c *Client) PutWorkflow(ctx context.Context, name string, body []byte) (wf 
 		return wf, false, err
 	}
 	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(&wf); err != nil {
+	dec := json.NewDecoder(res.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&wf); err != nil {
 		return wf, false, fmt.Errorf("client: decode workflow: %w", err)
 	}
 	return wf, res.StatusCode == 201, nil

@@ -122,7 +122,7 @@ func TestBackendsAdmin(t *testing.T) {
 		{"escaped id", []string{"remove", "a/b"}, adminRequest{"DELETE", "/v1/backends/a%2Fb", "", "Bearer s3cret"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runCLI(t, append([]string{"backends", "--server", f.base, "--api-key", "s3cret"}, tc.args...)...)
+			r := runCLI(t, append([]string{"backends", "--server", f.base, "--key", "s3cret"}, tc.args...)...)
 			if diff := cmp.Diff(tc.want, f.last()); diff != "" {
 				t.Errorf("request (-want +got):\n%s", diff)
 			}

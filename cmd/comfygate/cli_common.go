@@ -28,8 +28,10 @@ const defaultServer = "http://127.0.0.1:8080"
 var errUsage = errors.New("usage")
 
 // clientFlags are the flags every client verb shares. main parses with the
-// COMFYGATE env prefix, so they are also COMFYGATE_SERVER,
-// COMFYGATE_API_KEY and COMFYGATE_JSON.
+// COMFYGATE env prefix, so they are also COMFYGATE_SERVER, COMFYGATE_KEY and
+// COMFYGATE_JSON. The key flag is --key, not --api-key: serve's --api-key
+// (id:key pairs, env COMFYGATE_API_KEY) configures the server, and one
+// shell must be able to hold both.
 type clientFlags struct {
 	server string
 	apiKey string
@@ -39,7 +41,7 @@ type clientFlags struct {
 func addClientFlags(fs *ff.FlagSet) *clientFlags {
 	f := &clientFlags{}
 	addFlag(fs, 0, "server", "URL", "comfygate base URL (env COMFYGATE_SERVER)", ffval.NewValueDefault(&f.server, defaultServer))
-	addFlag(fs, 0, "api-key", "KEY", "API key, sent as a bearer token (env COMFYGATE_API_KEY)", ffval.NewValue(&f.apiKey))
+	addFlag(fs, 0, "key", "KEY", "API key, sent as a bearer token (env COMFYGATE_KEY)", ffval.NewValue(&f.apiKey))
 	fs.BoolVar(&f.json, 0, "json", "print JSON instead of text")
 	return f
 }

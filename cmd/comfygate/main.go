@@ -32,6 +32,9 @@ func exitCode(err error, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, ff.ErrHelp), errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintf(stderr, "comfygate: %v\n", err)
+		return 130 // the shell's convention for a command ended by Ctrl-C
 	case errors.Is(err, context.Canceled):
 		return 0
 	default:

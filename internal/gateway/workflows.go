@@ -27,10 +27,35 @@ type workflowBody struct {
 // {"graph", "params", "description"}. Without a parameter spec the
 // parameters are detected from the graph.
 func (s *Service) PutWorkflow(ctx context.Context, name string, body []byte) (api.Workflow, bool, error) {
+	var wrapped workflowBody
+	if err := json.Unmarshal(body, &wrapped); err != nil {
+		return api.Workflow{}, false, &InputError{Field: "body", Problem: "not valid JSON: " + err.Error()}
+	}
+	if len(wrapped.Graph) > 0 && bytes.HasPrefix(bytes.TrimSpace(wrapped.Graph), []byte("{")) {
+		return s.putParts(ctx, name, workflowParts{graph: wrapped.Graph, graphField: "graph",
+			spec: wrapped.Params, description: wrapped.Description})
+	}
+	return s.putParts(ctx, name, workflowParts{graph: body, graphField: "body"})
+}
+
+// workflowParts is a workflow before parsing: its graph in either format,
+// an optional parameter spec (JSON or YAML) and a description.
+type workflowParts struct {
+	graph       []byte
+	graphField  string // how errors name the graph
+	spec        []byte
+	description string
+}
+
+func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (api.Workflow, bool, error) {
 	if !workflowName.MatchString(name) {
 		return api.Workflow{}, false, &InputError{Field: "name", Problem: "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"}
 	}
-	g, params, desc, err := s.parseWorkflow(body)
+	g, err := s.parseGraphAnyFormat(p.graph, p.graphField)
+	if err != nil {
+		return api.Workflow{}, false, err
+	}
+	params, err := s.paramsFor(g, p.spec)
 	if err != nil {
 		return api.Workflow{}, false, err
 	}
@@ -42,32 +67,12 @@ func (s *Service) PutWorkflow(ctx context.Context, name string, body []byte) (ap
 	if err != nil {
 		return api.Workflow{}, false, fmt.Errorf("encode params: %w", err)
 	}
-	stored, changed, err := s.cfg.Store.PutWorkflow(ctx, &job.Workflow{Name: name, Graph: graphJSON, Params: paramsJSON, Description: desc})
+	stored, changed, err := s.cfg.Store.PutWorkflow(ctx, &job.Workflow{Name: name, Graph: graphJSON, Params: paramsJSON, Description: p.description})
 	if err != nil {
 		return api.Workflow{}, false, fmt.Errorf("store workflow %s: %w", name, err)
 	}
 	w, err := workflowView(stored, s.cfg.Limits)
 	return w, changed, err
-}
-
-// parseWorkflow accepts the three body forms.
-func (s *Service) parseWorkflow(body []byte) (workflow.Graph, []workflow.Param, string, error) {
-	var wrapped workflowBody
-	if err := json.Unmarshal(body, &wrapped); err != nil {
-		return nil, nil, "", &InputError{Field: "body", Problem: "not valid JSON: " + err.Error()}
-	}
-	graphData, field := body, "body"
-	if len(wrapped.Graph) > 0 && bytes.HasPrefix(bytes.TrimSpace(wrapped.Graph), []byte("{")) {
-		graphData, field = wrapped.Graph, "graph"
-	} else {
-		wrapped = workflowBody{}
-	}
-	g, err := s.parseGraphAnyFormat(graphData, field)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	params, err := s.paramsFor(g, wrapped.Params)
-	return g, params, wrapped.Description, err
 }
 
 func (s *Service) parseGraphAnyFormat(data []byte, field string) (workflow.Graph, error) {

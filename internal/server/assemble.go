@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,6 +33,7 @@ type parts struct {
 	sims  *simFleet
 	fleet *fleet.Fleet
 	svc   *gateway.Service
+	watch *gateway.DirWatcher // the workflows/ directory
 	api   *httpapi.Server
 	root  http.Handler // every surface
 
@@ -157,6 +159,9 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 		if err := storeExamples(ctx, svc, p.fleet.Ready, cfg.Logger); err != nil {
 			return err
 		}
+	}
+	if p.watch, err = svc.WatchDir(ctx, filepath.Join(cfg.DataDir, workflowsDir), 0); err != nil {
+		return err
 	}
 	drainCtx, drain := context.WithCancel(context.Background())
 	p.drain = drain

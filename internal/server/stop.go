@@ -19,6 +19,9 @@ func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 			errs = append(errs, fmt.Errorf("stop fleet: %w", err))
 		}
 	}
+	if p.watch != nil {
+		p.watch.Close()
+	}
 	if p.hub != nil {
 		p.hub.Close()
 	}
