@@ -4,7 +4,7 @@ package api
 type Backend struct {
 	ID        string              `json:"id"`
 	URL       string              `json:"url"`
-	State     string              `json:"state" enum:"healthy,degraded,down,draining"`
+	State     string              `json:"state" enum:"unknown,healthy,degraded,down,draining" description:"unknown until its first health probe, e.g. just after it was added."`
 	Running   []string            `json:"running"`
 	Prefetch  []string            `json:"prefetched"`
 	Done      int64               `json:"jobs_done"`

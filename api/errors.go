@@ -32,6 +32,7 @@ const (
 	CodeUnrunnable       = "unrunnable"         // 422: no backend can run the graph
 	CodeRateLimited      = "rate_limited"       // 429: slow down; see Retry-After
 	CodeInternal         = "internal"           // 500
+	CodeBadGateway       = "bad_gateway"        // 502: a ComfyUI server did not answer as one should
 	CodeOverloaded       = "overloaded"         // 503: come back later; see Retry-After
 	CodeTimeout          = "timeout"            // 504
 )

@@ -7,33 +7,16 @@ import (
 	"github.com/comfygate/comfygate/api"
 )
 
-// AddBackendRequest is the body of POST /v1/backends.
-type AddBackendRequest struct {
-	// ID names the backend; the server picks one when empty.
-	ID string `json:"id,omitempty"`
-	// URL is the ComfyUI base URL, e.g. http://10.0.0.7:8188.
-	URL string `json:"url"`
-	// MaxInflight is how many prompts it may hold at once; 0 means the
-	// server's default.
-	MaxInflight int `json:"max_inflight,omitempty"`
-}
-
-// TestBackendRequest is the body of POST /v1/backends/test.
-type TestBackendRequest struct {
-	URL string `json:"url"`
-}
-
-// BackendProbe is what the server found when it tried a ComfyUI server
-// before adding it: reachability, version, devices and catalog size.
-type BackendProbe struct {
-	URL       string       `json:"url"`
-	LatencyMS float64      `json:"latency_ms"`
-	Version   string       `json:"version,omitempty"`
-	Devices   []api.Device `json:"devices,omitempty"`
-	VRAMTotal int64        `json:"vram_total"`
-	VRAMFree  int64        `json:"vram_free"`
-	NodeCount int          `json:"node_count"`
-}
+// The request and probe types are the server's own wire types (package
+// api); these aliases keep the SDK's names.
+type (
+	// AddBackendRequest is the body of POST /v1/backends.
+	AddBackendRequest = api.AddBackendRequest
+	// TestBackendRequest is the body of POST /v1/backends/test.
+	TestBackendRequest = api.TestBackendRequest
+	// BackendProbe is what the server found when it tried a ComfyUI server.
+	BackendProbe = api.BackendProbe
+)
 
 // AddBackend adds a ComfyUI server to the fleet at run time. It takes jobs
 // once its first health probe and socket succeed.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/comfygate/comfygate/comfy"
 )
@@ -65,7 +64,7 @@ func capabilitiesOf(info comfy.ObjectInfo) *capabilities {
 func (c *capabilities) indexCombos(class string, def comfy.NodeDef) {
 	for _, specs := range []comfy.InputSpecs{def.Input.Required, def.Input.Optional} {
 		for _, sp := range specs {
-			if !modelInputs[sp.Name] && !strings.HasSuffix(sp.Name, "_name") {
+			if !modelInputs[sp.Name] && !isNameInput(sp.Name) {
 				continue
 			}
 			values, ok := comboValues(sp)

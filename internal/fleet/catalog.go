@@ -3,6 +3,7 @@ package fleet
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/comfygate/comfygate/comfy"
@@ -117,9 +118,7 @@ func mergeModelCombos(dst *comfy.NodeDef, src comfy.NodeDef) {
 	}
 }
 
-func isNameInput(name string) bool {
-	return len(name) > 5 && name[len(name)-5:] == "_name"
-}
+func isNameInput(name string) bool { return strings.HasSuffix(name, "_name") }
 
 // unionCombo returns a's spec with b's values added to its options; specs
 // that are not both combos are left as a has them.

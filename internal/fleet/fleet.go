@@ -142,6 +142,9 @@ func (f *Fleet) Stop(ctx context.Context) error {
 	f.stopping.Store(true)
 	f.wakeScheduler()
 	err := f.busy.wait(ctx)
+	if err == nil {
+		f.releaseLeases(ctx)
+	}
 	cancel()
 	f.wg.Wait()
 	for _, b := range f.snapshot() {

@@ -70,9 +70,10 @@ func place(c *Candidate, backends []*Backend) *Backend {
 	return best
 }
 
-// checkRunnable returns nil when at least one of backends with a known
-// catalog can run req, ErrNoCatalog when none has one yet, and otherwise the
-// error of the backend that got furthest (the most specific reason).
+// checkRunnable returns nil when at least one backend with a known catalog
+// can run req, or when no catalog is known yet (nothing to judge by);
+// otherwise the error of a backend that got furthest (a missing model is
+// more specific than a missing class).
 func checkRunnable(req *Requirements, backends []*Backend) error {
 	var firstErr error
 	known := false
@@ -91,7 +92,7 @@ func checkRunnable(req *Requirements, backends []*Backend) error {
 		}
 	}
 	if !known {
-		return nil // nothing to judge by yet: let the job queue
+		return nil
 	}
 	return firstErr
 }

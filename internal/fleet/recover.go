@@ -122,3 +122,23 @@ func (f *Fleet) renew(ctx context.Context, r *run) {
 		r.mbox.push(msgCancel{}, false)
 	}
 }
+
+// releaseLeases ends this replica's leases on the jobs it leaves running on
+// the backends at a graceful stop, so whoever starts next (this process
+// again, or another replica) re-attaches them at once instead of waiting
+// for LeaseTTL.
+func (f *Fleet) releaseLeases(ctx context.Context) {
+	now := f.clock.Now()
+	for _, r := range f.allLocalRuns() {
+		_, err := f.store.UpdateJob(ctx, r.jobID, func(j *job.Job) error {
+			if !j.State.Active() || j.LeaseOwner != f.cfg.InstanceID {
+				return errStale
+			}
+			j.LeaseUntil = now
+			return nil
+		})
+		if err != nil && ctx.Err() != nil {
+			return
+		}
+	}
+}

@@ -104,3 +104,26 @@ func TestRecoveryOfJobLostByBackend(t *testing.T) {
 		t.Errorf("executed %d times on the restarted backend", n)
 	}
 }
+
+// TestGracefulStopHandsJobsOver: a fleet stopped gracefully leaves its
+// running jobs to the next one at once, lease or not.
+func TestGracefulStopHandsJobsOver(t *testing.T) {
+	s := startSim(t, comfysim.Options{StepDelay: 20 * time.Millisecond})
+	dir, arts := t.TempDir(), newMemArtifacts()
+	st := openStore(t, dir)
+	cfgA := testConfig(st, newRecHub(), arts, backendOf("gpu", s, 2))
+	cfgA.InstanceID, cfgA.LeaseTTL = "a", time.Hour
+	a := startFleet(t, cfgA)
+	id := a.submit(t, imageGraph(simCheckpoint, 1, 100))
+	a.hub.waitFor(t, "job started", started(id))
+	a.stop(t)
+
+	cfgB := testConfig(st, newRecHub(), arts, backendOf("gpu", s, 2))
+	cfgB.InstanceID, cfgB.LeaseTTL = "b", time.Hour
+	startFleet(t, cfgB)
+	s.SetStepDelay(0)
+	j := waitStoreTerminal(t, st, id)
+	if j.State != job.StateSucceeded || j.Attempts != 1 || executions(j, s) != 1 {
+		t.Fatalf("state %s attempts %d executions %d error %v", j.State, j.Attempts, executions(j, s), j.Error)
+	}
+}

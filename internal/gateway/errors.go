@@ -57,3 +57,15 @@ type ForbiddenError struct {
 }
 
 func (e *ForbiddenError) Error() string { return e.Message }
+
+// UpstreamError is a ComfyUI server that did not answer as one should:
+// unreachable, an HTTP error, or a body that is not ComfyUI's. Message says
+// why and is meant for the operator who asked.
+type UpstreamError struct {
+	Message string
+	Err     error
+}
+
+func (e *UpstreamError) Error() string { return e.Message }
+
+func (e *UpstreamError) Unwrap() error { return e.Err }

@@ -45,6 +45,12 @@ type Config struct {
 	Artifacts artifact.Store // required
 	Hub       *events.Hub    // required
 	Fleet     Fleet          // required
+	// Admin changes the fleet at run time (add, remove, drain, resume,
+	// test a backend). Default nil: those calls fail with a ForbiddenError.
+	Admin FleetAdmin
+	// RemoveWait bounds how long RemoveBackend lets the jobs on a backend
+	// finish before they are moved elsewhere. Default 30s.
+	RemoveWait time.Duration
 	// Fetcher fetches image parameters given as URLs (internal/safefetch
 	// refuses private addresses); nil refuses URL inputs.
 	Fetcher Fetcher
@@ -81,6 +87,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxUploadBytes <= 0 {
 		c.MaxUploadBytes = 100 << 20
+	}
+	if c.RemoveWait <= 0 {
+		c.RemoveWait = 30 * time.Second
 	}
 	return c, nil
 }

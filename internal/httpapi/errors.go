@@ -88,7 +88,7 @@ func describeInput(e *gateway.InputError) publicError {
 		code = api.CodeInvalidPrompt
 	}
 	return publicError{status: http.StatusBadRequest, body: api.ErrorBody{
-		Code: code, Field: e.Field, Message: e.Problem, NodeErrors: e.NodeErrors}}
+		Code: code, Field: e.Field, Message: e.Error(), NodeErrors: e.NodeErrors}}
 }
 
 func tooLargeError(field string, limit int64) publicError {
