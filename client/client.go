@@ -67,7 +67,9 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "comfygate: %d %s: ", e.StatusCode, e.Code)
-	if e.Field != "" {
+	// The server's message names the field already ("params.steps: must be
+	// ≥ 1"); add it only when an older server left it out.
+	if e.Field != "" && !strings.HasPrefix(e.Message, e.Field) {
 		b.WriteString(e.Field + ": ")
 	}
 	b.WriteString(e.Message)

@@ -37,8 +37,9 @@ type adminRequest struct {
 	Method, Path, Body, Auth string
 }
 
-// fakeAdmin serves the backend admin routes the SDK expects (the gateway
-// does not serve them yet) and records what it is asked.
+// fakeAdmin serves the backend admin routes the SDK expects and records what
+// it is asked, so the CLI's requests can be checked exactly; the real routes
+// are exercised in backends_e2e_test.go.
 type fakeAdmin struct {
 	mu   sync.Mutex // guards got
 	got  []adminRequest

@@ -42,7 +42,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
-	addList(fs, "api-key", "KEY", &f.apiKeys, "API key as id:key, or id:sha256:<hex> of the key (repeatable); none: no authentication")
+	addList(fs, "api-key", "KEY", &f.apiKeys, "API key as id:key, or id:sha256:<hex> of the key; add :admin to let it change the fleet (repeatable); none: no authentication, everyone is admin")
 	fs.IntVar(&f.maxAttempts, 0, "max-attempts", d.maxAttempts, "dispatches per job before it fails")
 	fs.IntVar(&f.maxQueued, 0, "max-queued", d.maxQueued, "backlog above which new jobs get 503")
 	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", d.maxUploadMB, "largest upload or fetched input in MiB")

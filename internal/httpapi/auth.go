@@ -14,9 +14,11 @@ import (
 
 // APIKey is one accepted key. Only its SHA-256 is kept, so a leaked config
 // does not leak keys; ID becomes the owner of everything the key creates.
+// Admin keys may also change the fleet (the backend admin routes).
 type APIKey struct {
-	ID   string
-	Hash [sha256.Size]byte
+	ID    string
+	Hash  [sha256.Size]byte
+	Admin bool
 }
 
 // HashKey is how a key's Hash is made.
@@ -47,14 +49,14 @@ func newKeyring(keys []APIKey) (*keyring, error) {
 
 func (k *keyring) enabled() bool { return len(k.keys) > 0 }
 
-func (k *keyring) lookup(presented string) (id string, ok bool) {
+func (k *keyring) lookup(presented string) (found APIKey, ok bool) {
 	h := HashKey(presented)
 	for _, key := range k.keys {
 		if subtle.ConstantTimeCompare(h[:], key.Hash[:]) == 1 {
-			id, ok = key.ID, true
+			found, ok = key, true
 		}
 	}
-	return id, ok
+	return found, ok
 }
 
 var (
@@ -62,17 +64,23 @@ var (
 	errUnknownKey = errors.New("unknown API key")
 )
 
-// authenticate returns the owner a request acts for.
-func (k *keyring) authenticate(w http.ResponseWriter, r *http.Request) (string, error) {
+// authenticate returns the key a request acts with; its ID is the owner.
+func (k *keyring) authenticate(w http.ResponseWriter, r *http.Request) (APIKey, error) {
 	presented := presentedKey(r.Header)
 	if presented == "" {
-		return "", unauthorized(w, errNoKey)
+		return APIKey{}, unauthorized(w, errNoKey)
 	}
-	id, ok := k.lookup(presented)
+	key, ok := k.lookup(presented)
 	if !ok {
-		return "", unauthorized(w, errUnknownKey)
+		return APIKey{}, unauthorized(w, errUnknownKey)
 	}
-	return id, nil
+	return key, nil
+}
+
+// notAdmin refuses a fleet change to a key that is not an admin's.
+func notAdmin() error {
+	return &Error{Status: http.StatusForbidden, Code: api.CodeForbidden, Field: "Authorization",
+		Message: "this API key may not change the fleet; use an admin key"}
 }
 
 func presentedKey(h http.Header) string {

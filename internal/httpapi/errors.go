@@ -57,6 +57,7 @@ func describe(err error) publicError {
 		unrun     *gateway.UnrunnableError
 		overload  *gateway.OverloadError
 		forbidden *gateway.ForbiddenError
+		upstream  *gateway.UpstreamError
 		tooLarge  *http.MaxBytesError
 	)
 	switch {
@@ -76,6 +77,8 @@ func describe(err error) publicError {
 		return publicError{http.StatusServiceUnavailable, api.ErrorBody{Code: api.CodeOverloaded, Message: overload.Message}, max(overload.RetryAfter, time.Second)}
 	case errors.As(err, &forbidden):
 		return publicError{status: http.StatusForbidden, body: api.ErrorBody{Code: api.CodeForbidden, Message: forbidden.Message}}
+	case errors.As(err, &upstream): // before the deadline: a probe's timeout is the backend's failure
+		return publicError{status: http.StatusBadGateway, body: api.ErrorBody{Code: api.CodeBadGateway, Message: upstream.Message}}
 	case errors.Is(err, context.DeadlineExceeded):
 		return publicError{status: http.StatusGatewayTimeout, body: api.ErrorBody{Code: api.CodeTimeout, Message: "the request took too long"}}
 	}

@@ -23,7 +23,8 @@ that runs on one ComfyUI or a fleet of them.
 
 Every error is JSON: {"error": {"code", "message", "field", "request_id"}}.
 When API keys are configured, every /v1 route needs Authorization: Bearer <key>
-(or X-API-Key); each key sees only its own jobs, files and events.`
+(or X-API-Key); each key sees only its own jobs, files and events, and
+only admin keys may change the fleet (the POST and DELETE routes of /v1/backends).`
 
 // buildSpec reflects the operation table into the static part of the
 // document; stored workflows are added per request (see openAPIDoc).
@@ -98,6 +99,8 @@ func errorDescription(status int) string {
 		return "Invalid request: error.field names the input, error.message the problem."
 	case 401:
 		return "Missing or unknown API key."
+	case 403:
+		return "The API key may not do this (fleet changes need an admin key)."
 	case 409:
 		return "Conflicts with stored state (e.g. an Idempotency-Key reused with another body)."
 	case 413:
@@ -106,6 +109,8 @@ func errorDescription(status int) string {
 		return "No backend of the fleet can run this graph."
 	case 429:
 		return "Too many requests for this key; see Retry-After."
+	case 502:
+		return "The ComfyUI server did not answer as one should; the message says why."
 	case 503:
 		return "Overloaded; see Retry-After."
 	}

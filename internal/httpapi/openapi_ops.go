@@ -3,6 +3,7 @@ package httpapi
 import (
 	"mime/multipart"
 	"net/http"
+	"strings"
 
 	"github.com/comfygate/comfygate/api"
 )
@@ -72,7 +73,7 @@ type (
 
 func operations() []operation {
 	jobErrs := []int{400, 401, 404, 429, 503}
-	return []operation{
+	return append([]operation{
 		{method: "PUT", path: "/v1/workflows/{name}", id: "putWorkflow", tag: "workflows", summary: "Store a workflow",
 			description: "Body: a bare API-format graph, a UI-format workflow (converted with the fleet's node catalog), or {graph, params, description}. Parameters are detected when no spec is given.",
 			params:      new(nameParam), body: new(api.WorkflowRequest),
@@ -122,6 +123,36 @@ func operations() []operation {
 			errors: []int{400, 401, 404, 429}},
 		{method: "GET", path: "/v1/backends", id: "listBackends", tag: "system", summary: "List the fleet's ComfyUI backends",
 			responses: []docResponse{{status: 200, body: new(api.BackendList)}}, errors: []int{401, 429}},
+	}, append(adminOperations(), systemOperations()...)...)
+}
+
+// adminNote ends the description of every fleet change.
+const adminNote = " Admin only: when API keys are configured, the key must be an admin key (403 otherwise)."
+
+func adminOperations() []operation {
+	return []operation{
+		{method: "POST", path: "/v1/backends", id: "addBackend", tag: "backends", summary: "Add a ComfyUI server to the fleet",
+			description: "The backend takes jobs once its first health probe and socket succeed; until then its state is unknown. Without an id the server names it backend-N." + adminNote,
+			body:        new(api.AddBackendRequest), responses: []docResponse{{status: 201, body: new(api.Backend), description: "Added."}},
+			errors: []int{400, 401, 403, 409, 429}},
+		{method: "POST", path: "/v1/backends/test", id: "testBackend", tag: "backends", summary: "Try a ComfyUI server without adding it",
+			description: "Probes the server from the gateway (GET /system_stats and /object_info), so the answer is what the fleet would see." + adminNote,
+			body:        new(api.TestBackendRequest), responses: []docResponse{{status: 200, body: new(api.BackendProbe), description: "It answered as ComfyUI."}},
+			errors: []int{400, 401, 403, 429, 502}},
+		{method: "DELETE", path: "/v1/backends/{id}", id: "removeBackend", tag: "backends", summary: "Take a backend out of the fleet",
+			description: "The backend is drained first; its jobs get a while to finish there, and the ones still on it then are retried on other backends. Answers once it is gone." + adminNote,
+			params:      new(idParam), responses: []docResponse{{status: 204, description: "Removed."}}, errors: []int{400, 401, 403, 404, 429}},
+		{method: "POST", path: "/v1/backends/{id}/drain", id: "drainBackend", tag: "backends", summary: "Stop giving a backend new jobs",
+			description: "Jobs already on it run to the end." + adminNote,
+			params:      new(idParam), responses: []docResponse{{status: 200, body: new(api.Backend)}}, errors: []int{400, 401, 403, 404, 429}},
+		{method: "POST", path: "/v1/backends/{id}/resume", id: "resumeBackend", tag: "backends", summary: "Give a drained backend jobs again",
+			description: strings.TrimSpace(adminNote),
+			params:      new(idParam), responses: []docResponse{{status: 200, body: new(api.Backend)}}, errors: []int{400, 401, 403, 404, 429}},
+	}
+}
+
+func systemOperations() []operation {
+	return []operation{
 		{method: "GET", path: "/healthz", id: "healthz", tag: "system", summary: "Liveness: 200 while the process serves", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}}},
 		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store answers and a backend is healthy", open: true,

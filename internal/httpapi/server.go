@@ -74,6 +74,7 @@ type routeClass int
 
 const (
 	classAPI     routeClass = iota // /v1: key, rate, in-flight cap
+	classAdmin                     // /v1 fleet changes: as classAPI, and an admin key
 	classStream                    // /v1 streams: key, rate, stream cap
 	classOpen                      // probes: nothing
 	classDocs                      // docs: key if Config.AuthDocs
@@ -105,6 +106,11 @@ func (s *Server) routes() []route {
 		{"POST /v1/uploads", classAPI, up, s.upload},
 		{"GET /v1/artifacts/{id}", classAPI, smallBody, s.artifact},
 		{"GET /v1/backends", classAPI, smallBody, s.backends},
+		{"POST /v1/backends", classAdmin, smallBody, s.addBackend},
+		{"POST /v1/backends/test", classAdmin, smallBody, s.testBackend},
+		{"DELETE /v1/backends/{id}", classAdmin, smallBody, s.removeBackend},
+		{"POST /v1/backends/{id}/drain", classAdmin, smallBody, s.drainBackend},
+		{"POST /v1/backends/{id}/resume", classAdmin, smallBody, s.resumeBackend},
 		{"GET /healthz", classOpen, smallBody, s.healthz},
 		{"GET /readyz", classOpen, smallBody, s.readyz},
 		{"GET /metrics", classMetrics, smallBody, s.serveMetrics},
@@ -137,14 +143,19 @@ func (s *Server) adapt(rt route) http.Handler {
 // guard applies the route's body limit, key and load limits, then runs it.
 func (s *Server) guard(rt route, w *recorder, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, rt.bodyLimit)
-	owner := ""
+	// Without keys (loopback) everyone is the admin.
+	key := APIKey{Admin: true}
 	if s.protected(rt.class) {
 		var err error
-		if owner, err = s.keys.authenticate(w, r); err != nil {
+		if key, err = s.keys.authenticate(w, r); err != nil {
 			return err
 		}
 	}
-	if rt.class == classAPI || rt.class == classStream {
+	if rt.class == classAdmin && !key.Admin {
+		return notAdmin()
+	}
+	owner := key.ID
+	if rt.class == classAPI || rt.class == classAdmin || rt.class == classStream {
 		release, err := s.limits.acquire(owner, rt.class == classStream)
 		if err != nil {
 			return err
@@ -162,7 +173,7 @@ func (s *Server) protected(c routeClass) bool {
 		return false
 	}
 	switch c {
-	case classAPI, classStream:
+	case classAPI, classAdmin, classStream:
 		return true
 	case classDocs:
 		return s.cfg.AuthDocs

@@ -44,6 +44,16 @@ type Service interface {
 	OpenArtifact(ctx context.Context, owner, id string) (Artifact, error)
 
 	Backends(ctx context.Context) ([]api.Backend, error)
+	// AddBackend adds a ComfyUI server (the id is chosen when req.ID is
+	// empty); RemoveBackend drains one and takes it out, moving the jobs
+	// still on it elsewhere; DrainBackend and ResumeBackend stop and
+	// restart new jobs going to one; TestBackend probes a server without
+	// adding it. The transport lets only admins call them.
+	AddBackend(ctx context.Context, req api.AddBackendRequest) (api.Backend, error)
+	RemoveBackend(ctx context.Context, id string) error
+	DrainBackend(ctx context.Context, id string) (api.Backend, error)
+	ResumeBackend(ctx context.Context, id string) (api.Backend, error)
+	TestBackend(ctx context.Context, url string) (api.BackendProbe, error)
 	// Ready is nil when the store answers and at least one backend is
 	// healthy; otherwise its message says why (it is shown on /readyz).
 	Ready(ctx context.Context) error

@@ -143,7 +143,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 		return err
 	}
 	gcfg := gateway.Config{
-		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet},
+		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet},
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
 		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes,
 	}

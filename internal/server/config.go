@@ -44,8 +44,9 @@ type Config struct {
 	// workflow of that name exists. Default false; the demo sets it.
 	Examples bool
 
-	// APIKeys, when not empty, are required on the API; see ParseAPIKey.
-	// Default: none (authentication off; fine on loopback only).
+	// APIKeys, when not empty, are required on the API, and only admin
+	// keys may change the fleet; see ParseAPIKey. Default: none
+	// (authentication off, everyone is the admin; fine on loopback only).
 	APIKeys []httpapi.APIKey
 	// MaxAttempts bounds how often a job is dispatched.
 	// Default DefaultMaxAttempts (3).
@@ -177,22 +178,28 @@ func (c Config) path(elem ...string) string {
 // ParseAPIKey reads a key as given on the command line or in a config file:
 // "id:key" (the key is hashed at once and not kept), or
 // "id:sha256:<64 hex digits>" (the hash of the key, so that a config file
-// need not hold the key itself). The id owns what the key creates.
+// need not hold the key itself). The id owns what the key creates. Either
+// form may end in ":admin" for a key that may also change the fleet (add,
+// remove, drain, resume backends); a key itself cannot end in ":admin".
 func ParseAPIKey(s string) (httpapi.APIKey, error) {
+	s, admin := strings.CutSuffix(s, adminSuffix)
 	id, secret, ok := strings.Cut(s, ":")
 	id = strings.TrimSpace(id)
 	if !ok || id == "" || secret == "" {
-		return httpapi.APIKey{}, errors.New(`api key: want "id:key" or "id:sha256:<hex>"`)
+		return httpapi.APIKey{}, errors.New(`api key: want "id:key" or "id:sha256:<hex>", optionally followed by ":admin"`)
 	}
 	if hexHash, ok := strings.CutPrefix(secret, "sha256:"); ok {
 		b, err := hex.DecodeString(hexHash)
 		if err != nil || len(b) != sha256.Size {
 			return httpapi.APIKey{}, fmt.Errorf("api key %q: sha256 form needs %d hex digits", id, 2*sha256.Size)
 		}
-		return httpapi.APIKey{ID: id, Hash: [sha256.Size]byte(b)}, nil
+		return httpapi.APIKey{ID: id, Hash: [sha256.Size]byte(b), Admin: admin}, nil
 	}
 	if len(secret) < 16 {
 		return httpapi.APIKey{}, fmt.Errorf("api key %q: the key must be at least 16 characters", id)
 	}
-	return httpapi.APIKey{ID: id, Hash: httpapi.HashKey(secret)}, nil
+	return httpapi.APIKey{ID: id, Hash: httpapi.HashKey(secret), Admin: admin}, nil
 }
+
+// adminSuffix marks an admin key in ParseAPIKey's forms.
+const adminSuffix = ":admin"

@@ -32,7 +32,13 @@ type Service struct {
 	UploadFunc         func(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error)
 	OpenArtifactFunc   func(ctx context.Context, owner, id string) (httpapi.Artifact, error)
 	BackendsFunc       func(ctx context.Context) ([]api.Backend, error)
-	ReadyFunc          func(ctx context.Context) error
+	// The backend admin calls; see backends.go.
+	AddBackendFunc    func(ctx context.Context, req api.AddBackendRequest) (api.Backend, error)
+	RemoveBackendFunc func(ctx context.Context, id string) error
+	DrainBackendFunc  func(ctx context.Context, id string) (api.Backend, error)
+	ResumeBackendFunc func(ctx context.Context, id string) (api.Backend, error)
+	TestBackendFunc   func(ctx context.Context, url string) (api.BackendProbe, error)
+	ReadyFunc         func(ctx context.Context) error
 }
 
 var _ httpapi.Service = (*Service)(nil)

@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/comfygate/comfygate/api"
+)
+
+// FleetAdmin changes the fleet at run time. It is apart from Fleet so that
+// what only runs jobs (and its test fakes) need not grow admin methods.
+// An implementation reports an unknown id with an error wrapping
+// ErrUnknownBackend, and a taken id with one wrapping ErrDuplicateBackend.
+type FleetAdmin interface {
+	// AddBackend adds a ComfyUI server; req is checked and has an id.
+	AddBackend(req api.AddBackendRequest) error
+	// RemoveBackend drains a backend, waits until ctx ends for its jobs,
+	// moves the ones still there elsewhere and takes it out.
+	RemoveBackend(ctx context.Context, id string) error
+	// Drain stops giving a backend new jobs; Resume undoes it.
+	Drain(id string) error
+	Resume(id string) error
+	// TestBackend probes a ComfyUI server without adding it.
+	TestBackend(ctx context.Context, url string) (api.BackendProbe, error)
+}
+
+// Errors of the FleetAdmin contract. The Service turns them into
+// ErrNotFound and a ConflictError.
+var (
+	ErrUnknownBackend   = errors.New("unknown backend")
+	ErrDuplicateBackend = errors.New("backend id already in use")
+)
+
+const (
+	// probeTimeout bounds TestBackend: a server that has not answered by
+	// then is as good as unreachable to an operator waiting for it.
+	probeTimeout = 15 * time.Second
+	// maxBackendURL and maxInflight bound what AddBackend accepts.
+	maxBackendURL = 2048
+	maxInflight   = 64
+	// autoIDPrefix names backends added without an id, like those of the
+	// server's configuration.
+	autoIDPrefix = "backend-"
+	// maxReason bounds how much of an upstream failure is repeated.
+	maxReason = 300
+)
+
+var backendID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// AddBackend adds a ComfyUI server to the fleet, under req.ID or, when it
+// is empty, the next free "backend-N". It takes jobs once its first health
+// probe and socket succeed.
+func (s *Service) AddBackend(_ context.Context, req api.AddBackendRequest) (api.Backend, error) {
+	admin, err := s.admin()
+	if err != nil {
+		return api.Backend{}, err
+	}
+	if err := checkAddBackend(req); err != nil {
+		return api.Backend{}, err
+	}
+	if req.ID != "" {
+		return s.addBackend(admin, req)
+	}
+	// Another add may take the id we picked; pick again a few times.
+	var conflict *ConflictError
+	for range 3 {
+		req.ID = nextBackendID(s.cfg.Fleet.Backends())
+		var b api.Backend
+		if b, err = s.addBackend(admin, req); !errors.As(err, &conflict) {
+			return b, err
+		}
+	}
+	return api.Backend{}, err
+}
+
+func (s *Service) addBackend(admin FleetAdmin, req api.AddBackendRequest) (api.Backend, error) {
+	if err := admin.AddBackend(req); err != nil {
+		return api.Backend{}, backendError("add", req.ID, err)
+	}
+	return s.backend(req.ID)
+}
+
+// RemoveBackend takes a backend out of the fleet. Its jobs get up to
+// Config.RemoveWait (less if ctx ends first) to finish there; the fleet
+// then moves the rest to other backends, so no job is lost either way.
+func (s *Service) RemoveBackend(ctx context.Context, id string) error {
+	admin, err := s.admin()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RemoveWait)
+	defer cancel()
+	return backendError("remove", id, admin.RemoveBackend(ctx, id))
+}
+
+// DrainBackend stops giving a backend new jobs; its jobs run to the end.
+func (s *Service) DrainBackend(_ context.Context, id string) (api.Backend, error) {
+	return s.changeBackend("drain", id, FleetAdmin.Drain)
+}
+
+// ResumeBackend undoes DrainBackend.
+func (s *Service) ResumeBackend(_ context.Context, id string) (api.Backend, error) {
+	return s.changeBackend("resume", id, FleetAdmin.Resume)
+}
+
+func (s *Service) changeBackend(op, id string, change func(FleetAdmin, string) error) (api.Backend, error) {
+	admin, err := s.admin()
+	if err != nil {
+		return api.Backend{}, err
+	}
+	if err := change(admin, id); err != nil {
+		return api.Backend{}, backendError(op, id, err)
+	}
+	return s.backend(id)
+}
+
+// TestBackend tries a ComfyUI server from here, without adding it: what
+// it answers is what the fleet would see. A server that does not answer as
+// ComfyUI does is an UpstreamError saying why.
+func (s *Service) TestBackend(ctx context.Context, rawURL string) (api.BackendProbe, error) {
+	admin, err := s.admin()
+	if err != nil {
+		return api.BackendProbe{}, err
+	}
+	if err := checkBackendURL("url", rawURL); err != nil {
+		return api.BackendProbe{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	p, err := admin.TestBackend(pctx, rawURL)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return api.BackendProbe{}, fmt.Errorf("test backend: %w", ctx.Err())
+	case err != nil && pctx.Err() != nil:
+		return api.BackendProbe{}, &UpstreamError{Err: err,
+			Message: fmt.Sprintf("%s did not answer within %s", rawURL, probeTimeout)}
+	case err != nil:
+		return api.BackendProbe{}, &UpstreamError{Err: err, Message: "not a reachable ComfyUI server: " + clip(err.Error(), maxReason)}
+	}
+	p.URL = rawURL
+	return p, nil
+}
+
+// admin is the FleetAdmin, or why there is none.
+func (s *Service) admin() (FleetAdmin, error) {
+	if s.cfg.Admin == nil {
+		return nil, &ForbiddenError{Message: "this server does not allow changing its fleet"}
+	}
+	return s.cfg.Admin, nil
+}
+
+// backend is one backend as the admin API shows it.
+func (s *Service) backend(id string) (api.Backend, error) {
+	for _, b := range s.cfg.Fleet.Backends() {
+		if b.ID == id {
+			return b, nil
+		}
+	}
+	return api.Backend{}, fmt.Errorf("backend %q: %w", id, ErrNotFound)
+}
+
+// backendError turns the FleetAdmin contract's errors into the gateway's.
+func backendError(op, id string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrUnknownBackend):
+		return fmt.Errorf("backend %q: %w", id, ErrNotFound)
+	case errors.Is(err, ErrDuplicateBackend):
+		return &ConflictError{Code: "backend_exists", Message: fmt.Sprintf("backend id %q is already in use", id)}
+	}
+	return fmt.Errorf("%s backend %s: %w", op, id, err)
+}
+
+func checkAddBackend(req api.AddBackendRequest) error {
+	if req.ID != "" && !backendID.MatchString(req.ID) {
+		return &InputError{Field: "id", Problem: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"}
+	}
+	if req.MaxInflight < 0 || req.MaxInflight > maxInflight {
+		return &InputError{Field: "max_inflight", Problem: fmt.Sprintf("must be from 0 (the default) to %d", maxInflight)}
+	}
+	return checkBackendURL("url", req.URL)
+}
+
+// checkBackendURL accepts what the fleet can dial: an http(s) base URL.
+// Credentials are refused because the URL is shown in the backend list.
+func checkBackendURL(field, raw string) error {
+	problem := func(p string) error { return &InputError{Field: field, Problem: p} }
+	if raw == "" {
+		return problem("is required")
+	}
+	if len(raw) > maxBackendURL {
+		return problem(fmt.Sprintf("is longer than %d bytes", maxBackendURL))
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return problem("is not a URL: " + strings.TrimPrefix(err.Error(), "parse "))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return problem(`must start with http:// or https://, e.g. "http://10.0.0.7:8188"`)
+	case u.Host == "" || u.Hostname() == "":
+		return problem("has no host")
+	case u.User != nil:
+		return problem("must not hold credentials: the URL is shown in the backend list")
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return problem("must not have a query or fragment")
+	}
+	return nil
+}
+
+// nextBackendID is "backend-N", N one above the highest in use.
+func nextBackendID(bs []api.Backend) string {
+	highest := 0
+	for _, b := range bs {
+		if n, err := strconv.Atoi(strings.TrimPrefix(b.ID, autoIDPrefix)); err == nil && strings.HasPrefix(b.ID, autoIDPrefix) {
+			highest = max(highest, n)
+		}
+	}
+	return autoIDPrefix + strconv.Itoa(highest+1)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

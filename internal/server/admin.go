@@ -1,0 +1,54 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/internal/fleet"
+	"github.com/comfygate/comfygate/internal/gateway"
+)
+
+// The fleet as the gateway's admin use cases see it: fleetAdapter also
+// implements gateway.FleetAdmin, translating the fleet's errors into the
+// contract's.
+
+var _ gateway.FleetAdmin = fleetAdapter{}
+
+func (a fleetAdapter) AddBackend(req api.AddBackendRequest) error {
+	return adminError(a.f.AddBackend(fleet.BackendConfig{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight}))
+}
+
+func (a fleetAdapter) RemoveBackend(ctx context.Context, id string) error {
+	return adminError(a.f.RemoveBackend(ctx, id))
+}
+
+func (a fleetAdapter) Drain(id string) error { return adminError(a.f.Drain(id)) }
+
+func (a fleetAdapter) Resume(id string) error { return adminError(a.f.Resume(id)) }
+
+func (a fleetAdapter) TestBackend(ctx context.Context, url string) (api.BackendProbe, error) {
+	p, err := a.f.TestBackend(ctx, url)
+	if err != nil {
+		return api.BackendProbe{}, err
+	}
+	out := api.BackendProbe{URL: url, LatencyMS: float64(p.Latency.Microseconds()) / 1000, Version: p.Version,
+		VRAMTotal: p.VRAMTotal, VRAMFree: p.VRAMFree, NodeCount: p.NodeCount}
+	for _, d := range p.Devices {
+		out.Devices = append(out.Devices, api.Device{Name: d.Name, Type: d.Type, VRAMTotal: d.VRAMTotal, VRAMFree: d.VRAMFree})
+	}
+	return out, nil
+}
+
+// adminError marks the fleet's admin errors with the gateway's sentinels,
+// keeping the fleet's message and chain.
+func adminError(err error) error {
+	switch {
+	case errors.Is(err, fleet.ErrUnknownBackend):
+		return fmt.Errorf("%w: %w", gateway.ErrUnknownBackend, err)
+	case errors.Is(err, fleet.ErrDuplicate):
+		return fmt.Errorf("%w: %w", gateway.ErrDuplicateBackend, err)
+	}
+	return err
+}
