@@ -44,6 +44,7 @@ type Fleet struct {
 	runs   map[string]*run // local runs by job id
 
 	catalog  catalogCache
+	reqs     reqInterner
 	busy     busyTracker
 	ownsHTTP bool // the HTTP client is ours to close
 

@@ -149,7 +149,7 @@ func (p *FairPolicy) Remove(id string) bool {
 	l := p.levels[li]
 	q := l.byOwner[c.Owner]
 	if i, found := slices.BinarySearchFunc(q.jobs, c, cmpSeq); found {
-		q.jobs = slices.Delete(q.jobs, i, i+1)
+		q.remove(i)
 	}
 	if len(q.jobs) == 0 {
 		l.dropOwner(q)
@@ -158,6 +158,17 @@ func (p *FairPolicy) Remove(id string) bool {
 		p.levels = slices.Delete(p.levels, li, li+1)
 	}
 	return true
+}
+
+// remove deletes the i-th job. Taking the head, the common case, is O(1):
+// a long backlog is not copied on every dispatch.
+func (q *ownerQueue) remove(i int) {
+	if i == 0 {
+		q.jobs[0] = nil // let the candidate be collected
+		q.jobs = q.jobs[1:]
+		return
+	}
+	q.jobs = slices.Delete(q.jobs, i, i+1)
 }
 
 // dropOwner removes an owner with no jobs left from the ring, keeping the

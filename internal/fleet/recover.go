@@ -59,7 +59,7 @@ func (f *Fleet) adopt(ctx context.Context, id string) error {
 	if b == nil {
 		return f.requeueFromUnknown(ctx, j)
 	}
-	r := f.newRun(b, candidateOf(j))
+	r := f.newRun(b, f.candidateOf(j))
 	r.adoptJob(j, 0)
 	r.phase, r.foreign = phaseQueued, true // until /queue says whose it is
 	if j.State == job.StateRunning {
@@ -77,7 +77,7 @@ func (f *Fleet) adopt(ctx context.Context, id string) error {
 // it still exists; an operator removing a backend is expected to drain it.
 func (f *Fleet) requeueFromUnknown(ctx context.Context, j *job.Job) error {
 	ghost := newBackend(BackendConfig{ID: j.Backend, MaxInflight: 1}, nil, "")
-	r := f.newRun(ghost, candidateOf(j))
+	r := f.newRun(ghost, f.candidateOf(j))
 	r.adoptJob(j, 0)
 	r.slotHeld = false
 	r.retry(ctx, outcomeBackendLost, fmt.Sprintf("backend %q is no longer configured", j.Backend))

@@ -79,7 +79,7 @@ func (f *Fleet) refreshQueue(ctx context.Context) error {
 	cands := make([]*Candidate, 0, len(fresh))
 	for _, j := range fresh {
 		if f.localRun(j.ID) == nil {
-			cands = append(cands, candidateOf(j)) // decodes the graph: only for new ones
+			cands = append(cands, f.candidateOf(j)) // decodes the graph: only for new ones
 		}
 	}
 	f.qmu.Lock()
@@ -128,7 +128,7 @@ func (f *Fleet) loadIncoming(ctx context.Context) {
 		if !j.State.Dispatchable() {
 			continue
 		}
-		c := candidateOf(j)
+		c := f.candidateOf(j)
 		f.warnUnrunnable(c)
 		f.qmu.Lock()
 		f.policy.Push(c)
@@ -149,12 +149,12 @@ func (f *Fleet) warnUnrunnable(c *Candidate) {
 }
 
 // candidateOf is the queue view's entry for j.
-func candidateOf(j *job.Job) *Candidate {
+func (f *Fleet) candidateOf(j *job.Job) *Candidate {
 	req, err := requirementsFromJSON(j.Graph)
 	if err != nil {
 		req = nil // the backend's validation will say what is wrong
 	}
-	return &Candidate{ID: j.ID, Owner: j.Owner, Priority: j.Priority, Seq: j.Seq, Req: req}
+	return &Candidate{ID: j.ID, Owner: j.Owner, Priority: j.Priority, Seq: j.Seq, Req: f.reqs.intern(req)}
 }
 
 // schedule fills every free slot it can: the policy picks the job, placement

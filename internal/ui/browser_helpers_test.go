@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,7 @@ func newBrowser(tb testing.TB, exe string) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-crash-reporter", true),
 		chromedp.UserDataDir(filepath.Join(tb.TempDir(), "profile")),
-		chromedp.WindowSize(1360, 900),
+		chromedp.WindowSize(windowWidth(), 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
@@ -109,6 +110,15 @@ func newBrowser(tb testing.TB, exe string) *browser {
 		<-done
 	})
 	return b
+}
+
+// windowWidth is 1360, or $COMFYGATE_UI_WIDTH to look at narrow screens
+// (a development aid, like the screenshots).
+func windowWidth() int {
+	if w, err := strconv.Atoi(os.Getenv("COMFYGATE_UI_WIDTH")); err == nil && w >= 320 {
+		return w
+	}
+	return 1360
 }
 
 // problems returns what the page logged as errors or warnings.

@@ -4,9 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -22,10 +19,8 @@ import (
 const testTimeout = 90 * time.Second
 
 // startStack starts a real comfygate (store, fleet of simulators, REST API,
-// the txt2img example) on a free port and returns the base URL the browser
-// should open. When the server does not mount the UI itself yet, the UI is
-// served by a front that passes every other path to the server, so the
-// page and the API share one origin either way.
+// the txt2img example, and this UI, as the server mounts it) on a free port
+// and returns its base URL.
 func startStack(tb testing.TB, apiKey string, stepDelay time.Duration) string {
 	tb.Helper()
 	cfg := server.Config{
@@ -55,46 +50,32 @@ func startStack(tb testing.TB, apiKey string, stepDelay time.Duration) string {
 			tb.Errorf("stop server: %v", err)
 		}
 	})
-	if servesUI(tb, srv.URL()) {
-		return srv.URL()
-	}
-	return startFront(tb, srv.URL())
+	checkMounted(tb, srv.URL())
+	return srv.URL()
 }
 
-// servesUI reports whether the server mounts this package's handler.
-func servesUI(tb testing.TB, base string) bool {
+// checkMounted fails unless the server serves this package's page at /ui/
+// and sends its bare host there.
+func checkMounted(tb testing.TB, base string) {
 	tb.Helper()
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	res, err := (&http.Client{Transport: tr}).Get(base + ui.Prefix)
+	c := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(base + "/")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusFound || loc != ui.Prefix {
+		tb.Errorf("GET / = %d to %q, want 302 to %s", res.StatusCode, loc, ui.Prefix)
+	}
+	res, err = c.Get(base + ui.Prefix)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer res.Body.Close()
 	page, err := io.ReadAll(res.Body)
-	return err == nil && res.StatusCode == http.StatusOK && strings.Contains(string(page), "/js/main.js")
-}
-
-// startFront serves the UI and proxies the rest to upstream. The proxy
-// flushes event streams at once (it recognises text/event-stream).
-func startFront(tb testing.TB, upstream string) string {
-	tb.Helper()
-	u, err := url.Parse(upstream)
-	if err != nil {
-		tb.Fatal(err)
+	if err != nil || res.StatusCode != http.StatusOK || !strings.Contains(string(page), "/js/main.js") {
+		tb.Fatalf("the server does not serve the UI at %s (status %d): mount ui.Handler()", ui.Prefix, res.StatusCode)
 	}
-	tr := &http.Transport{}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.Transport = tr
-	h := ui.Handler()
-	mux := http.NewServeMux()
-	mux.Handle(ui.Prefix, h)
-	mux.Handle("GET /{$}", h)
-	mux.Handle("/", proxy)
-	front := httptest.NewServer(mux)
-	tb.Cleanup(func() {
-		front.Close()
-		tr.CloseIdleConnections()
-	})
-	return front.URL
 }

@@ -167,17 +167,22 @@ export class JobPanel {
   /** cancel asks the API to cancel; the stream then says when it is. */
   async cancel() {
     this.cancelBtn.disabled = true;
+    let j;
     try {
-      const j = await request(jobPath(this.job.id, 'cancel'), { method: 'POST' });
-      if (j && j.id === this.job.id) {
-        const terminal = TERMINAL.has(j.state);
-        Object.assign(this.job, j);
-        if (terminal) this.#stop();
-      }
+      j = await request(jobPath(this.job.id, 'cancel'), { method: 'POST' });
     } catch (err) {
       this.status.textContent = `Cannot cancel: ${err.message}`;
       this.cancelBtn.disabled = false;
       return;
+    }
+    // The answer may come after the stream's terminal event: never let
+    // it take the job back from its end.
+    if (j?.id !== this.job.id || TERMINAL.has(this.job.state)) return;
+    if (TERMINAL.has(j.state)) {
+      this.#stop();
+      this.job = j;
+    } else {
+      this.job.cancel_requested = true;
     }
     this.#render();
   }

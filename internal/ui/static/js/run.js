@@ -87,6 +87,10 @@ function drawForm(ui, wf, name, models) {
       ui.panel.el.hidden = false;
       await ui.panel.show(job);
       drawSession(ui);
+      // On one-column screens the job is below the form: bring it up.
+      if (ui.panel.el.getBoundingClientRect().top > innerHeight) {
+        ui.panel.el.scrollIntoView({ block: 'start', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+      }
     },
   });
   replace(ui.formBox,

@@ -1,0 +1,83 @@
+package comfyapi
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+)
+
+// viewRef GETs /view for a file reference from an output or history.
+func viewRef(tb testing.TB, base string, ref map[string]any, h http.Header) httpResult {
+	tb.Helper()
+	q := url.Values{}
+	for _, k := range []string{"filename", "subfolder", "type"} {
+		if v, ok := ref[k].(string); ok {
+			q.Set(k, v)
+		}
+	}
+	return do(tb, http.MethodGet, base+"/view?"+q.Encode(), nil, h)
+}
+
+// TestViewOutputWhileRunning: a client that fetches an output as soon as
+// "executed" names it (the ComfyUI frontend does) gets it, though the job
+// is still running and its outputs are not copied yet; afterwards the same
+// name is served from the artifact store.
+func TestViewOutputWhileRunning(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	sock := dialWS(t, e.srv.URL, "?clientId=viewer", nil)
+	e.sim.SetClassDelay("ImageBlur", time.Hour) // released below
+	graph := map[string]any{
+		"1": map[string]any{"class_type": "EmptyImage", "inputs": map[string]any{"width": 12, "height": 10, "batch_size": 1, "color": 255}},
+		"2": map[string]any{"class_type": "PreviewImage", "inputs": map[string]any{"images": []any{"1", 0}}},
+		"3": map[string]any{"class_type": "ImageBlur", "inputs": map[string]any{"image": []any{"1", 0}, "blur_radius": 1, "sigma": 1.0}},
+		"4": map[string]any{"class_type": "SaveImage", "inputs": map[string]any{"images": []any{"3", 0}, "filename_prefix": "live"}},
+	}
+	id := submit(t, e.srv.URL, map[string]any{"prompt": graph, "client_id": "viewer"}, nil)
+	ex := sock.wait("the preview's executed", func(m wsMsg) bool { return m.Type == "executed" && m.Data["node"] == "2" })
+	out, _ := ex.Data["output"].(map[string]any)
+	imgs, _ := out["images"].([]any)
+	if len(imgs) != 1 {
+		t.Fatalf("executed output: %v", ex.Data)
+	}
+	ref := imgs[0].(map[string]any)
+	live := viewRef(t, e.srv.URL, ref, nil)
+	if live.status != http.StatusOK {
+		t.Fatalf("view while running: %d", live.status)
+	}
+	if w, h := imageSize(t, live.body); w != 12 || h != 10 {
+		t.Errorf("live image %dx%d, want 12x10", w, h)
+	}
+	e.sim.SetClassDelay("ImageBlur", 0)
+	sock.wait("end of run", finished(id))
+	after := viewRef(t, e.srv.URL, ref, nil)
+	if after.status != http.StatusOK || string(after.body) != string(live.body) || after.header.Get("Etag") == "" {
+		t.Errorf("view after the run: %d etag %q, want the same bytes from the store", after.status, after.header.Get("Etag"))
+	}
+}
+
+// TestHistoryReadyAtExecutingNull is ComfyUI's guarantee: once "executing"
+// with node null arrives, GET /history/{id} has the whole entry.
+func TestHistoryReadyAtExecutingNull(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	sock := dialWS(t, e.srv.URL, "?clientId=eager", nil)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, submit(t, e.srv.URL, map[string]any{"prompt": imageGraph(8+i, 8, "eager/x"), "client_id": "eager"}, nil))
+	}
+	for i, id := range ids {
+		sock.wait("end of run", finished(id))
+		entry, ok := do(t, http.MethodGet, e.srv.URL+"/history/"+id, nil, nil).json(t)[id].(map[string]any)
+		if !ok {
+			t.Fatalf("prompt %d: no history right after executing null", i)
+		}
+		refs := outputImages(t, entry)
+		if len(refs) != 1 {
+			t.Fatalf("prompt %d: outputs %v", i, entry["outputs"])
+		}
+		r := viewRef(t, e.srv.URL, refs[0], nil)
+		if w, _ := imageSize(t, r.body); w != 8+i {
+			t.Errorf("prompt %d: image width %d, want %d", i, w, 8+i)
+		}
+	}
+}

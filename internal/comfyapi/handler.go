@@ -1,0 +1,132 @@
+package comfyapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// Handler serves the ComfyUI-compatible surface. Create it with New, Start
+// it before serving, and Stop it after the HTTP server has shut down.
+type Handler struct {
+	cfg    Config
+	log    *slog.Logger
+	store  Store
+	fleet  Fleet
+	router *router
+	proxy  http.Handler
+
+	counter counter    // ComfyUI's prompt number
+	tracker *tracker   // pending+running jobs per owner
+	sockets *registry  // downstream WebSockets
+	relay   *relay     // upstream messages → sockets
+	names   *namer     // file names shown to clients
+	info    *fleetInfo // merged /system_stats and model lists
+
+	life struct {
+		sync.Mutex
+		started bool
+		cancel  context.CancelFunc
+	}
+	stopping atomic.Bool
+	wg       sync.WaitGroup // the goroutines Start began
+}
+
+// Errors of the Handler's lifecycle.
+var (
+	ErrStarted    = errors.New("comfyapi: already started")
+	ErrNotStarted = errors.New("comfyapi: not started")
+)
+
+// New checks cfg and builds the handler. It starts nothing.
+func New(cfg Config) (*Handler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, fleet: cfg.Fleet}
+	h.tracker = newTracker()
+	h.sockets = newRegistry(cfg.SocketBuffer, cfg.Logger)
+	h.names = newNamer(cfg.Store)
+	h.info = newFleetInfo(h)
+	h.relay = newRelay(h)
+	h.proxy = newProxy(h)
+	h.router = h.routes()
+	return h, nil
+}
+
+// Start loads what the surface keeps in memory (the queue counts and the
+// prompt counter) and starts the relay. It returns once everything runs.
+func (h *Handler) Start(ctx context.Context) error {
+	h.life.Lock()
+	defer h.life.Unlock()
+	if h.life.started {
+		return ErrStarted
+	}
+	if err := h.tracker.load(ctx, h.store); err != nil {
+		return err
+	}
+	if err := h.counter.load(ctx, h.store); err != nil {
+		return err
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.life.started, h.life.cancel = true, cancel
+	h.relay.start(lctx, &h.wg)
+	return nil
+}
+
+// Stop ends the relay and closes every downstream socket, then waits for
+// the goroutines Start began. Call it after the HTTP server stopped taking
+// requests; sockets still open are closed with "going away".
+func (h *Handler) Stop(ctx context.Context) error {
+	h.life.Lock()
+	started, cancel := h.life.started, h.life.cancel
+	h.life.Unlock()
+	if !started {
+		return ErrNotStarted
+	}
+	h.stopping.Store(true)
+	cancel()
+	h.sockets.closeAll()
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		h.sockets.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServeHTTP serves every route of the surface; paths it does not know are
+// proxied to a healthy backend (custom nodes add routes of their own).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.ServeHTTP(w, r) }
+
+// Register mounts the surface's own routes (each also under /api/) on a
+// process mux. Paths it does not claim stay with whatever serves "/"; wrap
+// that with Fallback to proxy ComfyUI routes of custom nodes too.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, p := range h.router.patterns() {
+		mux.Handle(p, h)
+	}
+}
+
+// Fallback returns a handler for the paths Register does not claim: those
+// for which claimed(path) is true go to next (another surface's routes),
+// every other path is proxied to a healthy backend, as ServeHTTP does.
+func (h *Handler) Fallback(next http.Handler, claimed func(path string) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if claimed(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.authed(h.proxy.ServeHTTP)(w, r)
+	})
+}

@@ -1,0 +1,311 @@
+package comfyapi
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// The /api/jobs routes of newer ComfyUI versions, over comfygate's jobs.
+
+var jobStatuses = []string{comfy.JobPending, comfy.JobInProgress, comfy.JobCompleted, comfy.JobFailed, comfy.JobCancelled}
+
+var statusStates = map[string][]job.State{
+	comfy.JobPending:    pendingStates,
+	comfy.JobInProgress: runningStates,
+	comfy.JobCompleted:  {job.StateSucceeded},
+	comfy.JobFailed:     {job.StateFailed},
+	comfy.JobCancelled:  {job.StateCancelled},
+}
+
+func statusOf(j *job.Job) string {
+	for s, states := range statusStates {
+		if slices.Contains(states, j.State) {
+			return s
+		}
+	}
+	return comfy.JobPending
+}
+
+func jobError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+type jobQuery struct {
+	states     []job.State
+	workflowID string
+	byDuration bool
+	desc       bool
+	limit      *int
+	offset     int
+}
+
+func parseJobQuery(raw string) (jobQuery, error) {
+	q := parseQuery(raw)
+	jq := jobQuery{workflowID: q.Get("workflow_id")}
+	statuses := jobStatuses
+	if v := q.Get("status"); v != "" {
+		statuses = nil
+		for _, s := range strings.Split(v, ",") {
+			s = strings.ToLower(strings.TrimSpace(s))
+			if s == "" {
+				continue
+			}
+			if !slices.Contains(jobStatuses, s) {
+				return jq, fmt.Errorf("Invalid status value(s): %s. Valid values: %s", s, strings.Join(jobStatuses, ", "))
+			}
+			statuses = append(statuses, s)
+		}
+	}
+	for _, s := range statuses {
+		jq.states = append(jq.states, statusStates[s]...)
+	}
+	switch strings.ToLower(cmp.Or(q.Get("sort_by"), "created_at")) {
+	case "created_at":
+	case "execution_duration":
+		jq.byDuration = true
+	default:
+		return jq, errors.New("sort_by must be 'created_at' or 'execution_duration'")
+	}
+	switch strings.ToLower(cmp.Or(q.Get("sort_order"), "desc")) {
+	case "desc":
+		jq.desc = true
+	case "asc":
+	default:
+		return jq, errors.New("sort_order must be 'asc' or 'desc'")
+	}
+	if v, ok := q["limit"]; ok {
+		n, ok := pyInt(v[0])
+		if !ok || n <= 0 {
+			return jq, errors.New("limit must be a positive integer")
+		}
+		jq.limit = &n
+	}
+	if v, ok := q["offset"]; ok {
+		n, ok := pyInt(v[0])
+		if !ok {
+			return jq, errors.New("offset must be an integer")
+		}
+		jq.offset = max(n, 0)
+	}
+	return jq, nil
+}
+
+// listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000).
+func (h *Handler) listJobsAPI(c *call) {
+	jq, err := parseJobQuery(c.r.URL.RawQuery)
+	if err != nil {
+		jobError(c.w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx := c.r.Context()
+	all, err := h.listJobs(ctx, c.owner, jq.states, maxListed)
+	if err != nil {
+		h.unavailable(c, "listing jobs", err)
+		return
+	}
+	views := make([]comfy.Job, 0, len(all))
+	for _, j := range all {
+		m := metaOf(j)
+		if m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) {
+			continue
+		}
+		v, err := h.jobView(ctx, j, m, false)
+		if err != nil {
+			h.unavailable(c, "rendering jobs", err)
+			return
+		}
+		if jq.workflowID == "" || v.WorkflowID != nil && *v.WorkflowID == jq.workflowID {
+			views = append(views, v)
+		}
+	}
+	sortJobs(views, jq.byDuration, jq.desc)
+	total := len(views)
+	views = views[min(jq.offset, len(views)):]
+	if jq.limit != nil && *jq.limit < len(views) {
+		views = views[:*jq.limit]
+	}
+	writeJSON(c.w, http.StatusOK, comfy.JobList{Jobs: views, Pagination: comfy.Pagination{
+		Offset: jq.offset, Limit: jq.limit, Total: total, HasMore: jq.offset+len(views) < total}})
+}
+
+func sortJobs(jobs []comfy.Job, byDuration, desc bool) {
+	key := func(j comfy.Job) int64 {
+		if byDuration {
+			if j.ExecutionStartTime != nil && j.ExecutionEndTime != nil {
+				return *j.ExecutionEndTime - *j.ExecutionStartTime
+			}
+			return 0
+		}
+		return *j.CreateTime
+	}
+	slices.SortStableFunc(jobs, func(a, b comfy.Job) int {
+		if desc {
+			return cmp.Compare(key(b), key(a))
+		}
+		return cmp.Compare(key(a), key(b))
+	})
+}
+
+// getJobAPI is GET /api/jobs/{job_id}: one job with its outputs, status
+// and workflow, or 404 {"error": "Job not found"}.
+func (h *Handler) getJobAPI(c *call) {
+	j, m, err := h.findJob(c.r.Context(), c.owner, c.params["job_id"])
+	if errors.Is(err, errNoJob) || err == nil && (j.State.Terminal() && !inHistory(j, m)) {
+		jobError(c.w, http.StatusNotFound, "Job not found")
+		return
+	}
+	if err != nil {
+		h.unavailable(c, "reading the job", err)
+		return
+	}
+	v, err := h.jobView(c.r.Context(), j, m, true)
+	if err != nil {
+		h.unavailable(c, "rendering the job", err)
+		return
+	}
+	writeJSON(c.w, http.StatusOK, v)
+}
+
+// cancelJobAPI is POST /api/jobs/{job_id}/cancel: dequeued if pending,
+// interrupted if running, nothing otherwise.
+func (h *Handler) cancelJobAPI(c *call) {
+	writeJSON(c.w, http.StatusOK, comfy.CancelResult{Cancelled: h.cancelOne(c.r.Context(), c.owner, c.params["job_id"])})
+}
+
+// cancelJobsAPI is POST /api/jobs/cancel {"job_ids": [...]}.
+func (h *Handler) cancelJobsAPI(c *call) {
+	data, err := h.readBody(c.r)
+	if err != nil {
+		h.bodyError(c.w, c.r, err)
+		return
+	}
+	v, err := decodeJSON(data)
+	if err != nil {
+		jobError(c.w, http.StatusBadRequest, "Request body must be valid JSON")
+		return
+	}
+	idsV, _ := pyDictGet(v, "job_ids")
+	ids, ok := idsV.([]any)
+	if !ok {
+		jobError(c.w, http.StatusBadRequest, "job_ids must be a list")
+		return
+	}
+	var invalid []string
+	for _, id := range ids {
+		if s, ok := id.(string); !ok || s == "" {
+			invalid = append(invalid, fmt.Sprint(id))
+		}
+	}
+	if len(invalid) > 0 {
+		writeJSON(c.w, http.StatusBadRequest, map[string]any{"error": "job_ids contains invalid id(s)", "invalid_ids": invalid})
+		return
+	}
+	cancelled := false
+	for _, id := range ids {
+		cancelled = h.cancelOne(c.r.Context(), c.owner, id.(string)) || cancelled
+	}
+	writeJSON(c.w, http.StatusOK, comfy.CancelResult{Cancelled: cancelled})
+}
+
+func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
+	j, _, err := h.findJob(ctx, owner, id)
+	if err != nil || j.State.Terminal() {
+		return false
+	}
+	if j.State.Dispatchable() {
+		h.cancelPending(ctx, owner, []*job.Job{j})
+		return true
+	}
+	if _, err := h.fleet.Cancel(ctx, j.ID); err != nil {
+		h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// jobView renders j as a newer ComfyUI's job object.
+func (h *Handler) jobView(ctx context.Context, j *job.Job, m comfyMeta, full bool) (comfy.Job, error) {
+	created := j.CreatedAt.UnixMilli()
+	v := comfy.Job{ID: promptIDOf(j, m), Status: statusOf(j), Priority: numberOf(j, m), CreateTime: &created,
+		WorkflowID: workflowID(j.ExtraData)}
+	if !j.StartedAt.IsZero() {
+		t := j.StartedAt.UnixMilli()
+		v.ExecutionStartTime = &t
+	}
+	if j.State.Terminal() {
+		t := j.FinishedAt.UnixMilli()
+		v.ExecutionEndTime = &t
+		raw, err := h.historyEntry(ctx, j, m)
+		if err != nil {
+			return v, err
+		}
+		var e storedEntry
+		_ = json.Unmarshal(raw, &e)
+		v.OutputsCount, v.PreviewableOutputsCount, v.PreviewOutput = outputsSummary(e.Outputs)
+		for _, msg := range e.Status.Messages {
+			if msg.Event == comfy.EventExecutionError {
+				v.ExecutionError = msg.Data
+			}
+		}
+		if full {
+			v.Outputs, _ = json.Marshal(e.Outputs)
+			v.ExecutionStatus, _ = json.Marshal(e.Status)
+		}
+	}
+	if full {
+		v.Workflow, _ = json.Marshal(map[string]json.RawMessage{"prompt": clientGraph(j.Graph, m.Inputs), "extra_data": publicExtra(j.ExtraData)})
+	}
+	return v, nil
+}
+
+func workflowID(extra json.RawMessage) *string {
+	var x struct {
+		PNG struct {
+			Workflow struct {
+				ID *string `json:"id"`
+			} `json:"workflow"`
+		} `json:"extra_pnginfo"`
+	}
+	if json.Unmarshal(extra, &x) != nil {
+		return nil
+	}
+	return x.PNG.Workflow.ID
+}
+
+// outputsSummary counts file outputs and picks a preview: an output image
+// first, any other file next.
+func outputsSummary(outputs map[string]json.RawMessage) (count, previewable int, preview json.RawMessage) {
+	var best, fallback json.RawMessage
+	nodes := make([]string, 0, len(outputs))
+	for n := range outputs {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	for _, node := range nodes {
+		files, _ := comfy.NodeOutputFiles(outputs[node])
+		for _, f := range files {
+			count++
+			previewable++
+			item := map[string]string{"filename": f.Filename, "subfolder": f.Subfolder, "type": f.Type, "nodeId": node, "mediaType": f.Kind}
+			b, _ := json.Marshal(item)
+			if best == nil && f.Type == comfy.FileTypeOutput {
+				best = b
+			} else if fallback == nil {
+				fallback = b
+			}
+		}
+	}
+	if best != nil {
+		return count, previewable, best
+	}
+	return count, previewable, fallback
+}

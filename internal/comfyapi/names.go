@@ -1,0 +1,219 @@
+package comfyapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/workflow"
+)
+
+// namer gives files the names clients see. Each owner has its own input,
+// output and temp directories; outputs keep ComfyUI's name pattern with a
+// counter of comfygate's own, so names stay unique across backends.
+type namer struct {
+	store Store
+
+	mu   sync.Mutex         // guards last
+	last map[dirKey]int // highest counter handed out per prefix
+}
+
+type dirKey struct{ owner, typ, sub, prefix string }
+
+func newNamer(s Store) *namer { return &namer{store: s, last: map[dirKey]int{}} }
+
+// counterName matches names with a SaveImage-style counter:
+// "basic_00001_.png", "ComfyUI_temp_abcde_00003_.png", "clip_00001.mp4".
+var counterName = regexp.MustCompile(`^(.+)_(\d{5,})(_?(?:\.[A-Za-z0-9]+)?)$`)
+
+// maxRenames bounds the candidates tried for one name.
+const maxRenames = 1000
+
+// outputName returns the name owner sees for the file backend wrote as ref
+// for job jobID. A file this job already showed keeps its name; so does a
+// cached output ComfyUI reports again under its old name (cached is true
+// for nodes of the run's execution_cached list). Anything else gets a new
+// name.
+func (n *namer) outputName(ctx context.Context, owner, jobID, backend string, ref comfy.FileRef, cached bool) (string, error) {
+	typ := ref.Type
+	if typ == "" {
+		typ = comfy.FileTypeOutput
+	}
+	prev, err := n.store.FindComfyFile(ctx, owner, backend, typ, ref.Subfolder, ref.Filename)
+	switch {
+	case err == nil && (prev.JobID == jobID || cached):
+		return prev.Filename, nil
+	case err != nil && !errors.Is(err, job.ErrNotFound):
+		return "", fmt.Errorf("find name of %s: %w", ref.Filename, err)
+	}
+	f := &job.ComfyFile{Owner: owner, Type: typ, Subfolder: ref.Subfolder, JobID: jobID, Backend: backend,
+		OriginType: typ, OriginSubfolder: ref.Subfolder, OriginFilename: ref.Filename}
+	if err := n.create(ctx, f, ref.Filename); err != nil {
+		return "", err
+	}
+	return f.Filename, nil
+}
+
+// create stores f under the first free name derived from want.
+func (n *namer) create(ctx context.Context, f *job.ComfyFile, want string) error {
+	m := counterName.FindStringSubmatch(want)
+	if m == nil {
+		return n.createPlain(ctx, f, want)
+	}
+	key := dirKey{f.Owner, f.Type, f.Subfolder, m[1]}
+	width := len(m[2])
+	for range maxRenames {
+		c, err := n.nextCounter(ctx, key)
+		if err != nil {
+			return err
+		}
+		f.Prefix, f.Counter = m[1], c
+		f.Filename = fmt.Sprintf("%s_%0*d%s", m[1], width, c, m[3])
+		err = n.store.CreateComfyFile(ctx, f)
+		if !errors.Is(err, job.ErrConflict) {
+			return err
+		}
+		n.forget(key) // another replica took it: read the store again
+	}
+	return fmt.Errorf("no free name for %s after %d tries", want, maxRenames)
+}
+
+// createPlain stores f as want, or "stem (1).ext", "stem (2).ext", ...
+func (n *namer) createPlain(ctx context.Context, f *job.ComfyFile, want string) error {
+	stem, ext := splitExt(want)
+	for i := range maxRenames {
+		f.Filename = want
+		if i > 0 {
+			f.Filename = fmt.Sprintf("%s (%d)%s", stem, i, ext)
+		}
+		err := n.store.CreateComfyFile(ctx, f)
+		if !errors.Is(err, job.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("no free name for %s after %d tries", want, maxRenames)
+}
+
+func (n *namer) nextCounter(ctx context.Context, key dirKey) (int, error) {
+	n.mu.Lock()
+	last, ok := n.last[key]
+	n.mu.Unlock()
+	if !ok {
+		stored, err := n.store.LastComfyCounter(ctx, key.owner, key.typ, key.sub, key.prefix)
+		if err != nil {
+			return 0, fmt.Errorf("next counter of %s: %w", key.prefix, err)
+		}
+		last = stored
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	next := max(last, n.last[key]) + 1
+	n.last[key] = next
+	return next, nil
+}
+
+func (n *namer) forget(key dirKey) {
+	n.mu.Lock()
+	delete(n.last, key)
+	n.mu.Unlock()
+}
+
+// splitExt is os.path.splitext of a base name: leading dots do not start
+// an extension.
+func splitExt(name string) (string, string) {
+	dot := strings.LastIndexByte(name, '.')
+	if dot <= 0 || strings.Trim(name[:dot], ".") == "" {
+		return name, ""
+	}
+	return name[:dot], name[dot:]
+}
+
+// cleanSub normalises a subfolder as os.path.normpath does and reports
+// whether it stays inside its directory.
+func cleanSub(sub string) (string, bool) {
+	if sub == "" {
+		return "", true
+	}
+	if strings.HasPrefix(sub, "/") {
+		return "", false
+	}
+	c := path.Clean(sub)
+	if c == "." {
+		return "", true
+	}
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", false
+	}
+	return c, true
+}
+
+// resolveValue finds the blob a LoadImage-style value names among the
+// owner's files: "photo.png", "sub/photo.png", "x.png [output]".
+func (n *namer) resolveValue(ctx context.Context, owner, value string) (string, bool, error) {
+	p, dir := workflow.SplitAnnotated(value)
+	if dir == "" {
+		dir = comfy.FileTypeInput
+	}
+	sub, name := "", p
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		sub, name = p[:i], p[i+1:]
+	}
+	sub, ok := cleanSub(sub)
+	if !ok || name == "" {
+		return "", false, nil
+	}
+	f, err := n.store.GetComfyFile(ctx, owner, dir, sub, name)
+	if errors.Is(err, job.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return n.blobOf(ctx, f)
+}
+
+// blobOf returns the blob behind a name: an upload's own, or the output
+// of its job that the backend wrote under the origin name. ok is false
+// while the job has not been finalized (the file is only on the backend).
+func (n *namer) blobOf(ctx context.Context, f *job.ComfyFile) (string, bool, error) {
+	if f.ArtifactID != "" {
+		return f.ArtifactID, true, nil
+	}
+	j, err := n.store.GetJob(ctx, f.JobID)
+	if errors.Is(err, job.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	for _, o := range j.Outputs {
+		typ := o.Type
+		if typ == "" {
+			typ = comfy.FileTypeOutput
+		}
+		if o.ArtifactID != "" && o.Filename == f.OriginFilename && o.Subfolder == f.OriginSubfolder && typ == f.OriginType {
+			return o.ArtifactID, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// inputNames lists the top of the owner's input directory, as LoadImage's
+// file list shows it.
+func (n *namer) inputNames(ctx context.Context, owner string) ([]string, error) {
+	files, err := n.store.ListComfyFiles(ctx, job.ComfyFileFilter{Owner: owner, Type: comfy.FileTypeInput, Limit: job.MaxComfyFileLimit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(files))
+	for _, f := range files {
+		out = append(out, f.Filename)
+	}
+	return out, nil
+}

@@ -1,0 +1,222 @@
+package comfyapi
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// relay turns what the fleet taps from the backends into what ComfyUI
+// would have sent each downstream socket. One goroutine (the loop) owns
+// all its state; the tap, the lifecycle subscription and the I/O tasks
+// only push items into its mailbox, so the fleet's socket readers never
+// wait on a downstream client or on the store.
+type relay struct {
+	h      *Handler
+	mbox   *mailbox
+	resync resyncTable
+
+	// Owned by the loop goroutine.
+	jobs   map[string]*jobState
+	ended  endedSet
+	owners map[string]*ownerQueue
+
+	ctx   context.Context // the loop's lifetime, for tasks
+	sem   chan struct{}   // bounds concurrent I/O tasks
+	tasks sync.WaitGroup
+}
+
+// Mailbox items.
+type (
+	tapItem struct {
+		jobID string
+		ev    comfy.Event
+	}
+	lifeItem     struct{ ev events.Event }
+	registerItem struct{ info jobInfo }
+	statusItem   struct{ owner string }
+	resultItem   struct{ apply func() } // an I/O task's outcome, applied on the loop
+	resyncItem   struct{}
+)
+
+// maxTasks bounds the store reads and writes the relay runs at once.
+const maxTasks = 16
+
+func newRelay(h *Handler) *relay {
+	return &relay{h: h, mbox: newMailbox(), jobs: map[string]*jobState{}, owners: map[string]*ownerQueue{},
+		ended: newEndedSet(4096), sem: make(chan struct{}, maxTasks), resync: resyncTable{m: map[sockKey]string{}}}
+}
+
+// Message implements fleet.Tap: it queues the message and returns at once.
+func (h *Handler) Message(jobID string, ev comfy.Event) {
+	h.relay.mbox.push(tapItem{jobID: jobID, ev: ev}, droppable(ev))
+}
+
+// droppable events may be lost when the relay falls far behind; those that
+// decide what a client sees at the end never are.
+func droppable(ev comfy.Event) bool {
+	switch ev.(type) {
+	case comfy.Progress, comfy.ProgressState, comfy.PreviewImage, comfy.PreviewImageWithMetadata, comfy.ProgressText:
+		return true
+	}
+	return false
+}
+
+// register tells the relay about a job this surface just accepted.
+func (r *relay) register(j *job.Job, m comfyMeta) {
+	r.mbox.push(registerItem{info: infoOf(j, m)}, false)
+}
+
+// status asks for a status broadcast to owner's sockets.
+func (r *relay) status(owner string) { r.mbox.push(statusItem{owner: owner}, false) }
+
+// start runs the loop and the lifecycle subscription until ctx ends.
+func (r *relay) start(ctx context.Context, wg *sync.WaitGroup) {
+	r.ctx = ctx
+	wg.Go(func() { r.loop(ctx) })
+	wg.Go(func() { r.follow(ctx) })
+}
+
+func (r *relay) loop(ctx context.Context) {
+	defer r.tasks.Wait()
+	tick := time.NewTicker(min(r.h.cfg.StatusEvery, r.h.cfg.HoldTimeout/4))
+	defer tick.Stop()
+	var buf []any
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			r.flushAll()
+			r.checkHolds()
+			continue
+		case <-r.mbox.signal:
+		}
+		buf = r.mbox.take(buf)
+		for _, it := range buf {
+			r.handle(it)
+		}
+	}
+}
+
+func (r *relay) handle(it any) {
+	switch it := it.(type) {
+	case tapItem:
+		r.onTap(it.jobID, it.ev)
+	case lifeItem:
+		r.onLifecycle(it.ev)
+	case registerItem:
+		r.state(it.info.id).setInfo(r, it.info)
+	case statusItem:
+		r.queueFor(it.owner).push(r, &entry{ready: true, frames: []outFrame{{status: true}}})
+	case resultItem:
+		it.apply()
+	case resyncItem:
+		r.resyncEnds()
+	}
+}
+
+// lifecycleTypes are the durable job events the relay follows.
+var lifecycleTypes = map[string]bool{
+	api.EventQueued: true, api.EventDispatched: true, api.EventRetrying: true,
+	api.EventSucceeded: true, api.EventFailed: true, api.EventCancelled: true,
+}
+
+// follow feeds job lifecycle events into the mailbox. A subscription the
+// hub dropped is renewed, and the relay then checks the store for ends it
+// may have missed.
+func (r *relay) follow(ctx context.Context) {
+	for ctx.Err() == nil {
+		sub, err := r.h.cfg.Hub.SubscribeFunc(ctx, func(e events.Event) bool { return e.Durable() && lifecycleTypes[e.Type] })
+		if err != nil {
+			r.h.log.Error("comfyapi: cannot follow job events", "err", err)
+			return
+		}
+		for e := range sub.C() {
+			r.mbox.push(lifeItem{ev: e}, false)
+		}
+		if err := sub.Err(); ctx.Err() != nil || errors.Is(err, events.ErrHubClosed) {
+			return
+		}
+		r.h.log.Warn("comfyapi: job event subscription dropped; resynchronising", "err", sub.Err())
+		if err := r.h.tracker.load(ctx, r.h.store); err != nil {
+			r.h.log.Warn("comfyapi: reloading the queue failed", "err", err)
+		}
+		r.mbox.push(resyncItem{}, false)
+	}
+}
+
+// task runs fn off the loop, bounded by maxTasks; fn returns what to
+// apply on the loop afterwards.
+func (r *relay) task(fn func(ctx context.Context) func()) {
+	r.tasks.Add(1)
+	go func() {
+		defer r.tasks.Done()
+		select {
+		case r.sem <- struct{}{}:
+		case <-r.ctx.Done():
+			return
+		}
+		apply := fn(r.ctx)
+		<-r.sem
+		if apply != nil {
+			r.mbox.push(resultItem{apply: apply}, false)
+		}
+	}()
+}
+
+// resyncTable remembers the node each client's prompt is executing, for
+// the "executing" re-sync a reconnecting socket gets.
+type resyncTable struct {
+	mu sync.Mutex // guards m
+	m  map[sockKey]string
+}
+
+func (t *resyncTable) set(owner, sid, node string) {
+	t.mu.Lock()
+	t.m[sockKey{owner, sid}] = node
+	t.mu.Unlock()
+}
+
+func (t *resyncTable) clear(owner, sid string) {
+	t.mu.Lock()
+	delete(t.m, sockKey{owner, sid})
+	t.mu.Unlock()
+}
+
+func (t *resyncTable) get(owner, sid string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, ok := t.m[sockKey{owner, sid}]
+	return n, ok
+}
+
+// endedSet remembers recently ended jobs, so a stray late message does not
+// bring their state back.
+type endedSet struct {
+	max   int
+	order []string
+	set   map[string]bool
+}
+
+func newEndedSet(n int) endedSet { return endedSet{max: n, set: map[string]bool{}} }
+
+func (e *endedSet) add(id string) {
+	if e.set[id] {
+		return
+	}
+	if len(e.order) >= e.max {
+		delete(e.set, e.order[0])
+		e.order = e.order[1:]
+	}
+	e.order = append(e.order, id)
+	e.set[id] = true
+}
+
+func (e *endedSet) has(id string) bool { return e.set[id] }

@@ -1,0 +1,159 @@
+package comfyapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// driver plays the fleet for relay tests: it moves a job through the
+// store, publishes its lifecycle events and taps backend messages.
+type driver struct {
+	tb testing.TB
+	h  *Handler
+	s  Store
+}
+
+func (d driver) move(id string, to job.State, typ string, mod func(*job.Job)) {
+	d.tb.Helper()
+	j, ev, err := d.s.UpdateJobWithEvent(context.Background(), id, func(j *job.Job) (*job.Event, error) {
+		if to == job.StateDispatched {
+			j.Backend = "gpu-1"
+		}
+		if mod != nil {
+			mod(j)
+		}
+		data, _ := json.Marshal(api.EventDispatchedData{Backend: "gpu-1", Attempt: j.Attempts})
+		return &job.Event{Type: typ, Data: data}, j.TransitionTo(to, time.Now())
+	})
+	if err != nil {
+		d.tb.Fatalf("move %s to %s: %v", id, to, err)
+	}
+	d.h.cfg.Hub.Publish(events.Event{JobID: id, Owner: j.Owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time})
+}
+
+func (d driver) tap(id string, evs ...comfy.Event) {
+	for _, ev := range evs {
+		d.h.Message(id, ev)
+	}
+}
+
+// settled runs fn on the relay loop after everything queued before it.
+func (d driver) settled(fn func(r *relay)) {
+	done := make(chan struct{})
+	d.h.relay.mbox.push(resultItem{apply: func() { fn(d.h.relay); close(done) }}, false)
+	<-done
+}
+
+func nodePtr(s string) *string { return &s }
+
+func newRelayTest(t *testing.T) (driver, *httptest.Server) {
+	h, s := newIdleHandler(t)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		_ = h.Stop(context.Background())
+		srv.Close()
+	})
+	return driver{tb: t, h: h, s: s}, srv
+}
+
+func types(msgs []wsMsg) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.Type)
+	}
+	return out
+}
+
+func TestRunEndHeldUntilFinalized(t *testing.T) {
+	d, srv := newRelayTest(t)
+	sock := dialWS(t, srv.URL, "?clientId=c", nil)
+	id := submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8, "held"), "client_id": "c"}, nil)
+	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.tap(id, comfy.ExecutionStart{PromptID: id}, comfy.Executing{Node: nodePtr("1"), DisplayNode: nodePtr("1"), PromptID: id},
+		comfy.ExecutionSuccess{PromptID: id}, comfy.StatusData{}, comfy.Executing{PromptID: id})
+	sock.wait("executing node 1", executingNode(id, "1"))
+	d.settled(func(r *relay) {
+		if js := r.jobs[id]; js == nil || js.hold == nil || js.hold.ready {
+			t.Fatal("the run's end is not held while the job is not finalized")
+		}
+	})
+	d.move(id, job.StateRunning, api.EventStarted, nil)
+	d.move(id, job.StateSucceeded, api.EventSucceeded, nil)
+	sock.wait("end of run", finished(id))
+	want := []string{"status", "status", "status", "execution_start", "executing", "execution_success", "status", "executing"}
+	if diff := cmp.Diff(want, types(sock.all())); diff != "" {
+		t.Errorf("message sequence (-want +got):\n%s", diff)
+	}
+	if got := do(t, http.MethodGet, srv.URL+"/history/"+id, nil, nil).json(t); got[id] == nil {
+		t.Errorf("no history right after executing null: %v", got)
+	}
+}
+
+func TestRetryDropsTheFailedAttemptsEnd(t *testing.T) {
+	d, srv := newRelayTest(t)
+	sock := dialWS(t, srv.URL, "?clientId=c", nil)
+	id := submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8, "retry"), "client_id": "c"}, nil)
+	attempt2 := "11111111-2222-8333-8444-555555555555" // a retry's prompt id is not the job's
+	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.tap(id, comfy.ExecutionStart{PromptID: id}, comfy.ExecutionError{PromptID: id, ExceptionType: "torch.OutOfMemoryError"},
+		comfy.Executing{PromptID: id})
+	d.move(id, job.StateRetrying, api.EventRetrying, func(j *job.Job) { j.Error = &job.Error{Type: "out_of_memory"} })
+	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.tap(id, comfy.ExecutionStart{PromptID: attempt2}, comfy.ExecutionSuccess{PromptID: attempt2}, comfy.Executing{PromptID: attempt2})
+	d.move(id, job.StateRunning, api.EventStarted, nil)
+	d.move(id, job.StateSucceeded, api.EventSucceeded, func(j *job.Job) { j.Error = nil })
+	sock.wait("end of run", finished(id))
+	for _, m := range sock.all() {
+		if m.Type == "execution_error" {
+			t.Errorf("the retried attempt's error reached the client: %s", m.Raw)
+		}
+		if p, ok := m.Data["prompt_id"]; ok && p != id {
+			t.Errorf("a message names the attempt's prompt id, not the client's: %s", m.Raw)
+		}
+	}
+	if n := countType(sock.all(), "execution_start"); n != 2 {
+		t.Errorf("execution_start %d times, want once per attempt", n)
+	}
+}
+
+func TestEndMadeUpWhenTheBackendsWasMissed(t *testing.T) {
+	d, srv := newRelayTest(t)
+	sock := dialWS(t, srv.URL, "?clientId=c", nil)
+	id := submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8, "lost"), "client_id": "c"}, nil)
+	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.tap(id, comfy.ExecutionStart{PromptID: id})
+	d.move(id, job.StateFailed, api.EventFailed, func(j *job.Job) {
+		j.Error = &job.Error{Type: "backend_lost", Message: "the backend lost the job"}
+	})
+	sock.wait("end of run", finished(id))
+	errMsg := sock.all()[len(sock.all())-3]
+	if errMsg.Type != "execution_error" || errMsg.Data["exception_type"] != "backend_lost" || errMsg.Data["exception_message"] != "the backend lost the job" {
+		t.Errorf("want execution_error, status, executing null; got %v then %s", types(sock.all()), errMsg.Raw)
+	}
+	entry, _ := do(t, http.MethodGet, srv.URL+"/history/"+id, nil, nil).json(t)[id].(map[string]any)
+	status, _ := entry["status"].(map[string]any)
+	if status["status_str"] != "error" || status["completed"] != false {
+		t.Errorf("history of a job comfygate failed: %v", entry)
+	}
+}
+
+func countType(msgs []wsMsg, typ string) int {
+	n := 0
+	for _, m := range msgs {
+		if m.Type == typ {
+			n++
+		}
+	}
+	return n
+}

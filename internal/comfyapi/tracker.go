@@ -1,0 +1,111 @@
+package comfyapi
+
+import (
+	"context"
+	"fmt"
+
+	"sync"
+
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// tracker knows which jobs are pending or running, per owner, so that
+// queue_remaining (status broadcasts, GET /prompt) costs no query. It is
+// loaded from the store at Start and kept current from job lifecycle
+// events; the surface's own queue changes update it directly.
+type tracker struct {
+	mu      sync.Mutex // guards the fields below
+	byOwner map[string]map[string]job.State
+	ownerOf map[string]string
+}
+
+func newTracker() *tracker {
+	return &tracker{byOwner: map[string]map[string]job.State{}, ownerOf: map[string]string{}}
+}
+
+// load replaces the tracker's view with the store's active jobs.
+func (t *tracker) load(ctx context.Context, s job.Store) error {
+	byOwner := map[string]map[string]job.State{}
+	ownerOf := map[string]string{}
+	f := job.JobFilter{States: append(append([]job.State{}, pendingStates...), runningStates...),
+		Order: job.OrderAsc, Limit: job.MaxListLimit}
+	for {
+		page, next, err := s.ListJobs(ctx, f)
+		if err != nil {
+			return fmt.Errorf("comfyapi: load queue: %w", err)
+		}
+		for _, j := range page {
+			if byOwner[j.Owner] == nil {
+				byOwner[j.Owner] = map[string]job.State{}
+			}
+			byOwner[j.Owner][j.ID] = j.State
+			ownerOf[j.ID] = j.Owner
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	t.mu.Lock()
+	t.byOwner, t.ownerOf = byOwner, ownerOf
+	t.mu.Unlock()
+	return nil
+}
+
+// add records an active job; it reports whether the job was new.
+func (t *tracker) add(owner, id string, st job.State) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.ownerOf[id]; ok {
+		t.byOwner[owner][id] = st
+		return false
+	}
+	if t.byOwner[owner] == nil {
+		t.byOwner[owner] = map[string]job.State{}
+	}
+	t.byOwner[owner][id] = st
+	t.ownerOf[id] = owner
+	return true
+}
+
+// remove forgets a job that ended; it reports whether it was there.
+func (t *tracker) remove(owner, id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.ownerOf[id]; !ok {
+		return false
+	}
+	delete(t.ownerOf, id)
+	delete(t.byOwner[owner], id)
+	if len(t.byOwner[owner]) == 0 {
+		delete(t.byOwner, owner)
+	}
+	return true
+}
+
+// count is queue_remaining for owner: its pending and running jobs.
+func (t *tracker) count(owner string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byOwner[owner])
+}
+
+// pending is how many of owner's jobs wait in comfygate's queue.
+func (t *tracker) pending(owner string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, st := range t.byOwner[owner] {
+		if st.Dispatchable() {
+			n++
+		}
+	}
+	return n
+}
+
+// total is the number of active jobs of every owner.
+func (t *tracker) total() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.ownerOf)
+}
