@@ -99,7 +99,8 @@ func parseJobQuery(raw string) (jobQuery, error) {
 	return jq, nil
 }
 
-// listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000).
+// listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000),
+// filtered and sorted on the job records, rendered only for the page.
 func (h *Handler) listJobsAPI(c *call) {
 	jq, err := parseJobQuery(c.r.URL.RawQuery)
 	if err != nil {
@@ -107,47 +108,49 @@ func (h *Handler) listJobsAPI(c *call) {
 		return
 	}
 	ctx := c.r.Context()
-	all, err := h.listJobs(ctx, c.owner, jq.states, maxListed)
+	all, err := h.listJobs(ctx, c.owner, jq.states, maxListed, job.OrderDesc)
 	if err != nil {
 		h.unavailable(c, "listing jobs", err)
 		return
 	}
-	views := make([]comfy.Job, 0, len(all))
-	for _, j := range all {
+	all = slices.DeleteFunc(all, func(j *job.Job) bool {
 		m := metaOf(j)
 		if m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) {
-			continue
+			return true
 		}
-		v, err := h.jobView(ctx, j, m, false)
+		id := workflowID(j.ExtraData)
+		return jq.workflowID != "" && (id == nil || *id != jq.workflowID)
+	})
+	sortJobs(all, jq.byDuration, jq.desc)
+	total := len(all)
+	page := all[min(jq.offset, len(all)):]
+	if jq.limit != nil && *jq.limit < len(page) {
+		page = page[:*jq.limit]
+	}
+	views := make([]comfy.Job, 0, len(page))
+	for _, j := range page {
+		v, err := h.jobView(ctx, j, metaOf(j), false)
 		if err != nil {
 			h.unavailable(c, "rendering jobs", err)
 			return
 		}
-		if jq.workflowID == "" || v.WorkflowID != nil && *v.WorkflowID == jq.workflowID {
-			views = append(views, v)
-		}
-	}
-	sortJobs(views, jq.byDuration, jq.desc)
-	total := len(views)
-	views = views[min(jq.offset, len(views)):]
-	if jq.limit != nil && *jq.limit < len(views) {
-		views = views[:*jq.limit]
+		views = append(views, v)
 	}
 	writeJSON(c.w, http.StatusOK, comfy.JobList{Jobs: views, Pagination: comfy.Pagination{
 		Offset: jq.offset, Limit: jq.limit, Total: total, HasMore: jq.offset+len(views) < total}})
 }
 
-func sortJobs(jobs []comfy.Job, byDuration, desc bool) {
-	key := func(j comfy.Job) int64 {
+func sortJobs(jobs []*job.Job, byDuration, desc bool) {
+	key := func(j *job.Job) int64 {
 		if byDuration {
-			if j.ExecutionStartTime != nil && j.ExecutionEndTime != nil {
-				return *j.ExecutionEndTime - *j.ExecutionStartTime
+			if !j.StartedAt.IsZero() && !j.FinishedAt.IsZero() {
+				return j.FinishedAt.Sub(j.StartedAt).Milliseconds()
 			}
 			return 0
 		}
-		return *j.CreateTime
+		return j.CreatedAt.UnixMilli()
 	}
-	slices.SortStableFunc(jobs, func(a, b comfy.Job) int {
+	slices.SortStableFunc(jobs, func(a, b *job.Job) int {
 		if desc {
 			return cmp.Compare(key(b), key(a))
 		}
@@ -222,8 +225,7 @@ func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
 		return false
 	}
 	if j.State.Dispatchable() {
-		h.cancelPending(ctx, owner, []*job.Job{j})
-		return true
+		return h.cancelPending(ctx, owner, []*job.Job{j})
 	}
 	if _, err := h.fleet.Cancel(ctx, j.ID); err != nil {
 		h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)

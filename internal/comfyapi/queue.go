@@ -25,10 +25,11 @@ var (
 	runningStates = []job.State{job.StateDispatched, job.StateRunning}
 )
 
-// listJobs returns up to max of owner's jobs in states, oldest first.
-func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State, max int) ([]*job.Job, error) {
+// listJobs returns up to max of owner's jobs in states, in order (oldest
+// first with job.OrderAsc).
+func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State, max int, order job.Order) ([]*job.Job, error) {
 	var out []*job.Job
-	f := job.JobFilter{Owner: owner, States: states, Order: job.OrderAsc, Limit: job.MaxListLimit}
+	f := job.JobFilter{Owner: owner, States: states, Order: order, Limit: job.MaxListLimit}
 	for len(out) < max {
 		page, next, err := h.store.ListJobs(ctx, f)
 		if err != nil {
@@ -54,7 +55,7 @@ func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State
 // run order.
 func (h *Handler) getQueue(c *call) {
 	ctx := c.r.Context()
-	active, err := h.listJobs(ctx, c.owner, append(slices.Clone(pendingStates), runningStates...), maxListed)
+	active, err := h.listJobs(ctx, c.owner, append(slices.Clone(pendingStates), runningStates...), maxListed, job.OrderAsc)
 	if err != nil {
 		h.unavailable(c, "reading the queue", err)
 		return
@@ -157,7 +158,7 @@ func (h *Handler) postQueue(c *call) {
 			return
 		}
 		if truthy(clear) {
-			if targets, err = h.listJobs(c.r.Context(), c.owner, pendingStates, maxListed); err != nil {
+			if targets, err = h.listJobs(c.r.Context(), c.owner, pendingStates, maxListed, job.OrderAsc); err != nil {
 				h.unavailable(c, "reading the queue", err)
 				return
 			}
@@ -206,9 +207,10 @@ func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, bool) {
 }
 
 // cancelPending cancels those of jobs that still wait in comfygate's queue
-// and sends one status broadcast, as ComfyUI does per queue change.
-func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.Job) {
-	changed := false
+// and sends one status broadcast, as ComfyUI does per queue change. It
+// reports whether any was cancelled.
+func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.Job) bool {
+	changed, cancelled := false, false
 	for _, j := range jobs {
 		if !j.State.Dispatchable() {
 			continue
@@ -218,13 +220,15 @@ func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.J
 			h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)
 			continue
 		}
-		if got.State == job.StateCancelled && h.tracker.remove(owner, j.ID) {
-			changed = true
+		if got.State == job.StateCancelled {
+			cancelled = true
+			changed = h.tracker.remove(owner, j.ID) || changed
 		}
 	}
 	if changed {
 		h.relay.status(owner)
 	}
+	return cancelled
 }
 
 // postInterrupt is POST /interrupt: {"prompt_id": id} interrupts that
@@ -254,7 +258,7 @@ func (h *Handler) postInterrupt(c *call) {
 				targets = append(targets, j)
 			}
 		}
-	} else if targets, err = h.listJobs(ctx, c.owner, []job.State{job.StateRunning}, maxListed); err != nil {
+	} else if targets, err = h.listJobs(ctx, c.owner, []job.State{job.StateRunning}, maxListed, job.OrderAsc); err != nil {
 		h.unavailable(c, "reading the queue", err)
 		return
 	}

@@ -55,6 +55,9 @@ func newRelay(h *Handler) *relay {
 
 // Message implements fleet.Tap: it queues the message and returns at once.
 func (h *Handler) Message(jobID string, ev comfy.Event) {
+	if h.stopping.Load() {
+		return // nobody is left to tell
+	}
 	h.relay.mbox.push(tapItem{jobID: jobID, ev: ev}, droppable(ev))
 }
 

@@ -229,7 +229,10 @@ func dropEmpty(frames []outFrame) []outFrame {
 // holds the owner's later messages back.
 func (r *relay) executed(js *jobState, e comfy.Executed) {
 	info := *js.info
-	if js.hold != nil || !info.hasClient || r.h.sockets.client(info.owner, info.clientID) == nil || !hasFiles(e.Output) {
+	if !info.hasClient || r.h.sockets.client(info.owner, info.clientID) == nil {
+		return // nobody to tell: history names the files when asked
+	}
+	if js.hold != nil || !hasFiles(e.Output) {
 		r.emit(js, r.targeted(&info, e))
 		return
 	}

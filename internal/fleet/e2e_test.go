@@ -49,6 +49,9 @@ func TestHappyPathCopiesOutputsAndPublishesProgress(t *testing.T) {
 	if j.Backend != "gpu" || j.Attempts != 1 {
 		t.Errorf("backend %q attempts %d", j.Backend, j.Attempts)
 	}
+	if j.Progress.Fraction != 1 || j.Progress.NodesTotal != 7 || j.StartedAt.IsZero() {
+		t.Errorf("final progress %+v, started %v", j.Progress, j.StartedAt)
+	}
 	if len(j.Outputs) != 1 {
 		t.Fatalf("outputs = %+v", j.Outputs)
 	}

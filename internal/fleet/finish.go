@@ -135,7 +135,7 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 	}
 	_, ok := r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		j.Outputs, j.Error = outs, nil
-		j.Progress.Fraction, j.Progress.NodesDone = 1, j.Progress.NodesTotal
+		j.Progress = job.Progress{Fraction: 1, NodesDone: r.prog.total, NodesTotal: r.prog.total}
 		return r.terminal(j, job.StateSucceeded, api.EventSucceeded, "")
 	})
 	if ok {
