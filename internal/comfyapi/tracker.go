@@ -17,10 +17,13 @@ type tracker struct {
 	mu      sync.Mutex // guards the fields below
 	byOwner map[string]map[string]job.State
 	ownerOf map[string]string
+	// gone are jobs that ended recently: a lifecycle event of theirs that
+	// arrives late (the surface itself cancelled the job) is ignored.
+	gone endedSet
 }
 
 func newTracker() *tracker {
-	return &tracker{byOwner: map[string]map[string]job.State{}, ownerOf: map[string]string{}}
+	return &tracker{byOwner: map[string]map[string]job.State{}, ownerOf: map[string]string{}, gone: newEndedSet(1 << 14)}
 }
 
 // load replaces the tracker's view with the store's active jobs.
@@ -56,6 +59,9 @@ func (t *tracker) load(ctx context.Context, s job.Store) error {
 func (t *tracker) add(owner, id string, st job.State) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.gone.has(id) {
+		return false
+	}
 	if _, ok := t.ownerOf[id]; ok {
 		t.byOwner[owner][id] = st
 		return false
@@ -72,6 +78,7 @@ func (t *tracker) add(owner, id string, st job.State) bool {
 func (t *tracker) remove(owner, id string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.gone.add(id)
 	if _, ok := t.ownerOf[id]; !ok {
 		return false
 	}

@@ -12,11 +12,23 @@
 // backend lost it runs again elsewhere (bounded attempts) without ever being
 // submitted twice while a copy may still run.
 //
-// Concurrency layout, in one paragraph: the scheduler goroutine owns the
-// in-memory queue view and places jobs; each placed job gets a run goroutine
-// (an actor) that claims, stages, submits, follows and finishes it, fed by a
-// mailbox; each backend has a socket goroutine that only routes decoded frames
-// to the mailbox of the run they name, and a health goroutine that probes and
-// catches stalls. Runs never share mutable state, so the hot path holds no
-// lock wider than one backend's routing table.
+// Concurrency layout: the scheduler goroutine owns placement over an
+// in-memory view of the queue (a Policy); each placed job gets a run
+// goroutine (an actor) that claims, stages, submits, follows and finishes it,
+// fed by a mailbox; each backend has a socket goroutine that only routes
+// decoded frames to the mailbox of the run they name, and a health goroutine
+// that probes, marks state and catches stalls. Runs share no mutable state,
+// so the hot path holds no lock wider than one backend's routing table.
+//
+// Decisions worth knowing (each explained where it is made):
+//   - A job's first attempt is posted with prompt_id = job id; later attempts
+//     get ids derived from (job id, attempt), because a retry may land on a
+//     backend that still knows the first one (promptid.go).
+//   - The end of a run is read from /history unless our socket provably saw
+//     all of it (Config.VerifyHistory).
+//   - Dispatched jobs carry a lease (LeaseOwner/LeaseUntil) so that several
+//     replicas, or a restarted one, re-attach each job exactly once.
+//   - ComfyUI's cache pitfall is handled by copying outputs at every job's
+//     end and, when a cached answer names deleted files, one re-run with a
+//     cache-busting input (cachebust.go).
 package fleet
