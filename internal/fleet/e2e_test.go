@@ -271,3 +271,26 @@ func TestOutputNodesLimitWhatIsCollected(t *testing.T) {
 		})
 	}
 }
+
+// TestUnrunnableQueuedJobFails: a job that reached the queue although no
+// backend has its model (accepted before any catalog was known) fails with an
+// error naming the model instead of waiting forever, while a runnable job
+// beside it runs.
+func TestUnrunnableQueuedJobFails(t *testing.T) {
+	s := startSim(t, comfysim.Options{Checkpoints: []string{"a.safetensors"}})
+	e := newEnv(t, backendOf("a", s, 2))
+	e.waitHealthy(t)
+	bad := e.submit(t, imageGraph("nowhere.safetensors", 1, 2))
+	good := e.submit(t, imageGraph("a.safetensors", 2, 2))
+	j := e.hub.waitTerminal(t, e.store, bad)
+	const want = `model "nowhere.safetensors" (ckpt_name of node 4) is not on any backend`
+	if j.State != job.StateFailed || j.Error == nil || j.Error.Type != "unrunnable" || j.Error.Message != want || j.Attempts != 0 {
+		t.Errorf("unrunnable job: state %s attempts %d error %+v", j.State, j.Attempts, j.Error)
+	}
+	if g := e.hub.waitTerminal(t, e.store, good); g.State != job.StateSucceeded {
+		t.Errorf("runnable job: state %s error %v", g.State, g.Error)
+	}
+	if n := s.Stats().ExecutionsByPromptID; len(n) != 1 {
+		t.Errorf("simulator executions %v, want only the runnable job", n)
+	}
+}

@@ -39,6 +39,9 @@ type Fleet struct {
 	policy   Policy
 	incoming []string
 	wake     chan struct{} // cap 1: "the scheduler has something to look at"
+	// recheckCaps asks the scheduler to fail queued jobs that no backend
+	// can run, after a catalog changed.
+	recheckCaps atomic.Bool
 
 	runsMu sync.Mutex      // guards runs
 	runs   map[string]*run // local runs by job id

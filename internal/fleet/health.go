@@ -101,7 +101,8 @@ func (f *Fleet) maybeLoadCatalog(ctx context.Context, b *Backend) error {
 	b.catalogStale.Store(false)
 	b.catalogAt.Store(f.clock.Now().UnixNano())
 	f.catalog.invalidate()
-	f.wakeScheduler() // jobs waiting for a capability may fit now
+	f.recheckCaps.Store(true) // queued jobs may have become unrunnable, or runnable
+	f.wakeScheduler()         // jobs waiting for a capability may fit now
 	return nil
 }
 

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"github.com/comfygate/comfygate/api"
 
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -43,8 +44,35 @@ func (f *Fleet) schedulerLoop(ctx context.Context) {
 		if f.stopping.Load() {
 			continue
 		}
+		if f.recheckCaps.Swap(false) {
+			f.sweepUnrunnable(ctx)
+		}
 		f.loadIncoming(ctx)
 		f.schedule(ctx)
+	}
+}
+
+// sweepUnrunnable fails the queued jobs that no backend can run any more
+// (or could not when their graphs were first seen, before any catalog was
+// known). It runs only after a catalog changes, so its cost — decoding the
+// waiting jobs' graphs — is paid rarely.
+func (f *Fleet) sweepUnrunnable(ctx context.Context) {
+	jobs, err := f.store.DispatchOrder(ctx, job.MaxListLimit)
+	if err != nil {
+		if ctx.Err() == nil {
+			f.log.Warn("fleet: cannot list queued jobs", "err", err)
+		}
+		return
+	}
+	for _, j := range jobs {
+		if f.localRun(j.ID) != nil {
+			continue
+		}
+		if f.failUnrunnable(ctx, j, f.candidateOf(j)) {
+			f.qmu.Lock()
+			f.policy.Remove(j.ID)
+			f.qmu.Unlock()
+		}
 	}
 }
 
@@ -129,23 +157,49 @@ func (f *Fleet) loadIncoming(ctx context.Context) {
 			continue
 		}
 		c := f.candidateOf(j)
-		f.warnUnrunnable(c)
+		if f.failUnrunnable(ctx, j, c) {
+			continue
+		}
 		f.qmu.Lock()
 		f.policy.Push(c)
 		f.qmu.Unlock()
 	}
 }
 
-// warnUnrunnable logs a job that no backend with a known catalog can run.
-// It stays queued (a backend with the model may be added), but an operator
-// should hear of it: the gateway's CheckRunnable normally refuses such jobs.
-func (f *Fleet) warnUnrunnable(c *Candidate) {
+// failUnrunnable fails a queued job that no backend of the fleet could run
+// (a node class or model file missing everywhere, down backends included),
+// with an error naming what is missing, rather than let it wait forever.
+// The gateway refuses such jobs at submit; this catches the ones accepted
+// before any catalog was known, or queued when a backend left the fleet.
+// It reports whether the job was failed.
+func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bool {
 	if c.Req == nil {
-		return
+		return false
 	}
-	if err := checkRunnable(c.Req, f.snapshot()); err != nil {
-		f.log.Warn("fleet: no backend can run a queued job; it waits for one that can", "job", c.ID, "err", err)
+	why := checkRunnable(c.Req, f.snapshot())
+	if why == nil {
+		return false
 	}
+	now := f.clock.Now()
+	stored, ev, err := f.store.UpdateJobWithEvent(ctx, j.ID, func(j *job.Job) (*job.Event, error) {
+		if !j.State.Dispatchable() {
+			return nil, job.ErrConflict
+		}
+		j.Error = &job.Error{Type: "unrunnable", Message: why.Error()}
+		if err := j.TransitionTo(job.StateFailed, now); err != nil {
+			return nil, err
+		}
+		return newEvent(api.EventFailed, emptyData), nil
+	})
+	if err != nil {
+		if !errors.Is(err, job.ErrConflict) && ctx.Err() == nil {
+			f.log.Warn("fleet: cannot fail an unrunnable job", "job", j.ID, "err", err)
+		}
+		return errors.Is(err, job.ErrConflict)
+	}
+	f.log.Warn("fleet: failed a job no backend can run", "job", j.ID, "err", why)
+	f.hub.Publish(eventOf(stored.Owner, *ev))
+	return true
 }
 
 // candidateOf is the queue view's entry for j.

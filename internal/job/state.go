@@ -30,7 +30,7 @@ func States() []State {
 // transitions is the whole state machine: from → the states it may move to.
 // Terminal states have no entry, so nothing leaves them.
 var transitions = map[State][]State{
-	StateQueued:     {StateDispatched, StateCancelled},
+	StateQueued:     {StateDispatched, StateCancelled, StateFailed},
 	StateDispatched: {StateRunning, StateQueued, StateRetrying, StateSucceeded, StateFailed, StateCancelled},
 	StateRunning:    {StateSucceeded, StateFailed, StateCancelled, StateRetrying},
 	StateRetrying:   {StateDispatched, StateCancelled, StateFailed},

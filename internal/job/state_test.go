@@ -12,7 +12,7 @@ import (
 
 func TestCanTransitionTable(t *testing.T) {
 	legal := map[job.State][]job.State{
-		job.StateQueued:     {job.StateDispatched, job.StateCancelled},
+		job.StateQueued:     {job.StateDispatched, job.StateCancelled, job.StateFailed},
 		job.StateDispatched: {job.StateRunning, job.StateQueued, job.StateRetrying, job.StateSucceeded, job.StateFailed, job.StateCancelled},
 		job.StateRunning:    {job.StateSucceeded, job.StateFailed, job.StateCancelled, job.StateRetrying},
 		job.StateRetrying:   {job.StateDispatched, job.StateCancelled, job.StateFailed},
