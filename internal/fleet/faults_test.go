@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -116,5 +117,46 @@ func TestLongSilentRunIsNotStalled(t *testing.T) {
 	j := e.hub.waitTerminal(t, e.store, id)
 	if j.State != job.StateSucceeded || j.Attempts != 1 || executions(j, s) != 1 {
 		t.Fatalf("state %s attempts %d executions %d error %v", j.State, j.Attempts, executions(j, s), j.Error)
+	}
+}
+
+// TestFleetSurvivesBackendKilledMidRun is the fleet's acceptance test: 3
+// backends, 15 jobs, one backend killed while it runs a job. Every job
+// succeeds, and each runs to completion exactly once on a surviving backend
+// (a job whose result was collected is never run again).
+func TestFleetSurvivesBackendKilledMidRun(t *testing.T) {
+	opts := comfysim.Options{StepDelay: 5 * time.Millisecond}
+	sims := []*sim{startSim(t, opts), startSim(t, opts), startSim(t, opts)}
+	e := newEnv(t, backendOf("b0", sims[0], 2), backendOf("b1", sims[1], 2), backendOf("b2", sims[2], 2))
+	e.waitHealthy(t)
+	ids := make([]string, 15)
+	for i := range ids {
+		ids[i] = e.submit(t, imageGraph(simCheckpoint, i, 20))
+	}
+	// Kill b0 while it runs one of the jobs.
+	var victim string
+	e.hub.waitFor(t, "a job running on b0", func(evs []events.Event) bool {
+		for _, ev := range evs {
+			if ev.Type == api.EventStarted && strings.Contains(string(ev.Data), `"b0"`) {
+				victim = ev.JobID
+				return true
+			}
+		}
+		return false
+	})
+	sims[0].Crash()
+
+	for _, id := range ids {
+		j := e.hub.waitTerminal(t, e.store, id)
+		if j.State != job.StateSucceeded {
+			t.Errorf("job %s: %s after %d attempts (%v)", id, j.State, j.Attempts, j.Error)
+			continue
+		}
+		if n := executions(j, sims[1], sims[2]); j.Backend != "b0" && n != 1 {
+			t.Errorf("job %s ran %d times on the surviving backends, want 1", id, n)
+		}
+	}
+	if j, _ := e.store.GetJob(t.Context(), victim); j.Attempts < 2 || j.Backend == "b0" {
+		t.Errorf("killed job: backend %q attempts %d; want a retry elsewhere", j.Backend, j.Attempts)
 	}
 }
