@@ -3,6 +3,7 @@ package comfy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -134,9 +135,11 @@ func (c *Client) upload(ctx context.Context, route string, u Upload, originalRef
 		length = overhead + u.Size
 	}
 	done := make(chan struct{})
+	var werr error // the writer's verdict; read after done
 	go func() {
 		defer close(done)
-		pw.CloseWithError(writeUpload(mw, u, originalRef))
+		werr = writeUpload(mw, u, originalRef)
+		pw.CloseWithError(werr)
 	}()
 	var out UploadResult
 	r := request{method: http.MethodPost, route: route, body: pr, length: length, ctype: mw.FormDataContentType()}
@@ -145,6 +148,11 @@ func (c *Client) upload(ctx context.Context, route string, u Upload, originalRef
 	// unblock the writer and wait for it so the goroutine never outlives us.
 	pr.CloseWithError(io.ErrClosedPipe)
 	<-done
+	// A body that did not match Size is an error even if the server,
+	// having read the declared length, answered 200.
+	if werr != nil && !errors.Is(werr, io.ErrClosedPipe) {
+		return UploadResult{}, fmt.Errorf("POST %s: %w", route, werr)
+	}
 	if err != nil {
 		return UploadResult{}, err
 	}
@@ -174,10 +182,32 @@ func writeUpload(mw *multipart.Writer, u Upload, originalRef []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(part, u.Body); err != nil {
+	if err := copyBody(part, u); err != nil {
 		return fmt.Errorf("upload %s: %w", u.Name, err)
 	}
 	return mw.Close()
+}
+
+// copyBody copies the file; with a Size it copies exactly that many bytes
+// and fails when the body is shorter or longer, since the request's
+// Content-Length was computed from it.
+func copyBody(dst io.Writer, u Upload) error {
+	if u.Size <= 0 {
+		_, err := io.Copy(dst, u.Body)
+		return err
+	}
+	n, err := io.CopyN(dst, u.Body, u.Size)
+	if err == io.EOF {
+		return fmt.Errorf("body has %d bytes, Size says %d", n, u.Size)
+	}
+	if err != nil {
+		return err
+	}
+	var one [1]byte
+	if k, _ := io.ReadFull(u.Body, one[:]); k > 0 {
+		return fmt.Errorf("body is longer than Size (%d bytes)", u.Size)
+	}
+	return nil
 }
 
 // multipartOverhead is the length of the multipart body without the file's
@@ -188,7 +218,7 @@ func multipartOverhead(boundary string, u Upload, originalRef []byte) (int64, er
 	if err := mw.SetBoundary(boundary); err != nil {
 		return 0, err
 	}
-	u.Body = strings.NewReader("")
+	u.Body, u.Size = strings.NewReader(""), 0
 	if err := writeUpload(mw, u, originalRef); err != nil {
 		return 0, err
 	}
