@@ -138,5 +138,6 @@ func BenchmarkComfyCompatAddedLatency(b *testing.B) {
 	}
 }
 
-// benchGateway is comfygate's surface over one simulated backend.
-func benchGateway(tb testing.TB) string { return newEnv(tb, envOptions{}).srv.URL }
+// benchGateway is comfygate (surface, fleet, SQLite store, artifact
+// directory) in front of one simulated backend.
+func benchGateway(tb testing.TB) string { return newFleetEnv(tb, fleetEnvOptions{backends: 1}).srv.URL }

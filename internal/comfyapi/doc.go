@@ -28,4 +28,13 @@
 //     /history, events never reach another key's sockets, a clientId is
 //     bound to the key that first used it, traversal is refused, and
 //     /system_stats shows no argv or paths.
+//
+// Where a fleet cannot be one ComfyUI, the surface says so in the open:
+// queue_running lists every prompt a backend has (not at most one);
+// history is in submission order; ComfyUI's "number" orders the queue in
+// three tiers (front, a client's number below the counter, the rest, each
+// first in first out); with API keys on, POST /free does nothing and the
+// backends' shared routes (/internal/..., user data, settings) are not
+// passed through; and keys are read from headers only, which browsers'
+// WebSockets cannot send.
 package comfyapi

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/fidelity"
 )
 
@@ -24,10 +25,16 @@ func TestFidelity(t *testing.T) {
 		opts.Only = strings.Split(*fidelityOnly, ",")
 	}
 	fidelity.Run(t, func(tb testing.TB) fidelity.Target {
-		e := newEnv(tb, envOptions{})
+		// The captured server had no model files. One prompt in ComfyUI's
+		// hands at a time: with the fleet's usual prefetch (two), the next
+		// prompt would already sit in the backend's queue, and the
+		// captures' queue views and run order (front, number) would differ.
+		none := []string{}
+		e := newFleetEnv(tb, fleetEnvOptions{backends: 1, maxInflight: 1,
+			sim: comfysim.Options{Checkpoints: none, Loras: none, VAEs: none, Embeddings: none}})
 		return fidelity.Target{BaseURL: e.srv.URL, Control: fidelity.Controls{
 			SetNodeDelay: func(_ context.Context, class string, d time.Duration) error {
-				e.sim.SetClassDelay(class, d)
+				e.sims[0].SetClassDelay(class, d)
 				return nil
 			},
 		}}

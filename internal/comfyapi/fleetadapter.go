@@ -3,7 +3,9 @@ package comfyapi
 import (
 	"context"
 	"sort"
+	"sync/atomic"
 
+	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
@@ -33,4 +35,23 @@ func (a fleetAdapter) Backends() []Backend {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Healthy && !out[j].Healthy })
 	return out
+}
+
+var _ fleet.Tap = (*Handler)(nil)
+
+// TapLater is the fleet's Tap when the fleet has to be built before the
+// Handler (which needs the fleet): it forwards to the Handler given to Set
+// and drops what comes before.
+type TapLater struct{ h atomic.Pointer[Handler] }
+
+var _ fleet.Tap = (*TapLater)(nil)
+
+// Set starts forwarding to h.
+func (t *TapLater) Set(h *Handler) { t.h.Store(h) }
+
+// Message implements fleet.Tap.
+func (t *TapLater) Message(jobID string, ev comfy.Event) {
+	if h := t.h.Load(); h != nil {
+		h.Message(jobID, ev)
+	}
 }

@@ -1,7 +1,10 @@
 package comfyapi
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -79,5 +82,42 @@ func TestHistoryReadyAtExecutingNull(t *testing.T) {
 		if w, _ := imageSize(t, r.body); w != 8+i {
 			t.Errorf("prompt %d: image width %d, want %d", i, w, 8+i)
 		}
+	}
+}
+
+// TestHistorySurvivesRestart: a new surface over the same store shows the
+// same history, the same file names, the same images, and numbers new
+// prompts after the old ones.
+func TestHistorySurvivesRestart(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	sock := dialWS(t, e.srv.URL, "?clientId=r", nil)
+	r := do(t, http.MethodPost, e.srv.URL+"/prompt", mustJSON(t, map[string]any{"prompt": imageGraph(8, 8, "restart"), "client_id": "r"}), nil)
+	first := r.json(t)
+	id := first["prompt_id"].(string)
+	sock.wait("end of run", finished(id))
+	before := do(t, http.MethodGet, e.srv.URL+"/history/"+id, nil, nil)
+
+	h2, err := New(Config{Store: e.store, Artifacts: e.arts, Hub: e.hub, Fleet: e.fleet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h2.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv2 := httptest.NewServer(h2)
+	t.Cleanup(func() { _ = h2.Stop(context.Background()); srv2.Close() })
+	after := do(t, http.MethodGet, srv2.URL+"/history/"+id, nil, nil)
+	if string(after.body) != string(before.body) {
+		t.Errorf("history after a restart:\n%s\nwant\n%s", after.body, before.body)
+	}
+	ref := outputImages(t, after.json(t)[id].(map[string]any))[0]
+	if v := viewRef(t, srv2.URL, ref, nil); v.status != http.StatusOK {
+		t.Errorf("/view after a restart: %d", v.status)
+	}
+	next := do(t, http.MethodPost, srv2.URL+"/prompt", mustJSON(t, map[string]any{"prompt": imageGraph(9, 9, "restart")}), nil).json(t)
+	n1, _ := first["number"].(json.Number).Int64()
+	n2, _ := next["number"].(json.Number).Int64()
+	if n2 <= n1 {
+		t.Errorf("number %d after a restart, want more than %d", n2, n1)
 	}
 }

@@ -26,13 +26,13 @@ func (f catalogFleet) Enqueue(string) {}
 func (f catalogFleet) Cancel(ctx context.Context, id string) (*job.Job, error) {
 	return nil, job.ErrConflict
 }
-func (f catalogFleet) Catalog() *workflow.Catalog        { return f.cat }
+func (f catalogFleet) Catalog() *workflow.Catalog         { return f.cat }
 func (f catalogFleet) CheckRunnable(workflow.Graph) error { return nil }
-func (f catalogFleet) Backends() []Backend               { return nil }
+func (f catalogFleet) Backends() []Backend                { return nil }
 
 // newIdleHandler is a started Handler over a real store with the core
 // node catalog and no backend.
-func newIdleHandler(tb testing.TB) (*Handler, *sqlite.Store) {
+func newIdleHandler(tb testing.TB, mods ...func(*Config)) (*Handler, *sqlite.Store) {
 	tb.Helper()
 	dir := tb.TempDir()
 	store, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "db"), Synchronous: "NORMAL", Logger: slog.New(slog.DiscardHandler)})
@@ -48,7 +48,11 @@ func newIdleHandler(tb testing.TB) (*Handler, *sqlite.Store) {
 		tb.Fatal(err)
 	}
 	hub := events.NewHub(events.Options{})
-	h, err := New(Config{Store: store, Artifacts: arts, Hub: hub, Fleet: catalogFleet{cat}})
+	cfg := Config{Store: store, Artifacts: arts, Hub: hub, Fleet: catalogFleet{cat}}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

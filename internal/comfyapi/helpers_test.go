@@ -137,3 +137,5 @@ func keyOwner(r *http.Request) (string, error) {
 }
 
 var errNoTestKey = io.ErrUnexpectedEOF
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -134,9 +134,10 @@ func (h *Handler) firstJob(ctx context.Context, owner, promptID string) (*job.Jo
 }
 
 // ownJob loads a job the caller owns; other owners' jobs do not exist.
+// Without keys there is one namespace, as in ComfyUI.
 func (h *Handler) ownJob(ctx context.Context, owner, id string) (*job.Job, error) {
 	j, err := h.store.GetJob(ctx, id)
-	if errors.Is(err, job.ErrNotFound) || err == nil && j.Owner != owner {
+	if errors.Is(err, job.ErrNotFound) || err == nil && h.cfg.multiTenant() && j.Owner != owner {
 		return nil, errNoJob
 	}
 	if err != nil {

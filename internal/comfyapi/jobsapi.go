@@ -48,9 +48,11 @@ type jobQuery struct {
 	offset     int
 }
 
-func parseJobQuery(raw string) (jobQuery, error) {
+// parseJobQuery reads the query; problem is the message of a 400 answer
+// (newer ComfyUI's own texts), "" when the query is fine.
+func parseJobQuery(raw string) (jq jobQuery, problem string) {
 	q := parseQuery(raw)
-	jq := jobQuery{workflowID: q.Get("workflow_id")}
+	jq = jobQuery{workflowID: q.Get("workflow_id")}
 	statuses := jobStatuses
 	if v := q.Get("status"); v != "" {
 		statuses = nil
@@ -60,7 +62,7 @@ func parseJobQuery(raw string) (jobQuery, error) {
 				continue
 			}
 			if !slices.Contains(jobStatuses, s) {
-				return jq, fmt.Errorf("Invalid status value(s): %s. Valid values: %s", s, strings.Join(jobStatuses, ", "))
+				return jq, fmt.Sprintf("Invalid status value(s): %s. Valid values: %s", s, strings.Join(jobStatuses, ", "))
 			}
 			statuses = append(statuses, s)
 		}
@@ -73,38 +75,38 @@ func parseJobQuery(raw string) (jobQuery, error) {
 	case "execution_duration":
 		jq.byDuration = true
 	default:
-		return jq, errors.New("sort_by must be 'created_at' or 'execution_duration'")
+		return jq, "sort_by must be 'created_at' or 'execution_duration'"
 	}
 	switch strings.ToLower(cmp.Or(q.Get("sort_order"), "desc")) {
 	case "desc":
 		jq.desc = true
 	case "asc":
 	default:
-		return jq, errors.New("sort_order must be 'asc' or 'desc'")
+		return jq, "sort_order must be 'asc' or 'desc'"
 	}
 	if v, ok := q["limit"]; ok {
 		n, ok := pyInt(v[0])
 		if !ok || n <= 0 {
-			return jq, errors.New("limit must be a positive integer")
+			return jq, "limit must be a positive integer"
 		}
 		jq.limit = &n
 	}
 	if v, ok := q["offset"]; ok {
 		n, ok := pyInt(v[0])
 		if !ok {
-			return jq, errors.New("offset must be an integer")
+			return jq, "offset must be an integer"
 		}
 		jq.offset = max(n, 0)
 	}
-	return jq, nil
+	return jq, ""
 }
 
 // listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000),
 // filtered and sorted on the job records, rendered only for the page.
 func (h *Handler) listJobsAPI(c *call) {
-	jq, err := parseJobQuery(c.r.URL.RawQuery)
-	if err != nil {
-		jobError(c.w, http.StatusBadRequest, err.Error())
+	jq, problem := parseJobQuery(c.r.URL.RawQuery)
+	if problem != "" {
+		jobError(c.w, http.StatusBadRequest, problem)
 		return
 	}
 	ctx := c.r.Context()

@@ -278,7 +278,7 @@ func (f *miniFleet) Cancel(ctx context.Context, id string) (*job.Job, error) {
 	return j, nil
 }
 
-func (f *miniFleet) Catalog() *workflow.Catalog        { return f.catalog }
+func (f *miniFleet) Catalog() *workflow.Catalog         { return f.catalog }
 func (f *miniFleet) CheckRunnable(workflow.Graph) error { return nil }
 func (f *miniFleet) Backends() []Backend {
 	return []Backend{{ID: "sim-1", URL: f.url, Healthy: true}}

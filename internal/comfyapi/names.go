@@ -20,7 +20,7 @@ import (
 type namer struct {
 	store Store
 
-	mu   sync.Mutex         // guards last
+	mu   sync.Mutex     // guards last
 	last map[dirKey]int // highest counter handed out per prefix
 }
 

@@ -15,12 +15,11 @@ import (
 // errNoBackend: no backend is healthy to answer for the fleet.
 var errNoBackend = errors.New("no healthy backend")
 
-// healthyBackend returns the first healthy backend.
+// healthyBackend returns the first healthy backend (or the first of all
+// when none is).
 func (h *Handler) healthyBackend() (Backend, error) {
-	for _, b := range h.fleet.Backends() {
-		if b.Healthy {
-			return b, nil
-		}
+	if all := usable(h.fleet.Backends()); len(all) > 0 {
+		return all[0], nil
 	}
 	return Backend{}, errNoBackend
 }

@@ -226,7 +226,7 @@ func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.J
 		}
 	}
 	if changed {
-		h.relay.status(owner)
+		h.relay.status(owner, h.tracker.count(owner))
 	}
 	return cancelled
 }
@@ -258,12 +258,12 @@ func (h *Handler) postInterrupt(c *call) {
 				targets = append(targets, j)
 			}
 		}
-	} else if targets, err = h.listJobs(ctx, c.owner, []job.State{job.StateRunning}, maxListed, job.OrderAsc); err != nil {
+	} else if targets, err = h.listJobs(ctx, c.owner, runningStates, maxListed, job.OrderAsc); err != nil {
 		h.unavailable(c, "reading the queue", err)
 		return
 	}
 	for _, j := range targets {
-		if j.State != job.StateRunning {
+		if !h.running(j) {
 			continue // ComfyUI only interrupts the prompt that runs
 		}
 		if _, err := h.fleet.Cancel(ctx, j.ID); err != nil {
@@ -271,6 +271,16 @@ func (h *Handler) postInterrupt(c *call) {
 		}
 	}
 	writeEmpty(c.w, http.StatusOK)
+}
+
+// running reports whether j runs on its backend: the store says so, or
+// the relay already told clients so (the store follows a moment later).
+func (h *Handler) running(j *job.Job) bool {
+	if j.State == job.StateRunning {
+		return true
+	}
+	_, ok := h.relay.started.Load(j.ID)
+	return ok && j.State == job.StateDispatched
 }
 
 // postFree is POST /free. Single-tenant, it is passed to every healthy
@@ -294,14 +304,13 @@ func (h *Handler) postFree(c *call) {
 	writeEmpty(c.w, http.StatusOK)
 }
 
-// eachBackend runs fn against every healthy backend at once, each bounded
-// by BackendTimeout; failures are logged.
+// eachBackend runs fn against every healthy backend at once (every
+// backend, when none is healthy: one that is merely slow to answer its
+// probes still knows what it is), each bounded by BackendTimeout;
+// failures are logged.
 func (h *Handler) eachBackend(ctx context.Context, fn func(context.Context, Backend, *comfy.Client) error) {
 	var g errgroup.Group
-	for _, b := range h.fleet.Backends() {
-		if !b.Healthy {
-			continue
-		}
+	for _, b := range usable(h.fleet.Backends()) {
 		g.Go(func() error {
 			cl, err := h.client(b)
 			if err == nil {
@@ -316,6 +325,20 @@ func (h *Handler) eachBackend(ctx context.Context, fn func(context.Context, Back
 		})
 	}
 	_ = g.Wait()
+}
+
+// usable are the healthy backends, or all of them when none is.
+func usable(all []Backend) []Backend {
+	var out []Backend
+	for _, b := range all {
+		if b.Healthy {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		return all
+	}
+	return out
 }
 
 // client is a ComfyUI client for b.

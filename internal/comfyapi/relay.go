@@ -21,6 +21,10 @@ type relay struct {
 	h      *Handler
 	mbox   *mailbox
 	resync resyncTable
+	// started holds the jobs whose execution_start was relayed and whose
+	// end was not: running as far as clients can tell, which may be ahead
+	// of the store.
+	started sync.Map
 
 	// Owned by the loop goroutine.
 	jobs   map[string]*jobState
@@ -40,9 +44,12 @@ type (
 	}
 	lifeItem     struct{ ev events.Event }
 	registerItem struct{ info jobInfo }
-	statusItem   struct{ owner string }
-	resultItem   struct{ apply func() } // an I/O task's outcome, applied on the loop
-	resyncItem   struct{}
+	statusItem   struct {
+		owner string
+		count int // queue_remaining when the change happened
+	}
+	resultItem struct{ apply func() } // an I/O task's outcome, applied on the loop
+	resyncItem struct{}
 )
 
 // maxTasks bounds the store reads and writes the relay runs at once.
@@ -76,8 +83,11 @@ func (r *relay) register(j *job.Job, m comfyMeta) {
 	r.mbox.push(registerItem{info: infoOf(j, m)}, false)
 }
 
-// status asks for a status broadcast to owner's sockets.
-func (r *relay) status(owner string) { r.mbox.push(statusItem{owner: owner}, false) }
+// status asks for a status broadcast to owner's sockets with the count
+// right after a queue change the caller made.
+func (r *relay) status(owner string, count int) {
+	r.mbox.push(statusItem{owner: owner, count: count}, false)
+}
 
 // start runs the loop and the lifecycle subscription until ctx ends.
 func (r *relay) start(ctx context.Context, wg *sync.WaitGroup) {
@@ -117,7 +127,7 @@ func (r *relay) handle(it any) {
 	case registerItem:
 		r.state(it.info.id).setInfo(r, it.info)
 	case statusItem:
-		r.queueFor(it.owner).push(r, &entry{ready: true, frames: []outFrame{{status: true}}})
+		r.queueFor(it.owner).push(r, &entry{ready: true, frames: []outFrame{fixedStatus(it.count)}})
 	case resultItem:
 		it.apply()
 	case resyncItem:

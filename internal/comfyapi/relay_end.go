@@ -44,7 +44,7 @@ func (r *relay) onLifecycle(ev events.Event) {
 	switch ev.Type {
 	case api.EventQueued:
 		if r.h.tracker.add(ev.Owner, ev.JobID, job.StateQueued) {
-			r.queueFor(ev.Owner).push(r, &entry{ready: true, frames: []outFrame{{status: true}}})
+			r.queueFor(ev.Owner).push(r, &entry{ready: true, frames: []outFrame{fixedStatus(r.h.tracker.count(ev.Owner))}})
 		}
 	case api.EventDispatched:
 		var d api.EventDispatchedData
@@ -72,6 +72,7 @@ func (r *relay) dropAttempt(js *jobState) {
 		js.hold = nil
 	}
 	js.started, js.cached = false, nil
+	r.started.Delete(js.id)
 }
 
 // finish releases a finalized job's end: the held messages, with the
@@ -82,6 +83,7 @@ func (r *relay) finish(ev events.Event, statusDue bool) {
 	js := r.jobs[ev.JobID]
 	delete(r.jobs, ev.JobID)
 	r.ended.add(ev.JobID)
+	r.started.Delete(ev.JobID)
 	if js == nil || js.info == nil {
 		r.finishUnknown(ev, statusDue)
 		return
@@ -115,7 +117,7 @@ func (r *relay) finish(ev events.Event, statusDue bool) {
 // finishUnknown ends a job whose messages never came through here.
 func (r *relay) finishUnknown(ev events.Event, statusDue bool) {
 	if statusDue {
-		r.queueFor(ev.Owner).push(r, &entry{ready: true, frames: []outFrame{{status: true}}})
+		r.queueFor(ev.Owner).push(r, &entry{ready: true, frames: []outFrame{fixedStatus(r.h.tracker.count(ev.Owner))}})
 	}
 	if ev.Type == api.EventCancelled || !r.h.sockets.hasOwner(ev.Owner) {
 		return // a prompt deleted from the queue gets no more messages

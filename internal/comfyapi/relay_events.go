@@ -61,11 +61,11 @@ func (r *relay) lookup(js *jobState) {
 			if js == nil || js.info != nil {
 				return
 			}
-			if err != nil {
-				if !errors.Is(err, context.Canceled) {
+			if err != nil || j.State.Terminal() {
+				if err != nil && !errors.Is(err, context.Canceled) {
 					r.h.log.Warn("comfyapi: relaying messages of an unknown job", "job", id, "err", err)
 				}
-				delete(r.jobs, id)
+				delete(r.jobs, id) // a job that ended has nothing more to say
 				r.ended.add(id)
 				return
 			}
@@ -85,6 +85,7 @@ func (r *relay) process(js *jobState, ev comfy.Event) {
 		return // the backend's own queue and negotiation: not the client's
 	case comfy.ExecutionStart:
 		js.started, js.cached = true, nil
+		r.started.Store(js.id, true)
 		e.PromptID = info.promptID
 		// ComfyUI broadcasts status when its worker takes the prompt.
 		r.emit(js, outFrame{status: true}, r.targeted(info, e))

@@ -61,7 +61,12 @@ func (js *jobState) setInfo(r *relay, info jobInfo) {
 
 // outFrame is one message of an entry and where it goes.
 type outFrame struct {
-	status    bool   // a status broadcast, counted when it is sent
+	// status is a status broadcast: with the count of a queue change that
+	// happened (fixed), or counted when it is sent, which is when ComfyUI
+	// would have sent it (a run's end, its worker taking the next one).
+	status    bool
+	fixed     bool
+	count     int
 	broadcast bool   // to every socket of the owner
 	to        string // else the client id it is for
 	f         frame
@@ -112,6 +117,9 @@ type statusWindow struct {
 	sent  int
 	owed  bool
 }
+
+// fixedStatus is a status broadcast of count.
+func fixedStatus(count int) outFrame { return outFrame{status: true, fixed: true, count: count} }
 
 func (r *relay) queueFor(owner string) *ownerQueue {
 	q := r.owners[owner]
@@ -166,7 +174,7 @@ func (r *relay) flushAll() {
 	for owner, q := range r.owners {
 		r.flush(q)
 		if q.status.owed && r.h.cfg.Clock().Sub(q.status.start) >= r.h.cfg.StatusEvery {
-			r.sendStatus(q)
+			r.sendStatus(q, r.h.tracker.count(q.owner))
 		}
 		if len(q.entries) == 0 && !q.status.owed && r.h.cfg.Clock().Sub(q.status.start) > time.Minute {
 			delete(r.owners, owner)
@@ -184,7 +192,11 @@ func (r *relay) sendEntry(q *ownerQueue, e *entry) {
 func (r *relay) deliver(q *ownerQueue, of outFrame) {
 	switch {
 	case of.status:
-		r.sendStatus(q)
+		count := r.h.tracker.count(q.owner)
+		if of.fixed {
+			count = of.count
+		}
+		r.sendStatus(q, count)
 	case of.broadcast:
 		for _, s := range r.h.sockets.owned(q.owner) {
 			f := of.f
@@ -208,7 +220,7 @@ func (r *relay) deliver(q *ownerQueue, of outFrame) {
 
 // sendStatus broadcasts the owner's queue_remaining, or owes it when the
 // window's burst is spent.
-func (r *relay) sendStatus(q *ownerQueue) {
+func (r *relay) sendStatus(q *ownerQueue, count int) {
 	now := r.h.cfg.Clock()
 	w := &q.status
 	if now.Sub(w.start) >= r.h.cfg.StatusEvery {
@@ -220,7 +232,7 @@ func (r *relay) sendStatus(q *ownerQueue) {
 	}
 	w.sent++
 	w.owed = false
-	f := textFrame(comfy.StatusData{Status: r.h.queueInfo(q.owner)})
+	f := textFrame(comfy.StatusData{Status: comfy.PromptInfo{ExecInfo: comfy.ExecInfo{QueueRemaining: count}}})
 	for _, s := range r.h.sockets.owned(q.owner) {
 		r.h.sockets.send(s, f)
 	}

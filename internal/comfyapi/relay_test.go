@@ -157,3 +157,61 @@ func countType(msgs []wsMsg, typ string) int {
 	}
 	return n
 }
+
+// flushed sends a marker through the relay and the socket of (owner, sid)
+// and waits for it: whatever the relay sent that socket before has arrived.
+func (d driver) flushed(s *testSocket, owner, sid string) {
+	d.tb.Helper()
+	d.settled(func(r *relay) {
+		if sock := r.h.sockets.client(owner, sid); sock != nil {
+			r.h.sockets.send(sock, frame{data: []byte(`{"type":"test_marker","data":{}}`)})
+		}
+	})
+	s.wait("the marker", func(m wsMsg) bool { return m.Type == "test_marker" })
+}
+
+func TestUnknownMessagesPassedOn(t *testing.T) {
+	d, srv := newRelayTest(t)
+	sock := dialWS(t, srv.URL, "?clientId=c", nil)
+	other := dialWS(t, srv.URL, "?clientId=o", nil)
+	id := submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8, "unknown"), "client_id": "c"}, nil)
+	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	attempt := "11111111-2222-8333-8444-555555555555"
+	d.tap(id, comfy.UnknownEvent{Type: "display_component", Data: json.RawMessage(`{"prompt_id": "` + attempt + `", "component": "x"}`)},
+		comfy.ProgressText{NodeID: "1", Text: "42 tokens"})
+	d.tap("", comfy.UnknownEvent{Type: "notification", Data: json.RawMessage(`{"value": "manager says hi"}`)},
+		comfy.StatusData{}) // a backend's own status is not a client's business
+	for name, s := range map[string]*testSocket{"c": sock, "o": other} {
+		m := s.wait("the custom message", func(m wsMsg) bool { return m.Type == "display_component" })
+		if m.Data["prompt_id"] != id || m.Data["component"] != "x" {
+			t.Errorf("%s: %s, want the client's prompt id and the data kept", name, m.Raw)
+		}
+		s.wait("the progress text", func(m wsMsg) bool { return len(m.Binary) > 4 && m.Binary[3] == 3 })
+		s.wait("the jobless notification", func(m wsMsg) bool { return m.Type == "notification" })
+	}
+	d.flushed(other, "", "o")
+	if n := countType(other.all(), "status"); n != 2 {
+		t.Errorf("%d status messages on the observer, want the greeting and the enqueue only", n)
+	}
+}
+
+func TestStatusCoalescedUnderLoad(t *testing.T) {
+	h, s := newIdleHandler(t, func(c *Config) { c.StatusBurst, c.StatusEvery = 2, time.Hour })
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { _ = h.Stop(context.Background()); srv.Close() })
+	d := driver{tb: t, h: h, s: s}
+	sock := dialWS(t, srv.URL, "?clientId=c", nil)
+	for i := range 6 {
+		submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8+i, "burst")}, nil)
+	}
+	d.flushed(sock, "", "c")
+	if n := countType(sock.all(), "status"); n != 3 {
+		t.Errorf("%d status messages for 6 enqueues, want the greeting and a burst of 2", n)
+	}
+	d.settled(func(r *relay) {
+		q := r.owners[""]
+		if q == nil || !q.status.owed {
+			t.Error("the coalesced statuses are not owed")
+		}
+	})
+}

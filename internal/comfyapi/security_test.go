@@ -171,3 +171,18 @@ func TestSystemStatsHidesTheServer(t *testing.T) {
 		t.Errorf("devices = %v, want the backend's one", devs)
 	}
 }
+
+func TestSharedBackendRoutesClosedToTenants(t *testing.T) {
+	e := newEnv(t, envOptions{owner: keyOwner})
+	for _, p := range []string{"/internal/logs", "/internal/folder_paths", "/api/userdata?dir=workflows", "/settings"} {
+		if r := do(t, http.MethodGet, e.srv.URL+p, nil, keyHeader("A")); r.status != http.StatusNotFound {
+			t.Errorf("GET %s with keys on: %d %s, want 404", p, r.status, r.body)
+		}
+	}
+	if r := do(t, http.MethodGet, e.srv.URL+"/internal/logs", nil, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("proxied route without a key: %d, want 401", r.status)
+	}
+	if r := do(t, http.MethodGet, e.srv.URL+"/extensions", nil, keyHeader("A")); r.status != http.StatusOK {
+		t.Errorf("GET /extensions: %d", r.status)
+	}
+}

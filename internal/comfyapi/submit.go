@@ -224,7 +224,7 @@ func (h *Handler) supersede(ctx context.Context, owner, promptID string, gen int
 func (h *Handler) announce(ctx context.Context, j *job.Job, m comfyMeta) {
 	h.relay.register(j, m)
 	if h.tracker.add(j.Owner, j.ID, job.StateQueued) {
-		h.relay.status(j.Owner) // ComfyUI broadcasts the new count on enqueue
+		h.relay.status(j.Owner, h.tracker.count(j.Owner)) // ComfyUI broadcasts the new count on enqueue
 	}
 	data, _ := json.Marshal(map[string]int{"position": max(h.tracker.pending(j.Owner)-1, 0)})
 	ev, err := h.store.AppendEvent(ctx, j.ID, job.Event{Type: api.EventQueued, Data: data})

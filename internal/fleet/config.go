@@ -49,6 +49,9 @@ type Config struct {
 	Artifacts ArtifactStore
 	// Hub receives job events. Default: events are not published.
 	Hub Hub
+	// Tap receives the backends' own messages about jobs (for the
+	// ComfyUI-compatible surface). Default: none.
+	Tap Tap
 	// Policy orders the queue. Default NewFairPolicy().
 	Policy Policy
 	// Logger. Default: discard.
@@ -180,6 +183,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Hub == nil {
 		c.Hub = nopHub{}
+	}
+	if c.Tap == nil {
+		c.Tap = nopTap{}
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultHTTPClient()

@@ -20,10 +20,14 @@ const historyTries = 5
 // authority on outcome and outputs; the socket may have missed things.
 func (r *run) finish(ctx context.Context) {
 	if entry, ok := r.heardAll(); ok {
+		r.keepHistory(entry)
 		r.succeeded(ctx, entry)
 		return
 	}
 	entry, err := r.fetchHistory(ctx)
+	if err == nil {
+		r.keepHistory(entry)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return
@@ -62,7 +66,8 @@ func (r *run) heardAll() (comfy.HistoryEntry, bool) {
 	}
 	return comfy.HistoryEntry{
 		Outputs: outputs,
-		Status:  comfy.HistoryStatus{StatusStr: comfy.StatusSuccess, Completed: true},
+		Status:  comfy.HistoryStatus{StatusStr: comfy.StatusSuccess, Completed: true, Messages: o.messages},
+		Meta:    o.meta,
 	}, true
 }
 

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,7 @@ type run struct {
 	cancelAsked bool
 	busted      bool // this attempt was sent with a cache-busting nonce
 	obs         observed
+	history     json.RawMessage // the history entry saved with the job when it ends
 	prog        progressState
 	socketGen   int64 // the backend's socket generation when posted
 }

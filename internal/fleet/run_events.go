@@ -19,6 +19,10 @@ type observed struct {
 	success     bool
 	execErr     *comfy.ExecutionError
 	interrupted *comfy.ExecutionInterrupted
+	// messages and meta are the history entry's status.messages and meta
+	// as the socket told them (see record).
+	messages []comfy.StatusMessage
+	meta     map[string]comfy.OutputMeta
 }
 
 // progressState tracks how far a run is, for progress events.
@@ -35,6 +39,7 @@ type progressState struct {
 // onEvent applies one socket event. Only the final "executing" (node null)
 // ends the run: history is written by then.
 func (r *run) onEvent(ctx context.Context, ev comfy.Event) verdict {
+	r.obs.record(ev)
 	switch e := ev.(type) {
 	case comfy.ExecutionStart:
 		r.obs.start = true

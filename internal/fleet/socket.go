@@ -77,6 +77,10 @@ func (f *Fleet) route(b *Backend, ev comfy.Event) {
 		}
 	case comfy.FeatureFlags:
 		b.previewMeta.Store(e.Bool(comfy.FlagSupportsPreviewMetadata))
+	case comfy.UnknownEvent:
+		f.tapLoose(b, promptIDIn(e.Data), ev)
+	case comfy.ProgressText, comfy.UnknownBinary:
+		f.tapLoose(b, "", ev)
 	}
 }
 
@@ -87,6 +91,7 @@ func (f *Fleet) deliver(b *Backend, promptID string, ev comfy.Event, droppable b
 		return // not ours: another client's prompt, or a run already over
 	}
 	r.touch(f.clock.Now())
+	f.cfg.Tap.Message(r.jobID, ev) // before the run can finish the job
 	r.mbox.push(ev, droppable)
 }
 

@@ -144,6 +144,9 @@ func (r *run) terminal(j *job.Job, state job.State, typ, outcome string) (*job.E
 		refineOutcome(j, outcome)
 	}
 	j.LeaseOwner = ""
+	if r.history != nil {
+		j.ComfyHistory = r.history
+	}
 	r.f.m.finished.WithLabelValues(string(state)).Inc()
 	return newEvent(typ, emptyData), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/comfygate/comfygate/internal/artifact"
+	"github.com/comfygate/comfygate/internal/comfyapi"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/gateway"
@@ -32,6 +33,8 @@ type parts struct {
 	hub   *events.Hub
 	sims  *simFleet
 	fleet *fleet.Fleet
+	tap   *comfyapi.TapLater // the fleet's tap, pointing at comfy once it exists
+	comfy *comfyapi.Handler  // the ComfyUI-compatible surface
 	svc   *gateway.Service
 	watch *gateway.DirWatcher // the workflows/ directory
 	api   *httpapi.Server
@@ -120,8 +123,9 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u})
 		}
 	}
+	p.tap = &comfyapi.TapLater{}
 	f, err := fleet.New(fleet.Config{
-		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub,
+		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap,
 		Logger: cfg.Logger, Metrics: p.reg, InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
 	})
 	if err != nil {
@@ -172,7 +176,10 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)
 	}
-	p.root, err = rootHandler(p.api, svc, p.store, cfg.APIKeys, cfg.Logger)
+	if err := p.startComfy(ctx, cfg); err != nil {
+		return err
+	}
+	p.root, err = rootHandler(p.api, p.comfy, svc, p.store, cfg.APIKeys, cfg.Logger)
 	return err
 }
 

@@ -12,6 +12,13 @@ import (
 func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 	close(p.stopped)
 	errs := []error{p.stopHTTP(ctx, log)}
+	if p.comfy != nil {
+		// Closes the ComfyUI sockets, which a graceful HTTP shutdown does
+		// not wait for, then its relay.
+		if err := p.comfy.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop comfyui surface: %w", err))
+		}
+	}
 	if p.fleet != nil {
 		// The fleet's own two phases: no new dispatches, bookkeeping in
 		// flight finishes until ctx's deadline, then everything is cancelled.

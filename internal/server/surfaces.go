@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/comfygate/comfygate/internal/comfyapi"
 	"github.com/comfygate/comfygate/internal/flaskapi"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
@@ -16,19 +17,21 @@ import (
 	"github.com/comfygate/comfygate/internal/ui"
 )
 
-// rootHandler puts every surface on the one listener. The REST API takes
-// whatever no other surface claims, so unknown paths get its JSON 404.
-func rootHandler(rest *httpapi.Server, svc *gateway.Service, store job.Store, keys []httpapi.APIKey, log *slog.Logger) (http.Handler, error) {
+// rootHandler puts every surface on the one listener. The REST API keeps
+// its own paths (unknown ones under /v1/ get its JSON 404); any other path
+// no surface claims is a ComfyUI route (a custom node's, the ComfyUI
+// frontend's files), which the ComfyUI surface proxies to a backend.
+func rootHandler(rest *httpapi.Server, comfy *comfyapi.Handler, svc *gateway.Service, store job.Store, keys []httpapi.APIKey, log *slog.Logger) (http.Handler, error) {
 	flask, err := flaskapi.New(flaskapi.Config{Service: svc, Store: store, Owner: ownerFunc(keys), Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("flask surface: %w", err)
 	}
 	web := ui.Handler()
 	mux := http.NewServeMux()
-	mux.Handle("/", rest)
+	mountComfy(mux, comfy, rest) // "/": REST's paths, else ComfyUI routes proxied to a backend
 	mux.Handle(ui.Prefix, web)
 	mux.Handle("GET /{$}", web)
-	flask.Register(mux)
+	flask.Register(mux) // RootHistory off: /api/history is the ComfyUI surface's
 	return mux, nil
 }
 

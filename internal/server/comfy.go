@@ -1,0 +1,48 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/comfygate/comfygate/internal/comfyapi"
+)
+
+// startComfy builds and starts the ComfyUI-compatible surface over the
+// fleet, and points the fleet's tap (p.tap, given to the fleet when it was
+// built) at it.
+func (p *parts) startComfy(ctx context.Context, cfg Config) error {
+	h, err := comfyapi.New(comfyapi.Config{
+		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: comfyapi.FleetOf(p.fleet),
+		Owner: ownerFunc(cfg.APIKeys), Logger: cfg.Logger, MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxQueued: cfg.MaxQueued, MaxAttempts: cfg.MaxAttempts,
+	})
+	if err != nil {
+		return fmt.Errorf("comfyui surface: %w", err)
+	}
+	p.tap.Set(h)
+	if err := h.Start(ctx); err != nil {
+		return fmt.Errorf("start comfyui surface: %w", err)
+	}
+	p.comfy = h
+	return nil
+}
+
+// restClaims reports the paths the REST API answers for itself, even when
+// it does not know them (its JSON 404): everything else that no surface
+// claims is a ComfyUI route of a custom node, proxied to a backend.
+func restClaims(path string) bool {
+	switch path {
+	case "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs":
+		return true
+	}
+	return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/docs/")
+}
+
+// mountComfy puts the ComfyUI surface's routes on mux, and makes it the
+// fallback for paths nobody claims.
+func mountComfy(mux *http.ServeMux, h *comfyapi.Handler, rest http.Handler) {
+	h.Register(mux)
+	mux.Handle("/", h.Fallback(rest, restClaims))
+}
