@@ -10,6 +10,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/workflow"
 	"github.com/comfygate/comfygate/workflow/corenodes"
 )
@@ -110,13 +111,13 @@ func (s *Server) inputFileExists(name string) bool {
 }
 
 func (s *Server) handleObjectInfo(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
-	writeJSONBytes(w, http.StatusOK, s.objectInfoJSON(s.inputFiles()))
+	comfywire.WriteJSONBytes(w, http.StatusOK, s.objectInfoJSON(s.inputFiles()))
 }
 
 func (s *Server) handleObjectInfoClass(w http.ResponseWriter, _ *http.Request, p map[string]string) {
 	name := p["node_class"]
 	if _, ok := s.catalog.Class(name); !ok {
-		writeJSONBytes(w, http.StatusOK, []byte("{}"))
+		comfywire.WriteJSONBytes(w, http.StatusOK, []byte("{}"))
 		return
 	}
 	c, err := workflow.ParseObjectInfo(s.objectInfoJSON(s.inputFiles()))
@@ -131,7 +132,7 @@ func (s *Server) handleObjectInfoClass(w http.ResponseWriter, _ *http.Request, p
 	b.WriteString(": ")
 	b.Write(nc.Raw)
 	b.WriteByte('}')
-	writeJSONBytes(w, http.StatusOK, b.Bytes())
+	comfywire.WriteJSONBytes(w, http.StatusOK, b.Bytes())
 }
 
 // modelFolders is ComfyUI 0.3.64's folder_names_and_paths keys, in order.

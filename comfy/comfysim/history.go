@@ -8,6 +8,7 @@ import (
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/engine"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // sensitiveKeys are removed from extra_data when a prompt enters history
@@ -70,16 +71,16 @@ func writeHistory(w http.ResponseWriter, ids []string, entries []*historyItem) {
 		b.Write(entries[i].raw)
 	}
 	b.WriteByte('}')
-	writeJSONBytes(w, http.StatusOK, b.Bytes())
+	comfywire.WriteJSONBytes(w, http.StatusOK, b.Bytes())
 }
 
 // handleGetHistory is GET /history?max_items=&offset= with ComfyUI's paging
 // (see queue.History.Page); a non-integer parameter is a 500.
 func (s *Server) handleGetHistory(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	q := query(r)
+	q := comfywire.ParseQuery(r.URL.RawQuery)
 	var maxItems *int
 	if v, ok := q["max_items"]; ok {
-		n, ok := pyInt(v[0])
+		n, ok := comfywire.PyInt(v[0])
 		if !ok {
 			internalError(w)
 			return
@@ -88,7 +89,7 @@ func (s *Server) handleGetHistory(w http.ResponseWriter, r *http.Request, _ map[
 	}
 	offset := -1
 	if v, ok := q["offset"]; ok {
-		n, ok := pyInt(v[0])
+		n, ok := comfywire.PyInt(v[0])
 		if !ok {
 			internalError(w)
 			return
@@ -112,7 +113,7 @@ func (s *Server) handleGetHistoryItem(w http.ResponseWriter, _ *http.Request, p 
 	e, ok := s.history.Get(id)
 	s.mu.Unlock()
 	if !ok {
-		writeJSONBytes(w, http.StatusOK, []byte("{}"))
+		comfywire.WriteJSONBytes(w, http.StatusOK, []byte("{}"))
 		return
 	}
 	writeHistory(w, []string{id}, []*historyItem{e})
@@ -125,30 +126,30 @@ func (s *Server) handlePostHistory(w http.ResponseWriter, r *http.Request, _ map
 	if !ok {
 		return
 	}
-	hasClear, err := pyContains(v, "clear")
+	hasClear, err := comfywire.PyContains(v, "clear")
 	if err != nil {
 		internalError(w)
 		return
 	}
 	if hasClear {
-		clear, err := pyGet(v, "clear")
+		clear, err := comfywire.PyGet(v, "clear")
 		if err != nil {
 			internalError(w)
 			return
 		}
-		if truthy(clear) {
+		if comfywire.Truthy(clear) {
 			s.mu.Lock()
 			s.history.Clear()
 			s.mu.Unlock()
 		}
 	}
-	if has, _ := pyContains(v, "delete"); has {
-		del, err := pyGet(v, "delete")
+	if has, _ := comfywire.PyContains(v, "delete"); has {
+		del, err := comfywire.PyGet(v, "delete")
 		if err != nil {
 			internalError(w)
 			return
 		}
-		ids, err := pyIter(del)
+		ids, err := comfywire.PyIter(del)
 		if err != nil {
 			internalError(w)
 			return
@@ -165,5 +166,5 @@ func (s *Server) handlePostHistory(w http.ResponseWriter, r *http.Request, _ map
 			}
 		}
 	}
-	writeEmpty(w, http.StatusOK)
+	comfywire.WriteEmpty(w, http.StatusOK)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // The system_stats strings of the captured 0.3.64 CPU server.
@@ -87,7 +88,7 @@ func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request, _ map[stri
 func (s *Server) handleModelFolder(w http.ResponseWriter, _ *http.Request, p map[string]string) {
 	folder := p["folder"]
 	if !slices.Contains(modelFolders, folder) {
-		writeEmpty(w, http.StatusNotFound)
+		comfywire.WriteEmpty(w, http.StatusNotFound)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.modelList(folder))
@@ -100,7 +101,7 @@ func (s *Server) handleExtensions(w http.ResponseWriter, _ *http.Request, _ map[
 // handleViewMetadata is GET /view_metadata/{folder}: the simulated model
 // files have no safetensors header, which ComfyUI answers with 404.
 func (s *Server) handleViewMetadata(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
-	writeEmpty(w, http.StatusNotFound)
+	comfywire.WriteEmpty(w, http.StatusNotFound)
 }
 
 func (s *Server) handleFolderPaths(w http.ResponseWriter, _ *http.Request, _ map[string]string) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // The /api/jobs routes come from newer ComfyUI servers (comfy_execution/
@@ -32,7 +33,7 @@ type jobQuery struct {
 }
 
 func parseJobQuery(r *http.Request) (jobQuery, string) {
-	q := query(r)
+	q := comfywire.ParseQuery(r.URL.RawQuery)
 	jq := jobQuery{statuses: jobStatuses, workflowID: q.Get("workflow_id"), offset: 0}
 	if v := q.Get("status"); v != "" {
 		jq.statuses = nil
@@ -61,7 +62,7 @@ func parseJobQuery(r *http.Request) (jobQuery, string) {
 	}
 	jq.desc = order == "desc"
 	if v, ok := q["limit"]; ok {
-		n, ok := pyInt(v[0])
+		n, ok := comfywire.PyInt(v[0])
 		if !ok {
 			return jq, "limit must be an integer"
 		}
@@ -71,7 +72,7 @@ func parseJobQuery(r *http.Request) (jobQuery, string) {
 		jq.limit = &n
 	}
 	if v, ok := q["offset"]; ok {
-		n, ok := pyInt(v[0])
+		n, ok := comfywire.PyInt(v[0])
 		if !ok {
 			return jq, "offset must be an integer"
 		}
@@ -187,7 +188,7 @@ func (s *Server) handleCancelJobs(w http.ResponseWriter, r *http.Request, _ map[
 		jobError(w, http.StatusBadRequest, "Request body must be valid JSON")
 		return
 	}
-	idsV, _, _ := pyDictGet(v, "job_ids")
+	idsV, _, _ := comfywire.PyDictGet(v, "job_ids")
 	ids, ok := idsV.([]any)
 	if !ok {
 		jobError(w, http.StatusBadRequest, "job_ids must be a list")
@@ -234,9 +235,9 @@ func queueJob(it *item, status string, withWorkflow bool) comfy.Job {
 }
 
 func workflowID(extra any) *string {
-	info, _, _ := pyDictGet(extra, "extra_pnginfo")
-	wf, _, _ := pyDictGet(info, "workflow")
-	id, _, _ := pyDictGet(wf, "id")
+	info, _, _ := comfywire.PyDictGet(extra, "extra_pnginfo")
+	wf, _, _ := comfywire.PyDictGet(info, "workflow")
+	id, _, _ := comfywire.PyDictGet(wf, "id")
 	if s, ok := id.(string); ok {
 		return &s
 	}

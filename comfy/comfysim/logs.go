@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // logCapacity is app.logger's deque size.
@@ -99,20 +100,20 @@ func (s *Server) handleLogsSubscribe(w http.ResponseWriter, r *http.Request, _ m
 	if !ok {
 		return
 	}
-	id, hasID, err := pyDictGet(v, "clientId")
-	enabled, hasEnabled, _ := pyDictGet(v, "enabled")
+	id, hasID, err := comfywire.PyDictGet(v, "clientId")
+	enabled, hasEnabled, _ := comfywire.PyDictGet(v, "enabled")
 	if err != nil || !hasID || !hasEnabled {
 		internalError(w)
 		return
 	}
 	sid, _ := id.(string)
 	s.logs.mu.Lock()
-	if truthy(enabled) {
+	if comfywire.Truthy(enabled) {
 		s.logs.subs[sid] = true
 	} else {
 		delete(s.logs.subs, sid)
 		delete(s.logs.sent, sid)
 	}
 	s.logs.mu.Unlock()
-	writeEmpty(w, http.StatusOK)
+	comfywire.WriteEmpty(w, http.StatusOK)
 }

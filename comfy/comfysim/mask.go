@@ -8,6 +8,7 @@ import (
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // errMalformedRef makes the mask route answer a plain-text 500, as
@@ -27,7 +28,7 @@ func (s *Server) saveMask(f form, upload *formFile, path string) error {
 	if err != nil {
 		return errMalformedRef
 	}
-	nameV, err := pyGet(ref, "filename")
+	nameV, err := comfywire.PyGet(ref, "filename")
 	if err != nil {
 		return errMalformedRef
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/queue"
+	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -190,11 +191,11 @@ func advancesCounter(data []byte) bool {
 	if err != nil {
 		return false
 	}
-	has, err := pyContains(v, "number")
+	has, err := comfywire.PyContains(v, "number")
 	if err != nil || has {
 		return false
 	}
-	hasFront, err := pyContains(v, "front")
+	hasFront, err := comfywire.PyContains(v, "front")
 	if err != nil {
 		return false
 	}

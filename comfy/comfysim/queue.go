@@ -6,6 +6,7 @@ import (
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/queue"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // queueResponse is GET /queue: running and pending as 5-element arrays, the
@@ -36,28 +37,28 @@ func (s *Server) handlePostQueue(w http.ResponseWriter, r *http.Request, _ map[s
 	if !ok {
 		return
 	}
-	hasClear, err := pyContains(v, "clear")
+	hasClear, err := comfywire.PyContains(v, "clear")
 	if err != nil {
 		internalError(w)
 		return
 	}
 	if hasClear {
-		clear, err := pyGet(v, "clear")
+		clear, err := comfywire.PyGet(v, "clear")
 		if err != nil {
 			internalError(w)
 			return
 		}
-		if truthy(clear) {
+		if comfywire.Truthy(clear) {
 			s.wipeQueue()
 		}
 	}
-	if has, _ := pyContains(v, "delete"); has {
-		del, err := pyGet(v, "delete")
+	if has, _ := comfywire.PyContains(v, "delete"); has {
+		del, err := comfywire.PyGet(v, "delete")
 		if err != nil {
 			internalError(w)
 			return
 		}
-		ids, err := pyIter(del)
+		ids, err := comfywire.PyIter(del)
 		if err != nil {
 			internalError(w)
 			return
@@ -66,7 +67,7 @@ func (s *Server) handlePostQueue(w http.ResponseWriter, r *http.Request, _ map[s
 			s.deletePending(id)
 		}
 	}
-	writeEmpty(w, http.StatusOK)
+	comfywire.WriteEmpty(w, http.StatusOK)
 }
 
 func (s *Server) wipeQueue() {
@@ -108,18 +109,18 @@ func (s *Server) handleInterrupt(w http.ResponseWriter, r *http.Request, _ map[s
 	if err != nil {
 		v = pyjson.Obj{} // json.JSONDecodeError is caught
 	}
-	pid, _, err := pyDictGet(v, "prompt_id")
+	pid, _, err := comfywire.PyDictGet(v, "prompt_id")
 	if err != nil {
 		internalError(w)
 		return
 	}
-	if truthy(pid) {
+	if comfywire.Truthy(pid) {
 		s.interruptIfRunning(pid)
 	} else {
 		s.logf("Global interrupt (no prompt_id specified)\n")
 		s.exec.Interrupt()
 	}
-	writeEmpty(w, http.StatusOK)
+	comfywire.WriteEmpty(w, http.StatusOK)
 }
 
 // interruptIfRunning interrupts only when pid names the running prompt.
@@ -143,20 +144,20 @@ func (s *Server) handleFree(w http.ResponseWriter, r *http.Request, _ map[string
 	if !ok {
 		return
 	}
-	unload, _, err := pyDictGet(v, "unload_models")
+	unload, _, err := comfywire.PyDictGet(v, "unload_models")
 	if err != nil {
 		internalError(w)
 		return
 	}
-	free, _, _ := pyDictGet(v, "free_memory")
+	free, _, _ := comfywire.PyDictGet(v, "free_memory")
 	s.mu.Lock()
-	if truthy(unload) {
+	if comfywire.Truthy(unload) {
 		s.flags.unloadModels = true
 	}
-	if truthy(free) {
+	if comfywire.Truthy(free) {
 		s.flags.freeMemory = true
 	}
 	s.mu.Unlock()
 	s.signal()
-	writeEmpty(w, http.StatusOK)
+	comfywire.WriteEmpty(w, http.StatusOK)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // formFile is one uploaded file part.
@@ -98,7 +99,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, save saveFunc) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.bodyError(w, r, errBodyTooLarge)
+			s.bodyError(w, r, comfywire.ErrBodyTooLarge)
 			return
 		}
 		internalError(w)
@@ -114,7 +115,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, save saveFunc) {
 	}
 	img, present := f["image"]
 	if !present {
-		writeEmpty(w, http.StatusBadRequest)
+		comfywire.WriteEmpty(w, http.StatusBadRequest)
 		return
 	}
 	file, isFile := img.(*formFile)
@@ -127,7 +128,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, save saveFunc) {
 		if status == http.StatusInternalServerError {
 			internalError(w)
 		} else {
-			writeEmpty(w, status)
+			comfywire.WriteEmpty(w, status)
 		}
 		return
 	}

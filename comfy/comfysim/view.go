@@ -13,6 +13,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // annotated splits a " [output]"-style suffix off name the way
@@ -35,15 +36,15 @@ func (s *Server) handleView(w http.ResponseWriter, r *http.Request, _ map[string
 	if !s.viewDelay(r) {
 		return
 	}
-	q := query(r)
+	q := comfywire.ParseQuery(r.URL.RawQuery)
 	raw, ok := q["filename"]
 	if !ok {
-		writeEmpty(w, http.StatusNotFound)
+		comfywire.WriteEmpty(w, http.StatusNotFound)
 		return
 	}
 	filename, kind := annotated(raw[0])
 	if filename == "" || filename[0] == '/' || strings.Contains(filename, "..") {
-		writeEmpty(w, http.StatusBadRequest)
+		comfywire.WriteEmpty(w, http.StatusBadRequest)
 		return
 	}
 	if kind == "" {
@@ -53,14 +54,14 @@ func (s *Server) handleView(w http.ResponseWriter, r *http.Request, _ map[string
 		}
 	}
 	if kind != "output" && kind != "input" && kind != "temp" {
-		writeEmpty(w, http.StatusBadRequest)
+		comfywire.WriteEmpty(w, http.StatusBadRequest)
 		return
 	}
 	dir := s.dir(kind)
 	if sub, ok := q["subfolder"]; ok {
 		full := nodes.PyJoin(dir, sub[0])
 		if !nodes.Within(dir, full) {
-			writeEmpty(w, http.StatusForbidden)
+			comfywire.WriteEmpty(w, http.StatusForbidden)
 			return
 		}
 		dir = full
@@ -69,7 +70,7 @@ func (s *Server) handleView(w http.ResponseWriter, r *http.Request, _ map[string
 	file := nodes.PyJoin(dir, filename)
 	st, err := os.Stat(file)
 	if err != nil || !st.Mode().IsRegular() {
-		writeEmpty(w, http.StatusNotFound)
+		comfywire.WriteEmpty(w, http.StatusNotFound)
 		return
 	}
 	if _, ok := q["preview"]; ok {
@@ -114,7 +115,7 @@ func contentDisposition(name string) string { return `filename="` + name + `"` }
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, file, name string, st os.FileInfo) {
 	f, err := os.Open(file)
 	if err != nil {
-		writeEmpty(w, http.StatusNotFound)
+		comfywire.WriteEmpty(w, http.StatusNotFound)
 		return
 	}
 	defer f.Close()

@@ -6,6 +6,7 @@ import (
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/hub"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // handleWS is /ws: the socket registers under ?clientId= (or a fresh
@@ -16,7 +17,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request, _ map[string]s
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		writeEmpty(w, http.StatusServiceUnavailable)
+		comfywire.WriteEmpty(w, http.StatusServiceUnavailable)
 		return
 	}
 	s.sockets.Add(1)
@@ -26,7 +27,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request, _ map[string]s
 	if err != nil {
 		return
 	}
-	sid := query(r).Get("clientId")
+	sid := comfywire.ParseQuery(r.URL.RawQuery).Get("clientId")
 	if sid == "" {
 		sid = newHexID()
 	}

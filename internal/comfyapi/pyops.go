@@ -1,114 +1,34 @@
 package comfyapi
 
 import (
-	"encoding/json"
-	"errors"
 	"math"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // ComfyUI's handlers apply Python operators to whatever JSON a client sent;
-// these reproduce the outcomes clients observe (including the exceptions
-// that become plain-text 500s) over values from decodeJSON.
+// comfywire reproduces the outcomes clients observe (including the
+// exceptions that become plain-text 500s) over values from decodeJSON,
+// the same way the simulator does. These names keep the handlers short.
 
 // errPyType stands for a TypeError or AttributeError raised by a handler.
-var errPyType = errors.New("python type error")
+var errPyType = comfywire.ErrPyType
 
-// pyContains is `key in v`.
-func pyContains(v any, key string) (bool, error) {
-	switch x := v.(type) {
-	case map[string]any:
-		_, ok := x[key]
-		return ok, nil
-	case []any:
-		for _, e := range x {
-			if s, ok := e.(string); ok && s == key {
-				return true, nil
-			}
-		}
-		return false, nil
-	case string:
-		return strings.Contains(x, key), nil
-	}
-	return false, errPyType
-}
+func pyContains(v any, key string) (bool, error) { return comfywire.PyContains(v, key) }
 
-// pyGet is `v[key]` for a dict, or the TypeError a list or string raises.
-func pyGet(v any, key string) (any, error) {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, errPyType
-	}
-	return obj[key], nil
-}
+func pyGet(v any, key string) (any, error) { return comfywire.PyGet(v, key) }
 
 // pyDictGet is `v.get(key)`: an AttributeError for anything but a dict.
 func pyDictGet(v any, key string) (any, error) {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, errPyType
-	}
-	return obj[key], nil
+	val, _, err := comfywire.PyDictGet(v, key)
+	return val, err
 }
 
-// truthy is Python's bool() of a JSON value.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
-		return err != nil || f != 0
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
-}
+func truthy(v any) bool { return comfywire.Truthy(v) }
 
-// pyIter is `for x in v`: list elements, dict keys, string characters; a
-// TypeError for numbers, bools and null.
-func pyIter(v any) ([]any, error) {
-	switch x := v.(type) {
-	case []any:
-		return x, nil
-	case map[string]any:
-		out := make([]any, 0, len(x))
-		for k := range x {
-			out = append(out, k)
-		}
-		return out, nil
-	case string:
-		var out []any
-		for _, r := range x {
-			out = append(out, string(r))
-		}
-		return out, nil
-	}
-	return nil, errPyType
-}
-
-// pyInt is int() of a query string: surrounding whitespace, a sign and
-// underscores between digits are accepted.
-func pyInt(s string) (int, bool) {
-	s = strings.TrimFunc(s, unicode.IsSpace)
-	if s == "" || strings.HasPrefix(s, "_") || strings.HasSuffix(s, "_") || strings.Contains(s, "__") {
-		return 0, false
-	}
-	clean := strings.ReplaceAll(s, "_", "")
-	if strings.ContainsAny(clean[1:], "+-") {
-		return 0, false
-	}
-	n, err := strconv.Atoi(clean)
-	return n, err == nil
-}
+func pyIter(v any) ([]any, error) { return comfywire.PyIter(v) }
 
 // floatRepr is Python's repr() of a float, as json.dumps writes it: the
 // shortest round-tripping digits, ".0" on integral values, and exponent

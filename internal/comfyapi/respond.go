@@ -5,22 +5,34 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 
-	"github.com/comfygate/comfygate/workflow"
+	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
-// aiohttp's content types, which clients of ComfyUI see.
-const (
-	contentJSON  = "application/json; charset=utf-8"
-	contentText  = "text/plain; charset=utf-8"
-	contentEmpty = "application/octet-stream"
-)
+// The answers below are ComfyUI's (aiohttp's) wire conventions, shared with
+// the simulator through comfywire; these names keep the handlers short.
+
+const contentEmpty = comfywire.ContentEmpty
+
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	comfywire.WriteJSONBytes(w, status, body)
+}
+
+func writeEmpty(w http.ResponseWriter, status int) { comfywire.WriteEmpty(w, status) }
+
+func writeText(w http.ResponseWriter, status int, text string) {
+	comfywire.WriteText(w, status, text)
+}
+
+func notFound(w http.ResponseWriter) { comfywire.NotFound(w) }
+
+func internalError(w http.ResponseWriter) { comfywire.InternalError(w) }
+
+func parseQuery(raw string) url.Values { return comfywire.ParseQuery(raw) }
+
+func pyInt(s string) (int, bool) { return comfywire.PyInt(s) }
 
 type ownerKey struct{}
 
@@ -58,38 +70,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeJSONBytes(w, status, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
-func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", contentJSON)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// writeEmpty is aiohttp's web.Response(status=...): no body, octet-stream.
-func writeEmpty(w http.ResponseWriter, status int) {
-	h := w.Header()
-	h.Set("Content-Type", contentEmpty)
-	h.Set("Content-Length", "0")
-	w.WriteHeader(status)
-}
-
-func writeText(w http.ResponseWriter, status int, text string) {
-	h := w.Header()
-	h.Set("Content-Type", contentText)
-	h.Set("Content-Length", strconv.Itoa(len(text)))
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, text)
-}
-
-func notFound(w http.ResponseWriter) { writeText(w, http.StatusNotFound, "404: Not Found") }
-
-// internalError is aiohttp's answer to an unhandled exception; ComfyUI
-// gives it for malformed bodies, and clients expect exactly this text.
-func internalError(w http.ResponseWriter) {
-	writeText(w, http.StatusInternalServerError, workflow.InternalErrorBody)
-}
-
 // unavailable answers a failure of comfygate itself (store down): the
 // client may retry, unlike after ComfyUI's 500.
 func (h *Handler) unavailable(c *call, what string, err error) {
@@ -99,30 +79,18 @@ func (h *Handler) unavailable(c *call, what string, err error) {
 }
 
 // errBodyTooLarge marks a body over MaxUploadBytes.
-var errBodyTooLarge = errors.New("request body too large")
+var errBodyTooLarge = comfywire.ErrBodyTooLarge
 
 // readBody reads the whole body within the upload limit.
 func (h *Handler) readBody(r *http.Request) ([]byte, error) {
-	limit := h.cfg.MaxUploadBytes
-	if r.ContentLength > limit {
-		return nil, errBodyTooLarge
-	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
-	}
-	if int64(len(data)) > limit {
-		return nil, errBodyTooLarge
-	}
-	return data, nil
+	return comfywire.ReadBody(r, h.cfg.MaxUploadBytes)
 }
 
 // bodyError answers a failed readBody: 413 as aiohttp does beyond
 // client_max_size, 500 for anything else.
 func (h *Handler) bodyError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errBodyTooLarge) {
-		writeText(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Maximum request body size %d exceeded, actual body size %d",
-			h.cfg.MaxUploadBytes, max(r.ContentLength, h.cfg.MaxUploadBytes+1)))
+		comfywire.WriteBodyTooLarge(w, r, h.cfg.MaxUploadBytes)
 		return
 	}
 	internalError(w)
@@ -156,24 +124,4 @@ func decodeJSON(data []byte) (any, error) {
 		return nil, errors.New("trailing data after JSON value")
 	}
 	return v, nil
-}
-
-// parseQuery parses a raw query the way aiohttp (yarl) does: only "&"
-// separates pairs, so values such as preview=webp;50 survive, where Go's
-// url.ParseQuery drops every pair holding a ";".
-func parseQuery(raw string) url.Values {
-	v := url.Values{}
-	for _, pair := range strings.Split(raw, "&") {
-		if pair == "" {
-			continue
-		}
-		k, val, _ := strings.Cut(pair, "=")
-		key, err1 := url.QueryUnescape(k)
-		value, err2 := url.QueryUnescape(val)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		v[key] = append(v[key], value)
-	}
-	return v
 }

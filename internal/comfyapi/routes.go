@@ -5,7 +5,7 @@ import "net/http"
 // routes is ComfyUI's route table as this surface serves it; each route is
 // also served under /api/. Paths it does not know go to the proxy.
 func (h *Handler) routes() *router {
-	rt := &router{h: h, fallback: h.proxy}
+	rt := newRouter(h, h.proxy)
 	get, post := http.MethodGet, http.MethodPost
 	rt.handle(get, "/ws", h.serveWS)
 	rt.handle(get, "/embeddings", h.listRoute("/embeddings"))

@@ -144,11 +144,14 @@ func (h *Handler) newJob(ctx context.Context, owner string, body *workflow.Promp
 		OutputNodes: res.Outputs, ExtraData: body.ExtraDataWithClientID(), Priority: num.tier,
 		Number: num.value, MaxAttempts: h.cfg.MaxAttempts, State: job.StateQueued, CreatedAt: h.cfg.Clock(),
 	}
-	stored, err := h.createJob(ctx, j, promptID, m)
+	// The job is stored with its "queued" event in one commit; the owner's
+	// jobs waiting before it are its position.
+	data, _ := json.Marshal(map[string]int{"position": h.tracker.pending(owner)})
+	stored, first, err := h.createJob(ctx, j, &job.Event{Type: api.EventQueued, Data: data}, promptID, m)
 	if err != nil {
 		return nil, err
 	}
-	h.announce(ctx, stored, metaOf(stored))
+	h.announce(stored, first, metaOf(stored))
 	return stored, nil
 }
 
@@ -169,25 +172,26 @@ func clientOf(body *workflow.PromptBody) (id string, has bool) {
 	return id, has
 }
 
-// createJob stores j under the job id of promptID. A prompt_id used before
+// createJob stores j and its first event under the job id of promptID. A
+// prompt_id used before
 // (ComfyUI allows it; the latest run wins in history) gets the next
 // generation's id, and the previous generation is marked superseded.
-func (h *Handler) createJob(ctx context.Context, j *job.Job, promptID string, m comfyMeta) (*job.Job, error) {
+func (h *Handler) createJob(ctx context.Context, j *job.Job, first *job.Event, promptID string, m comfyMeta) (*job.Job, *job.Event, error) {
 	id := firstID(j.Owner, promptID)
 	for gen := 1; gen <= maxGenerations; gen++ {
 		if id != promptID {
 			m.PromptID = promptID
 		}
 		j.ID, j.Comfy = id, m.raw()
-		stored, _, err := h.store.CreateJob(ctx, j)
+		stored, _, ev, err := h.store.CreateJobWithEvent(ctx, j, first)
 		if err == nil {
 			if gen > 1 {
 				h.supersede(ctx, j.Owner, promptID, gen-1)
 			}
-			return stored, nil
+			return stored, ev, nil
 		}
 		if !errors.Is(err, job.ErrDuplicateID) {
-			return nil, fmt.Errorf("store job: %w", err)
+			return nil, nil, fmt.Errorf("store job: %w", err)
 		}
 		id = derivedID(j.Owner, promptID, gen+1)
 		if gen == 1 && canonicalUUID(promptID) {
@@ -196,7 +200,7 @@ func (h *Handler) createJob(ctx context.Context, j *job.Job, promptID string, m 
 			}
 		}
 	}
-	return nil, &submitError{msg: "Invalid prompt_id", details: fmt.Sprintf("prompt_id %q was used more than %d times", promptID, maxGenerations)}
+	return nil, nil, &submitError{msg: "Invalid prompt_id", details: fmt.Sprintf("prompt_id %q was used more than %d times", promptID, maxGenerations)}
 }
 
 // maxGenerations bounds how often one prompt_id may be reused.
@@ -219,19 +223,12 @@ func (h *Handler) supersede(ctx context.Context, owner, promptID string, gen int
 }
 
 // announce tells the relay, the event streams and the scheduler about a
-// stored job. It is durable already, so failures are logged: the
-// scheduler's periodic scan still finds it.
-func (h *Handler) announce(ctx context.Context, j *job.Job, m comfyMeta) {
+// stored job and its first event, after their commit.
+func (h *Handler) announce(j *job.Job, first *job.Event, m comfyMeta) {
 	h.relay.register(j, m)
 	if h.tracker.add(j.Owner, j.ID, job.StateQueued) {
 		h.relay.status(j.Owner, h.tracker.count(j.Owner)) // ComfyUI broadcasts the new count on enqueue
 	}
-	data, _ := json.Marshal(map[string]int{"position": max(h.tracker.pending(j.Owner)-1, 0)})
-	ev, err := h.store.AppendEvent(ctx, j.ID, job.Event{Type: api.EventQueued, Data: data})
-	if err != nil {
-		h.log.Warn("comfyapi: record queued event", "job", j.ID, "err", err)
-	} else {
-		h.cfg.Hub.Publish(events.Event{JobID: j.ID, Owner: j.Owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time})
-	}
+	h.cfg.Hub.Publish(events.Event{JobID: j.ID, Owner: j.Owner, Seq: first.Seq, Type: first.Type, Data: first.Data, Time: first.Time})
 	h.fleet.Enqueue(j.ID)
 }

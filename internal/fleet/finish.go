@@ -124,28 +124,36 @@ func (r *run) succeeded(ctx context.Context, entry comfy.HistoryEntry) {
 	r.succeed(ctx, outs)
 }
 
-// succeed records each output as a durable event, then the terminal
-// transition, so a stream sees every output before "succeeded".
+// succeed records each output as a durable event and the terminal
+// transition in one transaction (one commit), so a stream sees every
+// output before "succeeded" and no output event outlives a lost binding.
 func (r *run) succeed(ctx context.Context, outs []job.Output) {
-	for _, o := range outs {
-		ev, err := r.f.store.AppendEvent(ctx, r.jobID, *newEvent(api.EventOutput, apiOutput(o)))
-		if err != nil {
-			if ctx.Err() == nil {
-				r.f.log.Error("fleet: output event not stored", "job", r.jobID, "err", err)
-			}
-			return
+	j, evs, err := r.f.store.UpdateJobWithEvents(ctx, r.jobID, func(j *job.Job) ([]job.Event, error) {
+		if !r.bound(j) {
+			return nil, errStale
 		}
-		r.f.hub.Publish(eventOf(r.owner, ev))
-		r.lastSeq = ev.Seq
-	}
-	_, ok := r.update(ctx, func(j *job.Job) (*job.Event, error) {
+		evs := make([]job.Event, 0, len(outs)+1)
+		for _, o := range outs {
+			evs = append(evs, *newEvent(api.EventOutput, apiOutput(o)))
+		}
 		j.Outputs, j.Error = outs, nil
 		j.Progress = job.Progress{Fraction: 1, NodesDone: r.prog.total, NodesTotal: r.prog.total}
-		return r.terminal(j, job.StateSucceeded, api.EventSucceeded, "")
+		end, err := r.terminal(j, job.StateSucceeded, api.EventSucceeded, "")
+		if err != nil {
+			return nil, err
+		}
+		return append(evs, *end), nil
 	})
-	if ok {
-		r.b.done.Add(1)
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) {
+			r.f.log.Error("fleet: store update failed", "job", r.jobID, "err", err)
+		}
+		return
 	}
+	for i := range evs {
+		r.publish(j, &evs[i])
+	}
+	r.b.done.Add(1)
 }
 
 func apiOutput(o job.Output) api.Output {

@@ -45,19 +45,24 @@ func (s *Service) SubmitJob(ctx context.Context, owner string, req api.SubmitJob
 	if err != nil {
 		return api.Job{}, false, err
 	}
-	if depth := s.queueDepth(ctx); depth >= s.cfg.MaxQueued {
+	depth := s.queueDepth(ctx)
+	if depth >= s.cfg.MaxQueued {
 		return api.Job{}, false, &OverloadError{Message: fmt.Sprintf("queue is full (%d jobs waiting)", depth), RetryAfter: 5e9}
 	}
 	j, err := s.newJob(ctx, owner, req, r, outputs, idemKey, hash)
 	if err != nil {
 		return api.Job{}, false, err
 	}
-	stored, replayed, err := s.cfg.Store.CreateJob(ctx, j)
+	// The job and its "queued" event are one commit: one fsync per
+	// submission, and no stored job without its first event. The jobs
+	// waiting before this one are its position.
+	data, _ := json.Marshal(api.EventQueuedData{Position: max(depth, 0)})
+	stored, replayed, first, err := s.cfg.Store.CreateJobWithEvent(ctx, j, &job.Event{Type: api.EventQueued, Data: data})
 	if err != nil {
 		return api.Job{}, false, s.createError(idemKey, err)
 	}
 	if !replayed {
-		s.announce(ctx, stored)
+		s.announce(stored, first)
 	}
 	return s.view(stored), replayed, nil
 }
@@ -70,22 +75,12 @@ func (s *Service) createError(key string, err error) error {
 	return fmt.Errorf("store job: %w", err)
 }
 
-// announce records and publishes the first event of a new job, then wakes
-// the scheduler. The job is already durable, so a failure here is logged:
-// the scheduler's periodic scan still finds the job.
-func (s *Service) announce(ctx context.Context, j *job.Job) {
+// announce publishes the first event of a new job, stored with it, and
+// wakes the scheduler. Publishing waits for the commit, so no subscriber
+// sees an event that could still be lost.
+func (s *Service) announce(j *job.Job, first *job.Event) {
 	s.accepted()
-	pos, ok := s.cfg.Fleet.QueuePosition(j.ID)
-	if !ok {
-		pos = s.queueDepth(ctx) - 1
-	}
-	data, _ := json.Marshal(api.EventQueuedData{Position: max(pos, 0)})
-	ev, err := s.cfg.Store.AppendEvent(ctx, j.ID, job.Event{Type: api.EventQueued, Data: data})
-	if err != nil {
-		s.cfg.Logger.Warn("record queued event", "job", j.ID, "err", err)
-	} else {
-		s.cfg.Hub.Publish(hubEvent(ev, j.Owner))
-	}
+	s.cfg.Hub.Publish(hubEvent(*first, j.Owner))
 	s.cfg.Fleet.Enqueue(j.ID)
 }
 

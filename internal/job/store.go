@@ -36,6 +36,22 @@ type Store interface {
 	// ErrDuplicateID. An invalid State or JSON field fails with ErrInvalid.
 	CreateJob(ctx context.Context, j *Job) (stored *Job, replayed bool, err error)
 
+	// CreateJobWithEvent is CreateJob plus, when e is non-nil, the append of
+	// e as the job's first event in the same transaction: both are stored
+	// or neither, with one durable commit. It is how a job is submitted
+	// (its "queued" event) without a second commit.
+	//
+	// The stored job has EventSeq 1 and the returned event has the new
+	// job's ID as JobID, Seq 1, and a zero Time set to the store's now; e
+	// itself is not modified. An invalid event (empty Type, Data that is
+	// not JSON) fails with ErrInvalid and stores nothing.
+	//
+	// On an idempotent replay (see CreateJob) nothing is stored: it returns
+	// the existing job as stored, replayed == true and a nil event. Every
+	// error case of CreateJob applies unchanged. With e == nil it is
+	// CreateJob, returning a nil event.
+	CreateJobWithEvent(ctx context.Context, j *Job, e *Event) (stored *Job, replayed bool, first *Event, err error)
+
 	// GetJob returns the job with id, or ErrNotFound.
 	GetJob(ctx context.Context, id string) (*Job, error)
 
@@ -79,6 +95,14 @@ type Store interface {
 	// event number (EventSeq+1) and a zero Time to the store's now; the
 	// stored event is returned (nil if fn returned none).
 	UpdateJobWithEvent(ctx context.Context, id string, fn func(*Job) (*Event, error)) (*Job, *Event, error)
+
+	// UpdateJobWithEvents is UpdateJobWithEvent for any number of events:
+	// the events fn returns are appended in order, numbered EventSeq+1,
+	// EventSeq+2, …, in the same transaction as the update, and returned
+	// as stored (nil when fn returned none). One invalid event fails the
+	// whole update with ErrInvalid. It lets a run record its outputs and
+	// its end in one commit.
+	UpdateJobWithEvents(ctx context.Context, id string, fn func(*Job) ([]Event, error)) (*Job, []Event, error)
 
 	// AppendEvent stores e as the next durable event of job jobID and
 	// returns it with JobID, Seq and (if zero) Time filled in. Concurrent

@@ -98,6 +98,60 @@ func BenchmarkUpdateWithEvent(b *testing.B) {
 	})
 }
 
+// BenchmarkUpdateWithEventBigGraph is BenchmarkUpdateWithEvent with a
+// 64 KiB graph, the size of a large real workflow: the graph is never
+// changed by an update, so its size should not show in the cost.
+func BenchmarkUpdateWithEventBigGraph(b *testing.B) {
+	big := bigGraph(64 << 10)
+	each(b, func(b *testing.B, s *sqlite.Store) func(int) {
+		ids := createMany(b, s, 64, func(_ int, j *job.Job) { j.Graph = big })
+		return func(i int) {
+			_, _, err := s.UpdateJobWithEvent(context.Background(), ids[i%len(ids)], func(j *job.Job) (*job.Event, error) {
+				j.Progress.NodesDone++
+				return &job.Event{Type: "progress", Data: json.RawMessage(`{"node":"3"}`)}, nil
+			})
+			if err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCreateJobWithEvent is a submission: the job and its queued
+// event in one commit.
+func BenchmarkCreateJobWithEvent(b *testing.B) {
+	each(b, func(b *testing.B, s *sqlite.Store) func(int) {
+		return func(int) {
+			e := &job.Event{Type: "queued", Data: json.RawMessage(`{"position":0}`)}
+			if _, _, _, err := s.CreateJobWithEvent(context.Background(), benchJob(), e); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}
+
+// bigGraph is a graph of about size bytes: the benchmark graph plus
+// text nodes.
+func bigGraph(size int) json.RawMessage {
+	g := map[string]any{}
+	if err := json.Unmarshal(benchGraph, &g); err != nil {
+		panic(err)
+	}
+	for i := 100; len(mustJSON(g)) < size; i++ {
+		g[fmt.Sprint(i)] = map[string]any{"class_type": "CLIPTextEncode",
+			"inputs": map[string]any{"text": fmt.Sprintf("prompt %d: a long description of a scene with many words", i), "clip": []any{"4", 1}}}
+	}
+	return mustJSON(g)
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 // createMany creates n jobs from 32 goroutines and returns their ids.
 func createMany(tb testing.TB, s job.Store, n int, mod func(int, *job.Job)) []string {
 	tb.Helper()

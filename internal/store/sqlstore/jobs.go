@@ -13,29 +13,46 @@ import (
 
 // CreateJob implements job.Store.
 func (s *Store) CreateJob(ctx context.Context, in *job.Job) (*job.Job, bool, error) {
+	j, replayed, _, err := s.CreateJobWithEvent(ctx, in, nil)
+	return j, replayed, err
+}
+
+// CreateJobWithEvent implements job.Store: the insert and the first event
+// share one transaction, so a submission costs one commit (one fsync).
+func (s *Store) CreateJobWithEvent(ctx context.Context, in *job.Job, e *job.Event) (*job.Job, bool, *job.Event, error) {
 	if s.closed.Load() {
-		return nil, false, job.ErrClosed
+		return nil, false, nil, job.ErrClosed
 	}
-	r, err := s.newJobRow(in)
+	r, err := s.newJobRow(in, e != nil)
+	if err == nil && e != nil {
+		err = checkEvent(e)
+	}
 	if err != nil {
-		return nil, false, fmt.Errorf("create job: %w", err)
+		return nil, false, nil, fmt.Errorf("create job: %w", err)
 	}
 	var (
 		out      *job.Job
 		replayed bool
+		ev       *job.Event
 	)
 	err = s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
-		out, replayed, err = s.insertJob(ctx, q, r)
+		var err error
+		ev = nil
+		if out, replayed, err = s.insertJob(ctx, q, r); err != nil || replayed || e == nil {
+			return err
+		}
+		ev, err = s.insertEvent(ctx, q, out.ID, 1, *e)
 		return err
 	})
 	if err != nil {
-		return nil, false, s.fail("create job "+r.j.ID, err)
+		return nil, false, nil, s.fail("create job "+r.j.ID, err)
 	}
-	return out, replayed, nil
+	return out, replayed, ev, nil
 }
 
-// newJobRow applies CreateJob's defaults to a copy of in.
-func (s *Store) newJobRow(in *job.Job) (*jobRow, error) {
+// newJobRow applies CreateJob's defaults to a copy of in; withEvent counts
+// the first event in EventSeq.
+func (s *Store) newJobRow(in *job.Job, withEvent bool) (*jobRow, error) {
 	j := *in
 	if j.ID == "" {
 		j.ID = uuid.NewString()
@@ -47,6 +64,9 @@ func (s *Store) newJobRow(in *job.Job) (*jobRow, error) {
 		j.CreatedAt = s.now()
 	}
 	j.Seq, j.EventSeq = 0, 0
+	if withEvent {
+		j.EventSeq = 1
+	}
 	j.UpdatedAt = j.CreatedAt
 	return encodeJob(&j, nil)
 }
@@ -95,12 +115,27 @@ func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
 
 // UpdateJob implements job.Store.
 func (s *Store) UpdateJob(ctx context.Context, id string, fn func(*job.Job) error) (*job.Job, error) {
-	j, _, err := s.update(ctx, id, func(j *job.Job) (*job.Event, error) { return nil, fn(j) })
+	j, _, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) { return nil, fn(j) })
 	return j, err
 }
 
 // UpdateJobWithEvent implements job.Store.
 func (s *Store) UpdateJobWithEvent(ctx context.Context, id string, fn func(*job.Job) (*job.Event, error)) (*job.Job, *job.Event, error) {
+	j, evs, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) {
+		e, err := fn(j)
+		if e == nil || err != nil {
+			return nil, err
+		}
+		return []job.Event{*e}, nil
+	})
+	if len(evs) == 0 {
+		return j, nil, err
+	}
+	return j, &evs[0], err
+}
+
+// UpdateJobWithEvents implements job.Store.
+func (s *Store) UpdateJobWithEvents(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
 	return s.update(ctx, id, fn)
 }
 
@@ -110,17 +145,17 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
-func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) (*job.Event, error)) (*job.Job, *job.Event, error) {
+func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
 	if s.closed.Load() {
 		return nil, nil, job.ErrClosed
 	}
 	var (
 		out *job.Job
-		ev  *job.Event
+		evs []job.Event
 	)
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var err error
-		out, ev, err = s.updateTx(ctx, q, id, fn)
+		out, evs, err = s.updateTx(ctx, q, id, fn)
 		return err
 	})
 	var fe fnError
@@ -130,10 +165,10 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) (*job.E
 	if err != nil {
 		return nil, nil, s.fail("update job "+id, err)
 	}
-	return out, ev, nil
+	return out, evs, nil
 }
 
-func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) (*job.Event, error)) (*job.Job, *job.Event, error) {
+func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
 	row, err := scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.ForUpdate), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, job.ErrNotFound
@@ -148,7 +183,7 @@ func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job
 	}
 	before := *cur
 	old.j = before
-	ev, err := fn(cur)
+	evs, err := fn(cur)
 	if err != nil {
 		return nil, nil, fnError{err}
 	}
@@ -159,9 +194,7 @@ func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job
 	cur.ID, cur.Seq, cur.EventSeq, cur.CreatedAt = before.ID, before.Seq, before.EventSeq, before.CreatedAt
 	cur.Owner, cur.IdempotencyKey, cur.RequestHash = before.Owner, before.IdempotencyKey, before.RequestHash
 	cur.UpdatedAt = s.now()
-	if ev != nil {
-		cur.EventSeq++
-	}
+	cur.EventSeq += int64(len(evs))
 	r, err := encodeJob(cur, &before)
 	if err != nil {
 		return nil, nil, err
@@ -170,11 +203,14 @@ func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job
 	if _, err := q.ExecContext(ctx, s.sql(query), args...); err != nil {
 		return nil, nil, err
 	}
-	if ev != nil {
-		if ev, err = s.insertEvent(ctx, q, id, cur.EventSeq, *ev); err != nil {
+	var stored []job.Event
+	for i, e := range evs {
+		ev, err := s.insertEvent(ctx, q, id, before.EventSeq+int64(i)+1, e)
+		if err != nil {
 			return nil, nil, err
 		}
+		stored = append(stored, *ev)
 	}
 	out, err := r.stored()
-	return out, ev, err
+	return out, stored, err
 }

@@ -94,25 +94,37 @@ func raw(b []byte) json.RawMessage {
 // encodeJob puts j in column form with every time normalised, after
 // checking the JSON fields that differ from prev (nil for a new job): a
 // graph loaded from the store need not be validated again on every update.
+//
+// The big JSON fields (graph, params, extra_data, comfy, comfy_history) are
+// copied only when the caller may hold them: a field that is still the
+// very slice the store loaded into prev (fn left it alone) is the store's
+// own fresh copy already, so on a transition the graph is neither
+// validated nor copied.
 func encodeJob(j, prev *job.Job) (*jobRow, error) {
 	r := &jobRow{j: *j}
 	if prev == nil {
 		prev = &job.Job{}
 	}
-	for _, f := range []struct {
+	cols := [...]struct {
 		name      string
 		v, before json.RawMessage
-	}{{"params", j.Params, prev.Params}, {"graph", j.Graph, prev.Graph}, {"extra_data", j.ExtraData, prev.ExtraData},
-		{"comfy", j.Comfy, prev.Comfy}, {"comfy_history", j.ComfyHistory, prev.ComfyHistory}} {
+		dst       *[]byte
+	}{{"params", j.Params, prev.Params, &r.params}, {"graph", j.Graph, prev.Graph, &r.graph},
+		{"extra_data", j.ExtraData, prev.ExtraData, &r.extraData},
+		{"comfy", j.Comfy, prev.Comfy, &r.comfy}, {"comfy_history", j.ComfyHistory, prev.ComfyHistory, &r.comfyHistory}}
+	for _, f := range cols {
+		if sameSlice(f.v, f.before) {
+			*f.dst = f.v
+			continue
+		}
 		if len(f.v) > 0 && !bytes.Equal(f.v, f.before) && !json.Valid(f.v) {
 			return nil, fmt.Errorf("%w: job %s: %s is not valid JSON", job.ErrInvalid, j.ID, f.name)
 		}
+		*f.dst = clone(f.v)
 	}
 	if !j.State.Valid() {
 		return nil, fmt.Errorf("%w: job %s: unknown state %q", job.ErrInvalid, j.ID, j.State)
 	}
-	r.params, r.graph, r.extraData = clone(j.Params), clone(j.Graph), clone(j.ExtraData)
-	r.comfy, r.comfyHistory = clone(j.Comfy), clone(j.ComfyHistory)
 	r.state = string(j.State)
 	r.priority, r.attempts, r.maxAttempts = int64(j.Priority), int64(j.Attempts), int64(j.MaxAttempts)
 	var err error
@@ -140,6 +152,12 @@ func encodeJob(j, prev *job.Job) (*jobRow, error) {
 	t.CreatedAt, t.DispatchedAt, t.StartedAt = norm(t.CreatedAt), norm(t.DispatchedAt), norm(t.StartedAt)
 	t.FinishedAt, t.UpdatedAt, t.LeaseUntil = norm(t.FinishedAt), norm(t.UpdatedAt), norm(t.LeaseUntil)
 	return r, nil
+}
+
+// sameSlice reports whether a and b are the same bytes in memory (not
+// merely equal): a field fn did not replace.
+func sameSlice(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func clone(b []byte) []byte {
@@ -196,17 +214,40 @@ var mutableCols = [...]string{"source", "workflow", "workflow_version", "params"
 	"number", "event_seq", "dispatched_at", "started_at", "finished_at", "updated_at",
 	"lease_owner", "lease_until", "comfy", "comfy_history"}
 
-// mutableValues are r's values of mutableCols, as parameters.
+// jsonCol is a JSON column's text in mutableValues: compared as bytes and
+// turned into a parameter only when it changed, so an unchanged graph is
+// not copied into a string twice per update.
+type jsonCol []byte
+
+// mutableValues are r's values of mutableCols; JSON columns as jsonCol.
 func (s *Store) mutableValues(r *jobRow) [len(mutableCols)]any {
 	j := &r.j
 	return [...]any{j.Source, j.Workflow, j.WorkflowVersion,
-		jsonArg(r.params), jsonArg(r.graph), jsonArg(r.outputNodes), jsonArg(r.extraData),
-		j.ClientID, r.priority, r.state, r.attempts, r.maxAttempts, jsonArg(r.attemptLog),
-		j.Backend, jsonArg(r.progress), jsonArg(r.outputs), jsonArg(r.errInfo),
+		jsonCol(r.params), jsonCol(r.graph), jsonCol(r.outputNodes), jsonCol(r.extraData),
+		j.ClientID, r.priority, r.state, r.attempts, r.maxAttempts, jsonCol(r.attemptLog),
+		j.Backend, jsonCol(r.progress), jsonCol(r.outputs), jsonCol(r.errInfo),
 		j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt), s.timeArg(j.FinishedAt),
 		s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
-		jsonArg(r.comfy), jsonArg(r.comfyHistory)}
+		jsonCol(r.comfy), jsonCol(r.comfyHistory)}
+}
+
+// sameValue compares two values of one mutable column. Empty JSON is
+// NULL, however it is spelled.
+func sameValue(a, b any) bool {
+	if x, ok := a.(jsonCol); ok {
+		y, _ := b.(jsonCol)
+		return bytes.Equal(x, y)
+	}
+	return a == b
+}
+
+// param turns a mutableValues value into a statement parameter.
+func param(v any) any {
+	if x, ok := v.(jsonCol); ok {
+		return jsonArg(x)
+	}
+	return v
 }
 
 // updateStmt builds the UPDATE of the columns whose values differ between
@@ -221,14 +262,14 @@ func (s *Store) updateStmt(old, new *jobRow) (string, []any) {
 	)
 	b.WriteString("UPDATE jobs SET ")
 	for i, v := range now {
-		if v == was[i] {
+		if sameValue(v, was[i]) {
 			continue
 		}
 		if len(args) > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(mutableCols[i] + " = ?")
-		args = append(args, v)
+		args = append(args, param(v))
 	}
 	b.WriteString(" WHERE id = ?")
 	return b.String(), append(args, new.j.ID)

@@ -34,9 +34,11 @@ func Run(t *testing.T, newStore NewStore) {
 		tests map[string]func(*testing.T, NewStore)
 	}{
 		{"CreateJob", createTests},
+		{"CreateJobWithEvent", createWithEventTests},
 		{"GetJob", getTests},
 		{"UpdateJob", updateTests},
 		{"UpdateJobWithEvent", updateWithEventTests},
+		{"UpdateJobWithEvents", updateWithEventsTests},
 		{"Events", eventTests},
 		{"ListJobs", listTests},
 		{"Scheduler", schedulerTests},
