@@ -124,9 +124,11 @@ func (r *run) succeeded(ctx context.Context, entry comfy.HistoryEntry) {
 	r.succeed(ctx, outs)
 }
 
-// succeed records each output as a durable event and the terminal
-// transition in one transaction (one commit), so a stream sees every
-// output before "succeeded" and no output event outlives a lost binding.
+// succeed records the outputs' artifacts, each output as a durable event
+// and the terminal transition in one transaction (one commit), so a
+// stream sees every output before "succeeded" and nothing is recorded for
+// a run that lost its binding. The blobs are durable already (the
+// artifact store syncs each before Put returns).
 func (r *run) succeed(ctx context.Context, outs []job.Output) {
 	j, evs, err := r.f.store.UpdateJobWithEvents(ctx, r.jobID, func(j *job.Job) ([]job.Event, error) {
 		if !r.bound(j) {
@@ -143,7 +145,7 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 			return nil, err
 		}
 		return append(evs, *end), nil
-	})
+	}, r.artifactsOf(outs)...)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) {
 			r.f.log.Error("fleet: store update failed", "job", r.jobID, "err", err)
@@ -154,6 +156,21 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 		r.publish(j, &evs[i])
 	}
 	r.b.done.Add(1)
+}
+
+// artifactsOf returns the artifact records of the run's file outputs.
+func (r *run) artifactsOf(outs []job.Output) []*job.Artifact {
+	var arts []*job.Artifact
+	for _, o := range outs {
+		if o.ArtifactID == "" {
+			continue // a text output
+		}
+		arts = append(arts, &job.Artifact{
+			ID: o.ArtifactID, ContentType: o.ContentType, Size: o.Size, Owner: r.owner,
+			JobID: r.jobID, NodeID: o.NodeID, Filename: o.Filename, Kind: job.ArtifactOutput,
+		})
+	}
+	return arts
 }
 
 func apiOutput(o job.Output) api.Output {

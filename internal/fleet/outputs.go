@@ -60,7 +60,7 @@ func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Outp
 }
 
 // copyOutput streams one file from the backend's /view into the artifact
-// store and records it. A file that is gone is answered from an earlier
+// store. A file that is gone is answered from an earlier
 // copy of the same file, if this process made one.
 func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile) (job.Output, error) {
 	rec, err := r.download(ctx, f.FileRef)
@@ -73,13 +73,7 @@ func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile)
 		return job.Output{}, err
 	}
 	r.b.recordFile(f.FileRef, rec)
-	a := &job.Artifact{
-		ID: rec.ArtifactID, ContentType: rec.ContentType, Size: rec.Size, Owner: r.owner,
-		JobID: r.jobID, NodeID: nodeID, Filename: f.Filename, Kind: job.ArtifactOutput,
-	}
-	if err := r.f.store.PutArtifact(ctx, a); err != nil {
-		return job.Output{}, fmt.Errorf("record artifact of %s: %w", f.Filename, err)
-	}
+	// The artifact's record is written with the job's end (see succeed).
 	return job.Output{
 		ArtifactID: rec.ArtifactID, NodeID: nodeID, Kind: f.Kind, Filename: f.Filename,
 		Subfolder: f.Subfolder, Type: f.Type, ContentType: rec.ContentType, Size: rec.Size,

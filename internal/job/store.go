@@ -96,13 +96,14 @@ type Store interface {
 	// stored event is returned (nil if fn returned none).
 	UpdateJobWithEvent(ctx context.Context, id string, fn func(*Job) (*Event, error)) (*Job, *Event, error)
 
-	// UpdateJobWithEvents is UpdateJobWithEvent for any number of events:
-	// the events fn returns are appended in order, numbered EventSeq+1,
-	// EventSeq+2, …, in the same transaction as the update, and returned
-	// as stored (nil when fn returned none). One invalid event fails the
-	// whole update with ErrInvalid. It lets a run record its outputs and
-	// its end in one commit.
-	UpdateJobWithEvents(ctx context.Context, id string, fn func(*Job) ([]Event, error)) (*Job, []Event, error)
+	// UpdateJobWithEvents is UpdateJobWithEvent for any number of events,
+	// plus artifact records: the events fn returns are appended in order,
+	// numbered EventSeq+1, EventSeq+2, …, and arts are recorded as by
+	// PutArtifact, all in the same transaction as the update; the stored
+	// events are returned (nil when fn returned none). If fn fails, or one
+	// event or artifact is invalid (ErrInvalid), nothing is stored. It lets
+	// a run record its outputs and its end in one commit.
+	UpdateJobWithEvents(ctx context.Context, id string, fn func(*Job) ([]Event, error), arts ...*Artifact) (*Job, []Event, error)
 
 	// AppendEvent stores e as the next durable event of job jobID and
 	// returns it with JobID, Seq and (if zero) Time filled in. Concurrent

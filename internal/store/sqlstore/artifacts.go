@@ -16,23 +16,35 @@ func (s *Store) PutArtifact(ctx context.Context, a *job.Artifact) error {
 	if s.closed.Load() {
 		return job.ErrClosed
 	}
-	if a.ID == "" {
-		return fmt.Errorf("put artifact: %w: id is empty", job.ErrInvalid)
-	}
-	created := a.CreatedAt
-	if created.IsZero() {
-		created = s.now()
+	if err := checkArtifact(a); err != nil {
+		return fmt.Errorf("put artifact: %w", err)
 	}
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
-		_, err := q.ExecContext(ctx, s.sql(`INSERT INTO artifacts (`+artifactCols+`)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-			a.ID, a.ContentType, a.Size, s.timeArg(created), a.Owner, a.JobID, a.NodeID, a.Filename, a.Kind)
-		return err
+		return s.insertArtifact(ctx, q, a)
 	})
 	if err != nil {
 		return s.fail("put artifact "+a.ID, err)
 	}
 	return nil
+}
+
+func checkArtifact(a *job.Artifact) error {
+	if a.ID == "" {
+		return fmt.Errorf("%w: artifact id is empty", job.ErrInvalid)
+	}
+	return nil
+}
+
+// insertArtifact records a unless its key is recorded already.
+func (s *Store) insertArtifact(ctx context.Context, q Querier, a *job.Artifact) error {
+	created := a.CreatedAt
+	if created.IsZero() {
+		created = s.now()
+	}
+	_, err := q.ExecContext(ctx, s.sql(`INSERT INTO artifacts (`+artifactCols+`)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		a.ID, a.ContentType, a.Size, s.timeArg(created), a.Owner, a.JobID, a.NodeID, a.Filename, a.Kind)
+	return err
 }
 
 func scanArtifact(sc scanner) (*job.Artifact, error) {

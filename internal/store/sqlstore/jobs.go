@@ -135,8 +135,13 @@ func (s *Store) UpdateJobWithEvent(ctx context.Context, id string, fn func(*job.
 }
 
 // UpdateJobWithEvents implements job.Store.
-func (s *Store) UpdateJobWithEvents(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
-	return s.update(ctx, id, fn)
+func (s *Store) UpdateJobWithEvents(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, []job.Event, error) {
+	for _, a := range arts {
+		if err := checkArtifact(a); err != nil {
+			return nil, nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+	}
+	return s.update(ctx, id, fn, arts...)
 }
 
 // fnError marks an error returned by the caller's fn, which must reach the
@@ -145,7 +150,7 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
-func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
+func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, []job.Event, error) {
 	if s.closed.Load() {
 		return nil, nil, job.ErrClosed
 	}
@@ -155,8 +160,15 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 	)
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var err error
-		out, evs, err = s.updateTx(ctx, q, id, fn)
-		return err
+		if out, evs, err = s.updateTx(ctx, q, id, fn); err != nil {
+			return err
+		}
+		for _, a := range arts {
+			if err := s.insertArtifact(ctx, q, a); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	var fe fnError
 	if errors.As(err, &fe) {

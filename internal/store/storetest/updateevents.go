@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -12,6 +14,8 @@ var updateWithEventsTests = map[string]func(*testing.T, NewStore){
 	"AppendsInOrder":      updateEventsAppends,
 	"NoneAppendsNone":     updateEventsNone,
 	"OneInvalidAbortsAll": updateEventsInvalid,
+	"RecordsArtifacts":    updateEventsArtifacts,
+	"AbortRecordsNone":    updateEventsArtifactsAbort,
 }
 
 func updateEventsAppends(t *testing.T, ns NewStore) {
@@ -69,4 +73,54 @@ func updateEventsInvalid(t *testing.T, ns NewStore) {
 	if n := len(events(t, s, j.ID)); n != 0 {
 		t.Errorf("%d events stored, want none", n)
 	}
+}
+
+func outputArtifact(jobID, id string) *job.Artifact {
+	return &job.Artifact{ID: id, ContentType: "image/png", Size: 7, CreatedAt: at(4), Owner: "o",
+		JobID: jobID, NodeID: "9", Filename: id + ".png", Kind: job.ArtifactOutput}
+}
+
+func listArtifacts(tb testing.TB, s job.Store, jobID string) []*job.Artifact {
+	tb.Helper()
+	arts, err := s.ListArtifacts(context.Background(), jobID)
+	if err != nil {
+		tb.Fatalf("ListArtifacts(%s): %v", jobID, err)
+	}
+	return arts
+}
+
+func updateEventsArtifacts(t *testing.T, ns NewStore) {
+	s := ns(t)
+	j := create(t, s, newJob())
+	a, b := outputArtifact(j.ID, "aa"), outputArtifact(j.ID, "bb")
+	_, evs, err := s.UpdateJobWithEvents(t.Context(), j.ID, func(j *job.Job) ([]job.Event, error) {
+		return []job.Event{{Type: "output"}}, nil
+	}, a, b)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events %v, err %v; want one event", evs, err)
+	}
+	diff(t, "ListArtifacts", []*job.Artifact{a, b}, listArtifacts(t, s, j.ID))
+}
+
+func updateEventsArtifactsAbort(t *testing.T, ns NewStore) {
+	s := ns(t)
+	j := create(t, s, newJob())
+	sentinel := errors.New("no")
+	_, _, err := s.UpdateJobWithEvents(t.Context(), j.ID, func(j *job.Job) ([]job.Event, error) {
+		return []job.Event{{Type: "output"}}, sentinel
+	}, outputArtifact(j.ID, "aa"))
+	if err != sentinel { //nolint:errorlint // returned unchanged
+		t.Errorf("err = %v, want fn's error", err)
+	}
+	_, _, err = s.UpdateJobWithEvents(t.Context(), j.ID, func(j *job.Job) ([]job.Event, error) {
+		return []job.Event{{Type: "output"}}, nil
+	}, outputArtifact(j.ID, "bb"), outputArtifact(j.ID, ""))
+	wantErr(t, "UpdateJobWithEvents(artifact without id)", err, job.ErrInvalid)
+	if arts := listArtifacts(t, s, j.ID); len(arts) != 0 {
+		t.Errorf("artifacts %v after failed updates, want none", arts)
+	}
+	if n := len(events(t, s, j.ID)); n != 0 {
+		t.Errorf("%d events stored, want none", n)
+	}
+	diff(t, "job after failed updates", j, get(t, s, j.ID))
 }
