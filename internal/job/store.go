@@ -87,6 +87,11 @@ type Store interface {
 	// are ignored; UpdatedAt is set to the store's now. If fn changed State
 	// to one CanTransition does not allow, the update fails with a
 	// *TransitionError. Unknown id: ErrNotFound (fn is not called).
+	//
+	// fn may replace the JSON fields (Graph, Params, …) but must not modify
+	// their bytes in place: a field that still holds the bytes the store
+	// loaded is unchanged, so a transition does not re-validate, copy or
+	// rewrite the graph.
 	UpdateJob(ctx context.Context, id string, fn func(*Job) error) (*Job, error)
 
 	// UpdateJobWithEvent is UpdateJob plus, if fn returns a non-nil event,
