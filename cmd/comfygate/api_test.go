@@ -113,9 +113,24 @@ func TestServeRequests(t *testing.T) {
 			t.Fatalf("Flask-compatible /api/workflows = %v, want t2i listed", flask.Workflows)
 		}
 		var e apiError
-		c.must(http.StatusNotFound, "GET", "/no/such/route", nil).decode(t, &e)
+		c.must(http.StatusNotFound, "GET", "/v1/no/such/route", nil).decode(t, &e)
 		if e.Error.Code == "" {
-			t.Fatal("unknown route: no JSON error body")
+			t.Fatal("unknown /v1 route: no JSON error body")
+		}
+		// The ComfyUI-compatible surface answers ComfyUI's routes here too,
+		// and passes unknown ones (custom nodes' routes) to a backend, whose
+		// own answer comes back.
+		var info struct {
+			ExecInfo struct {
+				QueueRemaining *int `json:"queue_remaining"`
+			} `json:"exec_info"`
+		}
+		c.must(http.StatusOK, "GET", "/prompt", nil).decode(t, &info)
+		if info.ExecInfo.QueueRemaining == nil {
+			t.Fatal("GET /prompt: no exec_info.queue_remaining")
+		}
+		if r := c.must(http.StatusNotFound, "GET", "/no/such/route", nil); !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("unknown root route: content type %q, want the backend's plain-text 404", r.Header.Get("Content-Type"))
 		}
 	})
 
