@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"mime"
-	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -24,9 +22,6 @@ var fileInputs = map[string][]string{
 	"VHS_LoadVideo":   {"video"},
 }
 
-// stagedName matches a value that already names a staged artifact.
-var stagedName = regexp.MustCompile(`^comfygate/([0-9a-f]{64})\.[A-Za-z0-9]{1,10}$`)
-
 // stageInputs rewrites file inputs that name a file of this surface (an
 // upload, or an output shown as "name [output]") into the staged name of
 // its artifact, which the fleet uploads to whichever backend runs the job.
@@ -38,7 +33,7 @@ func (h *Handler) stageInputs(ctx context.Context, owner string, g workflow.Grap
 		n := g[id]
 		for _, input := range fileInputs[n.ClassType] {
 			v, ok := n.Inputs[input].(string)
-			if !ok || stagedName.MatchString(v) {
+			if !ok || isStaged(v) {
 				continue
 			}
 			if escapesDir(v) {
@@ -76,7 +71,7 @@ func (h *Handler) stagedFor(ctx context.Context, owner, value string) (string, b
 	if err != nil {
 		return "", false, nil // the blob is gone: leave the name to the backends
 	}
-	return gateway.StagedPrefix + art + "." + extFor(info.ContentType), true, nil
+	return artifact.StagedName(art, info.ContentType), true, nil
 }
 
 // escapesDir reports names that could reach outside a backend's input
@@ -93,8 +88,8 @@ func escapesDir(v string) bool {
 func (h *Handler) inputExists(ctx context.Context, owner string, cat *workflow.Catalog) func(string) bool {
 	listed := backendInputs(cat)
 	return func(name string) bool {
-		if m := stagedName.FindStringSubmatch(name); m != nil {
-			ok, err := h.cfg.Artifacts.Exists(ctx, m[1])
+		if id, _, staged := artifact.ParseStaged(name); staged {
+			ok, err := h.cfg.Artifacts.Exists(ctx, id)
 			return err == nil && ok
 		}
 		if _, ok, err := h.names.resolveValue(ctx, owner, name); err == nil && ok {
@@ -147,29 +142,6 @@ func clientGraph(graph json.RawMessage, inputs map[string]map[string]string) jso
 	return out
 }
 
-// extFor picks a file extension for a content type; ComfyUI's loaders look
-// at the bytes, so it only needs to be plausible.
-func extFor(ctype string) string {
-	switch ctype {
-	case "image/png":
-		return "png"
-	case "image/jpeg":
-		return "jpg"
-	case "image/webp":
-		return "webp"
-	case "image/gif":
-		return "gif"
-	}
-	if exts, _ := mime.ExtensionsByType(ctype); len(exts) > 0 {
-		if e := strings.TrimPrefix(exts[0], "."); stagedExt.MatchString(e) {
-			return e
-		}
-	}
-	return "bin"
-}
-
-var stagedExt = regexp.MustCompile(`^[A-Za-z0-9]{1,10}$`)
-
 // stagedRenames maps each staged name in graph back to the value the
 // client gave for it.
 func stagedRenames(graph json.RawMessage, inputs map[string]map[string]string) map[string]string {
@@ -187,7 +159,7 @@ func stagedRenames(graph json.RawMessage, inputs map[string]map[string]string) m
 			continue
 		}
 		for name, client := range in {
-			if staged, ok := n.Inputs[name].(string); ok && stagedName.MatchString(staged) {
+			if staged, ok := n.Inputs[name].(string); ok && isStaged(staged) {
 				out[staged] = client
 			}
 		}
@@ -199,7 +171,7 @@ func stagedRenames(graph json.RawMessage, inputs map[string]map[string]string) m
 // inputs it lists) with the client's names. Staged names need no JSON
 // escaping, so replacing them in the encoded text is safe.
 func unstage(data json.RawMessage, renames map[string]string) json.RawMessage {
-	if len(renames) == 0 || !strings.Contains(string(data), gateway.StagedPrefix) {
+	if len(renames) == 0 || !strings.Contains(string(data), artifact.StagedPrefix) {
 		return data
 	}
 	s := string(data)
@@ -216,4 +188,9 @@ func unstageText(s string, renames map[string]string) string {
 		s = strings.ReplaceAll(s, staged, client)
 	}
 	return s
+}
+
+func isStaged(v string) bool {
+	_, _, ok := artifact.ParseStaged(v)
+	return ok
 }

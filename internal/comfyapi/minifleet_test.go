@@ -159,11 +159,11 @@ func (f *miniFleet) stage(ctx context.Context, graph json.RawMessage) error {
 	for _, n := range g {
 		for _, v := range n.Inputs {
 			s, _ := v.(string)
-			m := stagedName.FindStringSubmatch(s)
-			if m == nil {
+			id, _, ok := artifact.ParseStaged(s)
+			if !ok {
 				continue
 			}
-			b, err := f.arts.Open(ctx, m[1])
+			b, err := f.arts.Open(ctx, id)
 			if err != nil {
 				return err
 			}

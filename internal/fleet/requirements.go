@@ -5,9 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/comfygate/comfygate/internal/artifact"
 )
 
 // Requirements is what a backend must offer to run a graph, and the keys
@@ -57,8 +58,6 @@ type StagedInput struct {
 func (s StagedInput) Filename() string { return s.Hash + "." + s.Ext }
 
 const stagedSubfolder = "comfygate"
-
-var stagedRe = regexp.MustCompile(`^comfygate/([0-9a-f]{64})\.([A-Za-z0-9]{1,10})$`)
 
 // modelInputs are loader inputs that name model files in every ComfyUI
 // version we know. Custom loaders are caught by modelInputLike.
@@ -131,9 +130,9 @@ func (r *Requirements) addInputs(id string, n graphNode) {
 		if !ok {
 			continue
 		}
-		if m := stagedRe.FindStringSubmatch(s); m != nil {
+		if hash, ext, ok := artifact.ParseStaged(s); ok {
 			if !slices.ContainsFunc(r.Inputs, func(in StagedInput) bool { return in.Value == s }) {
-				r.Inputs = append(r.Inputs, StagedInput{Value: s, Hash: m[1], Ext: m[2]})
+				r.Inputs = append(r.Inputs, StagedInput{Value: s, Hash: hash, Ext: ext})
 			}
 			continue
 		}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"regexp"
 	"strings"
 
 	"github.com/comfygate/comfygate/internal/artifact"
@@ -16,15 +14,8 @@ import (
 )
 
 // StagedPrefix is the subfolder of a backend's input directory that holds
-// files comfygate stages there. A staged name is "comfygate/<sha256>.<ext>",
-// so the graph itself says which artifact each input needs: the fleet
-// uploads it to whichever backend the job lands on, just before dispatch.
-const StagedPrefix = "comfygate/"
-
-var (
-	artifactID = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	stagedName = regexp.MustCompile(`^comfygate/([0-9a-f]{64})\.[a-z0-9]{1,8}$`)
-)
+// the inputs comfygate stages there (see artifact.StagedName).
+const StagedPrefix = artifact.StagedPrefix
 
 // imageInputs are the node inputs that name an input file on a backend.
 var imageInputs = map[string]map[string]bool{
@@ -61,10 +52,11 @@ func (s *Service) stageGraphInputs(ctx context.Context, owner string, g workflow
 
 func (s *Service) stageValue(ctx context.Context, owner, v string) (string, error) {
 	switch {
-	case artifactID.MatchString(v):
+	case artifact.ValidID(v):
 		return s.stagedFor(ctx, v)
-	case stagedName.MatchString(v):
-		return s.stagedFor(ctx, stagedName.FindStringSubmatch(v)[1])
+	case isStaged(v):
+		id, _, _ := artifact.ParseStaged(v)
+		return s.stagedFor(ctx, id)
 	case strings.HasPrefix(v, "data:"):
 		return s.stageDataURL(ctx, owner, v)
 	case strings.HasPrefix(v, "http://"), strings.HasPrefix(v, "https://"):
@@ -92,7 +84,7 @@ func (s *Service) stagedFor(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return StagedPrefix + id + "." + extFor(a.ContentType), nil
+	return artifact.StagedName(id, a.ContentType), nil
 }
 
 func (s *Service) stageDataURL(ctx context.Context, owner, v string) (string, error) {
@@ -127,7 +119,7 @@ func (s *Service) storeInput(ctx context.Context, owner string, r io.Reader, cty
 	if err := s.cfg.Store.PutArtifact(ctx, a); err != nil {
 		return "", fmt.Errorf("record input: %w", err)
 	}
-	return StagedPrefix + info.ID + "." + extFor(info.ContentType), nil
+	return artifact.StagedName(info.ID, info.ContentType), nil
 }
 
 func inputStoreError(err error, limit int64) error {
@@ -141,28 +133,7 @@ func inputStoreError(err error, limit int64) error {
 	return err
 }
 
-// inputExists tells the validator whether a file input names something
-// that will exist on the backend: staged inputs were checked while staging;
-// other names are checked by the backend itself when the job is dispatched.
-func (s *Service) inputExists(context.Context) func(string) bool {
-	return func(string) bool { return true }
-}
-
-// extFor picks a file extension for a content type; ComfyUI's loaders look
-// at the bytes, so the extension only needs to be plausible.
-func extFor(ctype string) string {
-	switch ctype {
-	case "image/png":
-		return "png"
-	case "image/jpeg":
-		return "jpg"
-	case "image/webp":
-		return "webp"
-	case "image/gif":
-		return "gif"
-	}
-	if exts, _ := mime.ExtensionsByType(ctype); len(exts) > 0 {
-		return strings.TrimPrefix(exts[0], ".")
-	}
-	return "bin"
+func isStaged(v string) bool {
+	_, _, ok := artifact.ParseStaged(v)
+	return ok
 }

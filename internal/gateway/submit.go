@@ -41,7 +41,7 @@ func (s *Service) SubmitJob(ctx context.Context, owner string, req api.SubmitJob
 	if err != nil {
 		return api.Job{}, false, err
 	}
-	outputs, err := s.validate(ctx, r)
+	outputs, err := s.validate(r)
 	if err != nil {
 		return api.Job{}, false, err
 	}
@@ -165,12 +165,14 @@ func (s *Service) fromPrompt(req api.SubmitJobRequest) (resolved, error) {
 // validate checks the graph against the fleet's node catalog, as ComfyUI
 // would, and that some backend can run it. Without a catalog (no backend
 // has answered yet) the job is accepted and the backend validates it.
-func (s *Service) validate(ctx context.Context, r resolved) ([]string, error) {
+func (s *Service) validate(r resolved) ([]string, error) {
 	cat := s.cfg.Fleet.Catalog()
 	if cat == nil {
 		return nil, nil
 	}
-	res := cat.Validate(r.graph, workflow.ValidateOptions{InputFileExists: s.inputExists(ctx)})
+	// No InputFileExists: staged inputs were checked while staging, and
+	// other file names are checked by the backend itself at dispatch.
+	res := cat.Validate(r.graph, workflow.ValidateOptions{})
 	if res.Error != nil {
 		return nil, validationError(res.Error, res.NodeErrors)
 	}

@@ -42,7 +42,7 @@ func (a *Artifact) Name() string {
 	if a.meta.Filename != "" {
 		return path.Base(a.meta.Filename)
 	}
-	return a.meta.ID + "." + extFor(a.meta.ContentType)
+	return a.meta.ID + "." + artifact.Ext(a.meta.ContentType)
 }
 
 // ContentType is the stored content type.
@@ -59,7 +59,7 @@ func (a *Artifact) ETag() string { return `"` + a.meta.ID + `"` }
 
 // OpenArtifact opens a stored file the caller may read.
 func (s *Service) OpenArtifact(ctx context.Context, owner, id string) (*Artifact, error) {
-	if !artifactID.MatchString(id) {
+	if !artifact.ValidID(id) {
 		return nil, &InputError{Field: "id", Problem: "must be 64 lowercase hex digits"}
 	}
 	meta, err := s.cfg.Store.GetArtifact(ctx, id)
