@@ -66,15 +66,44 @@ var (
 
 // authenticate returns the key a request acts with; its ID is the owner.
 func (k *keyring) authenticate(w http.ResponseWriter, r *http.Request) (APIKey, error) {
+	key, err := k.keyOf(r)
+	if err != nil {
+		return APIKey{}, unauthorized(w, err)
+	}
+	return key, nil
+}
+
+// keyOf is the key a request presents, or errNoKey / errUnknownKey.
+func (k *keyring) keyOf(r *http.Request) (APIKey, error) {
 	presented := presentedKey(r.Header)
 	if presented == "" {
-		return APIKey{}, unauthorized(w, errNoKey)
+		return APIKey{}, errNoKey
 	}
 	key, ok := k.lookup(presented)
 	if !ok {
-		return APIKey{}, unauthorized(w, errUnknownKey)
+		return APIKey{}, errUnknownKey
 	}
 	return key, nil
+}
+
+// Authenticator checks requests with the REST API's rules for the surfaces
+// that authenticate through a callback (the Flask and ComfyUI-compatible
+// ones), so that there is one implementation of them: the key comes from
+// "Authorization: Bearer" or "X-API-Key" and is compared by hash, in
+// constant time, against every key. It returns the key's ID as the owner,
+// or an error whose message is fit for the caller's 401 body. It is nil
+// when keys is empty (authentication off), as those surfaces expect.
+// The keys are not validated here: New does that, and the server builds
+// both from the same list.
+func Authenticator(keys []APIKey) func(*http.Request) (owner string, err error) {
+	if len(keys) == 0 {
+		return nil
+	}
+	k := &keyring{keys: keys}
+	return func(r *http.Request) (string, error) {
+		key, err := k.keyOf(r)
+		return key.ID, err
+	}
 }
 
 // notAdmin refuses a fleet change to a key that is not an admin's.

@@ -107,9 +107,6 @@ func (a *apiService) WaitJob(ctx context.Context, owner, id string) (api.Job, er
 // non-nil interface.
 
 func (a *apiService) SubscribeJob(ctx context.Context, owner, jobID, lastEventID string) (httpapi.Stream, error) {
-	if lastEventID == "" {
-		lastEventID = "0" // from the start; the gateway refuses "" (see /tmp/server-needs.md)
-	}
 	st, err := a.Service.SubscribeJob(ctx, owner, jobID, lastEventID)
 	if err != nil {
 		return nil, err

@@ -176,10 +176,13 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)
 	}
-	if err := p.startComfy(ctx, cfg); err != nil {
+	// The surfaces that authenticate through a callback share the REST
+	// API's key check.
+	owner := httpapi.Authenticator(cfg.APIKeys)
+	if err := p.startComfy(ctx, cfg, owner); err != nil {
 		return err
 	}
-	p.root, err = rootHandler(p.api, p.comfy, svc, p.store, cfg.APIKeys, cfg.Logger)
+	p.root, err = rootHandler(p.api, p.comfy, svc, p.store, owner, cfg.Logger)
 	return err
 }
 

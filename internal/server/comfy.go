@@ -11,11 +11,11 @@ import (
 
 // startComfy builds and starts the ComfyUI-compatible surface over the
 // fleet, and points the fleet's tap (p.tap, given to the fleet when it was
-// built) at it.
-func (p *parts) startComfy(ctx context.Context, cfg Config) error {
+// built) at it. owner authenticates its requests (nil: authentication off).
+func (p *parts) startComfy(ctx context.Context, cfg Config, owner func(*http.Request) (string, error)) error {
 	h, err := comfyapi.New(comfyapi.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: comfyapi.FleetOf(p.fleet),
-		Owner: ownerFunc(cfg.APIKeys), Logger: cfg.Logger, MaxUploadBytes: cfg.MaxUploadBytes,
+		Owner: owner, Logger: cfg.Logger, MaxUploadBytes: cfg.MaxUploadBytes,
 		MaxQueued: cfg.MaxQueued, MaxAttempts: cfg.MaxAttempts,
 	})
 	if err != nil {
