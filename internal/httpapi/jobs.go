@@ -60,6 +60,16 @@ func (s *Server) waitFor(ctx context.Context, owner string, job api.Job, wait ti
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	// A graceful shutdown answers waiting requests with the job as it
+	// stands instead of holding the shutdown for their whole wait. The
+	// goroutine ends with ctx, which the deferred cancel guarantees.
+	go func() {
+		select {
+		case <-s.drained:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	got, err := s.svc.WaitJob(ctx, owner, job.ID)
 	if err != nil && ctx.Err() != nil {
 		// Running out of wait is not a failure: answer with what we know.

@@ -84,24 +84,13 @@ func (b blobStore) OpenBlob(ctx context.Context, id string) (io.ReadCloser, erro
 	return blob, err
 }
 
-// apiService is the gateway as the REST surface sees it. Besides adapting
-// result types, it ends ?wait= requests when the server starts draining:
-// they then answer with the job as it stands instead of holding a graceful
-// shutdown for up to their whole wait.
+// apiService is the gateway as the REST surface sees it: it adapts result
+// types to httpapi's interfaces.
 type apiService struct {
 	*gateway.Service
-	draining context.Context
 }
 
 var _ httpapi.Service = (*apiService)(nil)
-
-func (a *apiService) WaitJob(ctx context.Context, owner, id string) (api.Job, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(a.draining, cancel)
-	defer stop()
-	return a.Service.WaitJob(ctx, owner, id)
-}
 
 // The methods below return interfaces; a nil pointer must not become a
 // non-nil interface.

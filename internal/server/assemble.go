@@ -49,7 +49,6 @@ type parts struct {
 	failed    chan error    // cap 1: the server broke on its own
 	stopped   chan struct{} // closed when stop begins
 	reqCancel context.CancelFunc
-	drain     context.CancelFunc // ends ?wait= requests (see apiService)
 }
 
 // assemble starts every part. On error it stops the ones already started,
@@ -167,9 +166,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if p.watch, err = svc.WatchDir(ctx, filepath.Join(cfg.DataDir, workflowsDir), 0); err != nil {
 		return err
 	}
-	drainCtx, drain := context.WithCancel(context.Background())
-	p.drain = drain
-	p.api, err = httpapi.New(&apiService{Service: svc, draining: drainCtx}, httpapi.Config{
+	p.api, err = httpapi.New(&apiService{Service: svc}, httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
 		APIKeys: cfg.APIKeys, MaxUploadBytes: cfg.MaxUploadBytes,
 	})

@@ -54,8 +54,8 @@ func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 // left and closes every connection. It returns once the server's goroutine
 // has.
 func (p *parts) stopHTTP(ctx context.Context, log *slog.Logger) error {
-	if p.drain != nil {
-		p.drain()
+	if p.api != nil {
+		p.api.Drain() // ends streams and ?wait= requests at once
 	}
 	if p.http == nil {
 		if p.ln != nil {
