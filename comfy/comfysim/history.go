@@ -119,51 +119,48 @@ func (s *Server) handleGetHistoryItem(w http.ResponseWriter, _ *http.Request, p 
 	writeHistory(w, []string{id}, []*historyItem{e})
 }
 
+// readClearBody reads the body of POST /history or POST /queue and whether
+// it asks for a clear; ok is false when the response (a 500 for a body that
+// is no dict) was already written. Each handler reads "delete" itself,
+// after acting on "clear", as Python does.
+func (s *Server) readClearBody(w http.ResponseWriter, r *http.Request) (v any, clear, ok bool) {
+	if v, ok = s.readJSON(w, r); !ok {
+		return nil, false, false
+	}
+	clear, err := comfywire.ClearRequested(v)
+	if err != nil {
+		internalError(w)
+		return nil, false, false
+	}
+	return v, clear, true
+}
+
 // handlePostHistory is POST /history: {"clear": true} and/or
 // {"delete": [ids]}; an empty 200.
 func (s *Server) handlePostHistory(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	v, ok := s.readJSON(w, r)
+	v, clear, ok := s.readClearBody(w, r)
 	if !ok {
 		return
 	}
-	hasClear, err := comfywire.PyContains(v, "clear")
+	if clear {
+		s.mu.Lock()
+		s.history.Clear()
+		s.mu.Unlock()
+	}
+	ids, err := comfywire.DeleteIDs(v)
 	if err != nil {
 		internalError(w)
 		return
 	}
-	if hasClear {
-		clear, err := comfywire.PyGet(v, "clear")
-		if err != nil {
-			internalError(w)
+	for _, id := range ids {
+		switch x := id.(type) {
+		case []any, pyjson.Obj:
+			internalError(w) // unhashable
 			return
-		}
-		if comfywire.Truthy(clear) {
+		case string:
 			s.mu.Lock()
-			s.history.Clear()
+			s.history.Delete(x)
 			s.mu.Unlock()
-		}
-	}
-	if has, _ := comfywire.PyContains(v, "delete"); has {
-		del, err := comfywire.PyGet(v, "delete")
-		if err != nil {
-			internalError(w)
-			return
-		}
-		ids, err := comfywire.PyIter(del)
-		if err != nil {
-			internalError(w)
-			return
-		}
-		for _, id := range ids {
-			switch x := id.(type) {
-			case []any, pyjson.Obj:
-				internalError(w) // unhashable
-				return
-			case string:
-				s.mu.Lock()
-				s.history.Delete(x)
-				s.mu.Unlock()
-			}
 		}
 	}
 	comfywire.WriteEmpty(w, http.StatusOK)

@@ -33,39 +33,20 @@ func (s *Server) handleGetQueue(w http.ResponseWriter, _ *http.Request, _ map[st
 // {"delete": [ids]} removes pending items; always an empty 200, except the
 // 500s Python raises on odd bodies.
 func (s *Server) handlePostQueue(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	v, ok := s.readJSON(w, r)
+	v, clear, ok := s.readClearBody(w, r)
 	if !ok {
 		return
 	}
-	hasClear, err := comfywire.PyContains(v, "clear")
+	if clear {
+		s.wipeQueue()
+	}
+	ids, err := comfywire.DeleteIDs(v)
 	if err != nil {
 		internalError(w)
 		return
 	}
-	if hasClear {
-		clear, err := comfywire.PyGet(v, "clear")
-		if err != nil {
-			internalError(w)
-			return
-		}
-		if comfywire.Truthy(clear) {
-			s.wipeQueue()
-		}
-	}
-	if has, _ := comfywire.PyContains(v, "delete"); has {
-		del, err := comfywire.PyGet(v, "delete")
-		if err != nil {
-			internalError(w)
-			return
-		}
-		ids, err := comfywire.PyIter(del)
-		if err != nil {
-			internalError(w)
-			return
-		}
-		for _, id := range ids {
-			s.deletePending(id)
-		}
+	for _, id := range ids {
+		s.deletePending(id)
 	}
 	comfywire.WriteEmpty(w, http.StatusOK)
 }

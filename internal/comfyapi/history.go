@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -163,40 +164,30 @@ func (h *Handler) postHistory(c *call) {
 	}
 	ctx := c.r.Context()
 	var targets []*job.Job
-	hasClear, err := pyContains(v, "clear")
+	clear, err := comfywire.ClearRequested(v)
 	if err != nil {
 		internalError(c.w)
 		return
 	}
-	if hasClear {
-		clear, err := pyGet(v, "clear")
-		if err != nil {
-			internalError(c.w)
+	if clear {
+		if targets, err = h.newestHistory(ctx, c.owner, maxListed); err != nil {
+			h.unavailable(c, "reading the history", err)
 			return
-		}
-		if truthy(clear) {
-			if targets, err = h.newestHistory(ctx, c.owner, maxListed); err != nil {
-				h.unavailable(c, "reading the history", err)
-				return
-			}
 		}
 	}
-	if has, _ := pyContains(v, "delete"); has {
-		del, _ := pyGet(v, "delete")
-		ids, err := pyIter(del)
-		if err != nil {
-			internalError(c.w)
+	ids, err := comfywire.DeleteIDs(v)
+	if err != nil {
+		internalError(c.w)
+		return
+	}
+	for _, id := range ids {
+		switch s := id.(type) {
+		case []any, map[string]any:
+			internalError(c.w) // unhashable
 			return
-		}
-		for _, id := range ids {
-			switch s := id.(type) {
-			case []any, map[string]any:
-				internalError(c.w) // unhashable
-				return
-			case string:
-				if j, _, err := h.findJob(ctx, c.owner, s); err == nil {
-					targets = append(targets, j)
-				}
+		case string:
+			if j, _, err := h.findJob(ctx, c.owner, s); err == nil {
+				targets = append(targets, j)
 			}
 		}
 	}

@@ -18,8 +18,6 @@ var errPyType = comfywire.ErrPyType
 
 func pyContains(v any, key string) (bool, error) { return comfywire.PyContains(v, key) }
 
-func pyGet(v any, key string) (any, error) { return comfywire.PyGet(v, key) }
-
 // pyDictGet is `v.get(key)`: an AttributeError for anything but a dict.
 func pyDictGet(v any, key string) (any, error) {
 	val, _, err := comfywire.PyDictGet(v, key)
@@ -27,8 +25,6 @@ func pyDictGet(v any, key string) (any, error) {
 }
 
 func truthy(v any) bool { return comfywire.Truthy(v) }
-
-func pyIter(v any) ([]any, error) { return comfywire.PyIter(v) }
 
 // floatRepr is Python's repr() of a float, as json.dumps writes it: the
 // shortest round-tripping digits, ".0" on integral values, and exponent

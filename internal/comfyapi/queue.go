@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -146,43 +147,29 @@ func (h *Handler) postQueue(c *call) {
 		return
 	}
 	var targets []*job.Job
-	hasClear, err := pyContains(v, "clear")
+	clear, err := comfywire.ClearRequested(v)
 	if err != nil {
 		internalError(c.w)
 		return
 	}
-	if hasClear {
-		clear, err := pyGet(v, "clear")
-		if err != nil {
-			internalError(c.w)
+	if clear {
+		if targets, err = h.listJobs(c.r.Context(), c.owner, pendingStates, maxListed, job.OrderAsc); err != nil {
+			h.unavailable(c, "reading the queue", err)
 			return
 		}
-		if truthy(clear) {
-			if targets, err = h.listJobs(c.r.Context(), c.owner, pendingStates, maxListed, job.OrderAsc); err != nil {
-				h.unavailable(c, "reading the queue", err)
-				return
-			}
-		}
 	}
-	if has, _ := pyContains(v, "delete"); has {
-		more, ok := h.namedJobs(c, v)
-		if !ok {
-			return
-		}
-		targets = append(targets, more...)
+	more, ok := h.namedJobs(c, v)
+	if !ok {
+		return
 	}
+	targets = append(targets, more...)
 	h.cancelPending(c.r.Context(), c.owner, targets)
 	writeEmpty(c.w, http.StatusOK)
 }
 
 // namedJobs resolves {"delete": [...]} to the caller's jobs.
 func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, bool) {
-	del, err := pyGet(v, "delete")
-	if err != nil {
-		internalError(c.w)
-		return nil, false
-	}
-	ids, err := pyIter(del)
+	ids, err := comfywire.DeleteIDs(v)
 	if err != nil {
 		internalError(c.w)
 		return nil, false

@@ -195,30 +195,22 @@ func reflect(i, n int) int {
 }
 
 func convolveSeparable(b *Batch, k []float32) *Batch {
+	return convolve1D(convolve1D(b, k, 1, 0), k, 0, 1)
+}
+
+// convolve1D convolves every channel with k along x (dx=1) or along y
+// (dy=1), reflecting at the edges.
+func convolve1D(b *Batch, k []float32, dx, dy int) *Batch {
 	r := len(k) / 2
-	tmp := &Batch{N: b.N, H: b.H, W: b.W, C: b.C, Pix: make([]float32, len(b.Pix))}
-	for i := 0; i < b.N; i++ {
-		for y := 0; y < b.H; y++ {
-			for x := 0; x < b.W; x++ {
-				o := tmp.Index(i, y, x)
-				for j, kv := range k {
-					s := b.Index(i, y, reflect(x+j-r, b.W))
-					for c := 0; c < b.C; c++ {
-						tmp.Pix[o+c] += kv * b.Pix[s+c]
-					}
-				}
-			}
-		}
-	}
 	out := &Batch{N: b.N, H: b.H, W: b.W, C: b.C, Pix: make([]float32, len(b.Pix))}
 	for i := 0; i < b.N; i++ {
 		for y := 0; y < b.H; y++ {
 			for x := 0; x < b.W; x++ {
 				o := out.Index(i, y, x)
 				for j, kv := range k {
-					s := tmp.Index(i, reflect(y+j-r, b.H), x)
+					s := b.Index(i, reflect(y+(j-r)*dy, b.H), reflect(x+(j-r)*dx, b.W))
 					for c := 0; c < b.C; c++ {
-						out.Pix[o+c] += kv * tmp.Pix[s+c]
+						out.Pix[o+c] += kv * b.Pix[s+c]
 					}
 				}
 			}

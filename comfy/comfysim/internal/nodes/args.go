@@ -155,3 +155,54 @@ func input[T any](c *Call, name, want string) (T, error) {
 	}
 	return t, nil
 }
+
+// args reads a node's inputs in the order Python binds them and keeps the
+// first error, so that a node lists its inputs and checks once. After an
+// error the reads return zero values, which the node must not use.
+type args struct {
+	c   *Call
+	err error
+}
+
+func (c *Call) args() *args { return &args{c: c} }
+
+// arg runs one read unless an earlier one failed.
+func arg[T any](a *args, name string, get func(string) (T, error)) T {
+	var zero T
+	if a.err != nil {
+		return zero
+	}
+	v, err := get(name)
+	if err != nil {
+		a.err = err
+		return zero
+	}
+	return v
+}
+
+func (a *args) Str(name string) string    { return arg(a, name, a.c.Str) }
+func (a *args) Int(name string) int64     { return arg(a, name, a.c.Int) }
+func (a *args) Float(name string) float64 { return arg(a, name, a.c.Float) }
+
+func (a *args) Image(name string) *imaging.Batch { return arg(a, name, a.c.Image) }
+
+func (a *args) StrOr(name, def string) string {
+	return arg(a, name, func(n string) (string, error) { return a.c.StrOr(n, def) })
+}
+
+func (a *args) IntOr(name string, def int64) int64 {
+	return arg(a, name, func(n string) (int64, error) { return a.c.IntOr(n, def) })
+}
+
+func (a *args) FloatOr(name string, def float64) float64 {
+	return arg(a, name, func(n string) (float64, error) { return a.c.FloatOr(n, def) })
+}
+
+func (a *args) BoolOr(name string, def bool) bool {
+	return arg(a, name, func(n string) (bool, error) { return a.c.BoolOr(n, def) })
+}
+
+// typedArg is input for an upstream value of type T ("a MODEL").
+func typedArg[T any](a *args, name, want string) T {
+	return arg(a, name, func(n string) (T, error) { return input[T](a.c, n, want) })
+}

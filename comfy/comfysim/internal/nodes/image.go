@@ -27,21 +27,13 @@ func imageNodes() map[string]Def {
 }
 
 func emptyImage(c *Call) (Result, error) {
-	w, err := c.Int("width")
-	if err != nil {
-		return Result{}, err
-	}
-	h, err := c.Int("height")
-	if err != nil {
-		return Result{}, err
-	}
-	n, err := c.IntOr("batch_size", 1)
-	if err != nil {
-		return Result{}, err
-	}
-	color, err := c.IntOr("color", 0)
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	w := a.Int("width")
+	h := a.Int("height")
+	n := a.IntOr("batch_size", 1)
+	color := a.IntOr("color", 0)
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	b, err := imaging.Solid(c.Limits(), int(n), int(h), int(w), color)
 	if err != nil {
@@ -65,25 +57,14 @@ func imageInvert(c *Call) (Result, error) {
 }
 
 func imageScale(c *Call) (Result, error) {
-	img, err := c.Image("image")
-	if err != nil {
-		return Result{}, err
-	}
-	method, err := c.Str("upscale_method")
-	if err != nil {
-		return Result{}, err
-	}
-	w, err := c.Int("width")
-	if err != nil {
-		return Result{}, err
-	}
-	h, err := c.Int("height")
-	if err != nil {
-		return Result{}, err
-	}
-	crop, err := c.StrOr("crop", "disabled")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("image")
+	method := a.Str("upscale_method")
+	w := a.Int("width")
+	h := a.Int("height")
+	crop := a.StrOr("crop", "disabled")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	if w == 0 && h == 0 {
 		return out(img)
@@ -101,17 +82,12 @@ func imageScale(c *Call) (Result, error) {
 }
 
 func imageScaleBy(c *Call) (Result, error) {
-	img, err := c.Image("image")
-	if err != nil {
-		return Result{}, err
-	}
-	method, err := c.Str("upscale_method")
-	if err != nil {
-		return Result{}, err
-	}
-	by, err := c.Float("scale_by")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("image")
+	method := a.Str("upscale_method")
+	by := a.Float("scale_by")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	w := int(math.RoundToEven(float64(img.W) * by))
 	h := int(math.RoundToEven(float64(img.H) * by))
@@ -123,17 +99,12 @@ func imageScaleBy(c *Call) (Result, error) {
 }
 
 func imageBlur(c *Call) (Result, error) {
-	img, err := c.Image("image")
-	if err != nil {
-		return Result{}, err
-	}
-	r, err := c.Int("blur_radius")
-	if err != nil {
-		return Result{}, err
-	}
-	sigma, err := c.Float("sigma")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("image")
+	r := a.Int("blur_radius")
+	sigma := a.Float("sigma")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	b, err := imaging.Blur(img, int(r), sigma)
 	if err != nil {
@@ -143,21 +114,13 @@ func imageBlur(c *Call) (Result, error) {
 }
 
 func imageSharpen(c *Call) (Result, error) {
-	img, err := c.Image("image")
-	if err != nil {
-		return Result{}, err
-	}
-	r, err := c.Int("sharpen_radius")
-	if err != nil {
-		return Result{}, err
-	}
-	sigma, err := c.Float("sigma")
-	if err != nil {
-		return Result{}, err
-	}
-	alpha, err := c.Float("alpha")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("image")
+	r := a.Int("sharpen_radius")
+	sigma := a.Float("sigma")
+	alpha := a.Float("alpha")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	b, err := imaging.Sharpen(img, int(r), sigma, alpha)
 	if err != nil {
@@ -167,13 +130,11 @@ func imageSharpen(c *Call) (Result, error) {
 }
 
 func imageFlip(c *Call) (Result, error) {
-	img, err := c.Image("image")
-	if err != nil {
-		return Result{}, err
-	}
-	m, err := c.Str("flip_method")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("image")
+	m := a.Str("flip_method")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	switch {
 	case strings.HasPrefix(m, "x"):
@@ -185,13 +146,11 @@ func imageFlip(c *Call) (Result, error) {
 }
 
 func imageRotate(c *Call) (Result, error) {
-	img, err := c.Image("image")
-	if err != nil {
-		return Result{}, err
-	}
-	r, err := c.Str("rotation")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("image")
+	r := a.Str("rotation")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	k := 0
 	switch {
@@ -206,27 +165,24 @@ func imageRotate(c *Call) (Result, error) {
 }
 
 func imageCrop(c *Call) (Result, error) {
-	img, err := c.Image("image")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("image")
+	w := a.Int("width")
+	h := a.Int("height")
+	x := a.Int("x")
+	y := a.Int("y")
+	if a.err != nil {
+		return Result{}, a.err
 	}
-	var v [4]int64
-	for i, name := range []string{"width", "height", "x", "y"} {
-		if v[i], err = c.Int(name); err != nil {
-			return Result{}, err
-		}
-	}
-	return out(imaging.Crop(img, int(v[0]), int(v[1]), int(v[2]), int(v[3])))
+	return out(imaging.Crop(img, int(w), int(h), int(x), int(y)))
 }
 
 func repeatImageBatch(c *Call) (Result, error) {
-	img, err := c.Image("image")
-	if err != nil {
-		return Result{}, err
-	}
-	n, err := c.Int("amount")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("image")
+	n := a.Int("amount")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	parts := make([]*imaging.Batch, max(n, 1))
 	for i := range parts {
@@ -240,15 +196,14 @@ func repeatImageBatch(c *Call) (Result, error) {
 }
 
 func imageBatch(c *Call) (Result, error) {
-	a, err := c.Image("image1")
-	if err != nil {
-		return Result{}, err
-	}
-	b, err := c.Image("image2")
-	if err != nil {
-		return Result{}, err
+	in := c.args()
+	a := in.Image("image1")
+	b := in.Image("image2")
+	if in.err != nil {
+		return Result{}, in.err
 	}
 	if b.H != a.H || b.W != a.W {
+		var err error
 		if b, err = imaging.Resize(c.Limits(), b, a.W, a.H, "bilinear", true); err != nil {
 			return Result{}, tooLarge(err)
 		}

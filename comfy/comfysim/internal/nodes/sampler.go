@@ -19,36 +19,19 @@ type samplerArgs struct {
 }
 
 func readSampler(c *Call, seedName string) (samplerArgs, error) {
-	var a samplerArgs
-	var err error
-	if a.model, err = input[*Model](c, "model", "a MODEL"); err != nil {
-		return a, err
+	in := c.args()
+	a := samplerArgs{model: typedArg[*Model](in, "model", "a MODEL")}
+	if seed := arg(in, seedName, c.BigInt); seed != nil {
+		a.seed = seed.String()
 	}
-	seed, err := c.BigInt(seedName)
-	if err != nil {
-		return a, err
-	}
-	a.seed = seed.String()
-	if a.steps, err = c.Int("steps"); err != nil {
-		return a, err
-	}
-	if a.cfg, err = c.Float("cfg"); err != nil {
-		return a, err
-	}
-	if a.sampler, err = c.Str("sampler_name"); err != nil {
-		return a, err
-	}
-	if a.sched, err = c.Str("scheduler"); err != nil {
-		return a, err
-	}
-	if a.positive, err = input[*Conditioning](c, "positive", "a CONDITIONING"); err != nil {
-		return a, err
-	}
-	if a.negate, err = input[*Conditioning](c, "negative", "a CONDITIONING"); err != nil {
-		return a, err
-	}
-	a.latent, err = input[*Latent](c, "latent_image", "a LATENT")
-	return a, err
+	a.steps = in.Int("steps")
+	a.cfg = in.Float("cfg")
+	a.sampler = in.Str("sampler_name")
+	a.sched = in.Str("scheduler")
+	a.positive = typedArg[*Conditioning](in, "positive", "a CONDITIONING")
+	a.negate = typedArg[*Conditioning](in, "negative", "a CONDITIONING")
+	a.latent = typedArg[*Latent](in, "latent_image", "a LATENT")
+	return a, in.err
 }
 
 func kSampler(c *Call) (Result, error) {
@@ -73,21 +56,13 @@ func kSamplerAdvanced(c *Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	start, err := c.IntOr("start_at_step", 0)
-	if err != nil {
-		return Result{}, err
-	}
-	end, err := c.IntOr("end_at_step", 10000)
-	if err != nil {
-		return Result{}, err
-	}
-	noise, err := c.StrOr("add_noise", "enable")
-	if err != nil {
-		return Result{}, err
-	}
-	leftover, err := c.StrOr("return_with_leftover_noise", "disable")
-	if err != nil {
-		return Result{}, err
+	in := c.args()
+	start := in.IntOr("start_at_step", 0)
+	end := in.IntOr("end_at_step", 10000)
+	noise := in.StrOr("add_noise", "enable")
+	leftover := in.StrOr("return_with_leftover_noise", "disable")
+	if in.err != nil {
+		return Result{}, in.err
 	}
 	a.extra = fmt.Sprint(start, "/", end, "/", noise, "/", leftover)
 	last := min(end, a.steps)

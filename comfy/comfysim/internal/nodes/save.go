@@ -40,13 +40,11 @@ func saveNodes() map[string]Def {
 }
 
 func (s *saver) Run(c *Call) (Result, error) {
-	images, err := c.Image("images")
-	if err != nil {
-		return Result{}, err
-	}
-	prefix, err := c.StrOr("filename_prefix", "ComfyUI")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	images := a.Image("images")
+	prefix := a.StrOr("filename_prefix", "ComfyUI")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	prefix += s.prefixAppend
 	p, err := saveImagePath(c.Dir(s.kind), prefix, images.W, images.H)

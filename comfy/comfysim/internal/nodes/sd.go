@@ -113,25 +113,14 @@ func vaeLoader(c *Call) (Result, error) {
 }
 
 func loraLoader(c *Call) (Result, error) {
-	model, err := input[*Model](c, "model", "a MODEL")
-	if err != nil {
-		return Result{}, err
-	}
-	clip, err := input[*Clip](c, "clip", "a CLIP")
-	if err != nil {
-		return Result{}, err
-	}
-	name, err := c.Str("lora_name")
-	if err != nil {
-		return Result{}, err
-	}
-	sm, err := c.Float("strength_model")
-	if err != nil {
-		return Result{}, err
-	}
-	sc, err := c.Float("strength_clip")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	model := typedArg[*Model](a, "model", "a MODEL")
+	clip := typedArg[*Clip](a, "clip", "a CLIP")
+	name := a.Str("lora_name")
+	sm := a.Float("strength_model")
+	sc := a.Float("strength_clip")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	if sm == 0 && sc == 0 {
 		return out(model, clip)
@@ -157,17 +146,12 @@ func clipTextEncode(c *Call) (Result, error) {
 }
 
 func emptyLatentImage(c *Call) (Result, error) {
-	w, err := c.Int("width")
-	if err != nil {
-		return Result{}, err
-	}
-	h, err := c.Int("height")
-	if err != nil {
-		return Result{}, err
-	}
-	n, err := c.IntOr("batch_size", 1)
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	w := a.Int("width")
+	h := a.Int("height")
+	n := a.IntOr("batch_size", 1)
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	if err := c.Limits().Check(int(n), int(h/8*8), int(w/8*8)); err != nil {
 		return Result{}, tooLarge(err)
@@ -180,13 +164,11 @@ func emptyLatentImage(c *Call) (Result, error) {
 }
 
 func vaeDecode(c *Call) (Result, error) {
-	l, err := input[*Latent](c, "samples", "a LATENT")
-	if err != nil {
-		return Result{}, err
-	}
-	vae, err := input[*VAE](c, "vae", "a VAE")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	l := typedArg[*Latent](a, "samples", "a LATENT")
+	vae := typedArg[*VAE](a, "vae", "a VAE")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	seeds := make([]uint64, l.N)
 	for i, s := range l.Sigs {
@@ -200,13 +182,11 @@ func vaeDecode(c *Call) (Result, error) {
 }
 
 func vaeEncode(c *Call) (Result, error) {
-	img, err := c.Image("pixels")
-	if err != nil {
-		return Result{}, err
-	}
-	vae, err := input[*VAE](c, "vae", "a VAE")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	img := a.Image("pixels")
+	vae := typedArg[*VAE](a, "vae", "a VAE")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	l := &Latent{N: img.N, H: img.H / 8, W: img.W / 8, Sigs: make([]uint64, img.N)}
 	for i := range l.Sigs {

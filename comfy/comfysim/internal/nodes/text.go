@@ -106,17 +106,12 @@ func pySlice(s string, start, end int64) string {
 }
 
 func stringSubstring(c *Call) (Result, error) {
-	s, err := c.Str("string")
-	if err != nil {
-		return Result{}, err
-	}
-	start, err := c.Int("start")
-	if err != nil {
-		return Result{}, err
-	}
-	end, err := c.Int("end")
-	if err != nil {
-		return Result{}, err
+	a := c.args()
+	s := a.Str("string")
+	start := a.Int("start")
+	end := a.Int("end")
+	if a.err != nil {
+		return Result{}, a.err
 	}
 	return out(pySlice(s, start, end))
 }
@@ -201,14 +196,23 @@ func stringContains(c *Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := foldCase(c, s); err != nil {
+		return Result{}, err
+	}
+	return out(strings.Contains(s[0], s[1]))
+}
+
+// foldCase applies the case_sensitive input of StringContains and
+// StringCompare: when it is off, both strings compare lower-cased.
+func foldCase(c *Call, s []string) error {
 	cs, err := c.BoolOr("case_sensitive", true)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	if !cs {
 		s[0], s[1] = strings.ToLower(s[0]), strings.ToLower(s[1])
 	}
-	return out(strings.Contains(s[0], s[1]))
+	return nil
 }
 
 func stringCompare(c *Call) (Result, error) {
@@ -216,12 +220,8 @@ func stringCompare(c *Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	cs, err := c.BoolOr("case_sensitive", true)
-	if err != nil {
+	if err := foldCase(c, s); err != nil {
 		return Result{}, err
-	}
-	if !cs {
-		s[0], s[1] = strings.ToLower(s[0]), strings.ToLower(s[1])
 	}
 	switch s[2] {
 	case "Equal":
