@@ -28,7 +28,6 @@ type Server struct {
 	ownsDir bool
 	lim     imaging.Limits
 	catalog *workflow.Catalog
-	objInfo []byte // the definitions, model lists filled in
 	hub     *hub.Hub
 	exec    *engine.Executor
 	knobs   *knobs

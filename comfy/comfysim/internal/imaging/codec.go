@@ -103,7 +103,7 @@ var ErrUnidentified = errors.New("cannot identify image file")
 // Decode decodes PNG, JPEG, GIF, BMP or WebP data after checking its declared
 // size against lim, so that a small file cannot claim a huge canvas.
 func Decode(lim Limits, data []byte) (image.Image, string, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, "", ErrUnidentified
 	}

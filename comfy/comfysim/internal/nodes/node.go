@@ -144,5 +144,3 @@ func out(values ...any) (Result, error) { return Result{Outputs: values}, nil }
 
 // Number formats integers the way the rest of the graph carries them.
 func intNumber(v int64) json.Number { return json.Number(fmt.Sprint(v)) }
-
-func floatNumber(v float64) json.Number { return json.Number(pyjson.FloatRepr(v)) }
