@@ -133,7 +133,7 @@ func (c *Client) CancelJob(ctx context.Context, id string) (bool, error) {
 func (c *Client) CancelJobs(ctx context.Context, ids ...string) (bool, error) {
 	body, err := jsonBody(struct {
 		JobIDs []string `json:"job_ids"`
-	}{orEmptyStrings(ids)})
+	}{orEmptySlice(ids)})
 	if err != nil {
 		return false, fmt.Errorf("cancel jobs: %w", err)
 	}

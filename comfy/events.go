@@ -253,3 +253,32 @@ func writeField(buf *bytes.Buffer, key string, value []byte) {
 	buf.WriteByte(':')
 	buf.Write(value)
 }
+
+// PromptIDOf returns the prompt id that ev names, or "" for events that name
+// none (status, type-1 and type-3 frames, the reconnect "executing", unknown
+// messages).
+func PromptIDOf(ev Event) string {
+	switch e := ev.(type) {
+	case ExecutionStart:
+		return e.PromptID
+	case ExecutionCached:
+		return e.PromptID
+	case Executing:
+		return e.PromptID
+	case Progress:
+		return e.PromptID
+	case ProgressState:
+		return e.PromptID
+	case Executed:
+		return e.PromptID
+	case ExecutionSuccess:
+		return e.PromptID
+	case ExecutionError:
+		return e.PromptID
+	case ExecutionInterrupted:
+		return e.PromptID
+	case PreviewImageWithMetadata:
+		return e.Meta.PromptID
+	}
+	return ""
+}

@@ -9,20 +9,36 @@ import (
 	"strings"
 )
 
-// unknownFields returns the keys of the JSON object data that are not fields
-// of the struct v (by json tag), or nil when there are none.
-func unknownFields(data []byte, v any) (map[string]json.RawMessage, error) {
+// unmarshalWithExtra decodes data into the known fields of *p and stores
+// every other key in *extra (nil when there are none). P is a method-less
+// copy of the type being decoded, so that json.Unmarshal does not call back
+// into its UnmarshalJSON.
+func unmarshalWithExtra[P any](data []byte, p *P, extra *map[string]json.RawMessage) error {
+	if err := json.Unmarshal(data, p); err != nil {
+		return err
+	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
-		return nil, err
+		return err
 	}
-	for _, k := range jsonFieldNames(reflect.TypeOf(v)) {
+	for _, k := range jsonFieldNames(reflect.TypeFor[P]()) {
 		delete(all, k)
 	}
 	if len(all) == 0 {
-		return nil, nil
+		all = nil
 	}
-	return all, nil
+	*extra = all
+	return nil
+}
+
+// marshalWithExtra encodes known (a method-less copy of the type being
+// encoded), then appends extra.
+func marshalWithExtra(known any, extra map[string]json.RawMessage) ([]byte, error) {
+	data, err := json.Marshal(known)
+	if err != nil {
+		return nil, err
+	}
+	return appendFields(data, extra)
 }
 
 func jsonFieldNames(t reflect.Type) []string {

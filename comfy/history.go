@@ -22,9 +22,7 @@ type HistoryEntry struct {
 func (h HistoryEntry) MarshalJSON() ([]byte, error) {
 	type plain HistoryEntry
 	p := plain(h)
-	if p.Outputs == nil {
-		p.Outputs = map[string]json.RawMessage{}
-	}
+	p.Outputs = orEmptyMap(p.Outputs)
 	return json.Marshal(p)
 }
 
@@ -46,9 +44,7 @@ type HistoryStatus struct {
 func (s HistoryStatus) MarshalJSON() ([]byte, error) {
 	type plain HistoryStatus
 	p := plain(s)
-	if p.Messages == nil {
-		p.Messages = []StatusMessage{}
-	}
+	p.Messages = orEmptySlice(p.Messages)
 	return json.Marshal(p)
 }
 

@@ -65,12 +65,21 @@ func orEmptyObject(raw json.RawMessage) json.RawMessage {
 	return raw
 }
 
-// orEmptyStrings returns s, or an empty non-nil slice so it encodes as [].
-func orEmptyStrings(s []string) []string {
+// orEmptySlice returns s, or an empty non-nil slice so it encodes as []
+// where ComfyUI never sends null.
+func orEmptySlice[S ~[]E, E any](s S) S {
 	if s == nil {
-		return []string{}
+		return S{}
 	}
 	return s
+}
+
+// orEmptyMap returns m, or an empty non-nil map so it encodes as {}.
+func orEmptyMap[M ~map[K]V, K comparable, V any](m M) M {
+	if m == nil {
+		return M{}
+	}
+	return m
 }
 
 // pythonNonFinite replaces the bare NaN, Infinity and -Infinity tokens that

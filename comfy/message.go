@@ -132,7 +132,7 @@ func orNull(raw json.RawMessage) json.RawMessage {
 func (e ExecutionCached) MarshalJSON() ([]byte, error) {
 	type plain ExecutionCached
 	p := plain(e)
-	p.Nodes = orEmptyStrings(p.Nodes)
+	p.Nodes = orEmptySlice(p.Nodes)
 	return json.Marshal(p)
 }
 
@@ -140,9 +140,9 @@ func (e ExecutionCached) MarshalJSON() ([]byte, error) {
 func (e ExecutionError) MarshalJSON() ([]byte, error) {
 	type plain ExecutionError
 	p := plain(e)
-	p.Executed = orEmptyStrings(p.Executed)
-	p.Traceback = orEmptyStrings(p.Traceback)
-	p.CurrentOutputs = orEmptyStrings(p.CurrentOutputs)
+	p.Executed = orEmptySlice(p.Executed)
+	p.Traceback = orEmptySlice(p.Traceback)
+	p.CurrentOutputs = orEmptySlice(p.CurrentOutputs)
 	if len(p.CurrentInputs) == 0 {
 		p.CurrentInputs = json.RawMessage("[]")
 	}
@@ -153,7 +153,7 @@ func (e ExecutionError) MarshalJSON() ([]byte, error) {
 func (e ExecutionInterrupted) MarshalJSON() ([]byte, error) {
 	type plain ExecutionInterrupted
 	p := plain(e)
-	p.Executed = orEmptyStrings(p.Executed)
+	p.Executed = orEmptySlice(p.Executed)
 	return json.Marshal(p)
 }
 
@@ -169,9 +169,7 @@ func (e Executed) MarshalJSON() ([]byte, error) {
 func (p ProgressState) MarshalJSON() ([]byte, error) {
 	type plain ProgressState
 	q := plain(p)
-	if q.Nodes == nil {
-		q.Nodes = map[string]NodeProgress{}
-	}
+	q.Nodes = orEmptyMap(q.Nodes)
 	return json.Marshal(q)
 }
 
@@ -179,8 +177,6 @@ func (p ProgressState) MarshalJSON() ([]byte, error) {
 func (l Logs) MarshalJSON() ([]byte, error) {
 	type plain Logs
 	p := plain(l)
-	if p.Entries == nil {
-		p.Entries = []LogEntry{}
-	}
+	p.Entries = orEmptySlice(p.Entries)
 	return json.Marshal(p)
 }

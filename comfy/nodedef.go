@@ -45,14 +45,9 @@ func (d NodeDef) Title() string {
 func (d *NodeDef) UnmarshalJSON(data []byte) error {
 	type plain NodeDef
 	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
+	if err := unmarshalWithExtra(data, &p, &p.Extra); err != nil {
 		return err
 	}
-	extra, err := unknownFields(data, p)
-	if err != nil {
-		return err
-	}
-	p.Extra = extra
 	*d = NodeDef(p)
 	return nil
 }
@@ -61,16 +56,10 @@ func (d *NodeDef) UnmarshalJSON(data []byte) error {
 func (d NodeDef) MarshalJSON() ([]byte, error) {
 	type plain NodeDef
 	p := plain(d)
-	p.Output = orEmptyStrings(p.Output)
-	p.OutputName = orEmptyStrings(p.OutputName)
-	if p.OutputIsList == nil {
-		p.OutputIsList = []bool{}
-	}
-	known, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	return appendFields(known, d.Extra)
+	p.Output = orEmptySlice(p.Output)
+	p.OutputName = orEmptySlice(p.OutputName)
+	p.OutputIsList = orEmptySlice(p.OutputIsList)
+	return marshalWithExtra(p, d.Extra)
 }
 
 // NodeInputs is the "input" of a NodeDef. Each section keeps declaration order.

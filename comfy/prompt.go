@@ -44,9 +44,7 @@ func (r PromptResponse) PartiallyValid() bool { return len(r.NodeErrors) > 0 }
 func (r PromptResponse) MarshalJSON() ([]byte, error) {
 	type plain PromptResponse
 	p := plain(r)
-	if p.NodeErrors == nil {
-		p.NodeErrors = map[string]NodeError{}
-	}
+	p.NodeErrors = orEmptyMap(p.NodeErrors)
 	if p.Number == "" {
 		p.Number = "0"
 	}
@@ -89,9 +87,7 @@ func (e *ErrorInfo) UnmarshalJSON(data []byte) error {
 func (e ErrorInfo) MarshalJSON() ([]byte, error) {
 	type plain ErrorInfo
 	p := plain(e)
-	if p.ExtraInfo == nil {
-		p.ExtraInfo = map[string]any{}
-	}
+	p.ExtraInfo = orEmptyMap(p.ExtraInfo)
 	return json.Marshal(p)
 }
 
@@ -107,12 +103,8 @@ type NodeError struct {
 func (n NodeError) MarshalJSON() ([]byte, error) {
 	type plain NodeError
 	p := plain(n)
-	if p.Errors == nil {
-		p.Errors = []ErrorInfo{}
-	}
-	if p.DependentOutputs == nil {
-		p.DependentOutputs = []string{}
-	}
+	p.Errors = orEmptySlice(p.Errors)
+	p.DependentOutputs = orEmptySlice(p.DependentOutputs)
 	return json.Marshal(p)
 }
 
@@ -152,9 +144,7 @@ func (b *PromptErrorBody) UnmarshalJSON(data []byte) error {
 func (b PromptErrorBody) MarshalJSON() ([]byte, error) {
 	type plain PromptErrorBody
 	p := plain(b)
-	if p.NodeErrors == nil {
-		p.NodeErrors = map[string]NodeError{}
-	}
+	p.NodeErrors = orEmptyMap(p.NodeErrors)
 	return json.Marshal(p)
 }
 

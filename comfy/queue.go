@@ -70,7 +70,7 @@ func (q QueueItem) MarshalJSON() ([]byte, error) {
 	if num == "" {
 		num = "0"
 	}
-	elems := []any{num, q.PromptID, orEmptyObject(q.Prompt), orEmptyObject(q.ExtraData), orEmptyStrings(q.OutputsToExecute)}
+	elems := []any{num, q.PromptID, orEmptyObject(q.Prompt), orEmptyObject(q.ExtraData), orEmptySlice(q.OutputsToExecute)}
 	for _, e := range q.Extra {
 		elems = append(elems, e)
 	}
@@ -142,12 +142,8 @@ type QueueStatus struct {
 func (s QueueStatus) MarshalJSON() ([]byte, error) {
 	type plain QueueStatus
 	p := plain(s)
-	if p.Running == nil {
-		p.Running = []QueueItem{}
-	}
-	if p.Pending == nil {
-		p.Pending = []QueueItem{}
-	}
+	p.Running = orEmptySlice(p.Running)
+	p.Pending = orEmptySlice(p.Pending)
 	return json.Marshal(p)
 }
 

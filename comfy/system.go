@@ -30,14 +30,9 @@ type SystemInfo struct {
 func (s *SystemInfo) UnmarshalJSON(data []byte) error {
 	type plain SystemInfo
 	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
+	if err := unmarshalWithExtra(data, &p, &p.Extra); err != nil {
 		return err
 	}
-	extra, err := unknownFields(data, p)
-	if err != nil {
-		return err
-	}
-	p.Extra = extra
 	*s = SystemInfo(p)
 	return nil
 }
@@ -46,12 +41,8 @@ func (s *SystemInfo) UnmarshalJSON(data []byte) error {
 func (s SystemInfo) MarshalJSON() ([]byte, error) {
 	type plain SystemInfo
 	p := plain(s)
-	p.Argv = orEmptyStrings(p.Argv)
-	known, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	return appendFields(known, s.Extra)
+	p.Argv = orEmptySlice(p.Argv)
+	return marshalWithExtra(p, s.Extra)
 }
 
 // Device is one torch device of SystemStats. Index is null on CPU.

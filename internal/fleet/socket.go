@@ -53,24 +53,11 @@ func (f *Fleet) route(b *Backend, ev comfy.Event) {
 	case comfy.ExecutionStart:
 		b.setCurrent(e.PromptID)
 		f.deliver(b, e.PromptID, ev, false)
-	case comfy.Executing:
-		f.deliver(b, e.PromptID, ev, false)
-	case comfy.ExecutionCached:
-		f.deliver(b, e.PromptID, ev, false)
-	case comfy.Executed:
-		f.deliver(b, e.PromptID, ev, false)
-	case comfy.ExecutionSuccess:
-		f.deliver(b, e.PromptID, ev, false)
-	case comfy.ExecutionError:
-		f.deliver(b, e.PromptID, ev, false)
-	case comfy.ExecutionInterrupted:
-		f.deliver(b, e.PromptID, ev, false)
-	case comfy.Progress:
-		f.deliver(b, e.PromptID, ev, true)
-	case comfy.ProgressState:
-		f.deliver(b, e.PromptID, ev, true)
-	case comfy.PreviewImageWithMetadata:
-		f.deliver(b, e.Meta.PromptID, ev, true)
+	case comfy.Executing, comfy.ExecutionCached, comfy.Executed,
+		comfy.ExecutionSuccess, comfy.ExecutionError, comfy.ExecutionInterrupted:
+		f.deliver(b, comfy.PromptIDOf(ev), ev, false)
+	case comfy.Progress, comfy.ProgressState, comfy.PreviewImageWithMetadata:
+		f.deliver(b, comfy.PromptIDOf(ev), ev, true)
 	case comfy.PreviewImage:
 		if !b.previewMeta.Load() { // an old server: ours come as type 1
 			f.deliver(b, "", ev, true)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,35 +13,11 @@ import (
 )
 
 func (s *Server) jobEventsSSE(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.subscribeJob(r)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return s.serveSSE(w, r, st, true)
+	return s.serveJobStream(w, r, s.serveSSE)
 }
 
 func (s *Server) ownerEventsSSE(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.svc.SubscribeOwner(r.Context(), ownerOf(r))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return s.serveSSE(w, r, st, false)
-}
-
-// subscribeJob opens the job stream before any byte is written, so that an
-// unknown job or a bad Last-Event-ID is still an ordinary JSON error.
-func (s *Server) subscribeJob(r *http.Request) (Stream, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
-	}
-	last, err := lastEventID(r)
-	if err != nil {
-		return nil, err
-	}
-	return s.svc.SubscribeJob(r.Context(), ownerOf(r), id, last)
+	return s.serveOwnerStream(w, r, s.serveSSE)
 }
 
 // serveSSE copies st to the client as Server-Sent Events, one flush per
@@ -61,38 +38,8 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, st Stream, end
 	if err := out.write("retry: 1000\n\n"); err != nil {
 		return streamWriteErr(r, err)
 	}
-	tick := time.NewTicker(s.cfg.Keepalive)
-	defer tick.Stop()
-	for {
-		select {
-		case ev, ok := <-st.Events():
-			if !ok {
-				return st.Err()
-			}
-			if err := out.event(ev); err != nil {
-				return streamWriteErr(r, err)
-			}
-			if endOnTerminal && api.TerminalEvent(ev.Type) {
-				return nil
-			}
-		case <-tick.C:
-			if err := out.write(": keepalive\n\n"); err != nil {
-				return streamWriteErr(r, err)
-			}
-		case <-r.Context().Done():
-			return nil
-		case <-s.drained:
-			return nil
-		}
-	}
-}
-
-// streamWriteErr drops errors that only say the client left.
-func streamWriteErr(r *http.Request, err error) error {
-	if r.Context().Err() != nil {
-		return nil
-	}
-	return fmt.Errorf("write event stream: %w", err)
+	_, err := s.pumpStream(r.Context(), r, st, out, endOnTerminal)
+	return err
 }
 
 type sseWriter struct {
@@ -105,7 +52,7 @@ type sseWriter struct {
 // event frames ev: id and event lines, then its JSON as data. Marshalled
 // JSON has no raw newlines, but any are split into data lines regardless,
 // since one would end the event early.
-func (o *sseWriter) event(ev api.Event) error {
+func (o *sseWriter) event(_ context.Context, ev api.Event) error {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", ev.ID, err)
@@ -123,6 +70,9 @@ func (o *sseWriter) event(ev api.Event) error {
 	o.buf = b
 	return o.flush(b)
 }
+
+// keepalive is a comment line, which clients ignore.
+func (o *sseWriter) keepalive(context.Context) error { return o.write(": keepalive\n\n") }
 
 func (o *sseWriter) write(s string) error { return o.flush([]byte(s)) }
 

@@ -13,21 +13,11 @@ import (
 )
 
 func (s *Server) jobEventsWS(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.subscribeJob(r)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return s.serveWS(w, r, st, true)
+	return s.serveJobStream(w, r, s.serveWS)
 }
 
 func (s *Server) ownerEventsWS(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.svc.SubscribeOwner(r.Context(), ownerOf(r))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return s.serveWS(w, r, st, false)
+	return s.serveOwnerStream(w, r, s.serveWS)
 }
 
 // serveWS is serveSSE over WebSocket: each event is one JSON text message
@@ -43,48 +33,39 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, st Stream, endO
 	s.metrics.streams.WithLabelValues("ws").Inc()
 	defer s.metrics.streams.WithLabelValues("ws").Dec()
 	ctx := c.CloseRead(r.Context())
-	tick := time.NewTicker(s.cfg.Keepalive)
-	defer tick.Stop()
-	for {
-		select {
-		case ev, ok := <-st.Events():
-			if !ok {
-				return s.closeWS(c, st.Err())
-			}
-			if err := s.writeWS(ctx, c, ev); err != nil {
-				return streamWriteErr(r, err)
-			}
-			if endOnTerminal && api.TerminalEvent(ev.Type) {
-				closeQuietly(c, websocket.StatusNormalClosure, "job finished")
-				return nil
-			}
-		case <-tick.C:
-			if err := s.pingWS(ctx, c); err != nil {
-				return streamWriteErr(r, err)
-			}
-		case <-ctx.Done():
-			return nil
-		case <-s.drained:
-			closeQuietly(c, websocket.StatusGoingAway, "server shutting down; resume with last_event_id")
-			return nil
-		}
+	end, err := s.pumpStream(ctx, r, st, wsWriter{c: c, timeout: s.cfg.StreamWriteTimeout}, endOnTerminal)
+	switch end {
+	case endStream:
+		return s.closeWS(c, err)
+	case endTerminal:
+		closeQuietly(c, websocket.StatusNormalClosure, "job finished")
+	case endDrain:
+		closeQuietly(c, websocket.StatusGoingAway, "server shutting down; resume with last_event_id")
 	}
+	return err
 }
 
-func (s *Server) writeWS(ctx context.Context, c *websocket.Conn, ev api.Event) error {
+// wsWriter bounds each write and ping, so one stuck client is dropped.
+type wsWriter struct {
+	c       *websocket.Conn
+	timeout time.Duration
+}
+
+func (o wsWriter) event(ctx context.Context, ev api.Event) error {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", ev.ID, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.StreamWriteTimeout)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	return c.Write(ctx, websocket.MessageText, data)
+	return o.c.Write(ctx, websocket.MessageText, data)
 }
 
-func (s *Server) pingWS(ctx context.Context, c *websocket.Conn) error {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.StreamWriteTimeout)
+// keepalive pings, which keeps idle connections and proxies alive.
+func (o wsWriter) keepalive(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	return c.Ping(ctx)
+	return o.c.Ping(ctx)
 }
 
 // closeWS ends a connection whose stream ended: normally, or with an
