@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
@@ -45,6 +46,23 @@ func (d driver) move(id string, to job.State, typ string, mod func(*job.Job)) {
 func (d driver) tap(id string, evs ...comfy.Event) {
 	for _, ev := range evs {
 		d.h.Message(id, ev)
+	}
+}
+
+// waitRelay polls the relay's state until cond holds.
+func waitRelay(tb testing.TB, d driver, what string, cond func(r *relay) bool) {
+	tb.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		var ok bool
+		d.settled(func(r *relay) { ok = cond(r) })
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -108,7 +126,14 @@ func TestRetryDropsTheFailedAttemptsEnd(t *testing.T) {
 	d.move(id, job.StateDispatched, api.EventDispatched, nil)
 	d.tap(id, comfy.ExecutionStart{PromptID: id}, comfy.ExecutionError{PromptID: id, ExceptionType: "torch.OutOfMemoryError"},
 		comfy.Executing{PromptID: id})
+	// The relay handles taps and job events on its own goroutine; let it see
+	// the first attempt start before that attempt is retried.
+	sock.wait("first attempt started", func(m wsMsg) bool { return m.Type == "execution_start" })
 	d.move(id, job.StateRetrying, api.EventRetrying, func(j *job.Job) { j.Error = &job.Error{Type: "out_of_memory"} })
+	// Job events reach the relay through the hub, taps directly. In
+	// production the retry is published a network round trip before the
+	// next attempt's first message; wait for the relay to have seen it.
+	waitRelay(t, d, "retry seen", func(r *relay) bool { js := r.jobs[id]; return js == nil || !js.started })
 	d.move(id, job.StateDispatched, api.EventDispatched, nil)
 	d.tap(id, comfy.ExecutionStart{PromptID: attempt2}, comfy.ExecutionSuccess{PromptID: attempt2}, comfy.Executing{PromptID: attempt2})
 	d.move(id, job.StateRunning, api.EventStarted, nil)
