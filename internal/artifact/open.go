@@ -89,7 +89,7 @@ func ParseS3URL(raw string) (S3Config, error) {
 	case u.Fragment != "":
 		return fail("unexpected #fragment")
 	}
-	cfg := S3Config{Bucket: u.Host, Prefix: u.Path}
+	cfg := S3Config{Bucket: u.Host, Prefix: strings.Trim(u.Path, "/")}
 	q := u.Query()
 	for name := range q {
 		if !slices.Contains(s3Params, name) {

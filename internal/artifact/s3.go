@@ -286,10 +286,13 @@ func (s *S3) Delete(ctx context.Context, id string) error {
 func (s *S3) Ready(ctx context.Context) error {
 	return s.ready.get(ctx, func(ctx context.Context) error {
 		_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.cfg.Bucket})
-		if err != nil {
-			return s3Error("bucket "+s.cfg.Bucket, err)
+		switch {
+		case err == nil:
+			return nil
+		case status(err) == http.StatusNotFound:
+			return fmt.Errorf("bucket %q does not exist", s.cfg.Bucket)
 		}
-		return nil
+		return s3Error("bucket "+s.cfg.Bucket, err)
 	})
 }
 
