@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -67,7 +66,7 @@ func (f *Fleet) cancelQueued(ctx context.Context, jobID string) (*job.Job, bool,
 			return nil, err
 		}
 		j.CancelRequested = true
-		return newEvent(api.EventCancelled, emptyData), nil
+		return job.NewEvent(job.EventCancelled, nil), nil
 	})
 	switch {
 	case err == nil:

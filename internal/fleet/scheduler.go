@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"errors"
-	"github.com/comfygate/comfygate/api"
 
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -189,7 +188,7 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 		if err := j.TransitionTo(job.StateFailed, now); err != nil {
 			return nil, err
 		}
-		return newEvent(api.EventFailed, emptyData), nil
+		return job.NewEvent(job.EventFailed, nil), nil
 	})
 	if err != nil {
 		if !errors.Is(err, job.ErrConflict) && ctx.Err() == nil {

@@ -83,10 +83,13 @@ func (s *Service) stream(ctx context.Context, sub *events.Subscription) *Stream 
 	return st
 }
 
-// wireEvent renders a hub event; terminal events carry the final job.
+// wireEvent renders a hub event for the REST stream. Names and payloads
+// are the domain's (internal/job), whose encoding is the wire's, so they
+// pass through (wire_test.go holds the two equal); terminal events, which
+// carry no payload of their own, carry the final job.
 func (s *Service) wireEvent(ctx context.Context, e events.Event) api.Event {
 	w := api.Event{ID: e.ID().String(), JobID: e.JobID, Type: e.Type, Time: e.Time, Data: e.Data}
-	if api.TerminalEvent(e.Type) {
+	if job.TerminalEvent(e.Type) {
 		if j, err := s.cfg.Store.GetJob(ctx, e.JobID); err == nil {
 			w.Data, _ = json.Marshal(s.view(j))
 		}

@@ -56,8 +56,8 @@ func (s *Service) SubmitJob(ctx context.Context, owner string, req api.SubmitJob
 	// The job and its "queued" event are one commit: one fsync per
 	// submission, and no stored job without its first event. The jobs
 	// waiting before this one are its position.
-	data, _ := json.Marshal(api.EventQueuedData{Position: max(depth, 0)})
-	stored, replayed, first, err := s.cfg.Store.CreateJobWithEvent(ctx, j, &job.Event{Type: api.EventQueued, Data: data})
+	data, _ := json.Marshal(job.QueuedData{Position: max(depth, 0)})
+	stored, replayed, first, err := s.cfg.Store.CreateJobWithEvent(ctx, j, &job.Event{Type: job.EventQueued, Data: data})
 	if err != nil {
 		return api.Job{}, false, s.createError(idemKey, err)
 	}
