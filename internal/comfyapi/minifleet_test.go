@@ -102,7 +102,7 @@ func (f *miniFleet) loop(ctx context.Context, w *comfy.Watcher) {
 
 func (f *miniFleet) publish(j *job.Job, ev *job.Event) {
 	if ev != nil {
-		f.hub.Publish(events.Event{JobID: j.ID, Owner: j.Owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time})
+		f.hub.Publish(events.FromStore(j.Owner, *ev))
 	}
 }
 

@@ -190,7 +190,8 @@ func (r *relay) checkEnd(id string) {
 		if err != nil || !j.State.Terminal() {
 			return nil
 		}
-		ev := events.Event{JobID: j.ID, Owner: j.Owner, Seq: j.EventSeq, Type: string(j.State), Time: j.FinishedAt}
+		// A finished job's last stored event is its end.
+		ev := events.FromStore(j.Owner, job.Event{JobID: j.ID, Seq: j.EventSeq, Type: job.EndEvent(j.State), Time: j.FinishedAt})
 		return func() {
 			if r.jobs[id] != nil {
 				r.onLifecycle(ev)

@@ -39,7 +39,7 @@ func (d driver) move(id string, to job.State, typ string, mod func(*job.Job)) {
 	if err != nil {
 		d.tb.Fatalf("move %s to %s: %v", id, to, err)
 	}
-	d.h.cfg.Hub.Publish(events.Event{JobID: id, Owner: j.Owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time})
+	d.h.cfg.Hub.Publish(events.FromStore(j.Owner, *ev))
 }
 
 func (d driver) tap(id string, evs ...comfy.Event) {

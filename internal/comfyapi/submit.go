@@ -228,6 +228,6 @@ func (h *Handler) announce(j *job.Job, first *job.Event, m comfyMeta) {
 	if h.tracker.add(j.Owner, j.ID, job.StateQueued) {
 		h.relay.status(j.Owner, h.tracker.count(j.Owner)) // ComfyUI broadcasts the new count on enqueue
 	}
-	h.cfg.Hub.Publish(events.Event{JobID: j.ID, Owner: j.Owner, Seq: first.Seq, Type: first.Type, Data: first.Data, Time: first.Time})
+	h.cfg.Hub.Publish(events.FromStore(j.Owner, *first))
 	h.fleet.Enqueue(j.ID)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -103,7 +104,7 @@ var errTerminal = errors.New("job is terminal")
 // publishJobEvent sends a stored event of j to the hub.
 func (f *Fleet) publishJobEvent(j *job.Job, ev *job.Event) {
 	if ev != nil {
-		f.hub.Publish(eventOf(j.Owner, *ev))
+		f.hub.Publish(events.FromStore(j.Owner, *ev))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -197,7 +198,7 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 		return errors.Is(err, job.ErrConflict)
 	}
 	f.log.Warn("fleet: failed a job no backend can run", "job", j.ID, "err", why)
-	f.hub.Publish(eventOf(stored.Owner, *ev))
+	f.hub.Publish(events.FromStore(stored.Owner, *ev))
 	return true
 }
 

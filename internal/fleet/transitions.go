@@ -53,12 +53,7 @@ func (r *run) publish(j *job.Job, ev *job.Event) {
 		return
 	}
 	r.lastSeq = ev.Seq
-	r.f.hub.Publish(eventOf(j.Owner, *ev))
-}
-
-// eventOf is the hub form of a stored event.
-func eventOf(owner string, ev job.Event) events.Event {
-	return events.Event{JobID: ev.JobID, Owner: owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time}
+	r.f.hub.Publish(events.FromStore(j.Owner, *ev))
 }
 
 // publishEphemeral sends a progress-like event that is never stored.

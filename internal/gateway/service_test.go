@@ -431,7 +431,7 @@ func finish(tb testing.TB, e *env, id string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		e.hub.Publish(hubEvent(*ev, ""))
+		e.hub.Publish(events.FromStore("", *ev))
 	}
 	step(job.StateDispatched, job.EventDispatched)
 	step(job.StateRunning, job.EventStarted)

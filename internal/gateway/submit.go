@@ -14,6 +14,7 @@ import (
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
@@ -80,7 +81,7 @@ func (s *Service) createError(key string, err error) error {
 // sees an event that could still be lost.
 func (s *Service) announce(j *job.Job, first *job.Event) {
 	s.accepted()
-	s.cfg.Hub.Publish(hubEvent(*first, j.Owner))
+	s.cfg.Hub.Publish(events.FromStore(j.Owner, *first))
 	s.cfg.Fleet.Enqueue(j.ID)
 }
 
