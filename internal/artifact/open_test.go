@@ -21,7 +21,7 @@ func TestParseS3URL(t *testing.T) {
 		want artifact.S3Config
 	}{
 		{"s3://bucket", artifact.S3Config{Bucket: "bucket"}},
-		{"s3://my.bucket-1/", artifact.S3Config{Bucket: "my.bucket-1", }},
+		{"s3://my.bucket-1/", artifact.S3Config{Bucket: "my.bucket-1"}},
 		{"s3://b12/comfygate/prod?region=eu-west-1", artifact.S3Config{Bucket: "b12", Prefix: "comfygate/prod", Region: "eu-west-1"}},
 		{"s3://art/x?endpoint=http://127.0.0.1:7070&use_path_style=true", artifact.S3Config{Bucket: "art", Prefix: "x", Endpoint: "http://127.0.0.1:7070", UsePathStyle: true}},
 		{"s3://art?endpoint=https%3A%2F%2Fabc.r2.cloudflarestorage.com%2F&use_path_style=false&region=auto",
