@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,93 +144,109 @@ func TestS3WrongCredentials(t *testing.T) {
 	}
 }
 
-func TestS3PresignGet(t *testing.T) {
+// A server that ignores Range (answering 200 with the whole object) is
+// fine for a read from the start and refused for a read from elsewhere,
+// rather than served the wrong bytes.
+func TestS3ServerIgnoringRange(t *testing.T) {
 	t.Parallel()
-	s := openS3(t, s3Config(t, artifacttest.Options{}))
-	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR-presigned")
-	tests := []struct {
-		name, contentType, fileName       string
-		wantType, wantDisposition, wantCC string
-	}{
-		{"image inline", "image/png", "ComfyUI_00001_.png", "image/png", "inline; filename=ComfyUI_00001_.png", "private, max-age=31536000, immutable"},
-		{"html as bytes", "text/html", "../evil.html", "application/octet-stream", "attachment; filename=evil.html", "private, max-age=31536000, immutable"},
+	content := []byte("0123456789")
+	id := artifacttest.SHA(content)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Last-Modified", time.Unix(0, 0).UTC().Format(http.TimeFormat))
+		http.ServeContent(w, &http.Request{Method: r.Method, Header: http.Header{}}, "", time.Time{}, bytes.NewReader(content))
+	}))
+	t.Cleanup(srv.Close)
+	s := openS3(t, artifact.S3Config{
+		Bucket: "ignores-range", Endpoint: srv.URL, Region: s3test.Region, UsePathStyle: true,
+		AccessKeyID: "a", SecretAccessKey: "b", TempDir: t.TempDir(),
+	})
+	b, err := s.Open(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			content := append(append([]byte(nil), png...), tc.name...)
-			info := artifacttest.Put(t, s, content, artifact.PutOptions{ContentType: tc.contentType})
-			url, err := s.PresignGet(t.Context(), info.ID, artifact.PresignOptions{Name: tc.fileName, Expires: time.Minute})
-			if err != nil {
+	defer b.Close()
+	if got, err := io.ReadAll(b); err != nil || !bytes.Equal(got, content) {
+		t.Errorf("read from the start = %q, %v; want %q", got, err, content)
+	}
+	if _, err := b.Seek(5, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(b)
+	if err == nil || !strings.Contains(err.Error(), `asked for bytes=5-, got Content-Range ""`) {
+		t.Errorf("read from 5 = %q, %v; want a refusal", got, err)
+	}
+}
+
+// Staging files that a crash left behind go when a store opens; young
+// ones (another process may be writing them) and other programs' files
+// stay.
+func TestS3RemovesStaleStaging(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * time.Hour)
+	files := map[string]bool{"comfygate-s3put-123": true, "comfygate-s3put-456": false, "someone-elses": false}
+	for name, stale := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if stale || name == "someone-elses" {
+			if err := os.Chtimes(p, old, old); err != nil {
 				t.Fatal(err)
 			}
-			resp, body := download(t, url)
-			if resp.StatusCode != http.StatusOK || !bytes.Equal(body, content) {
-				t.Fatalf("GET presigned URL: %d, %d bytes", resp.StatusCode, len(body))
+		}
+	}
+	openS3(t, artifact.S3Config{Bucket: "any-bucket", Region: s3test.Region, AccessKeyID: "a", SecretAccessKey: "b", TempDir: dir})
+	for name, stale := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if gone := errors.Is(err, os.ErrNotExist); gone != stale {
+			t.Errorf("%s: removed %v, want %v", name, gone, stale)
+		}
+	}
+}
+
+// Not parallel: it clears the region from the environment.
+func TestNewS3Rejects(t *testing.T) {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	tests := map[string]struct {
+		cfg  artifact.S3Config
+		want string
+	}{
+		"small parts": {artifact.S3Config{Bucket: "bucket", Region: "r", PartSize: 1 << 20}, "part size 1048576: S3 needs at least 5242880 bytes"},
+		"no region":   {artifact.S3Config{Bucket: "bucket"}, "no region: set region= in the URL or AWS_REGION"},
+		"bad prefix":  {artifact.S3Config{Bucket: "bucket", Region: "r", Prefix: "a/./b"}, `prefix "a/./b"`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.cfg.TempDir = t.TempDir()
+			s, err := artifact.NewS3(t.Context(), tc.cfg)
+			if err == nil {
+				s.Close()
+				t.Fatal("NewS3 succeeded")
 			}
-			for h, want := range map[string]string{"Content-Type": tc.wantType, "Content-Disposition": tc.wantDisposition, "Cache-Control": tc.wantCC} {
-				if got := resp.Header.Get(h); got != want {
-					t.Errorf("%s = %q, want %q", h, got, want)
-				}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewS3 error = %q, want it to contain %q", err, tc.want)
 			}
 		})
 	}
 }
 
-func TestS3PresignGetRefuses(t *testing.T) {
-	t.Parallel()
-	s := openS3(t, s3Config(t, artifacttest.Options{}))
-	info := artifacttest.Put(t, s, []byte("x"), artifact.PutOptions{})
-	ctx := t.Context()
-	if _, err := s.PresignGet(ctx, artifacttest.SHA([]byte("missing")), artifact.PresignOptions{}); !errors.Is(err, artifact.ErrNotFound) {
-		t.Errorf("missing blob: err = %v, want ErrNotFound", err)
+// With an endpoint and no region anywhere, requests are signed for
+// us-east-1, which S3-compatible servers accept. Not parallel: it clears
+// the region from the environment.
+func TestS3EndpointDefaultsRegion(t *testing.T) {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"} {
+		t.Setenv(k, "")
 	}
-	if _, err := s.PresignGet(ctx, "../x", artifact.PresignOptions{}); !errors.Is(err, artifact.ErrInvalidID) {
-		t.Errorf("invalid id: err = %v, want ErrInvalidID", err)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	cfg := s3Config(t, artifacttest.Options{})
+	cfg.Region = ""
+	s := openS3(t, cfg)
+	if err := s.Ready(t.Context()); err != nil {
+		t.Errorf("Ready: %v", err)
 	}
-	for _, d := range []time.Duration{-time.Second, 8 * 24 * time.Hour} {
-		if _, err := s.PresignGet(ctx, info.ID, artifact.PresignOptions{Expires: d}); err == nil {
-			t.Errorf("expiry %v accepted", d)
-		}
-	}
-}
-
-// An expired presigned URL no longer downloads.
-func TestS3PresignExpires(t *testing.T) {
-	t.Parallel()
-	s := openS3(t, s3Config(t, artifacttest.Options{}))
-	info := artifacttest.Put(t, s, []byte("short-lived"), artifact.PutOptions{})
-	url, err := s.PresignGet(t.Context(), info.ID, artifact.PresignOptions{Expires: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, _ := download(t, url)
-		if resp.StatusCode == http.StatusForbidden {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("presigned URL still answers %d after its expiry", resp.StatusCode)
-		}
-		time.Sleep(200 * time.Millisecond) // polling the condition, not synchronising
-	}
-}
-
-func download(t *testing.T, url string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
 }

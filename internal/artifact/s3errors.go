@@ -16,6 +16,8 @@ func s3Error(what string, err error) error {
 	case http.StatusNotFound:
 		return fmt.Errorf("%s: %w", what, ErrNotFound)
 	case http.StatusForbidden:
+		// AWS also answers 403 for a missing object when the policy lacks
+		// s3:ListBucket; the README lists the permissions needed.
 		return fmt.Errorf("%s: access denied (check the credentials and the bucket's policy): %w", what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
