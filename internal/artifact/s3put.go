@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"time"
 
@@ -69,7 +68,15 @@ const publishAttempts = 3
 
 // publish stores the staged file under info.ID unless the bucket holds it
 // already; info becomes the stored blob's.
+//
+// When an upload fails, publish looks again before it gives up: another
+// Put of the same content may have stored it meanwhile. That is what a 412
+// (the other Put came first) or a 409 (it is under way) say, but not
+// always this clearly: a server may refuse a losing conditional PUT before
+// reading its body and close the connection, and the reset hides the 412.
+// Any object found under the hash with the right size is the content.
 func (s *S3) publish(ctx context.Context, f *os.File, info *Info) error {
+	var uploadErr error
 	for range publishAttempts {
 		existing, err := s.Stat(ctx, info.ID)
 		switch {
@@ -84,15 +91,11 @@ func (s *S3) publish(ctx context.Context, f *os.File, info *Info) error {
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
-		err = s.upload(ctx, f, *info, true)
-		switch status(err) {
-		case http.StatusPreconditionFailed: // another Put stored it first: adopt it
-		case http.StatusConflict: // another Put is storing it now: look again
-		default:
-			return err
+		if uploadErr = s.upload(ctx, f, *info, true); uploadErr == nil || ctx.Err() != nil {
+			return uploadErr
 		}
 	}
-	return fmt.Errorf("still racing other uploads of the same content after %d attempts", publishAttempts)
+	return uploadErr
 }
 
 // upload writes the staged file to the blob's key; exclusive makes the
