@@ -52,8 +52,9 @@ const testPartSize = 5 << 20
 // s3Config is a config for a new, empty bucket on the test server.
 func s3Config(tb testing.TB, o artifacttest.Options) artifact.S3Config {
 	tb.Helper()
+	bucket := gw.NewBucket(tb, gwErr) // first: it skips the test without a server
 	return artifact.S3Config{
-		Bucket: gw.NewBucket(tb, gwErr), Prefix: "comfygate/test", Endpoint: gw.Endpoint,
+		Bucket: bucket, Prefix: "comfygate/test", Endpoint: gw.Endpoint,
 		Region: s3test.Region, UsePathStyle: true,
 		AccessKeyID: s3test.AccessKey, SecretAccessKey: s3test.SecretKey,
 		MaxSize: o.MaxSize, TempDir: tb.TempDir(), PartSize: testPartSize,
