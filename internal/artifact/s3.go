@@ -168,8 +168,8 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 // loadAWSConfig resolves region and credentials the SDK's standard way.
 // Checksums are computed and validated only where S3 requires them: the
 // newer default (a CRC on every request and response) is not understood
-// by every S3-compatible server, and our content hash already checks
-// the bytes end to end (see Put).
+// by every S3-compatible server, and every upload is signed with the
+// SHA-256 of its body, which the server checks (see Put).
 func loadAWSConfig(ctx context.Context, cfg S3Config) (aws.Config, *http.Transport, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
@@ -200,8 +200,9 @@ func loadAWSConfig(ctx context.Context, cfg S3Config) (aws.Config, *http.Transpo
 // newTransport is the connection pool of one store, ours so that Close can
 // close it. It starts from the SDK's (which carries AWS_CA_BUNDLE's roots,
 // if set). Many requests go to one host, so it keeps more idle connections
-// per host than the default; the timeouts stop a dead endpoint from
-// hanging a call whose context has no deadline.
+// per host than the default; the response header timeout stops a server
+// that takes a request and never answers from hanging a call whose
+// context has no deadline.
 func newTransport(sdk aws.HTTPClient) *http.Transport {
 	var tr *http.Transport
 	if bc, ok := sdk.(*awshttp.BuildableClient); ok {
