@@ -55,31 +55,38 @@ func TestFailedStartLeavesItUnstarted(t *testing.T) {
 	if l.Context() != nil {
 		t.Error("Context after a failed Start is not nil")
 	}
-	stopped := false
-	if err := l.Stop(context.Background(), func(context.Context) error { stopped = true; return nil }); err != nil || stopped {
-		t.Errorf("Stop after a failed Start = %v and ran its function %v; want nil and not run", err, stopped)
-	}
-	if err := l.Start(context.Background(), noop); err != nil {
-		t.Errorf("Start after a failed one = %v, want nil", err)
-	}
-	if err := l.Stop(context.Background(), noop); err != nil {
-		t.Fatal(err)
-	}
 }
 
-func TestStopBeforeStartIsHarmless(t *testing.T) {
+// An unstarted component, never started or after a failed start, ignores
+// Stop and Cancel and can still start.
+func TestUnstartedIgnoresStop(t *testing.T) {
 	t.Parallel()
-	var l Lifecycle
-	ran := false
-	if err := l.Stop(context.Background(), func(context.Context) error { ran = true; return nil }); err != nil || ran {
-		t.Errorf("Stop before Start = %v, ran %v; want nil, not run", err, ran)
+	tests := []struct {
+		name  string
+		setup func(*Lifecycle)
+	}{
+		{"never started", func(*Lifecycle) {}},
+		{"start failed", func(l *Lifecycle) {
+			_ = l.Start(context.Background(), func(context.Context) error { return errors.New("boom") })
+		}},
 	}
-	l.Cancel() // a no-op, not a panic
-	if err := l.Start(context.Background(), noop); err != nil {
-		t.Errorf("Start after an early Stop = %v, want nil", err)
-	}
-	if err := l.Stop(context.Background(), noop); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var l Lifecycle
+			tt.setup(&l)
+			ran := false
+			if err := l.Stop(context.Background(), func(context.Context) error { ran = true; return nil }); err != nil || ran {
+				t.Errorf("Stop = %v, ran its function %v; want nil, not run", err, ran)
+			}
+			l.Cancel() // a no-op, not a panic
+			if err := l.Start(context.Background(), noop); err != nil {
+				t.Errorf("Start after that = %v, want nil", err)
+			}
+			if err := l.Stop(context.Background(), noop); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
