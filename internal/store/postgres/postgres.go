@@ -4,10 +4,14 @@
 // replicas by SELECT … FOR UPDATE row locks inside UpdateJob.
 //
 // Connections come from a pgxpool.Pool, which Pool exposes so that other
-// parts (LISTEN/NOTIFY fan-out across replicas) share it; sqlstore reaches
-// it through pgx's database/sql adapter, whose per-connection statement
-// cache spares re-parsing. Migrations run with goose, under a session
-// advisory lock, so that replicas starting together migrate once.
+// parts share it; sqlstore reaches it through pgx's database/sql adapter,
+// whose per-connection statement cache spares re-parsing. The pool's size
+// is the DSN's pool_max_conns, or Config.MaxConns. Migrations run with
+// goose, under a session advisory lock, so that replicas starting together
+// migrate once.
+//
+// Bus (bus.go) is how the replicas talk: LISTEN/NOTIFY on the same
+// database, with a side table for messages larger than a notification.
 package postgres
 
 import (
