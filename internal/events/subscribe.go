@@ -22,7 +22,7 @@ type Subscription struct {
 
 	// Guarded by the shard's mu (per-job) or streams.mu (streams).
 	idx     int
-	after   ID      // live events at or before it are skipped: the client has them
+	after   ID      // the last ID sent (or the resume point): live events at or before it are skipped
 	live    bool    // C is fed by Publish; otherwise by the replay goroutine
 	closed  bool    // ended; done is closed
 	pending []Event // live events held back while replaying
@@ -167,6 +167,7 @@ func (h *Hub) deliverSnapshotLocked(sh *shard, s *Subscription, snap []Event) {
 	s.live = true
 	for _, e := range snap {
 		s.c <- e // cannot block: len(snap) <= cap(s.c) and s.c is new
+		s.after = e.ID()
 		if h.opts.IsTerminal(e) {
 			h.closeJobSubLocked(sh, s, nil)
 			return
