@@ -45,7 +45,7 @@ type Bus struct {
 	closing chan struct{} // closed by Stop: send what is left and return
 	sent    chan struct{} // closed when the send loop returned
 	life    lifecycle.Lifecycle
-	wg   sync.WaitGroup
+	wg      sync.WaitGroup
 
 	listening atomic.Bool
 	stats     busCounters
