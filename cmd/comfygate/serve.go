@@ -50,8 +50,8 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
 	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
-	fs.StringEnumVar(&f.logLevel, 0, "log-level", "log level", "info", "debug", "warn", "error")
-	fs.StringEnumVar(&f.logFormat, 0, "log-format", "log format", "text", "json")
+	addEnum(fs, "log-level", "log level", &f.logLevel, "info", "debug", "warn", "error")
+	addEnum(fs, "log-format", "log format", &f.logFormat, "text", "json")
 	fs.StringVar(&f.config, 0, "config", "", "YAML or JSON config file; its keys are flag names (listen, backend: [...], …)")
 	return f, configFlags{fs}
 }
