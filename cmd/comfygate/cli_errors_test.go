@@ -54,6 +54,8 @@ func TestFlagErrors(t *testing.T) {
 		{"server with another scheme", []string{"workflows", "list", "--server", "ftp://h"}, nil, `workflows list --server "ftp://h": scheme "ftp": want http or https`},
 		{"server without host", []string{"run", "x", "--server", "http://"}, nil, `run --server "http://": no host: want http(s)://host[:port]`},
 		{"server from env", []string{"backends"}, map[string]string{"COMFYGATE_SERVER": "127.0.0.1:8080"}, `backends COMFYGATE_SERVER="127.0.0.1:8080": no http:// or https:// in front (try http://127.0.0.1:8080)`},
+		{"backend without scheme", []string{"serve", "--backend", "gpu-1:8188"}, nil, `--backend "gpu-1:8188": no http:// or https:// in front (try http://gpu-1:8188)`},
+		{"backend with an id", []string{"serve", "--backend", "gpu=ftp://gpu-1"}, nil, `--backend "gpu=ftp://gpu-1": scheme "ftp": want http or https`},
 		{"wrong arguments", []string{"run"}, nil, `run: want one WORKFLOW, got 0 arguments`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

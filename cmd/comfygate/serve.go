@@ -104,6 +104,9 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 		if !ok {
 			id, url = "", b
 		}
+		if err := checkBaseURL(url); err != nil {
+			return cfg, fmt.Errorf("--backend %q: %w", b, err)
+		}
 		cfg.Backends = append(cfg.Backends, server.BackendConfig{ID: id, URL: url})
 	}
 	for _, k := range f.apiKeys {
