@@ -58,42 +58,61 @@ func (e *parseError) Unwrap() error { return e.err }
 // failed with.
 func cleanParseError(sel *ff.Command, args []string, err error) error {
 	layers, leaf := unwrapLayers(err)
-	var out []string
+	l := &problemLine{sel: sel, detail: leaf.Error()}
 	if path := commandPath(sel); path != "" {
-		out = append(out, path)
+		l.parts = append(l.parts, path)
 	}
-	var fl ff.Flag
-	parseFailed := false // the flag's value did not parse as its type
-	detail := leaf.Error()
-	for i, l := range layers {
-		if parseFailed {
+	for i, layer := range layers {
+		if l.parseFailed {
 			// The rest is the parser's own wording ("strconv.Atoi:
 			// parsing \"x\": invalid syntax"), kept for a kind of value
 			// explain does not know.
-			detail = strings.Join(layers[i:], "") + leaf.Error()
+			l.detail = strings.Join(layers[i:], "") + leaf.Error()
 			break
 		}
-		switch {
-		case i == 0 && l == sel.Name+": ", l == "parse args: ", l == "parse environment: ":
-			// ff's framing: the command is in path, the source is plain
-		case l == "parse error: ":
-			parseFailed = true
-		case l == "parse config file: ":
-			out = append(out, "--config file:")
-		case strings.HasPrefix(l, "set \"") && len(out) > 0: // set "xml": ; the flag came just before
-			out[len(out)-1] = strings.TrimSuffix(out[len(out)-1], ":") + " " + strings.TrimPrefix(strings.TrimSuffix(l, ": "), "set ") + ":"
-		default:
-			if f := flagNamed(sel, l); f != nil {
-				fl = f
-			}
-			out = append(out, strings.TrimSuffix(l, " "))
+		l.add(i == 0, layer)
+	}
+	return &parseError{msg: l.with(explain(l.flag, leaf, l.detail, l.parseFailed, args)), err: err}
+}
+
+// problemLine collects the parts of a parse error worth saying: the
+// command, where the value came from (flag, variable, config key) and the
+// value.
+type problemLine struct {
+	sel         *ff.Command
+	parts       []string
+	flag        ff.Flag // the flag named, when one is
+	parseFailed bool    // the value did not parse as the flag's type
+	detail      string  // what the parser said
+}
+
+// add takes one of ff's layers; first is the outermost.
+func (l *problemLine) add(first bool, layer string) {
+	switch {
+	case first && layer == l.sel.Name+": ", layer == "parse args: ", layer == "parse environment: ":
+		// ff's framing: the command is in the path, a flag or variable names the source
+	case layer == "parse error: ":
+		l.parseFailed = true
+	case layer == "parse config file: ":
+		l.parts = append(l.parts, "--config file:")
+	case strings.HasPrefix(layer, "set \"") && len(l.parts) > 0: // `set "xml": ` after the flag
+		value := strings.TrimPrefix(strings.TrimSuffix(layer, ": "), "set ")
+		l.parts[len(l.parts)-1] = strings.TrimSuffix(l.parts[len(l.parts)-1], ":") + " " + value + ":"
+	default:
+		if f := flagNamed(l.sel, layer); f != nil {
+			l.flag = f
 		}
+		l.parts = append(l.parts, strings.TrimSuffix(layer, " "))
 	}
-	if len(out) > 0 && !strings.HasSuffix(out[len(out)-1], ":") {
-		out[len(out)-1] += ":"
+}
+
+// with ends the line with the explanation.
+func (l *problemLine) with(explanation string) string {
+	parts := l.parts
+	if n := len(parts); n > 0 && !strings.HasSuffix(parts[n-1], ":") {
+		parts[n-1] += ":"
 	}
-	out = append(out, explain(fl, leaf, detail, parseFailed, args))
-	return &parseError{msg: strings.Join(out, " "), err: err}
+	return strings.Join(append(parts, explanation), " ")
 }
 
 // unwrapLayers splits a chain of fmt.Errorf("prefix: %w") errors into
