@@ -59,7 +59,7 @@ func newRunCommand(stdout, stderr io.Writer) *ff.Command {
 	fs := ff.NewFlagSet("run")
 	f := &runFlags{clientFlags: addClientFlags(fs)}
 	addFlag(fs, 'p', "param", "KEY=VALUE", "a parameter, typed as the workflow's schema says: -p prompt=1984 is text, -p steps=20 a number (repeatable)", ffval.NewList(&f.params))
-	addFlag(fs, 0, "params-file", "FILE", "JSON or YAML object of parameter values (-p wins)", ffval.NewValue(&f.paramsFile))
+	addFlag(fs, 0, "params-file", "FILE", "JSON or YAML object of parameter values; a number or boolean given for a text parameter is sent as text (-p wins)", ffval.NewValue(&f.paramsFile))
 	addFlag(fs, 0, "image", "NAME=PATH", "upload a local image for an image parameter (repeatable)", ffval.NewList(&f.images))
 	addFlag(fs, 0, "out", "DIR", "directory to save the outputs in", ffval.NewValueDefault(&f.out, "."))
 	fs.IntVar(&f.priority, 0, "priority", 0, "queue priority, -100..100; higher runs first")
@@ -194,7 +194,7 @@ func (in runInput) params(pt paramTypes) (map[string]any, error) {
 		if err := pt.check("--params-file "+in.fileAt+":", k); err != nil {
 			return nil, err
 		}
-		params[k] = in.file[k]
+		params[k] = pt.fileValue(k, in.file[k])
 	}
 	for _, kv := range in.pairs {
 		v, err := pt.value(kv[0], kv[1])

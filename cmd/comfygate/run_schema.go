@@ -84,6 +84,23 @@ func (pt paramTypes) value(name, raw string) (any, error) {
 	return v, nil
 }
 
+// fileValue is a --params-file value as sent: YAML reads `prompt: 1984`
+// as a number, but the schema says the prompt is text, so it is sent as
+// the text it was written as. Other values go as they are; the server
+// judges them.
+func (pt paramTypes) fileValue(name string, v any) any {
+	if pt.types[name] != "string" {
+		return v
+	}
+	switch v := v.(type) {
+	case json.Number:
+		return string(v)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return v
+}
+
 // wants says what a value of JSON type typ looks like.
 func wants(typ string) string {
 	switch typ {

@@ -239,7 +239,7 @@ func TestRunSendsParams(t *testing.T) {
 	url := startFakeAPI(t, s.service())
 	dir := t.TempDir()
 	yamlFile := filepath.Join(dir, "p.yaml")
-	if err := os.WriteFile(yamlFile, []byte("steps: 10\nsampler: euler\nmask: 0x10\n"), 0o644); err != nil {
+	if err := os.WriteFile(yamlFile, []byte("steps: 10\nsampler: euler\nmask: 0x10\nnote: 1984\nempty: true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cat := filepath.Join(dir, "cat.png")
@@ -249,12 +249,12 @@ func TestRunSendsParams(t *testing.T) {
 
 	r := mustCLI(t, "run", "--params-file", yamlFile, "txt2img", "--priority", "7", "--out", dir,
 		"-p", "seed=18446744073709551615", "-p", "prompt=1984", "-p", "cfg=7.5", "-p", "tiled=false",
-		"-p", "steps=20", "-p", "size=[512,768]", "-p", "note=1 2", "-p", "empty=", "--image", "image="+cat, "--no-progress", "--server", url)
+		"-p", "steps=20", "-p", "size=[512,768]", "--image", "image="+cat, "--no-progress", "--server", url)
 
 	want := api.SubmitJobRequest{Workflow: "txt2img", Priority: 7, Params: map[string]any{
 		"seed": json.Number("18446744073709551615"), "prompt": "1984", "cfg": json.Number("7.5"), "tiled": false,
 		"steps": json.Number("20"), "sampler": "euler", "mask": json.Number("16"),
-		"size": []any{json.Number("512"), json.Number("768")}, "note": "1 2", "empty": "", "image": "sha-of-cat.png",
+		"size": []any{json.Number("512"), json.Number("768")}, "note": "1984", "empty": "true", "image": "sha-of-cat.png",
 	}}
 	submits, uploads := s.sent()
 	if diff := cmp.Diff([]api.SubmitJobRequest{want}, submits); diff != "" {
