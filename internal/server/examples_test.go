@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -59,4 +60,18 @@ func TestExamplesValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exampleBody is the graph of the example called name.
+func exampleBody(name string) ([]byte, error) {
+	list, err := Examples()
+	if err != nil {
+		return nil, err
+	}
+	for _, ex := range list {
+		if ex.Name == name {
+			return ex.Body, nil
+		}
+	}
+	return nil, fmt.Errorf("no example %q", name)
 }
