@@ -1,0 +1,157 @@
+package comfyjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// Member is one key/value pair of an Object.
+type Member struct {
+	Key   string
+	Value any
+}
+
+// Object is a JSON object that keeps its key order, as a Python dict does.
+// Lookups scan the members: objects in ComfyUI's messages are small, and a
+// slice keeps decoding cheap and order exact.
+type Object []Member
+
+// index is the position of key, or -1.
+func (o Object) index(key string) int {
+	return slices.IndexFunc(o, func(m Member) bool { return m.Key == key })
+}
+
+// Get returns the value stored under key.
+func (o Object) Get(key string) (any, bool) {
+	if i := o.index(key); i >= 0 {
+		return o[i].Value, true
+	}
+	return nil, false
+}
+
+// Has reports whether key is present.
+func (o Object) Has(key string) bool { return o.index(key) >= 0 }
+
+// Set replaces the value of key in place, or appends the pair: what
+// assigning to a Python dict does.
+func (o *Object) Set(key string, v any) {
+	if i := o.index(key); i >= 0 {
+		(*o)[i].Value = v
+		return
+	}
+	*o = append(*o, Member{Key: key, Value: v})
+}
+
+// Delete removes key if present.
+func (o *Object) Delete(key string) {
+	if i := o.index(key); i >= 0 {
+		*o = slices.Delete(*o, i, i+1)
+	}
+}
+
+// Rename gives the member under from the key to, keeping its position. A
+// member already under to is dropped, as it would be overwritten.
+func (o *Object) Rename(from, to string) {
+	i := o.index(from)
+	if i < 0 || from == to {
+		return
+	}
+	o.Delete(to)
+	(*o)[o.index(from)].Key = to
+}
+
+// Keys lists the keys in order.
+func (o Object) Keys() []string {
+	keys := make([]string, len(o))
+	for i, m := range o {
+		keys[i] = m.Key
+	}
+	return keys
+}
+
+// MarshalJSON writes the members in order, compact, with numbers as
+// written. Strings are not HTML-escaped here; an outer json.Marshal still
+// escapes them, an Encoder with SetEscapeHTML(false) does not.
+func (o Object) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := writeMember(&b, m.Key, m.Value); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func writeMember(b *bytes.Buffer, key string, v any) error {
+	k, err := Marshal(key)
+	if err != nil {
+		return err
+	}
+	b.Write(k)
+	b.WriteByte(':')
+	val, err := Marshal(v)
+	if err != nil {
+		return fmt.Errorf("member %q: %w", key, err)
+	}
+	b.Write(val)
+	return nil
+}
+
+// Marshal is json.Marshal without HTML escaping: what json.dumps leaves
+// alone (<, >, &) stays readable.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// Clone deep-copies a decoded value so that it can be changed without
+// touching the original (Python's copy.deepcopy).
+func Clone(v any) any {
+	switch x := v.(type) {
+	case Object:
+		out := make(Object, len(x))
+		for i, m := range x {
+			out[i] = Member{Key: m.Key, Value: Clone(m.Value)}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Clone(e)
+		}
+		return out
+	}
+	return v
+}
+
+// Plain converts every Object in a decoded value into a map[string]any, for
+// code (and comparisons) where key order carries no meaning.
+func Plain(v any) any {
+	switch x := v.(type) {
+	case Object:
+		m := make(map[string]any, len(x))
+		for _, e := range x {
+			m[e.Key] = Plain(e.Value)
+		}
+		return m
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Plain(e)
+		}
+		return out
+	}
+	return v
+}
