@@ -7,15 +7,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/workflow"
 )
 
 // uiEntry is one node's UI output in the ui cache.
 type uiEntry struct {
-	meta   pyjson.Obj
-	output pyjson.Obj
+	meta   comfyjson.Object
+	output comfyjson.Object
 }
 
 type objKey struct{ id, class string }
@@ -214,8 +214,8 @@ func writeHashable(b *strings.Builder, v any) {
 }
 
 func canonicalNumber(lit string) string {
-	n := string(pyjson.Number(lit))
-	if !pyjson.IsFloatLiteral(n) {
+	n := string(comfyjson.Number(lit))
+	if !comfyjson.IsFloatLiteral(n) {
 		return n
 	}
 	f, err := strconv.ParseFloat(n, 64)
