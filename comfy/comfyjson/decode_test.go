@@ -161,6 +161,7 @@ func FuzzDecode(f *testing.F) {
 		if diff := cmp.Diff(ref, Plain(v)); diff != "" {
 			t.Fatalf("differs from encoding/json (-json +ordered):\n%s", diff)
 		}
+		sameEncoding(t, Plain(v))
 		checkDumps(t, v)
 	})
 }
@@ -205,4 +206,32 @@ func checkDumps(t *testing.T, v any) {
 	if Repr(back) != Repr(v) {
 		t.Fatalf("values changed through Dumps: %s became %s", Repr(v), Repr(back))
 	}
+}
+
+// sameEncoding: Marshal writes what encoding/json writes (without HTML
+// escaping) for the same value.
+func sameEncoding(t *testing.T, v any) {
+	t.Helper()
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Marshal(v)
+	if err != nil || !bytes.Equal(got, bytes.TrimSuffix(want.Bytes(), []byte("\n"))) {
+		t.Fatalf("Marshal = %s, %v; encoding/json wrote %s", got, err, want.Bytes())
+	}
+}
+
+// FuzzMarshalString: strings, valid UTF-8 or not, are quoted exactly as
+// encoding/json quotes them.
+func FuzzMarshalString(f *testing.F) {
+	for _, s := range []string{"", "plain", "\x00\x1f\"\\\b\f\n\r\t", "<&>", "\u2028\u2029", "\xff\xfe", "é😀\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sameEncoding(t, s)
+		sameEncoding(t, []any{s, map[string]any{s: s}})
+	})
 }

@@ -40,7 +40,7 @@ func Pythonize(compact []byte) []byte {
 		c := compact[i]
 		switch {
 		case c == '"':
-			out, i = appendString(out, compact, i)
+			out, i = appendPythonString(out, compact, i)
 		case c == ',' || c == ':':
 			out = append(out, c, ' ')
 			i++
@@ -73,9 +73,9 @@ func appendNumber(out, compact []byte, i int) ([]byte, int) {
 	return append(out, Number(string(tok))...), j
 }
 
-// appendString copies the string token starting at compact[i] (its opening
+// appendPythonString copies the string token starting at compact[i] (its opening
 // quote) with Python's escapes and returns the index after it.
-func appendString(out, compact []byte, i int) ([]byte, int) {
+func appendPythonString(out, compact []byte, i int) ([]byte, int) {
 	out = append(out, '"')
 	for i++; i < len(compact); {
 		c := compact[i]

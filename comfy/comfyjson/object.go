@@ -1,11 +1,6 @@
 package comfyjson
 
-import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // Member is one key/value pair of an Object.
 type Member struct {
@@ -51,17 +46,6 @@ func (o *Object) Delete(key string) {
 	}
 }
 
-// Rename gives the member under from the key to, keeping its position. A
-// member already under to is dropped, as it would be overwritten.
-func (o *Object) Rename(from, to string) {
-	i := o.index(from)
-	if i < 0 || from == to {
-		return
-	}
-	o.Delete(to)
-	(*o)[o.index(from)].Key = to
-}
-
 // Keys lists the keys in order.
 func (o Object) Keys() []string {
 	keys := make([]string, len(o))
@@ -69,51 +53,6 @@ func (o Object) Keys() []string {
 		keys[i] = m.Key
 	}
 	return keys
-}
-
-// MarshalJSON writes the members in order, compact, with numbers as
-// written. Strings are not HTML-escaped here; an outer json.Marshal still
-// escapes them, an Encoder with SetEscapeHTML(false) does not.
-func (o Object) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if err := writeMember(&b, m.Key, m.Value); err != nil {
-			return nil, err
-		}
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-func writeMember(b *bytes.Buffer, key string, v any) error {
-	k, err := Marshal(key)
-	if err != nil {
-		return err
-	}
-	b.Write(k)
-	b.WriteByte(':')
-	val, err := Marshal(v)
-	if err != nil {
-		return fmt.Errorf("member %q: %w", key, err)
-	}
-	b.Write(val)
-	return nil
-}
-
-// Marshal is json.Marshal without HTML escaping: what json.dumps leaves
-// alone (<, >, &) stays readable.
-func Marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Clone deep-copies a decoded value so that it can be changed without

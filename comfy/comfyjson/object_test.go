@@ -21,10 +21,6 @@ func TestObjectEdits(t *testing.T) {
 		{"set new appends", func(o *Object) { o.Set("d", 4) }, Object{{"a", 1}, {"b", 2}, {"c", 3}, {"d", 4}}},
 		{"delete", func(o *Object) { o.Delete("b") }, Object{{"a", 1}, {"c", 3}}},
 		{"delete absent", func(o *Object) { o.Delete("x") }, base()},
-		{"rename keeps place", func(o *Object) { o.Rename("b", "B") }, Object{{"a", 1}, {"B", 2}, {"c", 3}}},
-		{"rename onto existing drops it", func(o *Object) { o.Rename("c", "a") }, Object{{"b", 2}, {"a", 3}}},
-		{"rename absent", func(o *Object) { o.Rename("x", "y") }, base()},
-		{"rename to itself", func(o *Object) { o.Rename("a", "a") }, base()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
