@@ -64,16 +64,13 @@ func positional(digits string, exp int) string {
 // FloatJSON is f as Python's json.dumps writes it: FloatRepr for finite
 // values, and the tokens Infinity, -Infinity and NaN, which are not JSON.
 func FloatJSON(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return nonFiniteTokens.Replace(FloatRepr(f))
 	}
 	return FloatRepr(f)
 }
+
+var nonFiniteTokens = strings.NewReplacer("inf", "Infinity", "nan", "NaN")
 
 // Float is a float64 that encodes as Python's json.dumps writes a float:
 // 1.0, 0.5, 1e+16, 1e-05. Python writes the bare tokens Infinity and NaN,

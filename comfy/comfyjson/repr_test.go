@@ -31,6 +31,18 @@ func TestRepr(t *testing.T) {
 		{"map sorted", map[string]any{"b": 1, "a": 2.0}, "{'a': 2.0, 'b': 1}", "{'a': 2.0, 'b': 1}"},
 		{"go ints", []any{7, int64(-8), big.NewInt(9), uint8(10)}, "[7, -8, 9, 10]", "[7, -8, 9, 10]"},
 		{"go floats", []any{float32(0.5), Float(3)}, "[0.5, 3.0]", "[0.5, 3.0]"},
+		{"single quote", "it's", `"it's"`, "it's"},
+		{"both quotes in a str", `a'b"c`, `'a\'b"c'`, `a'b"c`},
+		{"newline and accent", "é\n", `'é\n'`, "é\n"},
+		{"nul", "\x00", `'\x00'`, "\x00"},
+		{"zero width space", "\u200b", `'\u200b'`, "\u200b"},
+		{"emoji", "\U0001F600", "'\U0001F600'", "\U0001F600"},
+		{"nbsp", "\u00a0", `'\xa0'`, "\u00a0"},
+		{"list of literals", []any{json.Number("1"), "x", nil, true, json.Number("2.50")}, "[1, 'x', None, True, 2.5]", "[1, 'x', None, True, 2.5]"},
+		{"map with a list", map[string]any{"b": json.Number("1"), "a": []any{}}, "{'a': [], 'b': 1}", "{'a': [], 'b': 1}"},
+		{"big int", json.Number("18446744073709551615"), "18446744073709551615", "18446744073709551615"},
+		{"negative zero int", json.Number("-0"), "0", "0"},
+		{"float literal", json.Number("1e16"), "1e+16", "1e+16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
