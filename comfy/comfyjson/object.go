@@ -39,10 +39,11 @@ func (o *Object) Set(key string, v any) {
 	*o = append(*o, Member{Key: key, Value: v})
 }
 
-// Delete removes key if present.
+// Delete removes key if present. The members move to a new array, so
+// other holders of the object (it is a slice) keep seeing it whole.
 func (o *Object) Delete(key string) {
 	if i := o.index(key); i >= 0 {
-		*o = slices.Delete(*o, i, i+1)
+		*o = append((*o)[:i:i], (*o)[i+1:]...)
 	}
 }
 

@@ -34,6 +34,16 @@ func TestObjectEdits(t *testing.T) {
 	}
 }
 
+func TestObjectDeleteLeavesOtherHoldersAlone(t *testing.T) {
+	t.Parallel()
+	orig := Object{{"a", 1}, {"b", 2}, {"c", 3}}
+	other := orig
+	other.Delete("a")
+	if diff := cmp.Diff(Object{{"a", 1}, {"b", 2}, {"c", 3}}, orig); diff != "" {
+		t.Errorf("the original changed (-want +got):\n%s", diff)
+	}
+}
+
 func TestObjectReads(t *testing.T) {
 	t.Parallel()
 	o := Object{{"b", nil}, {"a", "x"}}
