@@ -56,40 +56,20 @@ func (o Object) Keys() []string {
 	return keys
 }
 
-// Clone deep-copies a decoded value so that it can be changed without
-// touching the original (Python's copy.deepcopy).
-func Clone(v any) any {
-	return rebuild(v, func(o Object) any {
-		out := make(Object, len(o))
-		for i, m := range o {
-			out[i] = Member{Key: m.Key, Value: Clone(m.Value)}
-		}
-		return out
-	}, Clone)
-}
-
 // Plain converts every Object in a decoded value into a map[string]any, for
 // code (and comparisons) where key order carries no meaning.
 func Plain(v any) any {
-	return rebuild(v, func(o Object) any {
-		m := make(map[string]any, len(o))
-		for _, e := range o {
+	switch x := v.(type) {
+	case Object:
+		m := make(map[string]any, len(x))
+		for _, e := range x {
 			m[e.Key] = Plain(e.Value)
 		}
 		return m
-	}, Plain)
-}
-
-// rebuild copies a list with each element passed through elem, turns an
-// Object into what obj makes of it, and returns other values as they are.
-func rebuild(v any, obj func(Object) any, elem func(any) any) any {
-	switch x := v.(type) {
-	case Object:
-		return obj(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = elem(e)
+			out[i] = Plain(e)
 		}
 		return out
 	}
