@@ -113,6 +113,8 @@ func (s *Server) routes() []route {
 		{"POST /v1/backends/{id}/resume", classAdmin, smallBody, s.resumeBackend},
 		{"GET /healthz", classOpen, smallBody, s.healthz},
 		{"GET /readyz", classOpen, smallBody, s.readyz},
+		{"GET /health", classOpen, smallBody, s.healthz}, // the probes' other spelling (Salad, many balancers)
+		{"GET /ready", classOpen, smallBody, s.readyz},
 		{"GET /metrics", classMetrics, smallBody, s.serveMetrics},
 		{"GET /openapi.json", classDocs, smallBody, s.openAPI},
 		{"GET /docs", classDocs, smallBody, s.docsIndex},
