@@ -46,6 +46,7 @@ func (r *run) update(ctx context.Context, fn func(j *job.Job) (*job.Event, error
 		return nil, false
 	}
 	r.publish(j, ev)
+	r.f.m.jobs.ended(j) // after the commit: a callback may run again
 	return j, true
 }
 
@@ -90,7 +91,7 @@ func (r *run) markStarted(ctx context.Context) {
 	r.phase = phaseRunning
 	now := r.f.clock.Now()
 	r.prog.lastPersist = now // the first progress write waits ProgressEvery
-	r.update(ctx, func(j *job.Job) (*job.Event, error) {
+	j, _ := r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		if j.State != job.StateDispatched {
 			return nil, errStale // already running (re-attached): nothing to record
 		}
@@ -99,6 +100,9 @@ func (r *run) markStarted(ctx context.Context) {
 		}
 		return newEvent(api.EventStarted, api.EventDispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
 	})
+	if j != nil {
+		r.f.m.jobs.started(j)
+	}
 }
 
 // retry ends this attempt with outcome and puts the job back in the queue,
