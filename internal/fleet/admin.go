@@ -31,8 +31,8 @@ type BackendStatus struct {
 	// can be told from a healthy one; zero if nothing ever failed.
 	LastError   string
 	LastErrorAt time.Time
-	Version string
-	Devices []comfy.Device
+	Version     string
+	Devices     []comfy.Device
 	// NodeCount is the number of node classes; Models lists model files by
 	// loader input ("ckpt_name": [...]).
 	NodeCount int
