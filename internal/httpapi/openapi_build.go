@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -35,6 +36,15 @@ func buildSpec(version string) (*openapi31.Spec, error) {
 	r.Spec.SetAPIKeySecurity("apiKey", "X-API-Key", openapi.InHeader, "The API key in X-API-Key.")
 	// Components are named after the api types, without the package prefix.
 	js := r.JSONSchemaReflector()
+	// json.Number keeps numbers exact in Go; on the wire it is a number (of
+	// any size: no "double" format, a seed is a 64-bit integer).
+	js.DefaultOptions = append(js.DefaultOptions, jsonschema.InterceptSchema(func(p jsonschema.InterceptSchemaParams) (bool, error) {
+		if p.Value.IsValid() && p.Value.Type() == reflect.TypeFor[json.Number]() {
+			p.Schema.WithType(jsonschema.Number.Type())
+			return true, nil
+		}
+		return false, nil
+	}))
 	js.DefaultOptions = append(js.DefaultOptions, jsonschema.InterceptDefName(func(_ reflect.Type, name string) string {
 		return strings.Replace(strings.TrimPrefix(name, "Api"), "Httpapi", "", 1)
 	}))

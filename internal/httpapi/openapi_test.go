@@ -69,7 +69,32 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("no component schema %s", name)
 		}
 	}
+	checkWorkflowRequest(t, schemas)
 	checkGolden(t, "openapi.golden.json", res.body)
+}
+
+// checkWorkflowRequest: the document describes the parameter spec the
+// server takes, a mapping from name to ParamSpec (not a list), with the
+// spec's fields written down.
+func checkWorkflowRequest(t *testing.T, schemas map[string]any) {
+	t.Helper()
+	req, _ := schemas["WorkflowRequest"].(map[string]any)
+	params, _ := req["properties"].(map[string]any)["params"].(map[string]any)
+	items, _ := params["additionalProperties"].(map[string]any)
+	if params["type"] != "object" || items["$ref"] != "#/components/schemas/ParamSpec" {
+		t.Errorf("WorkflowRequest.params = %v, want an object of ParamSpec", params)
+	}
+	spec, _ := schemas["ParamSpec"].(map[string]any)
+	props, _ := spec["properties"].(map[string]any)
+	for _, field := range []string{"target", "type", "default", "minimum", "maximum", "min", "max", "step", "enum", "description"} {
+		prop, _ := props[field].(map[string]any)
+		if d, _ := prop["description"].(string); d == "" {
+			t.Errorf("ParamSpec.%s is missing or undescribed: %v", field, prop)
+		}
+	}
+	if got := props["minimum"].(map[string]any)["type"]; got != "number" {
+		t.Errorf("ParamSpec.minimum type = %v, want number", got)
+	}
 }
 
 // validateOAS31 checks doc against the OpenAPI Initiative's JSON Schema of
