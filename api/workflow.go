@@ -15,6 +15,9 @@ type Workflow struct {
 	Schema      map[string]any  `json:"schema" description:"JSON Schema of the parameters object."`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
+	// Warnings are what storing it found worth saying but not refusing;
+	// only the answer of PUT carries them.
+	Warnings []string `json:"warnings,omitempty" description:"Only in the answer of PUT: what storing the workflow found worth saying but not refusing. The graph could not be checked (no backend has reported its node catalog yet; parameters then lack bounds and choices), a node names a file or model no backend offers (jobs must set another value), or a choice parameter has no choices on any backend (it stays, taking any string)."`
 }
 
 // Param maps a parameter name to one node input.

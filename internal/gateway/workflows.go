@@ -43,10 +43,16 @@ func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (a
 	if err != nil {
 		return api.Workflow{}, false, err
 	}
+	cat := s.cfg.Fleet.Catalog()
+	warnings, err := checkGraph(g, cat, p.graphField)
+	if err != nil {
+		return api.Workflow{}, false, err
+	}
 	params, err := s.paramsFor(g, p.spec)
 	if err != nil {
 		return api.Workflow{}, false, err
 	}
+	warnings = append(warnings, paramWarnings(g, params, cat)...)
 	graphJSON, err := json.Marshal(g)
 	if err != nil {
 		return api.Workflow{}, false, fmt.Errorf("encode graph: %w", err)
@@ -60,6 +66,7 @@ func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (a
 		return api.Workflow{}, false, fmt.Errorf("store workflow %s: %w", name, err)
 	}
 	w, err := workflowView(stored, s.cfg.Limits)
+	w.Warnings = warnings
 	return w, changed, err
 }
 

@@ -75,7 +75,7 @@ func operations() []operation {
 	jobErrs := []int{400, 401, 404, 429, 503}
 	return append([]operation{
 		{method: "PUT", path: "/v1/workflows/{name}", id: "putWorkflow", tag: "workflows", summary: "Store a workflow",
-			description: "Body: a bare API-format graph, a UI-format workflow (converted with the fleet's node catalog), or {graph, params, description}. Parameters are detected when no spec is given.",
+			description: "Body: a bare API-format graph, a UI-format workflow (converted with the fleet's node catalog), or a WorkflowRequest {graph, params, description} whose params map names to ParamSpec. Parameters are detected when no spec is given (nodes titled \"$name\" or \"$name.input\", or renamed, expose their widget inputs); what a spec leaves out is filled from the graph and the node catalog. When a backend has reported its node catalog the graph is validated as ComfyUI would: a node type no backend has, a missing input or a value out of range is refused (400 naming the node and input); a file or model no backend offers is stored with a warning. The answer's warnings say what was not checked or may fail later.",
 			params:      new(nameParam), body: new(api.WorkflowRequest),
 			responses: []docResponse{{status: 201, body: new(api.Workflow), description: "Created."}, {status: 200, body: new(api.Workflow), description: "Replaced."}},
 			errors:    []int{400, 401, 413, 422, 429}},
