@@ -48,6 +48,7 @@ type uiNode struct {
 	typ     string
 	mode    int
 	title   string
+	srName  string // properties["Node name for S&R"]: the editor's name in %Node.widget% tokens
 	inputs  []uiSlot
 	outputs []uiSlot
 	widgets *jval // array or object
@@ -167,6 +168,9 @@ func readUINode(v *jval, order int) (*uiNode, error) {
 		fmt.Sscan(m.s, &n.mode)
 	}
 	n.title = strField(v, "title")
+	if props, ok := v.get("properties"); ok && props.kind == jObj {
+		n.srName = strField(props, "Node name for S&R")
+	}
 	n.inputs = readSlots(v, "inputs")
 	n.outputs = readSlots(v, "outputs")
 	if w, ok := v.get("widgets_values"); ok && (w.kind == jArr || w.kind == jObj) {

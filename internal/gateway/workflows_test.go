@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/workflow"
@@ -115,5 +116,34 @@ func TestSpecFilledFromCatalog(t *testing.T) {
 	props := w.Schema["properties"].(map[string]any)
 	if s := props["steps"].(map[string]any); s["maximum"] == nil || s["default"] == nil {
 		t.Errorf("schema of steps = %v", s)
+	}
+}
+
+// TestJobExpandsEditorTokens: a stored workflow's save node prefix with the
+// editor's tokens gets them expanded for each job, with the job's own
+// parameter values and time, as the ComfyUI editor expands them when it
+// queues.
+func TestJobExpandsEditorTokens(t *testing.T) {
+	e := newEnv(t)
+	e.svc.cfg.Clock = func() time.Time { return time.Date(2025, time.March, 7, 9, 5, 3, 0, time.Local) }
+	graph := strings.Replace(string(readTestdata(t, "txt2img.json")), `"filename_prefix": "ComfyUI"`,
+		`"filename_prefix": "fox/%date:yyyy-MM-dd%_%KSampler.seed%"`, 1)
+	if _, _, err := e.svc.PutWorkflow(context.Background(), "dated", []byte(graph)); err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Workflow: "dated", Params: map[string]any{"seed": json.Number("42")}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := e.store.GetJob(context.Background(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(stored.Graph), `"filename_prefix":"fox/2025-03-07_42"`) {
+		t.Errorf("job graph = %s", stored.Graph)
+	}
+	stored2, _ := e.svc.GetWorkflow(context.Background(), "dated")
+	if !strings.Contains(string(stored2.Graph), "%date:yyyy-MM-dd%") {
+		t.Error("the stored workflow lost its tokens")
 	}
 }
