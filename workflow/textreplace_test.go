@@ -1,6 +1,7 @@
 package workflow_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,20 @@ func TestFromUIPinsEditorOnlyReferences(t *testing.T) {
 	if got := workflow.ExpandTextTokens(g, now)["2"].Inputs["filename_prefix"]; got != "512_123_2025_20" {
 		t.Errorf("expanded for a job: %q", got)
 	}
+}
+
+// FuzzExpandTextTokens: any prefix expands without a panic, and a prefix
+// without % is left alone.
+func FuzzExpandTextTokens(f *testing.F) {
+	for _, s := range []string{"%date:yyyy-MM-dd%", "%KSampler.seed%", "%%", "%a.b.c%", "%date:%", "x%y"} {
+		f.Add(s)
+	}
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, prefix string) {
+		g := tokenGraph(t, prefix)
+		got, _ := workflow.ExpandTextTokens(g, now)["9"].Inputs["filename_prefix"].(string)
+		if !strings.Contains(prefix, "%") && got != prefix {
+			t.Errorf("%q changed to %q", prefix, got)
+		}
+	})
 }
