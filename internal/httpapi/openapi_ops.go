@@ -48,6 +48,10 @@ type (
 		waitParam
 		IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" description:"Repeat a request safely: the same key and body return the original job (with Idempotent-Replayed: true)."`
 	}
+	runWorkflowParams struct {
+		nameParam
+		submitParams
+	}
 	listJobsParams struct {
 		State    []api.JobState `query:"state" description:"Filter by state; repeat or comma-separate."`
 		Workflow string         `query:"workflow"`
@@ -86,11 +90,17 @@ func operations() []operation {
 		{method: "DELETE", path: "/v1/workflows/{name}", id: "deleteWorkflow", tag: "workflows", summary: "Delete a workflow",
 			params: new(nameParam), responses: []docResponse{{status: 204, description: "Deleted."}}, errors: []int{400, 401, 404}},
 		{method: "POST", path: "/v1/jobs", id: "submitJob", tag: "jobs", summary: "Submit a job",
-			description: "The job is stored durably before the answer. 201 with Location; with ?wait= the answer waits for the end of the job: 201 if it ended in time, 202 with the job as it stands if not. A replayed Idempotency-Key gets the same status rules, the job as it stands and Idempotent-Replayed: true. See the examples for each stored workflow; their parameter schemas are components WorkflowParams_<name>.",
+			description: "The job is stored durably before the answer. 201 with Location; with ?wait= the answer waits for the end of the job: 201 if it ended in time, 202 with the job as it stands if not. A replayed Idempotency-Key gets the same status rules, the job as it stands and Idempotent-Replayed: true. See the examples for each stored workflow; their parameter schemas are components WorkflowParams_<name>, and POST /v1/workflows/<name>/jobs takes them as a typed body.",
 			params:      new(submitParams), body: new(api.SubmitJobRequest),
 			responses: []docResponse{{status: 201, body: new(api.Job), description: "Created (and finished, if ?wait= was given)."},
 				{status: 202, body: new(api.Job), description: "Created; still running when ?wait= ran out."}},
 			errors: []int{400, 401, 409, 413, 422, 429, 503}},
+		{method: "POST", path: "/v1/workflows/{name}/jobs", id: "runWorkflow", tag: "jobs", summary: "Run a stored workflow",
+			description: "POST /v1/jobs for the workflow the path names, with the same answers. Each stored workflow also has its own operation here, POST /v1/workflows/<name>/jobs, whose body schema (RunWorkflow_<name>) carries its parameters.",
+			params:      new(runWorkflowParams), body: new(api.RunWorkflowRequest),
+			responses: []docResponse{{status: 201, body: new(api.Job), description: "Created (and finished, if ?wait= was given)."},
+				{status: 202, body: new(api.Job), description: "Created; still running when ?wait= ran out."}},
+			errors: []int{400, 401, 404, 409, 413, 422, 429, 503}},
 		{method: "GET", path: "/v1/jobs", id: "listJobs", tag: "jobs", summary: "List the caller's jobs, newest first",
 			params: new(listJobsParams), responses: []docResponse{{status: 200, body: new(api.JobList)}}, errors: []int{400, 401, 429}},
 		{method: "GET", path: "/v1/jobs/{id}", id: "getJob", tag: "jobs", summary: "Get a job (optionally waiting for its end)",

@@ -64,9 +64,18 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	checkRefs(t, doc)
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	for _, name := range []string{"WorkflowParams_txt2img", "SubmitJob_txt2img", "WorkflowParams_upscale.v2", "SubmitJob_upscale.v2"} {
+	for _, name := range []string{"WorkflowParams_txt2img", "RunWorkflow_txt2img", "WorkflowParams_upscale.v2", "RunWorkflow_upscale.v2"} {
 		if schemas[name] == nil {
 			t.Errorf("no component schema %s", name)
+		}
+	}
+	// Each workflow's schema is attached to an operation that is served.
+	for _, name := range []string{"txt2img", "upscale.v2"} {
+		op, _ := paths["/v1/workflows/"+name+"/jobs"].(map[string]any)["post"].(map[string]any)
+		body, _ := op["requestBody"].(map[string]any)
+		schema, _ := body["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
+		if schema["$ref"] != "#/components/schemas/RunWorkflow_"+name || op["operationId"] != "runWorkflow_"+name {
+			t.Errorf("operation of workflow %s = %v", name, op)
 		}
 	}
 	checkWorkflowRequest(t, schemas)

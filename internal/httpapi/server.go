@@ -95,6 +95,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/workflows", classAPI, smallBody, s.listWorkflows},
 		{"GET /v1/workflows/{name}", classAPI, smallBody, s.getWorkflow},
 		{"DELETE /v1/workflows/{name}", classAPI, smallBody, s.deleteWorkflow},
+		{"POST /v1/workflows/{name}/jobs", classAPI, j, s.runWorkflow},
 		{"POST /v1/jobs", classAPI, j, s.submitJob},
 		{"GET /v1/jobs", classAPI, smallBody, s.listJobs},
 		{"GET /v1/jobs/{id}", classAPI, smallBody, s.getJob},
