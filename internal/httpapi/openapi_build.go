@@ -25,7 +25,13 @@ that runs on one ComfyUI or a fleet of them.
 Every error is JSON: {"error": {"code", "message", "field", "request_id"}}.
 When API keys are configured, every /v1 route needs Authorization: Bearer <key>
 (or X-API-Key); each key sees only its own jobs, files and events, and
-only admin keys may change the fleet (the POST and DELETE routes of /v1/backends).`
+only admin keys may change the fleet (the POST and DELETE routes of /v1/backends).
+
+The same listener serves ComfyUI's own API (tag ComfyUI-compatible: POST /prompt,
+/ws, /history, /view, ..., each also under /api) and the routes of the Flask
+"ComfyUI API Service" (tag Flask-compatible); their answers follow those servers,
+not the error format above. Each stored workflow has its own operation,
+POST /v1/workflows/<name>/jobs, with its parameters in the body's schema.`
 
 // buildSpec reflects the operation table into the static part of the
 // document; stored workflows are added per request (see openAPIDoc).

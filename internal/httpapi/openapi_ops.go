@@ -133,7 +133,7 @@ func operations() []operation {
 			errors: []int{400, 401, 404, 429}},
 		{method: "GET", path: "/v1/backends", id: "listBackends", tag: "system", summary: "List the fleet's ComfyUI backends",
 			responses: []docResponse{{status: 200, body: new(api.BackendList)}}, errors: []int{401, 429}},
-	}, append(adminOperations(), systemOperations()...)...)
+	}, append(append(adminOperations(), systemOperations()...), compatOperations()...)...)
 }
 
 // adminNote ends the description of every fleet change.

@@ -2,12 +2,16 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"github.com/comfygate/comfygate/internal/flaskapi"
 )
 
 // TestProbeAliases: /health and /ready are the REST API's probes on the
@@ -104,5 +108,60 @@ func TestNoCORSByDefault(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusForbidden || res.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("foreign origin without CORS: %d %q, want 403 and no Allow-Origin", res.StatusCode, res.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// TestOpenAPICoversEverySurface: /openapi.json describes the routes the
+// ComfyUI- and Flask-compatible surfaces serve, and nothing they do not.
+func TestOpenAPICoversEverySurface(t *testing.T) {
+	s := startServer(t, Config{})
+	c := client(t)
+	_, body := get(t, c, s.URL()+"/openapi.json")
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Tags []string `json:"tags"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	p := s.parts
+	s.mu.Unlock()
+	flask, err := flaskapi.New(flaskapi.Config{Service: p.svc, Store: p.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	for _, path := range p.comfy.Paths() {
+		served[path] = true
+		if doc.Paths[path] == nil {
+			t.Errorf("ComfyUI route %s is not documented", path)
+		}
+	}
+	for _, pattern := range flask.Patterns() {
+		method, path, ok := strings.Cut(pattern, " ")
+		if !ok {
+			continue // the catch-all under /flask/api/
+		}
+		served[path], served["/flask"+path] = true, true
+		for _, each := range []string{path, "/flask" + path} {
+			if _, ok := doc.Paths[each][strings.ToLower(method)]; !ok {
+				t.Errorf("Flask route %s %s is not documented", method, each)
+			}
+		}
+	}
+	for path, item := range doc.Paths {
+		for method, op := range item {
+			compat := slices.Contains(op.Tags, "ComfyUI-compatible") || slices.Contains(op.Tags, "Flask-compatible")
+			if !compat || served[path] {
+				continue
+			}
+			// Routes only under /flask (its history) are probed.
+			probe := strings.NewReplacer("{prompt_id}", "none").Replace(path)
+			if code, _ := get(t, c, s.URL()+probe); method != "get" || code == http.StatusNotFound {
+				t.Errorf("documented %s %s is not served (%d)", method, path, code)
+			}
+		}
 	}
 }
