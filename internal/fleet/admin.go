@@ -27,8 +27,9 @@ type BackendStatus struct {
 	Latency time.Duration
 	// LastError is the most recent failure (a probe, the socket, a
 	// submit), worded for any API key to read; LastErrorAt is when it
-	// happened. Both stay after the backend recovers, so a flapping one
-	// can be told from a healthy one; zero if nothing ever failed.
+	// happened. For a down backend it is what took it down, and when.
+	// Both stay after the backend recovers, so a flapping one can be told
+	// from a healthy one; zero if nothing ever failed.
 	LastError   string
 	LastErrorAt time.Time
 	Version     string

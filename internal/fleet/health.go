@@ -121,7 +121,11 @@ func (f *Fleet) markHealthy(ctx context.Context, b *Backend) {
 // markDegraded stops placing new jobs on b until the next good probe. what
 // names the check that failed; err (nil for some) says how.
 func (f *Fleet) markDegraded(b *Backend, what string, err error) {
-	f.noteFailure(b, what, err)
+	// The last failure shown is what put or keeps the backend degraded; a
+	// down backend keeps the reason it went down.
+	if b.health.Load() != healthDown {
+		f.noteFailure(b, what, err)
+	}
 	if b.health.CompareAndSwap(healthHealthy, healthDegraded) || b.health.CompareAndSwap(healthUnknown, healthDegraded) {
 		f.log.Warn("fleet: backend degraded", "backend", b.ID(), "reason", what, "err", err)
 		f.m.setBackendState(b)
@@ -133,10 +137,10 @@ func (f *Fleet) markDegraded(b *Backend, what string, err error) {
 // answer for are retried elsewhere. Its latency is forgotten: a number from
 // before it went down would read as current.
 func (f *Fleet) markDown(b *Backend, what string, err error) {
-	f.noteFailure(b, what, err)
 	if b.health.Swap(healthDown) == healthDown {
 		return
 	}
+	f.noteFailure(b, what, err)
 	b.latencyBits.Store(0)
 	f.log.Warn("fleet: backend down", "backend", b.ID(), "reason", what, "err", err)
 	f.m.setBackendState(b)
