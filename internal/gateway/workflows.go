@@ -48,7 +48,7 @@ func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (a
 	if err != nil {
 		return api.Workflow{}, false, err
 	}
-	params, err := s.paramsFor(g, p.spec)
+	params, err := paramsFor(g, p.spec, cat)
 	if err != nil {
 		return api.Workflow{}, false, err
 	}
@@ -92,8 +92,9 @@ func (s *Service) parseGraphAnyFormat(data []byte, field string) (workflow.Graph
 	return g, nil
 }
 
-// paramsFor uses the given spec, or detects parameters from the graph.
-func (s *Service) paramsFor(g workflow.Graph, spec json.RawMessage) ([]workflow.Param, error) {
+// paramsFor uses the given spec, completed from the graph and the catalog,
+// or detects parameters from the graph.
+func paramsFor(g workflow.Graph, spec json.RawMessage, cat *workflow.Catalog) ([]workflow.Param, error) {
 	if isSet(spec) {
 		params, err := workflow.ParseParamSpec(spec)
 		if err != nil {
@@ -102,9 +103,9 @@ func (s *Service) paramsFor(g workflow.Graph, spec json.RawMessage) ([]workflow.
 		if err := checkTargets(g, params); err != nil {
 			return nil, err
 		}
-		return workflow.CompleteParams(g, params, s.cfg.Fleet.Catalog()), nil
+		return workflow.CompleteParams(g, params, cat), nil
 	}
-	return workflow.DetectParams(g, s.cfg.Fleet.Catalog()), nil
+	return workflow.DetectParams(g, cat), nil
 }
 
 // GetWorkflow returns the latest version of a workflow.
