@@ -165,7 +165,7 @@ func systemOperations() []operation {
 	return []operation{
 		{method: "GET", path: "/healthz", id: "healthz", tag: "system", summary: "Liveness: 200 while the process serves", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}}},
-		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store answers and a backend is healthy", open: true,
+		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store and the artifact storage answer and a backend is healthy", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}, {status: 503, contentType: "text/plain", description: "not ready: the reason"}}},
 		{method: "GET", path: "/health", id: "health", tag: "system", summary: "Liveness, as /healthz", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}}},
