@@ -53,6 +53,7 @@ type uiNode struct {
 	typ     string
 	mode    int
 	title   string
+	srName  string // properties["Node name for S&R"]: the editor's name in %Node.widget% tokens
 	inputs  []uiSlot
 	outputs []uiSlot
 	widgets any // array or object, nil when neither
@@ -173,6 +174,9 @@ func readUINode(v any, order int) (*uiNode, error) {
 		}
 	}
 	n.title = strField(v, "title")
+	if props, ok := v.get("properties"); ok && props.kind == jObj {
+		n.srName = strField(props, "Node name for S&R")
+	}
 	n.inputs = readSlots(v, "inputs")
 	n.outputs = readSlots(v, "outputs")
 	switch w, _ := member(v, "widgets_values"); w.(type) {

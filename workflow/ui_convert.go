@@ -29,6 +29,7 @@ func (ug *uiGraph) toAPI(cat *Catalog) (Graph, error) {
 			keys: []string{"inputs", "class_type", "_meta"}, inputKeys: inputOrder(n, cls)}
 	}
 	dropDanglingLinks(g)
+	ug.pinReferences(g, cat)
 	return g, nil
 }
 
