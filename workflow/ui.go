@@ -174,8 +174,10 @@ func readUINode(v any, order int) (*uiNode, error) {
 		}
 	}
 	n.title = strField(v, "title")
-	if props, ok := v.get("properties"); ok && props.kind == jObj {
-		n.srName = strField(props, "Node name for S&R")
+	if props, ok := member(v, "properties"); ok {
+		if _, isObj := props.(comfyjson.Object); isObj {
+			n.srName = strField(props, "Node name for S&R")
+		}
 	}
 	n.inputs = readSlots(v, "inputs")
 	n.outputs = readSlots(v, "outputs")
