@@ -19,7 +19,6 @@ import (
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
 	"github.com/comfygate/comfygate/internal/safefetch"
-	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
 
 // parts are the components of a started server, in start order.
@@ -27,18 +26,19 @@ type parts struct {
 	instanceID string
 	backends   []fleet.BackendConfig
 
-	lock  *dirLock
-	store *sqlite.Store
-	arts  artifact.Backend
-	hub   *events.Hub
-	sims  *simFleet
-	fleet *fleet.Fleet
-	tap   *comfyapi.TapLater // the fleet's tap, pointing at comfy once it exists
-	comfy *comfyapi.Handler  // the ComfyUI-compatible surface
-	svc   *gateway.Service
-	watch *gateway.DirWatcher // the workflows/ directory
-	api   *httpapi.Server
-	root  http.Handler // every surface
+	lock     *dirLock
+	store    dataStore
+	replicas *replicas // nil with SQLite: one process
+	arts     artifact.Backend
+	hub      *events.Hub
+	sims     *simFleet
+	fleet    *fleet.Fleet
+	tap      *comfyapi.TapLater // the fleet's tap, pointing at comfy once it exists
+	comfy    *comfyapi.Handler  // the ComfyUI-compatible surface
+	svc      *gateway.Service
+	watch    *gateway.DirWatcher // the workflows/ directory
+	api      *httpapi.Server
+	root     http.Handler // every surface
 
 	fetcher *safefetch.Fetcher // nil when URL inputs are off
 
@@ -93,8 +93,17 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	if p.store, err = sqlite.Open(ctx, sqlite.Config{Path: cfg.path(dbFile), Logger: cfg.Logger}); err != nil {
-		return fmt.Errorf("open store: %w", err)
+	db, err := parseDatabase(cfg.Database, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	store, pg, err := openStore(ctx, db, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	p.store = store
+	if err := registerReplicaInfo(p.reg, p.instanceID, db.engine); err != nil {
+		return err
 	}
 	// An S3 store stages uploads on disk (see artifact.S3.Put): beside the
 	// local store's place, not in a /tmp that may be RAM.
@@ -102,8 +111,30 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 	if p.arts, err = artifact.Open(ctx, cfg.Artifacts, artOpts); err != nil {
 		return fmt.Errorf("open artifacts: %w", err)
 	}
-	p.hub = events.NewHub(events.Options{Replayer: gateway.Replayer(p.store), Logger: cfg.Logger})
+	p.tap = &comfyapi.TapLater{}
+	hubOpts := events.Options{Replayer: gateway.Replayer(p.store), Logger: cfg.Logger}
+	if pg != nil {
+		if p.replicas, err = newReplicas(pg, p.instanceID, p.tap, cfg.Logger); err != nil {
+			return err
+		}
+		hubOpts.Forward = p.replicas.link
+	}
+	p.hub = events.NewHub(hubOpts)
+	if p.replicas != nil {
+		p.replicas.link.Bind(p.hub)
+		if err := p.replicas.metrics(p.replicaMetrics()); err != nil {
+			return err
+		}
+		return p.replicas.start(ctx)
+	}
 	return nil
+}
+
+// replicaMetrics is where this process's own metrics are registered: each
+// carries a replica label with the instance id, so that the series of
+// several replicas stay apart wherever they are gathered.
+func (p *parts) replicaMetrics() prometheus.Registerer {
+	return prometheus.WrapRegistererWith(prometheus.Labels{"replica": p.instanceID}, p.reg)
 }
 
 // startFleet starts the simulators, then the fleet over them and the
@@ -125,10 +156,13 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u})
 		}
 	}
-	p.tap = &comfyapi.TapLater{}
+	var tap fleet.Tap = p.tap
+	if p.replicas != nil {
+		tap = p.replicas.tap
+	}
 	f, err := fleet.New(fleet.Config{
-		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap,
-		Logger: cfg.Logger, Metrics: p.reg, InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
+		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: tap,
+		Logger: cfg.Logger, Metrics: p.replicaMetrics(), InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
 	})
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)

@@ -34,6 +34,13 @@ type Config struct {
 	// the standard AWS variables; see artifact.Open). Default: DataDir's
 	// artifacts/ directory.
 	Artifacts string
+	// Database is where jobs, workflows, backends and everything else the
+	// gateway keeps live: a SQLite file ("sqlite:PATH" or a plain path), or
+	// a postgres:// URL (libpq form; pool_max_conns=N sizes the connection
+	// pool) that several replicas share. With PostgreSQL the replicas
+	// share the backends out under leases and hear each other's events
+	// over LISTEN/NOTIFY. Default: DataDir's comfygate.db.
+	Database string
 
 	// Backends are the ComfyUI servers of the fleet. Default: none (the
 	// server runs, but jobs stay queued until a backend is added).
@@ -167,6 +174,14 @@ func (c Config) validate() error {
 	}
 	if _, err := httpapi.CORS(c.CORSOrigins, nil); err != nil {
 		return err
+	}
+	db, err := parseDatabase(c.Database, c.DataDir)
+	if err != nil {
+		return err
+	}
+	if db.engine == enginePostgres && c.SimBackends > 0 {
+		return errors.New("sim backends run inside one process, so other replicas could not drive them: " +
+			"with a postgres:// database start simulators as processes (comfygate sim) and give them as backends")
 	}
 	seen := map[string]bool{}
 	for i, b := range c.Backends {

@@ -82,6 +82,7 @@ const (
 )
 
 // NewBus returns a bus over the store's connections, not started yet.
+// From then on the store's Ping also checks that the bus listens.
 func NewBus(s *Store, cfg BusConfig) (*Bus, error) {
 	if cfg.Origin == "" {
 		return nil, errors.New("postgres bus: Origin is required")
@@ -95,8 +96,10 @@ func NewBus(s *Store, cfg BusConfig) (*Bus, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Bus{cfg: cfg, pool: s.pool, log: cfg.Logger, handlers: map[string]func([]byte){},
-		out: mailbox.New[busMsg](cfg.MaxQueued), closing: make(chan struct{}), sent: make(chan struct{})}, nil
+	b := &Bus{cfg: cfg, pool: s.pool, log: cfg.Logger, handlers: map[string]func([]byte){},
+		out: mailbox.New[busMsg](cfg.MaxQueued), closing: make(chan struct{}), sent: make(chan struct{})}
+	s.bus.Store(b)
+	return b, nil
 }
 
 // Handle sets the handler of topic. Handlers run on the listener's

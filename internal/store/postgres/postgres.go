@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -56,6 +57,20 @@ type Config struct {
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
+	bus  atomic.Pointer[Bus] // the replicas' bus over this store, if any
+}
+
+// Ping checks that the database answers and, once a Bus was made over the
+// store, that it listens: a replica that cannot hear the others serves
+// streams that never move.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.Store.Ping(ctx); err != nil {
+		return err
+	}
+	if b := s.bus.Load(); b != nil {
+		return b.Ready()
+	}
+	return nil
 }
 
 // Pool returns the store's connection pool, for LISTEN/NOTIFY and the like.
