@@ -48,6 +48,9 @@ type Options struct {
 	PreviewSize int
 	// FailNode makes every node of this class raise a RuntimeError.
 	FailNode string
+	// CrashNode makes the server crash (see Server.Crash) when a node of
+	// this class starts executing.
+	CrashNode string
 
 	// Checkpoints, Loras, VAEs and Embeddings are the model files the
 	// simulator pretends to have. A nil list takes workflow/corenodes'
