@@ -27,6 +27,7 @@ type Server struct {
 	dataDir string
 	ownsDir bool
 	lim     imaging.Limits
+	images  *imaging.Budget // memory of request-driven image work
 	catalog *workflow.Catalog
 	hub     *hub.Hub
 	exec    *engine.Executor
@@ -72,6 +73,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:      opts,
 		lim:       imaging.Limits{MaxSide: opts.MaxImageSide, MaxPixels: opts.MaxImagePixels},
+		images:    imaging.NewBudget(opts.imageBudgetBytes()),
 		logs:      newLogBuffer(opts.Now),
 		stats:     newStats(),
 		history:   queue.NewHistory[*historyItem](0),

@@ -13,8 +13,9 @@
 // imitation of the Stable Diffusion nodes.
 //
 // Faults can be injected at run time (slow steps, failing node classes, a
-// hung worker, dropped sockets, a crash) through Server methods or
-// POST /sim/faults, and GET /sim/stats tells tests what ran.
+// hung worker, dropped sockets, a crash, a crash when a node class starts)
+// through Server methods or POST /sim/faults, and GET /sim/stats tells
+// tests what ran.
 package comfysim
 
 import (
@@ -72,6 +73,12 @@ type Options struct {
 	// can make the simulator allocate. Defaults 16384 and 1<<25.
 	MaxImageSide   int
 	MaxImagePixels int64
+	// ImageBudgetMB is the memory (MB) that /view previews and channels
+	// and /upload/mask may hold at once to decode and re-encode images.
+	// Each reserves its need from the image's header first: one that needs
+	// more than the whole budget gets the 500 ComfyUI answers when PIL
+	// refuses an image, others wait their turn. Default 128.
+	ImageBudgetMB int
 
 	// WSBufferFrames is how many frames may wait for a slow socket before
 	// it is closed. Default 4096.
@@ -114,6 +121,13 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
+}
+
+func (o Options) imageBudgetBytes() int64 {
+	if o.ImageBudgetMB <= 0 {
+		return 128 << 20
+	}
+	return int64(o.ImageBudgetMB) << 20
 }
 
 // maxUploadBytes is client_max_size: round(MB * 1024 * 1024).
