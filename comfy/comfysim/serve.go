@@ -17,7 +17,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: s.opts.readTimeout(),
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 		ConnState:         fresh.track,
 	}

@@ -69,6 +69,14 @@ type Options struct {
 	// MaxUploadSizeMB is ComfyUI's --max-upload-size (MB): every request
 	// body above it gets 413. Default 100.
 	MaxUploadSizeMB float64
+	// ReadTimeout is how long a client may take to send a request's
+	// headers, and the longest a request body may pause. Default 30s.
+	ReadTimeout time.Duration
+	// MinBodyRate (bytes a second) is the slowest a request body may
+	// arrive on average once its first ReadTimeout has passed; a client
+	// cut off by either limit gets its connection closed. Default 64 KiB/s
+	// (a 100 MB upload may take 26 minutes).
+	MinBodyRate int64
 	// MaxImageSide and MaxImagePixels bound every image a prompt or upload
 	// can make the simulator allocate. Defaults 16384 and 1<<25.
 	MaxImageSide   int
@@ -121,6 +129,20 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
+}
+
+func (o Options) readTimeout() time.Duration {
+	if o.ReadTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return o.ReadTimeout
+}
+
+func (o Options) minBodyRate() int64 {
+	if o.MinBodyRate <= 0 {
+		return 64 << 10
+	}
+	return o.MinBodyRate
 }
 
 func (o Options) imageBudgetBytes() int64 {

@@ -100,10 +100,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, save saveFunc) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.bodyError(w, r, comfywire.ErrBodyTooLarge)
-			return
+			err = comfywire.ErrBodyTooLarge
 		}
-		internalError(w)
+		s.bodyError(w, r, err)
 		return
 	}
 	typ := "input"
