@@ -62,7 +62,9 @@ func (s *Server) emitLocked(ev comfy.Event, to *string) {
 type emitter Server
 
 func (e *emitter) Event(ev comfy.Event, to *string) {
-	(*Server)(e).hub.Send(to, encodeEvent(ev))
+	if h := (*Server)(e).hub; h.Reaches(to) {
+		h.Send(to, encodeEvent(ev))
+	}
 }
 
 func (e *emitter) Binary(frame []byte, to *string) {

@@ -126,12 +126,21 @@ func Normalize(v any) any { return normalizeValue(v) }
 // ErrTrailingData is returned by Decode when data holds more than one value.
 var ErrTrailingData = errors.New("pyjson: trailing data after JSON value")
 
+// MaxDepth is the deepest nesting Decode accepts. Python's json module
+// gives up with RecursionError about this deep (an unhandled exception in
+// ComfyUI's handlers, so a 500); unbounded, a 100 MB body of "[" would
+// grow a goroutine's stack past Go's limit, which kills the process.
+const MaxDepth = 1000
+
+// ErrTooDeep is returned by Decode for nesting beyond MaxDepth.
+var ErrTooDeep = errors.New("pyjson: maximum recursion depth exceeded")
+
 // Decode parses one JSON value keeping object order (see Obj). Duplicate keys
 // keep the first position and the last value, as json.loads does.
 func Decode(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := decodeValue(dec)
+	v, err := decodeValue(dec, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -141,18 +150,21 @@ func Decode(data []byte) (any, error) {
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder) (any, error) {
+func decodeValue(dec *json.Decoder, depth int) (any, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, fmt.Errorf("pyjson: %w", err)
 	}
 	switch t := tok.(type) {
 	case json.Delim:
+		if depth >= MaxDepth {
+			return nil, ErrTooDeep
+		}
 		switch t {
 		case '{':
-			return decodeObject(dec)
+			return decodeObject(dec, depth+1)
 		case '[':
-			return decodeArray(dec)
+			return decodeArray(dec, depth+1)
 		}
 		return nil, fmt.Errorf("pyjson: unexpected %v", t)
 	default:
@@ -160,7 +172,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 	}
 }
 
-func decodeObject(dec *json.Decoder) (Obj, error) {
+func decodeObject(dec *json.Decoder, depth int) (Obj, error) {
 	obj := Obj{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -171,7 +183,7 @@ func decodeObject(dec *json.Decoder) (Obj, error) {
 		if !ok {
 			return nil, fmt.Errorf("pyjson: object key is %T", tok)
 		}
-		v, err := decodeValue(dec)
+		v, err := decodeValue(dec, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -183,10 +195,10 @@ func decodeObject(dec *json.Decoder) (Obj, error) {
 	return obj, nil
 }
 
-func decodeArray(dec *json.Decoder) ([]any, error) {
+func decodeArray(dec *json.Decoder, depth int) ([]any, error) {
 	arr := []any{}
 	for dec.More() {
-		v, err := decodeValue(dec)
+		v, err := decodeValue(dec, depth)
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,10 @@
 package pyjson
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -91,6 +94,25 @@ func TestDecodeRejectsTrailing(t *testing.T) {
 		if _, err := Decode([]byte(in)); err == nil {
 			t.Errorf("Decode(%q): want error", in)
 		}
+	}
+}
+
+// Nesting is bounded: MaxDepth levels decode, one more is ErrTooDeep, and
+// a body of nothing but brackets fails quickly instead of growing the
+// stack without end.
+func TestDecodeDepth(t *testing.T) {
+	t.Parallel()
+	nest := func(n int) []byte {
+		return []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+	}
+	if _, err := Decode(nest(MaxDepth)); err != nil {
+		t.Errorf("%d levels: %v", MaxDepth, err)
+	}
+	if _, err := Decode([]byte(strings.Repeat(`{"a": `, MaxDepth+1) + "1" + strings.Repeat("}", MaxDepth+1))); !errors.Is(err, ErrTooDeep) {
+		t.Errorf("%d levels of objects: %v, want ErrTooDeep", MaxDepth+1, err)
+	}
+	if _, err := Decode(bytes.Repeat([]byte("["), 10<<20)); !errors.Is(err, ErrTooDeep) {
+		t.Errorf("10 MB of brackets: %v, want ErrTooDeep", err)
 	}
 }
 
