@@ -23,6 +23,7 @@ const envPrefix = "COMFYGATE"
 // variables (COMFYGATE_LISTEN, …) and a config file, in that precedence.
 type serveFlags struct {
 	listen, data, config       string
+	artifacts                  string
 	backends, apiKeys, hosts   multiFlag
 	sims, maxAttempts          int
 	maxQueued                  int
@@ -39,6 +40,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs := ff.NewFlagSet(name)
 	fs.StringVar(&f.listen, 0, "listen", d.listen, "address to listen on (host:port; port 0 picks one)")
 	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
+	fs.StringVar(&f.artifacts, 0, "artifacts", "", "artifact store: a directory, or s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true with AWS_* credentials (default: the data directory's artifacts/)")
 	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
@@ -93,7 +95,7 @@ func addList(fs *ff.FlagSet, name, placeholder string, m *multiFlag, usage strin
 // serverConfig turns the settings into a server.Config.
 func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	cfg := server.Config{
-		Listen: f.listen, DataDir: f.data, SimBackends: f.sims,
+		Listen: f.listen, DataDir: f.data, Artifacts: f.artifacts, SimBackends: f.sims,
 		MaxAttempts: f.maxAttempts, MaxQueued: f.maxQueued, MaxUploadBytes: int64(f.maxUploadMB) << 20,
 		AllowURLInputs: f.allowURLs, AllowedHosts: f.hosts, AllowPrivateURLs: f.allowPrivate,
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),

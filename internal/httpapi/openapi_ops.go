@@ -155,7 +155,7 @@ func systemOperations() []operation {
 	return []operation{
 		{method: "GET", path: "/healthz", id: "healthz", tag: "system", summary: "Liveness: 200 while the process serves", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}}},
-		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store answers and a backend is healthy", open: true,
+		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store and the artifact storage answer and a backend is healthy", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}, {status: 503, contentType: "text/plain", description: "not ready: the reason"}}},
 		{method: "GET", path: "/metrics", id: "metrics", tag: "system", summary: "Prometheus metrics", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "Prometheus text exposition format."}}},

@@ -28,6 +28,12 @@ type Config struct {
 	// files (workflows/), the simulators' directories (sim/N) and the
 	// instance id. Default "./comfygate-data".
 	DataDir string
+	// Artifacts is where outputs and uploads are kept: a directory, or
+	// s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true for an
+	// S3-compatible bucket that several replicas share (credentials from
+	// the standard AWS variables; see artifact.Open). Default: DataDir's
+	// artifacts/ directory.
+	Artifacts string
 
 	// Backends are the ComfyUI servers of the fleet. Default: none (the
 	// server runs, but jobs stay queued until a backend is added).
