@@ -62,9 +62,7 @@ func (s *Server) emitLocked(ev comfy.Event, to *string) {
 type emitter Server
 
 func (e *emitter) Event(ev comfy.Event, to *string) {
-	if h := (*Server)(e).hub; h.Reaches(to) {
-		h.Send(to, encodeEvent(ev))
-	}
+	(*Server)(e).hub.Send(to, encodeEvent(ev))
 }
 
 func (e *emitter) Binary(frame []byte, to *string) {

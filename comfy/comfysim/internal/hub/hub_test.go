@@ -147,18 +147,3 @@ func TestPauseHoldsFrames(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
-
-func TestReaches(t *testing.T) {
-	h := New(Options{})
-	url := serveHub(t, h)
-	a, other := "a", "other"
-	if h.Reaches(nil) || h.Reaches(&a) {
-		t.Fatal("reaches a socket before any connected")
-	}
-	c := dial(t, url, "a")
-	read(t, c)
-	waitFor(t, "a registered", func() bool { return h.Connected("a") })
-	if !h.Reaches(nil) || !h.Reaches(&a) || h.Reaches(&other) {
-		t.Errorf("with socket a: all %v, a %v, other %v", h.Reaches(nil), h.Reaches(&a), h.Reaches(&other))
-	}
-}

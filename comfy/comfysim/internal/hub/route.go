@@ -24,19 +24,6 @@ func (h *Hub) Send(sid *string, f Frame) {
 	}
 }
 
-// Reaches reports whether Send(sid, ...) would reach a socket now, so that
-// a sender can skip building a frame nobody gets (a progress_state of a
-// large graph costs time proportional to the graph).
-func (h *Hub) Reaches(sid *string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if sid == nil {
-		return len(h.sockets) > 0
-	}
-	_, ok := h.sockets[*sid]
-	return ok
-}
-
 // enqueueLocked queues f without blocking; a socket that cannot take it is
 // closed rather than allowed to hold up the sender.
 func (h *Hub) enqueueLocked(c *Conn, f Frame) {
