@@ -31,6 +31,7 @@ type serveFlags struct {
 	allowURLs, allowPrivate    bool
 	stepDelay, shutdownTimeout time.Duration
 	logLevel, logFormat        string
+	corsOrigins                multiFlag
 }
 
 // newServeFlags defines the flags on a set named name; defaults differ
@@ -51,6 +52,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
 	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
+	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	fs.StringEnumVar(&f.logLevel, 0, "log-level", "log level", "info", "debug", "warn", "error")
 	fs.StringEnumVar(&f.logFormat, 0, "log-format", "log format", "text", "json")
@@ -101,6 +103,7 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
 	}
 	cfg.Sim.StepDelay = f.stepDelay
+	cfg.CORSOrigins = f.corsOrigins
 	for _, b := range f.backends {
 		id, url, ok := strings.Cut(b, "=")
 		if !ok {

@@ -182,7 +182,10 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err := p.startComfy(ctx, cfg, owner); err != nil {
 		return err
 	}
-	p.root, err = rootHandler(p.api, p.comfy, svc, p.store, owner, cfg.Logger)
+	if p.root, err = rootHandler(p.api, p.comfy, svc, p.store, owner, cfg.Logger); err != nil {
+		return err
+	}
+	p.root, err = httpapi.CORS(cfg.CORSOrigins, p.root) // outermost: it answers preflights for every surface
 	return err
 }
 

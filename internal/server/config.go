@@ -73,6 +73,11 @@ type Config struct {
 	// AllowPrivateURLs lets URL inputs reach loopback and private address
 	// ranges. Default false.
 	AllowPrivateURLs bool
+	// CORSOrigins are the web origins whose pages may call every surface
+	// from a browser ("https://app.example.com", "https://*.example.com",
+	// or "*" for any); see httpapi.CORS. Default: none (no CORS headers,
+	// preflights refused).
+	CORSOrigins []string
 
 	// InstanceID names this process in job leases and backend client ids.
 	// Default: read from DataDir/instance-id, created on first start, so a
@@ -159,6 +164,9 @@ func (c Config) validate() error {
 	}
 	if c.SimBackends < 0 || c.MaxAttempts < 0 || c.MaxQueued < 0 || c.MaxUploadBytes < 0 {
 		return errors.New("sim backends, max attempts, max queued and max upload bytes must not be negative")
+	}
+	if _, err := httpapi.CORS(c.CORSOrigins, nil); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, b := range c.Backends {

@@ -6,8 +6,8 @@ import (
 	"math/big"
 	"strconv"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // outSlot is the second element of a link as Python holds it. ComfyUI's
@@ -57,7 +57,7 @@ func slotOf(v any) (outSlot, bool) {
 }
 
 func numberSlot(lit string) outSlot {
-	if pyjson.IsFloatLiteral(lit) {
+	if comfyjson.IsFloatLiteral(lit) {
 		f, _ := strconv.ParseFloat(lit, 64) // out of range gives ±Inf, as Python's float()
 		return outSlot{float: true, f: f}
 	}
@@ -112,7 +112,7 @@ func (s outSlot) key() string {
 	case s.f == math.Trunc(s.f) && math.Abs(s.f) < 1<<63:
 		return strconv.FormatInt(int64(s.f), 10)
 	}
-	return pyjson.FloatRepr(s.f)
+	return comfyjson.FloatRepr(s.f)
 }
 
 // inputFrames is the traceback of an exception raised by get_input_data

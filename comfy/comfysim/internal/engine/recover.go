@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // A bug in the simulator (a Go panic while running a prompt) must not take
@@ -97,7 +97,7 @@ func (r *run) recoverNode(id string, inputs *map[string]any, f **failure) {
 
 // safeCurrentInputs is currentInputs, or none when formatting them panics
 // too.
-func (r *run) safeCurrentInputs(n *node, inputs map[string]any) (out pyjson.Obj) {
+func (r *run) safeCurrentInputs(n *node, inputs map[string]any) (out comfyjson.Object) {
 	defer func() {
 		if recover() != nil {
 			out = nil
@@ -119,7 +119,7 @@ func (r *run) recoverRun(res *Result) {
 		class = r.p.nodes[r.staged].class
 	}
 	r.reportPanic(&failure{nodeID: r.staged, err: panicException(v, r.staged, class), ownFrames: true})
-	*res = Result{Messages: r.messages, Outputs: pyjson.Obj{}, Meta: pyjson.Obj{}, Executed: len(r.executed)}
+	*res = Result{Messages: r.messages, Outputs: comfyjson.Object{}, Meta: comfyjson.Object{}, Executed: len(r.executed)}
 	if out, meta, ok := r.safeHistoryOutputs(); ok {
 		res.Outputs, res.Meta = out, meta
 	}
@@ -133,7 +133,7 @@ func (r *run) reportPanic(f *failure) {
 	r.handleError(f)
 }
 
-func (r *run) safeHistoryOutputs() (out, meta pyjson.Obj, ok bool) {
+func (r *run) safeHistoryOutputs() (out, meta comfyjson.Object, ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false

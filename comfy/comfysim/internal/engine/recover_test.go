@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/workflow"
 	"github.com/comfygate/comfygate/workflow/corenodes"
 )
@@ -53,7 +53,7 @@ func testJob(t *testing.T, graph string) *Job {
 	if err != nil {
 		t.Fatal(err)
 	}
-	extra := pyjson.Obj{{Key: "client_id", Value: "c"}}
+	extra := comfyjson.Object{{Key: "client_id", Value: "c"}}
 	return &Job{PromptID: "p", Graph: g, ExtraData: extra, Outputs: []string{"2"}}
 }
 
