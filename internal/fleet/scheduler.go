@@ -9,9 +9,15 @@ import (
 )
 
 // Enqueue tells the fleet that job id was stored and is waiting (the
-// gateway calls it after CreateJob; retries call it too). It never blocks:
-// the scheduler loads the job on its next round.
+// gateway calls it after CreateJob; retries call it too), and the other
+// replicas too. It never blocks: the scheduler loads the job on its next
+// round.
 func (f *Fleet) Enqueue(id string) {
+	f.enqueueLocal(id)
+	f.cfg.Peers.Send(Signal{Kind: SignalQueued, ID: id})
+}
+
+func (f *Fleet) enqueueLocal(id string) {
 	f.qmu.Lock()
 	f.incoming = append(f.incoming, id)
 	f.qmu.Unlock()
@@ -76,13 +82,11 @@ func (f *Fleet) sweepUnrunnable(ctx context.Context) {
 	}
 }
 
-// refresh reloads the queue view and takes over abandoned jobs.
+// refresh reloads the queue view. (Jobs left on a backend are taken over
+// by whoever drives it: see drive.go.)
 func (f *Fleet) refresh(ctx context.Context) {
 	if err := f.refreshQueue(ctx); err != nil && ctx.Err() == nil {
 		f.log.Warn("fleet: queue refresh failed", "err", err)
-	}
-	if err := f.recoverActive(ctx); err != nil && ctx.Err() == nil {
-		f.log.Warn("fleet: lease takeover failed", "err", err)
 	}
 }
 

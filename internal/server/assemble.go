@@ -27,6 +27,7 @@ type parts struct {
 	backends   []fleet.BackendConfig
 
 	lock     *dirLock
+	engine   string // engineSQLite or enginePostgres
 	store    dataStore
 	replicas *replicas // nil with SQLite: one process
 	arts     artifact.Backend
@@ -101,7 +102,7 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	p.store = store
+	p.store, p.engine = store, db.engine
 	if err := registerReplicaInfo(p.reg, p.instanceID, db.engine); err != nil {
 		return err
 	}
@@ -156,14 +157,17 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u})
 		}
 	}
-	var tap fleet.Tap = p.tap
-	if p.replicas != nil {
-		tap = p.replicas.tap
+	if err := pruneSims(ctx, p.store, p.engine, p.backends); err != nil {
+		return err
 	}
-	f, err := fleet.New(fleet.Config{
-		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: tap,
+	fcfg := fleet.Config{
+		Backends: p.backends, Store: p.store, Registry: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap,
 		Logger: cfg.Logger, Metrics: p.replicaMetrics(), InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
-	})
+	}
+	if p.replicas != nil {
+		fcfg.Tap, fcfg.Peers = p.replicas.tap, p.replicas.fleetPeers()
+	}
+	f, err := fleet.New(fcfg)
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
@@ -172,6 +176,7 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("start fleet: %w", err)
 	}
 	p.fleet = f
+	p.replicas.hearFleet(f)
 	return nil
 }
 

@@ -74,6 +74,31 @@ func (r *replicas) stop(ctx context.Context) error {
 	return r.bus.Stop(ctx)
 }
 
+// fleetPeers sends the fleet's signals to the other replicas.
+func (r *replicas) fleetPeers() fleet.Peers { return fleetPeers{r.bus} }
+
+// hearFleet hands the other replicas' fleet signals to f from now on. A
+// nil r is fine.
+func (r *replicas) hearFleet(f *fleet.Fleet) {
+	if r == nil {
+		return
+	}
+	fn := func(body []byte) {
+		if len(body) > 0 {
+			f.Signal(fleet.Signal{Kind: fleet.SignalKind(body[0]), ID: string(body[1:])})
+		}
+	}
+	r.fleetIn.Store(&fn)
+}
+
+// fleetPeers is fleet.Peers over the bus: a signal is its kind's byte and
+// the id it is about. None is droppable: each saves someone a wait.
+type fleetPeers struct{ bus *postgres.Bus }
+
+func (p fleetPeers) Send(s fleet.Signal) {
+	p.bus.Send(topicFleet, append([]byte{byte(s.Kind)}, s.ID...), false)
+}
+
 // metrics exports the bus's and the link's counters.
 func (r *replicas) metrics(reg prometheus.Registerer) error {
 	counter := func(name, help string, v func() uint64) prometheus.Collector {
