@@ -108,6 +108,7 @@ func (f *Fleet) newBackend(bc BackendConfig) (*Backend, error) {
 func (f *Fleet) startBackend(ctx context.Context, b *Backend) {
 	bctx, cancel := context.WithCancel(ctx)
 	b.cancel = cancel
+	f.m.setDriven(b)
 	b.wg.Go(func() { f.healthLoop(bctx, b) })
 }
 

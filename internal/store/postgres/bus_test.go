@@ -237,8 +237,14 @@ func TestBusStopFlushes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := sa.Ping(t.Context()); err == nil {
+		t.Error("Ping passed with a bus made but not listening")
+	}
 	if err := a.Start(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+	if err := sa.Ping(t.Context()); err != nil {
+		t.Errorf("Ping with the bus listening: %v", err)
 	}
 	for i := range 100 {
 		a.Send("ev", fmt.Appendf(nil, "%d", i), false)
@@ -250,8 +256,8 @@ func TestBusStopFlushes(t *testing.T) {
 		t.Error("Send accepted a message after Stop")
 	}
 	rb.wait(t, "the queued messages", func(msgs []string, _ int) bool { return len(msgs) == 100 })
-	if a.Ready() == nil {
-		t.Error("a stopped bus says it is listening")
+	if a.Ready() == nil || sa.Ping(t.Context()) == nil {
+		t.Error("a stopped bus says it is listening, or its store's Ping passes")
 	}
 }
 
