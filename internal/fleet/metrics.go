@@ -18,6 +18,7 @@ type metrics struct {
 	inflight   *prometheus.GaugeVec     // backend
 	state      *prometheus.GaugeVec     // backend, state
 	driven     *prometheus.GaugeVec     // backend
+	claimLost  prometheus.Counter
 	queueDepth prometheus.Gauge
 	jobs       *jobMetrics
 }
@@ -49,6 +50,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "comfygate", Subsystem: "fleet", Name: "backend_driven",
 			Help: "1 while this replica holds the backend's lease (its socket, its dispatch), else 0.",
 		}, []string{"backend"}),
+		claimLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "comfygate", Subsystem: "fleet", Name: "claims_lost_total",
+			Help: "Claims of a queued job that found it claimed (by another replica) or cancelled first.",
+		}),
 		queueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "comfygate", Subsystem: "fleet", Name: "queue_depth",
 			Help: "Dispatchable jobs in this replica's view of the queue.",
@@ -65,6 +70,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.inflight, err = register(reg, m.inflight, err)
 	m.state, err = register(reg, m.state, err)
 	m.driven, err = register(reg, m.driven, err)
+	m.claimLost, err = register(reg, m.claimLost, err)
 	m.queueDepth, err = register(reg, m.queueDepth, err)
 	err = m.jobs.register(reg, err)
 	if err != nil {

@@ -18,14 +18,14 @@ import (
 
 // postgresDSN starts a PostgreSQL server for one test (skipping, or
 // failing in CI, without one) and returns the URL of an empty schema.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
+func postgresDSN(tb testing.TB) string {
+	tb.Helper()
 	pg, err := pgtest.Start(context.Background())
 	if err != nil {
-		pgtest.Unavailable(t, err)
+		pgtest.Unavailable(tb, err)
 	}
-	t.Cleanup(func() { pg.Close() })
-	return pg.NewDSN(t, nil)
+	tb.Cleanup(func() { pg.Close() })
+	return pg.NewDSN(tb, nil)
 }
 
 // TestRunTimeBackendsSurviveRestart: with the default SQLite store, a

@@ -135,7 +135,11 @@ func (p *process) start(ctx context.Context, bin string, cred *syscall.Credentia
 // hasStatStatements reports whether the server's pg_stat_statements module
 // is installed (a contrib module, absent from minimal installs).
 func hasStatStatements(bin string) bool {
-	_, err := os.Stat(filepath.Join(bin, "..", "lib", "pg_stat_statements.so"))
+	real, err := filepath.EvalSymlinks(filepath.Join(bin, "postgres"))
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(filepath.Dir(real), "..", "lib", "pg_stat_statements.so"))
 	return err == nil
 }
 
