@@ -18,6 +18,7 @@ func (f *Fleet) healthLoop(ctx context.Context, b *Backend) {
 		f.probe(ctx, b, &fails)
 		f.checkSocketGrace(b)
 		f.checkStalls(b)
+		f.probeStalled(ctx, b)
 		select {
 		case <-ctx.Done():
 			return
@@ -70,18 +71,6 @@ func (f *Fleet) checkSocketGrace(b *Backend) {
 	}
 }
 
-// checkStalls asks every run that has been silent for StallTimeout to
-// reconcile. A run still in the backend's /queue just keeps going.
-func (f *Fleet) checkStalls(b *Backend) {
-	now := f.clock.Now()
-	for _, r := range b.allRuns() {
-		if now.Sub(r.lastSeen()) >= f.cfg.StallTimeout {
-			r.touch(now) // one check per StallTimeout, not one per tick
-			r.mbox.push(msgCheck{reason: "stalled"}, false)
-		}
-	}
-}
-
 // maybeLoadCatalog loads /object_info when there is none, when the socket
 // reconnected, or when CatalogInterval has passed.
 func (f *Fleet) maybeLoadCatalog(ctx context.Context, b *Backend) error {
@@ -130,6 +119,17 @@ func (f *Fleet) markDegraded(b *Backend, reason string) {
 // markDown gives up on b for now: its runs reconcile, and those it cannot
 // answer for are retried elsewhere.
 func (f *Fleet) markDown(b *Backend, reason string) {
+	if b.health.Load() == healthDown {
+		return
+	}
+	// Decide whom the death is charged to before any run can see the
+	// backend down and end. Only a lost socket makes it a death: a
+	// backend whose socket is still up failed its probes, it did not die.
+	if b.socketUp.Load() {
+		b.clearCharges()
+	} else {
+		b.chargeDeath()
+	}
 	if b.health.Swap(healthDown) == healthDown {
 		return
 	}

@@ -1,0 +1,200 @@
+package fleet
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/job"
+)
+
+// TestHungBackendHandsOverItsJobs hangs one of two backends while it runs
+// a job and holds another in its queue. With StallTimeout 5s, the running
+// job is interrupted there and retried, the waiting one is moved, the hung
+// backend takes nothing new, and all 8 jobs succeed, each completed exactly
+// once. When the backend comes back, the interrupted prompt ends there as
+// interrupted (never as a second success) and the backend takes jobs again.
+func TestHungBackendHandsOverItsJobs(t *testing.T) {
+	opts := comfysim.Options{StepDelay: 40 * time.Millisecond}
+	hung, good := startSim(t, opts), startSim(t, opts)
+	e := newEnv(t, backendOf("hung", hung, 2), backendOf("good", good, 2))
+	if e.fleet.cfg.StallTimeout != 5*time.Second {
+		t.Fatalf("StallTimeout %s; this test is about 5s", e.fleet.cfg.StallTimeout)
+	}
+	e.waitHealthy(t)
+	ids := make([]string, 8)
+	for i := range ids {
+		ids[i] = e.submit(t, imageGraph(simCheckpoint, i, 25)) // about 1s each
+	}
+	running, waiting := hangWhileBusy(t, e, hung)
+
+	var jobs []*job.Job
+	for _, id := range ids {
+		j := e.hub.waitTerminal(t, e.store, id)
+		if j.State != job.StateSucceeded || j.Backend != "good" {
+			t.Errorf("job %s: %s on %q after %d attempts (%v)", id, j.State, j.Backend, j.Attempts, j.Error)
+		}
+		jobs = append(jobs, j)
+	}
+	if st := backendState(e, "hung"); st != StateDegraded {
+		t.Errorf("hung backend is %s, want degraded", st)
+	}
+	r, _ := e.store.GetJob(t.Context(), running)
+	if r.Attempts != 2 || r.AttemptLog[0].Backend != "hung" || r.AttemptLog[0].Outcome != outcomeStalled {
+		t.Errorf("stalled job: attempts %d, log %+v", r.Attempts, r.AttemptLog)
+	}
+	w, _ := e.store.GetJob(t.Context(), waiting)
+	if w.Attempts != 1 || len(w.AttemptLog) != 1 || w.AttemptLog[0].Backend != "good" {
+		t.Errorf("moved job: attempts %d, log %+v; the move must not count as an attempt", w.Attempts, w.AttemptLog)
+	}
+	if !hasEvent(e.hub.ofJob(waiting), waiting, api.EventQueued) {
+		t.Error("the moved job published no queued event")
+	}
+
+	// The backend comes back: the stalled prompt ends interrupted there,
+	// the moved one never runs there, and it takes jobs again.
+	hung.SetHang(false)
+	waitUntil(t, "the interrupted prompt to end on the hung backend", func() bool {
+		return hung.Stats().PromptsInterrupted == 1
+	})
+	e.waitHealthy(t)
+	for _, j := range jobs {
+		if n := completions(t, j, hung, good); n != 1 {
+			t.Errorf("job %s completed %d times", j.ID, n)
+		}
+	}
+	if got := hung.Stats().ExecutionsByPromptID; len(got) != 1 || got[running] != 1 {
+		t.Errorf("hung backend executed %v; want only the interrupted prompt of %s", got, running)
+	}
+	if err := e.fleet.Drain("good"); err != nil {
+		t.Fatal(err)
+	}
+	if j := e.hub.waitTerminal(t, e.store, e.submit(t, imageGraph(simCheckpoint, 100, 2))); j.State != job.StateSucceeded || j.Backend != "hung" {
+		t.Errorf("after it answered again: %s on %q (%v)", j.State, j.Backend, j.Error)
+	}
+}
+
+// hangWhileBusy hangs s once it runs one of our jobs and holds another in
+// its queue, and returns both job ids. If the running job ends before the
+// hang takes hold, it lets s go and tries again.
+func hangWhileBusy(tb testing.TB, e *env, s *sim) (running, waiting string) {
+	tb.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		waitUntil(tb, "a job running on the backend and one waiting", func() bool {
+			q := simQueue(tb, s)
+			return len(q.Running) == 1 && len(q.Pending) == 1
+		})
+		s.SetHang(true)
+		q := simQueue(tb, s)
+		if len(q.Running) == 1 && len(q.Pending) == 1 {
+			return q.Running[0].PromptID, q.Pending[0].PromptID
+		}
+		s.SetHang(false)
+	}
+	tb.Fatal("could not hang the backend while it was busy")
+	return "", ""
+}
+
+// simQueue reads a simulator's /queue.
+func simQueue(tb testing.TB, s *sim) comfy.QueueStatus {
+	tb.Helper()
+	q, err := simClient(tb, s).Queue(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return q
+}
+
+func simClient(tb testing.TB, s *sim) *comfy.Client {
+	tb.Helper()
+	c, err := comfy.NewClient(s.url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// completions counts the runs of any attempt of j that the simulators
+// carried to a successful end (an interrupted run is not one).
+func completions(tb testing.TB, j *job.Job, sims ...*sim) int {
+	tb.Helper()
+	n := 0
+	for _, s := range sims {
+		runs := s.Stats().ExecutionsByPromptID
+		for a := 1; a <= max(j.Attempts, 1); a++ {
+			pid := promptIDFor(j.ID, a)
+			if runs[pid] == 0 {
+				continue
+			}
+			entry, err := simClient(tb, s).PromptHistory(context.Background(), pid)
+			if err != nil {
+				tb.Fatalf("history of %s: %v", pid, err)
+			}
+			if entry.Status.Outcome() == comfy.EventExecutionInterrupted && runs[pid] == 1 {
+				continue
+			}
+			n += runs[pid]
+		}
+	}
+	return n
+}
+
+func backendState(e *env, id string) BackendState {
+	for _, b := range e.fleet.Backends() {
+		if b.ID == id {
+			return b.State
+		}
+	}
+	return ""
+}
+
+// TestWaitingJobStaysWhenRemovalCannotBeConfirmed: a job waiting on a
+// stalled backend whose delete fails is not moved (nothing may run twice);
+// once the delete goes through, it moves.
+func TestWaitingJobStaysWhenRemovalCannotBeConfirmed(t *testing.T) {
+	hung := startGatedSim(t, comfysim.Options{StepDelay: 40 * time.Millisecond})
+	good := startSim(t, comfysim.Options{})
+	cfg := testConfig(openStore(t, t.TempDir()), newRecHub(), newMemArtifacts(),
+		backendOf("hung", hung.sim, 2), backendOf("good", good, 2))
+	cfg.StallTimeout = 2 * time.Second
+	e := startFleet(t, cfg)
+	e.waitHealthy(t)
+	if err := e.fleet.Drain("good"); err != nil {
+		t.Fatal(err)
+	}
+	first := e.submit(t, imageGraph(simCheckpoint, 1, 25))
+	second := e.submit(t, imageGraph(simCheckpoint, 2, 25))
+	running, waiting := hangWhileBusy(t, e, hung.sim)
+	if running != first || waiting != second {
+		t.Fatalf("running %s waiting %s, want %s then %s", running, waiting, first, second)
+	}
+	hung.refuse("POST /queue") // deletes fail: removal cannot be confirmed
+	if err := e.fleet.Resume("good"); err != nil {
+		t.Fatal(err)
+	}
+	// The stalled job moves (its interrupt goes through); the waiting one
+	// cannot be confirmed off the hung backend, so it stays there.
+	j := e.hub.waitTerminal(t, e.store, first)
+	if j.State != job.StateSucceeded || j.Backend != "good" || j.AttemptLog[0].Outcome != outcomeStalled {
+		t.Fatalf("stalled job: %s on %q, log %+v (%v)", j.State, j.Backend, j.AttemptLog, j.Error)
+	}
+	waitUntil(t, "the fleet to try to move the waiting job twice", func() bool { return hung.refused() >= 2 })
+	if w, _ := e.store.GetJob(t.Context(), second); w.State != job.StateDispatched || w.Backend != "hung" {
+		t.Fatalf("waiting job moved without a confirmed removal: %s on %q", w.State, w.Backend)
+	}
+	// Once removal works, it moves.
+	hung.refuse("")
+	w := e.hub.waitTerminal(t, e.store, second)
+	if w.State != job.StateSucceeded || w.Backend != "good" || w.Attempts != 1 {
+		t.Fatalf("waiting job: %s on %q after %d attempts (%v)", w.State, w.Backend, w.Attempts, w.Error)
+	}
+	hung.SetHang(false)
+	waitUntil(t, "the hung backend to settle", func() bool { return hung.Stats().PromptsInterrupted == 1 })
+	if n := hung.Stats().ExecutionsByPromptID[second]; n != 0 {
+		t.Errorf("moved job ran %d times on the hung backend", n)
+	}
+}
