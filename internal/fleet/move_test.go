@@ -63,7 +63,6 @@ func TestPrefetchedJobMoves(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			busy := startGatedSim(t, comfysim.Options{StepDelay: 100 * time.Millisecond})
 			busy.SetClassDelay("ImageInvert", time.Hour)
 			idle := startSim(t, comfysim.Options{})
