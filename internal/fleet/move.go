@@ -51,6 +51,9 @@ func (r *run) onMove(ctx context.Context, m msgMove) verdict {
 	if r.phase != phaseQueued || r.cancelAsked {
 		return keepGoing
 	}
+	// A stop must not fall between the delete and the store update.
+	r.f.busy.enter()
+	defer r.f.busy.leave()
 	cctx, cancel := context.WithTimeout(ctx, r.f.cfg.RequestTimeout)
 	err := r.b.client.DeleteQueued(cctx, r.promptID)
 	cancel()

@@ -89,6 +89,8 @@ func (r *run) onStall(ctx context.Context) verdict {
 	if r.phase != phaseRunning || silence < r.f.cfg.StallTimeout || !r.judgeable() {
 		return keepGoing // it spoke meanwhile, or it is not running after all
 	}
+	r.f.busy.enter() // a stop must not fall between the interrupt and the retry
+	defer r.f.busy.leave()
 	r.f.markStalled(r.b, fmt.Sprintf("job %s got no word for %s while running", r.jobID, roundDuration(silence)))
 	cctx, cancel := context.WithTimeout(ctx, r.f.cfg.RequestTimeout)
 	err := r.b.client.InterruptPrompt(cctx, r.promptID)
