@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/events"
@@ -43,8 +42,8 @@ func (cf *crashFleet) crashWhereItRuns(tb testing.TB, id string, n int) string {
 	var on string
 	cf.hub.waitFor(tb, "attempt to start", func(evs []events.Event) bool {
 		for _, e := range evs {
-			var d api.EventDispatchedData
-			if e.JobID == id && e.Type == api.EventStarted && json.Unmarshal(e.Data, &d) == nil && d.Attempt == n {
+			var d job.DispatchedData
+			if e.JobID == id && e.Type == job.EventStarted && json.Unmarshal(e.Data, &d) == nil && d.Attempt == n {
 				on = d.Backend
 				return true
 			}
@@ -117,7 +116,7 @@ func TestCrashCountSurvivesRestart(t *testing.T) {
 	}
 	id := a.submit(t, imageGraph(simCheckpoint, 1, 200))
 	first := (&crashFleet{env: a, sims: sims}).crashWhereItRuns(t, id, 1)
-	a.hub.waitFor(t, "the job to go back to the queue", func(evs []events.Event) bool { return hasEvent(evs, id, api.EventRetrying) })
+	a.hub.waitFor(t, "the job to go back to the queue", func(evs []events.Event) bool { return hasEvent(evs, id, job.EventRetrying) })
 	a.kill(t)
 	stA.Close()
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -88,7 +87,7 @@ func (r *run) withdraw(ctx context.Context, reason string) verdict {
 	_, ok := r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		if j.CancelRequested {
 			j.Error = nil
-			return r.terminal(j, job.StateCancelled, api.EventCancelled, "")
+			return r.terminal(j, job.StateCancelled, "")
 		}
 		if err := j.TransitionTo(job.StateQueued, now); err != nil {
 			return nil, err
@@ -96,7 +95,7 @@ func (r *run) withdraw(ctx context.Context, reason string) verdict {
 		j.LeaseOwner, j.LeaseUntil = "", now
 		j.Progress = job.Progress{}
 		requeued = true
-		return newEvent(api.EventQueued, api.EventQueuedData{}), nil
+		return job.NewEvent(job.EventQueued, job.QueuedData{}), nil
 	})
 	if !ok {
 		// The prompt is off the backend but the job is still bound to

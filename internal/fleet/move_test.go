@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -92,7 +91,7 @@ func TestPrefetchedJobMoves(t *testing.T) {
 			// Settled: moved and done, or started on the busy backend.
 			onBusy := startedOn(waiting, "busy")
 			e.hub.waitFor(t, "the waiting job to settle", func(evs []events.Event) bool {
-				return onBusy(evs) || hasEvent(evs, waiting, api.EventSucceeded)
+				return onBusy(evs) || hasEvent(evs, waiting, job.EventSucceeded)
 			})
 			busy.SetStepDelay(0)
 			busy.SetClassDelay("ImageInvert", 0)
@@ -101,7 +100,7 @@ func TestPrefetchedJobMoves(t *testing.T) {
 				t.Errorf("waiting job: %s on %q, attempts %d, %d outputs (%v); want it on %q once",
 					w.State, w.Backend, w.Attempts, len(w.Outputs), w.Error, tt.wantOn)
 			}
-			if got := hasEvent(e.hub.ofJob(waiting), waiting, api.EventQueued); got != tt.moved {
+			if got := hasEvent(e.hub.ofJob(waiting), waiting, job.EventQueued); got != tt.moved {
 				t.Errorf("waiting job went back to the queue: %v, want %v", got, tt.moved)
 			}
 			f := e.hub.waitTerminal(t, e.store, front)
@@ -139,10 +138,10 @@ func pollFor(cond func() bool) bool {
 func startedOn(id, backend string) func([]events.Event) bool {
 	return func(evs []events.Event) bool {
 		for _, e := range evs {
-			if e.JobID != id || e.Type != api.EventStarted {
+			if e.JobID != id || e.Type != job.EventStarted {
 				continue
 			}
-			var d api.EventDispatchedData
+			var d job.DispatchedData
 			if json.Unmarshal(e.Data, &d) == nil && d.Backend == backend {
 				return true
 			}

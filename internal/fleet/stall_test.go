@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/job"
@@ -50,7 +49,7 @@ func TestHungBackendHandsOverItsJobs(t *testing.T) {
 	if w.Attempts != 1 || len(w.AttemptLog) != 1 || w.AttemptLog[0].Backend != "good" {
 		t.Errorf("moved job: attempts %d, log %+v; the move must not count as an attempt", w.Attempts, w.AttemptLog)
 	}
-	if !hasEvent(e.hub.ofJob(waiting), waiting, api.EventQueued) {
+	if !hasEvent(e.hub.ofJob(waiting), waiting, job.EventQueued) {
 		t.Error("the moved job published no queued event")
 	}
 

@@ -201,7 +201,7 @@ func TestSubmitWorkflowJob(t *testing.T) {
 		t.Errorf("enqueued %v, want [%s]", got, j.ID)
 	}
 	evs, err := e.store.ListEvents(ctx, j.ID, 0, 10)
-	if err != nil || len(evs) != 1 || evs[0].Type != api.EventQueued {
+	if err != nil || len(evs) != 1 || evs[0].Type != job.EventQueued {
 		t.Errorf("events = %+v, %v; want one queued event", evs, err)
 	}
 	if len(stored.OutputNodes) != 1 || stored.OutputNodes[0] != "9" {
@@ -431,11 +431,11 @@ func finish(tb testing.TB, e *env, id string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		e.hub.Publish(hubEvent(*ev, ""))
+		e.hub.Publish(events.FromStore("", *ev))
 	}
-	step(job.StateDispatched, api.EventDispatched)
-	step(job.StateRunning, api.EventStarted)
-	step(job.StateSucceeded, api.EventSucceeded)
+	step(job.StateDispatched, job.EventDispatched)
+	step(job.StateRunning, job.EventStarted)
+	step(job.StateSucceeded, job.EventSucceeded)
 }
 
 func TestCancelAndOwnership(t *testing.T) {

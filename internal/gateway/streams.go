@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"time"
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/events"
@@ -83,10 +82,13 @@ func (s *Service) stream(ctx context.Context, sub *events.Subscription) *Stream 
 	return st
 }
 
-// wireEvent renders a hub event; terminal events carry the final job.
+// wireEvent renders a hub event for the REST stream. Names and payloads
+// are the domain's (internal/job), whose encoding is the wire's, so they
+// pass through (wire_test.go holds the two equal); terminal events, which
+// carry no payload of their own, carry the final job.
 func (s *Service) wireEvent(ctx context.Context, e events.Event) api.Event {
 	w := api.Event{ID: e.ID().String(), JobID: e.JobID, Type: e.Type, Time: e.Time, Data: e.Data}
-	if api.TerminalEvent(e.Type) {
+	if job.TerminalEvent(e.Type) {
 		if j, err := s.cfg.Store.GetJob(ctx, e.JobID); err == nil {
 			w.Data, _ = json.Marshal(s.view(j))
 		}
@@ -109,16 +111,7 @@ func (r replayer) ListEvents(ctx context.Context, jobID string, afterSeq int64, 
 	}
 	out := make([]events.Event, len(list))
 	for i, e := range list {
-		out[i] = hubEvent(e, "")
+		out[i] = events.FromStore("", e)
 	}
 	return out, nil
-}
-
-// hubEvent turns a stored event into a hub event.
-func hubEvent(e job.Event, owner string) events.Event {
-	t := e.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	return events.Event{JobID: e.JobID, Owner: owner, Seq: e.Seq, Type: e.Type, Data: e.Data, Time: t}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
@@ -56,8 +57,8 @@ func (s *Service) SubmitJob(ctx context.Context, owner string, req api.SubmitJob
 	// The job and its "queued" event are one commit: one fsync per
 	// submission, and no stored job without its first event. The jobs
 	// waiting before this one are its position.
-	data, _ := json.Marshal(api.EventQueuedData{Position: max(depth, 0)})
-	stored, replayed, first, err := s.cfg.Store.CreateJobWithEvent(ctx, j, &job.Event{Type: api.EventQueued, Data: data})
+	data, _ := json.Marshal(job.QueuedData{Position: max(depth, 0)})
+	stored, replayed, first, err := s.cfg.Store.CreateJobWithEvent(ctx, j, &job.Event{Type: job.EventQueued, Data: data})
 	if err != nil {
 		return api.Job{}, false, s.createError(idemKey, err)
 	}
@@ -80,7 +81,7 @@ func (s *Service) createError(key string, err error) error {
 // sees an event that could still be lost.
 func (s *Service) announce(j *job.Job, first *job.Event) {
 	s.accepted()
-	s.cfg.Hub.Publish(hubEvent(*first, j.Owner))
+	s.cfg.Hub.Publish(events.FromStore(j.Owner, *first))
 	s.cfg.Fleet.Enqueue(j.ID)
 }
 
