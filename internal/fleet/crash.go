@@ -19,10 +19,11 @@ import (
 // crasher, naming the backends it took down. Other jobs that were merely
 // waiting in the dead backend's queue are retried as before, uncharged.
 //
-// A death is a socket lost while the prompt ran, followed by the backend
-// being declared down (vGiveUp) or coming back without the prompt (vLost).
-// A socket that drops and comes back with the prompt still there clears
-// the charge (locate). The charge is decided when the death is first seen,
+// A death is the backend lost while the prompt ran (its socket dropped, or
+// it was declared down), followed by the backend staying unreachable
+// (vGiveUp) or coming back without the prompt (vLost). A backend that
+// comes back with the prompt still there was not dead: the charge is
+// cleared (locate). The charge is decided when the loss is first seen,
 // before any run reacts to it, because the runs then end one by one.
 
 // Outcomes and error type of crash containment.
@@ -62,13 +63,6 @@ func (b *Backend) chargeDeath() {
 	}
 	for _, r := range runs {
 		r.suspect.Store(slices.Contains(charged, r))
-	}
-}
-
-// clearCharges forgets every death charged on b's runs.
-func (b *Backend) clearCharges() {
-	for _, r := range b.allRuns() {
-		r.suspect.Store(false)
 	}
 }
 

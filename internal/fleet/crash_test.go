@@ -155,7 +155,8 @@ func TestDeathIsChargedToWhatRan(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := e.submit(t, imageGraph(simCheckpoint, 1, 200))
-	waited := e.submit(t, imageGraph(simCheckpoint, 2, 2))
+	waitUntil(t, "the first job on doomed", func() bool { return doomed.Stats().PromptsReceived == 1 })
+	waited := e.submit(t, imageGraph(simCheckpoint, 2, 2)) // queued behind it
 	waitUntil(t, "one job running on doomed and one waiting", func() bool {
 		q := simQueue(t, doomed)
 		return len(q.Running) == 1 && q.Running[0].PromptID == ran && len(q.Pending) == 1

@@ -123,13 +123,9 @@ func (f *Fleet) markDown(b *Backend, reason string) {
 		return
 	}
 	// Decide whom the death is charged to before any run can see the
-	// backend down and end. Only a lost socket makes it a death: a
-	// backend whose socket is still up failed its probes, it did not die.
-	if b.socketUp.Load() {
-		b.clearCharges()
-	} else {
-		b.chargeDeath()
-	}
+	// backend down and end (crash.go). Whether the failed probes or the
+	// dropped socket is noticed first is a race; either way it is gone.
+	b.chargeDeath()
 	if b.health.Swap(healthDown) == healthDown {
 		return
 	}
