@@ -134,7 +134,7 @@ func (f *Fleet) markDown(b *Backend, reason string) {
 	f.catalog.invalidate()
 	b.forgetUploads()
 	for _, r := range b.allRuns() {
-		r.mbox.push(msgBackendDown{}, false)
+		r.mbox.Push(msgBackendDown{}, false)
 	}
 }
 

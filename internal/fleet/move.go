@@ -37,7 +37,7 @@ func (f *Fleet) askMove(r *run, reason string) bool {
 	if r.sharedPhase() != phaseQueued || !r.moving.CompareAndSwap(false, true) {
 		return false
 	}
-	if !r.mbox.push(msgMove{reason: reason}, false) {
+	if !r.mbox.Push(msgMove{reason: reason}, false) {
 		r.moving.Store(false)
 		return false
 	}

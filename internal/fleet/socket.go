@@ -84,7 +84,7 @@ func (f *Fleet) deliver(b *Backend, promptID string, ev comfy.Event, droppable b
 	r.touch(now)
 	r.heard.Store(now.UnixNano())
 	f.cfg.Tap.Message(r.jobID, ev) // before the run can finish the job
-	r.mbox.push(ev, droppable)
+	r.mbox.Push(ev, droppable)
 }
 
 // onConnection tracks the socket. While it is down the backend takes no new
@@ -104,7 +104,7 @@ func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
 		b.requestProbe()
 		for _, r := range b.allRuns() {
 			r.heard.Store(now.UnixNano()) // what was said meanwhile is lost: a fresh stall window
-			r.mbox.push(msgCheck{reason: "socket reconnected"}, false)
+			r.mbox.Push(msgCheck{reason: "socket reconnected"}, false)
 		}
 		return
 	}

@@ -56,13 +56,13 @@ func (f *Fleet) checkStalls(b *Backend) {
 		switch {
 		case r.silentFor(now) >= f.cfg.StallTimeout && r.judgeable():
 			if r.stallAsked.CompareAndSwap(false, true) {
-				r.mbox.push(msgStall{}, false)
+				r.mbox.Push(msgStall{}, false)
 			}
 		case stalled && r.sharedPhase() == phaseQueued:
 			f.askMove(r, "backend "+b.ID()+" stalled")
 		case now.Sub(r.lastSeen()) >= f.cfg.StallTimeout:
 			r.touch(now) // one check per StallTimeout, not one per tick
-			r.mbox.push(msgCheck{reason: "silent"}, false)
+			r.mbox.Push(msgCheck{reason: "silent"}, false)
 		}
 	}
 }
