@@ -168,7 +168,8 @@ func TestWaitingJobStaysWhenRemovalCannotBeConfirmed(t *testing.T) {
 	e.submit(t, imageGraph(simCheckpoint, 1, 25))
 	e.submit(t, imageGraph(simCheckpoint, 2, 25))
 	first, second := hangWhileBusy(t, e, hung.sim) // running, waiting
-	hung.refuse("POST /queue")                     // deletes fail: removal cannot be confirmed
+	// Deletes fail from now on: the removal cannot be confirmed.
+	hung.refuse("POST /queue")
 	if err := e.fleet.Resume("good"); err != nil {
 		t.Fatal(err)
 	}
