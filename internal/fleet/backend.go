@@ -55,11 +55,12 @@ type Backend struct {
 	// stalled: the prompt it runs went silent for StallTimeout; no new
 	// jobs until it speaks again (stall.go). Independent of health,
 	// because a stuck ComfyUI still answers its probes.
-	stalled  atomic.Bool
-	draining atomic.Bool
-	removed  atomic.Bool
-	inflight atomic.Int32 // reserved slots: runs submitted or about to be
-	socketUp atomic.Bool
+	stalled   atomic.Bool
+	stalledAt atomic.Int64 // unix ns
+	draining  atomic.Bool
+	removed   atomic.Bool
+	inflight  atomic.Int32 // reserved slots: runs submitted or about to be
+	socketUp  atomic.Bool
 	// socketGen counts connections; a run that saw no reconnect since it
 	// was posted heard every event of its prompt.
 	socketGen atomic.Int64
@@ -69,6 +70,9 @@ type Backend struct {
 	// socketDownAt is when the socket last went down (unix ns), 0 while up.
 	socketDownAt atomic.Int64
 	lastUsed     atomic.Int64 // unix ns of the last reservation
+	// workedAt is when its socket last showed the worker moving (unix ns):
+	// an execution frame of any prompt (stall.go).
+	workedAt atomic.Int64
 	// stallInterruptAt is when we last interrupted a stalled prompt here
 	// (unix ns): ComfyUI's interrupt flag is global, and may land on the
 	// prompt after it (finish.go).

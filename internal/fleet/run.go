@@ -50,7 +50,7 @@ type run struct {
 	// Read by the health loop and the scheduler; written by the run
 	// goroutine (and the socket router, for heard).
 	shared  atomic.Int32 // phase, mirrored by setPhase (see sharedPhase)
-	heard   atomic.Int64 // unix ns of the last frame about the prompt (stall.go)
+	heard   atomic.Int64 // unix ns of the post, the start, or the last frame of the prompt (stall.go)
 	number  atomic.Int64 // ComfyUI's queue number of the prompt; 0 = unknown (crash.go)
 	blind   atomic.Bool  // posted under another client id: events never reach us
 	suspect atomic.Bool  // a death of the backend is charged to this run (crash.go)
@@ -101,6 +101,7 @@ func (r *run) setPhase(p phase) {
 	switch p {
 	case phaseQueued:
 		r.postedAt = now
+		r.heard.Store(now) // the wait for it to start counts from here
 	case phaseRunning:
 		r.heard.Store(now) // the stall clock starts when the run does
 	}

@@ -47,8 +47,11 @@ func (f *Fleet) route(b *Backend, ev comfy.Event) {
 	if f.testDrop != nil && f.testDrop(b, ev) {
 		return
 	}
-	if b.stalled.Load() && executionFrame(ev) {
-		f.unstall(b, "execution frames on its socket")
+	if executionFrame(ev) {
+		b.workedAt.Store(f.clock.Now().UnixNano())
+		if b.stalled.Load() {
+			f.unstall(b, "execution frames on its socket")
+		}
 	}
 	switch e := ev.(type) {
 	case comfy.ConnectionEvent:

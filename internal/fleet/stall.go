@@ -13,9 +13,13 @@ import (
 // says nothing about the prompt it runs. Without a limit, that prompt and
 // the one prefetched behind it wait forever while other backends idle.
 //
-// A run ComfyUI is executing whose prompt got no frame on our socket for
-// StallTimeout is stalled. Its run checks with the backend first (its end
-// may have been lost), then:
+// A backend is stalled when it shows no sign of work for StallTimeout
+// while it has our prompts: a prompt it runs got no frame on our socket
+// that long, or a prompt waiting in its queue was not started and the
+// backend sent no execution frame at all (its worker is stuck, maybe on a
+// prompt that is not ours). The waiting prompts are then moved (move.go).
+// A running prompt's run checks with the backend first (its end may have
+// been lost), then:
 //  1. marks the backend stalled: it takes no new jobs, and the prompts
 //     waiting behind in its queue are moved off it (move.go), before
 //  2. the stalled prompt is interrupted there (POST /interrupt with its
@@ -36,7 +40,11 @@ import (
 // is interrupted again when the backend answers.
 //
 // A stalled backend takes jobs again once it speaks: an execution frame on
-// its socket (its worker moved), or a probe that finds nothing running.
+// its socket (its worker moved), or, StallTimeout after the stall, a probe
+// that finds its queue empty (what it was stuck on ended, or it
+// restarted). A worker stuck between prompts looks idle to that probe; the
+// next job it gets waits StallTimeout and moves again, so it costs time,
+// never a second run.
 // A run posted under another client id (re-attached after a restart of
 // another replica) sends us no frames, so it cannot be judged silent; it is
 // only reconciled.
@@ -46,19 +54,22 @@ import (
 type msgStall struct{}
 
 // checkStalls runs on every health tick. A running prompt silent for
-// StallTimeout gets msgStall; any run silent that long is reconciled
-// (its end may have been lost); the waiting runs of a stalled backend are
-// asked to move.
+// StallTimeout gets msgStall; a waiting prompt the backend has not started
+// in that time, with no sign of work from it, stalls the backend; any run
+// silent that long is reconciled (its end may have been lost); the
+// waiting runs of a stalled backend are asked to move.
 func (f *Fleet) checkStalls(b *Backend) {
 	now := f.clock.Now()
-	stalled := b.stalled.Load()
 	for _, r := range b.allRuns() {
 		switch {
 		case r.silentFor(now) >= f.cfg.StallTimeout && r.judgeable():
 			if r.stallAsked.CompareAndSwap(false, true) {
 				r.mbox.Push(msgStall{}, false)
 			}
-		case stalled && r.sharedPhase() == phaseQueued:
+		case r.sharedPhase() == phaseQueued && r.judgeable() && r.waitedFor(now) >= f.cfg.StallTimeout:
+			f.markStalled(b, fmt.Sprintf("job %s waited %s in its queue with no sign of work", r.jobID, roundDuration(r.waitedFor(now))))
+			f.askMove(r, "backend "+b.ID()+" stalled")
+		case b.stalled.Load() && r.sharedPhase() == phaseQueued:
 			f.askMove(r, "backend "+b.ID()+" stalled")
 		case now.Sub(r.lastSeen()) >= f.cfg.StallTimeout:
 			r.touch(now) // one check per StallTimeout, not one per tick
@@ -73,6 +84,13 @@ func (r *run) silentFor(now time.Time) time.Duration {
 		return 0
 	}
 	return now.Sub(time.Unix(0, r.heard.Load()))
+}
+
+// waitedFor is how long the run's prompt has waited in the backend's queue
+// while the backend showed no sign of work.
+func (r *run) waitedFor(now time.Time) time.Duration {
+	since := max(r.heard.Load(), r.b.workedAt.Load())
+	return now.Sub(time.Unix(0, since))
 }
 
 // judgeable: our socket would carry the prompt's frames if there were any.
@@ -114,6 +132,7 @@ func (f *Fleet) markStalled(b *Backend, reason string) {
 	if !b.stalled.CompareAndSwap(false, true) {
 		return
 	}
+	b.stalledAt.Store(f.clock.Now().UnixNano())
 	f.log.Warn("fleet: backend stalled; no new jobs until it answers", "backend", b.ID(), "reason", reason)
 	f.m.setBackendState(b)
 	for _, r := range b.allRuns() {
@@ -132,9 +151,11 @@ func (f *Fleet) unstall(b *Backend, why string) {
 	f.wakeScheduler()
 }
 
-// probeStalled looks whether a stalled backend runs anything at all; idle,
-// it is usable again. On a backend that runs nothing, the orphans left by
-// the stall (prompts interrupted or given up there) are cleaned up.
+// probeStalled looks whether a backend stalled for at least StallTimeout
+// has anything in its queue; empty, it is usable again. (The wait lets the
+// jobs moved off it go elsewhere first: an empty queue does not prove a
+// worker stuck between prompts is well.) On a usable backend, the orphans
+// left by a stall or an outage are cleaned up.
 func (f *Fleet) probeStalled(ctx context.Context, b *Backend) {
 	if !b.stalled.Load() {
 		if b.health.Load() == healthHealthy {
@@ -142,11 +163,14 @@ func (f *Fleet) probeStalled(ctx context.Context, b *Backend) {
 		}
 		return
 	}
+	if f.clock.Now().Sub(time.Unix(0, b.stalledAt.Load())) < f.cfg.StallTimeout {
+		return
+	}
 	qctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
 	defer cancel()
 	q, err := b.client.Queue(qctx)
-	if err == nil && len(q.Running) == 0 {
-		f.unstall(b, "nothing running")
+	if err == nil && len(q.Running) == 0 && len(q.Pending) == 0 {
+		f.unstall(b, "its queue is empty")
 	}
 }
 

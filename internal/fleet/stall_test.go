@@ -2,11 +2,13 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -55,6 +57,7 @@ func TestHungBackendHandsOverItsJobs(t *testing.T) {
 
 	// The backend comes back: the stalled prompt ends interrupted there,
 	// the moved one never runs there, and it takes jobs again.
+	hung.SetClassDelay("VAEDecode", 0)
 	hung.SetHang(false)
 	waitUntil(t, "the interrupted prompt to end on the hung backend", func() bool {
 		return hung.Stats().PromptsInterrupted == 1
@@ -76,26 +79,42 @@ func TestHungBackendHandsOverItsJobs(t *testing.T) {
 	}
 }
 
-// hangWhileBusy hangs s once it runs one of our jobs and holds another in
-// its queue, and returns both job ids. If the running job ends before the
-// hang takes hold, it lets s go and tries again.
+// hangWhileBusy hangs s while it runs one of our jobs and holds another in
+// its queue, and returns both prompt ids. The hang takes hold at the next
+// node start or sampler step; to be sure there is one, the running job is
+// caught in a VAEDecode made to take 3s (less than the stall timeout), with
+// SaveImage still ahead. Should the test be too slow to hang it within
+// those 3s, it lets s go and tries again.
 func hangWhileBusy(tb testing.TB, e *env, s *sim) (running, waiting string) {
 	tb.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for time.Now().Before(deadline) {
-		waitUntil(tb, "a job running on the backend and one waiting", func() bool {
+	s.SetClassDelay("VAEDecode", 3*time.Second)
+	tb.Cleanup(func() { s.SetClassDelay("VAEDecode", 0) })
+	for range 10 {
+		waitUntil(tb, "a job decoding on the backend and one waiting", func() bool {
 			q := simQueue(tb, s)
-			return len(q.Running) == 1 && len(q.Pending) == 1
+			return len(q.Running) == 1 && len(q.Pending) == 1 && nodeStarted(e.hub.ofJob(q.Running[0].PromptID), "8")
 		})
+		before := simQueue(tb, s)
 		s.SetHang(true)
 		q := simQueue(tb, s)
-		if len(q.Running) == 1 && len(q.Pending) == 1 {
+		if len(q.Running) == 1 && len(q.Pending) == 1 && q.Running[0].PromptID == before.Running[0].PromptID {
 			return q.Running[0].PromptID, q.Pending[0].PromptID
 		}
 		s.SetHang(false)
 	}
 	tb.Fatal("could not hang the backend while it was busy")
 	return "", ""
+}
+
+// nodeStarted reports whether evs tell that node started.
+func nodeStarted(evs []events.Event, node string) bool {
+	for _, e := range evs {
+		var d job.NodeData
+		if e.Type == job.EventNode && json.Unmarshal(e.Data, &d) == nil && d.Node == node {
+			return true
+		}
+	}
+	return false
 }
 
 // simQueue reads a simulator's /queue.
@@ -159,7 +178,6 @@ func TestWaitingJobStaysWhenRemovalCannotBeConfirmed(t *testing.T) {
 	good := startSim(t, comfysim.Options{})
 	cfg := testConfig(openStore(t, t.TempDir()), newRecHub(), newMemArtifacts(),
 		backendOf("hung", hung.sim, 2), backendOf("good", good, 2))
-	cfg.StallTimeout = 2 * time.Second
 	e := startFleet(t, cfg)
 	e.waitHealthy(t)
 	if err := e.fleet.Drain("good"); err != nil {
@@ -193,5 +211,36 @@ func TestWaitingJobStaysWhenRemovalCannotBeConfirmed(t *testing.T) {
 	waitUntil(t, "the hung backend to settle", func() bool { return hung.Stats().PromptsInterrupted == 1 })
 	if n := hung.Stats().ExecutionsByPromptID[second]; n != 0 {
 		t.Errorf("moved job ran %d times on the hung backend", n)
+	}
+}
+
+// TestJobWaitingOnAStuckBackendMoves: a backend whose worker is stuck with
+// nothing of ours running (between prompts, or on another client's
+// prompt) never starts the job it was given; after the stall timeout the
+// job moves to a backend that can start it, uncounted, and never runs on
+// the stuck one.
+func TestJobWaitingOnAStuckBackendMoves(t *testing.T) {
+	stuck, good := startSim(t, comfysim.Options{}), startSim(t, comfysim.Options{})
+	cfg := testConfig(openStore(t, t.TempDir()), newRecHub(), newMemArtifacts(), backendOf("stuck", stuck, 2), backendOf("good", good, 2))
+	cfg.StallTimeout = 2 * time.Second
+	e := startFleet(t, cfg)
+	e.waitHealthy(t)
+	if err := e.fleet.Drain("good"); err != nil {
+		t.Fatal(err)
+	}
+	stuck.SetHang(true) // its worker stops before taking the next prompt
+	id := e.submit(t, imageGraph(simCheckpoint, 1, 2))
+	waitUntil(t, "the job waiting on the stuck backend", func() bool { return len(simQueue(t, stuck).Pending) == 1 })
+	if err := e.fleet.Resume("good"); err != nil {
+		t.Fatal(err)
+	}
+	j := e.hub.waitTerminal(t, e.store, id)
+	if j.State != job.StateSucceeded || j.Backend != "good" || j.Attempts != 1 || !hasEvent(e.hub.ofJob(id), id, job.EventQueued) {
+		t.Fatalf("job: %s on %q after %d attempts (%v); want it moved to good", j.State, j.Backend, j.Attempts, j.Error)
+	}
+	stuck.SetHang(false)
+	e.waitHealthy(t)
+	if n := stuck.Stats().PromptsExecuted; n != 0 {
+		t.Errorf("the stuck backend ran %d prompts after it came back; the moved job must not be one", n)
 	}
 }
