@@ -45,6 +45,7 @@ import (
 // restarted). A worker stuck between prompts looks idle to that probe; the
 // next job it gets waits StallTimeout and moves again, so it costs time,
 // never a second run.
+//
 // A run posted under another client id (re-attached after a restart of
 // another replica) sends us no frames, so it cannot be judged silent; it is
 // only reconciled.
