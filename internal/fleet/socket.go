@@ -116,6 +116,6 @@ func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
 	if wasUp {
 		b.chargeDeath() // in case this is a death (crash.go)
 		f.log.Warn("fleet: backend socket down", "backend", b.ID(), "err", e.Err)
-		f.markDegraded(b, "socket down")
+		f.markDegraded(b, "socket down", nil)
 	}
 }

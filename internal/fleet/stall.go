@@ -68,7 +68,7 @@ func (f *Fleet) checkStalls(b *Backend) {
 				r.mbox.Push(msgStall{}, false)
 			}
 		case r.sharedPhase() == phaseQueued && r.judgeable() && r.waitedFor(now) >= f.cfg.StallTimeout:
-			f.markStalled(b, fmt.Sprintf("job %s waited %s in its queue with no sign of work", r.jobID, roundDuration(r.waitedFor(now))))
+			f.markStalled(b, r.jobID, fmt.Sprintf("a waiting prompt was not started in %s, with no sign of work", roundDuration(r.waitedFor(now))))
 			f.askMove(r, "backend "+b.ID()+" stalled")
 		case b.stalled.Load() && r.sharedPhase() == phaseQueued:
 			f.askMove(r, "backend "+b.ID()+" stalled")
@@ -110,7 +110,7 @@ func (r *run) onStall(ctx context.Context) verdict {
 	}
 	r.f.busy.enter() // a stop must not fall between the interrupt and the retry
 	defer r.f.busy.leave()
-	r.f.markStalled(r.b, fmt.Sprintf("job %s got no word for %s while running", r.jobID, roundDuration(silence)))
+	r.f.markStalled(r.b, r.jobID, fmt.Sprintf("no word about the running prompt for %s", roundDuration(silence)))
 	cctx, cancel := context.WithTimeout(ctx, r.f.cfg.RequestTimeout)
 	err := r.b.client.InterruptPrompt(cctx, r.promptID)
 	cancel()
@@ -128,13 +128,14 @@ func (r *run) onStall(ctx context.Context) verdict {
 }
 
 // markStalled stops giving b new jobs and moves the prompts waiting in its
-// queue.
-func (f *Fleet) markStalled(b *Backend, reason string) {
+// queue. reason is shown in the backend's view (to any key): no job ids.
+func (f *Fleet) markStalled(b *Backend, jobID, reason string) {
 	if !b.stalled.CompareAndSwap(false, true) {
 		return
 	}
 	b.stalledAt.Store(f.clock.Now().UnixNano())
-	f.log.Warn("fleet: backend stalled; no new jobs until it answers", "backend", b.ID(), "reason", reason)
+	f.noteFailure(b, "stalled: "+reason, nil)
+	f.log.Warn("fleet: backend stalled; no new jobs until it answers", "backend", b.ID(), "job", jobID, "reason", reason)
 	f.m.setBackendState(b)
 	for _, r := range b.allRuns() {
 		f.askMove(r, "backend "+b.ID()+" stalled")
