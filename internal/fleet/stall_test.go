@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,8 +41,10 @@ func TestHungBackendHandsOverItsJobs(t *testing.T) {
 		}
 		jobs = append(jobs, j)
 	}
-	if st := backendState(e, "hung"); st != StateDegraded {
-		t.Errorf("hung backend is %s, want degraded", st)
+	for _, b := range e.fleet.Backends() {
+		if b.ID == "hung" && (b.State != StateDegraded || !strings.HasPrefix(b.LastError, "stalled: ")) {
+			t.Errorf("hung backend: %s, last error %q; want degraded, stalled", b.State, b.LastError)
+		}
 	}
 	r, _ := e.store.GetJob(t.Context(), running)
 	if r.Attempts != 2 || r.AttemptLog[0].Backend != "hung" || r.AttemptLog[0].Outcome != outcomeStalled {
@@ -159,15 +162,6 @@ func completions(tb testing.TB, j *job.Job, sims ...*sim) int {
 		}
 	}
 	return n
-}
-
-func backendState(e *env, id string) BackendState {
-	for _, b := range e.fleet.Backends() {
-		if b.ID == id {
-			return b.State
-		}
-	}
-	return ""
 }
 
 // TestWaitingJobStaysWhenRemovalCannotBeConfirmed: a job waiting on a
