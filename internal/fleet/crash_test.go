@@ -1,7 +1,7 @@
 package fleet
 
 import (
-	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,52 +12,41 @@ import (
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// crashFleet is three simulated backends b0, b1, b2 under one fleet.
-type crashFleet struct {
-	*env
-	sims map[string]*sim
-}
+// crashClass is the node class whose start kills the simulators of these
+// tests (comfysim's crash_node): invertGraph uses it, imageGraph does not.
+const crashClass = "ImageInvert"
 
-func newCrashFleet(tb testing.TB, cfg func(*Config)) *crashFleet {
+// startCrashSims starts b0, b1 and b2, each dying when a crashClass node
+// starts.
+func startCrashSims(tb testing.TB) (map[string]*sim, []BackendConfig) {
 	tb.Helper()
-	cf := &crashFleet{sims: map[string]*sim{}}
+	sims := map[string]*sim{}
 	var backends []BackendConfig
 	for _, id := range []string{"b0", "b1", "b2"} {
-		cf.sims[id] = startSim(tb, comfysim.Options{StepDelay: 20 * time.Millisecond})
-		backends = append(backends, backendOf(id, cf.sims[id], 2))
+		sims[id] = startSim(tb, comfysim.Options{CrashNode: crashClass})
+		backends = append(backends, backendOf(id, sims[id], 2))
 	}
-	c := testConfig(openStore(tb, tb.TempDir()), newRecHub(), newMemArtifacts(), backends...)
-	if cfg != nil {
-		cfg(&c)
-	}
-	cf.env = startFleet(tb, c)
-	return cf
+	return sims, backends
 }
 
-// crashWhereItRuns waits for attempt n of the job to start, crashes the
-// backend it runs on (as a prompt that kills ComfyUI would) and returns
-// that backend's id.
-func (cf *crashFleet) crashWhereItRuns(tb testing.TB, id string, n int) string {
-	tb.Helper()
-	var on string
-	cf.hub.waitFor(tb, "attempt to start", func(evs []events.Event) bool {
-		for _, e := range evs {
-			var d job.DispatchedData
-			if e.JobID == id && e.Type == job.EventStarted && json.Unmarshal(e.Data, &d) == nil && d.Attempt == n {
-				on = d.Backend
-				return true
-			}
+// dead lists the simulators that crashed, by backend id.
+func dead(sims map[string]*sim) []string {
+	var out []string
+	for id, s := range sims {
+		select {
+		case <-s.Crashed():
+			out = append(out, id)
+		default:
 		}
-		return false
-	})
-	cf.sims[on].Crash()
-	return on
+	}
+	slices.Sort(out)
+	return out
 }
 
-// TestJobThatCrashesItsBackendsFails: a job whose backends die while they
-// run it is retried at most MaxCrashRetries times, then fails as a
-// suspected crasher naming each backend it took down; the backend it
-// never reached serves the next job.
+// TestJobThatCrashesItsBackendsFails: a prompt that kills every backend it
+// runs on is retried at most MaxCrashRetries times, then fails as a
+// suspected crasher naming each backend it took down; the backend it never
+// reached serves the next job.
 func TestJobThatCrashesItsBackendsFails(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -69,27 +58,31 @@ func TestJobThatCrashesItsBackendsFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cf := newCrashFleet(t, func(c *Config) { c.MaxCrashRetries = tt.retries })
-			id := cf.submit(t, imageGraph(simCheckpoint, 1, 200))
-			var took []string
-			for n := 1; n <= tt.deaths; n++ {
-				took = append(took, cf.crashWhereItRuns(t, id, n))
-			}
-			j := cf.hub.waitTerminal(t, cf.store, id)
+			sims, backends := startCrashSims(t)
+			cfg := testConfig(openStore(t, t.TempDir()), newRecHub(), newMemArtifacts(), backends...)
+			cfg.MaxCrashRetries = tt.retries
+			e := startFleet(t, cfg)
+			id := e.submit(t, invertGraph(1))
+			j := e.hub.waitTerminal(t, e.store, id)
 			if j.State != job.StateFailed || j.Error == nil || j.Error.Type != ErrorSuspectedCrash || j.Attempts != tt.deaths {
 				t.Fatalf("state %s attempts %d error %+v", j.State, j.Attempts, j.Error)
+			}
+			var took []string
+			for _, a := range j.AttemptLog {
+				if a.Outcome != outcomeBackendCrashed {
+					t.Errorf("attempt %+v not charged with the death", a)
+				}
+				took = append(took, a.Backend)
 			}
 			if !strings.HasPrefix(j.Error.Message, "suspected of crashing its backends: "+joinNames(took)+" died while running it") {
 				t.Errorf("error message %q does not name %v", j.Error.Message, took)
 			}
-			for i, a := range j.AttemptLog {
-				if a.Outcome != outcomeBackendCrashed || a.Backend != took[i] {
-					t.Errorf("attempt %d: %+v", i+1, a)
-				}
+			if got := dead(sims); len(got) != tt.deaths || !slices.Equal(got, slices.Sorted(slices.Values(took))) {
+				t.Errorf("dead simulators %v, want exactly the %d it ran on: %v", got, tt.deaths, took)
 			}
-			next := cf.hub.waitTerminal(t, cf.store, cf.submit(t, imageGraph(simCheckpoint, 2, 2)))
-			if next.State != job.StateSucceeded || strings.Contains(strings.Join(took, " "), next.Backend) {
-				t.Errorf("next job: %s on %q (%v); the dead were %v", next.State, next.Backend, next.Error, took)
+			next := e.hub.waitTerminal(t, e.store, e.submit(t, imageGraph(simCheckpoint, 2, 2)))
+			if next.State != job.StateSucceeded || slices.Contains(took, next.Backend) {
+				t.Errorf("next job: %s on %q (%v); the dead are %v", next.State, next.Backend, next.Error, took)
 			}
 		})
 	}
@@ -99,12 +92,7 @@ func TestJobThatCrashesItsBackendsFails(t *testing.T) {
 // its durable attempt log, so a gateway restart between two deaths does
 // not give it a fresh allowance.
 func TestCrashCountSurvivesRestart(t *testing.T) {
-	sims := map[string]*sim{}
-	var backends []BackendConfig
-	for _, id := range []string{"b0", "b1", "b2"} {
-		sims[id] = startSim(t, comfysim.Options{StepDelay: 20 * time.Millisecond})
-		backends = append(backends, backendOf(id, sims[id], 2))
-	}
+	sims, backends := startCrashSims(t)
 	dir, arts := t.TempDir(), newMemArtifacts()
 	stA := openStore(t, dir)
 	a := startFleet(t, testConfig(stA, newRecHub(), arts, backends...))
@@ -114,21 +102,25 @@ func TestCrashCountSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	id := a.submit(t, imageGraph(simCheckpoint, 1, 200))
-	first := (&crashFleet{env: a, sims: sims}).crashWhereItRuns(t, id, 1)
+	id := a.submit(t, invertGraph(1))
 	a.hub.waitFor(t, "the job to go back to the queue", func(evs []events.Event) bool { return hasEvent(evs, id, job.EventRetrying) })
 	a.kill(t)
 	stA.Close()
+	if got := dead(sims); !slices.Equal(got, []string{"b0"}) {
+		t.Fatalf("dead after the first attempt: %v", got)
+	}
 
 	stB := openStore(t, dir)
-	b := startFleet(t, testConfig(stB, newRecHub(), arts, backends...))
-	second := (&crashFleet{env: b, sims: sims}).crashWhereItRuns(t, id, 2)
+	startFleet(t, testConfig(stB, newRecHub(), arts, backends...))
 	j := waitStoreTerminal(t, stB, id)
-	if j.State != job.StateFailed || j.Error == nil || j.Error.Type != ErrorSuspectedCrash {
-		t.Fatalf("after a restart and a second death: %s, error %+v", j.State, j.Error)
+	if j.State != job.StateFailed || j.Error == nil || j.Error.Type != ErrorSuspectedCrash || j.Attempts != 2 {
+		t.Fatalf("after a restart and a second death: %s, %d attempts, error %+v", j.State, j.Attempts, j.Error)
 	}
-	if want := joinNames([]string{first, second}); !strings.Contains(j.Error.Message, want) {
+	if want := joinNames([]string{"b0", j.AttemptLog[1].Backend}); !strings.Contains(j.Error.Message, want) {
 		t.Errorf("error %q does not name %s", j.Error.Message, want)
+	}
+	if got := dead(sims); len(got) != 2 {
+		t.Errorf("dead simulators %v; the restart must not buy it a third", got)
 	}
 }
 

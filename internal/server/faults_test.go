@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,11 +132,15 @@ func hangWhileBusy(tb testing.TB, c *http.Client, url string) {
 	tb.Fatal("could not hang the simulator while it was busy")
 }
 
-// TestCrashingJobFailsNamingBackends: a job whose simulators die while
-// they run it fails once its crash retries are spent, saying it is
-// suspected of crashing them and naming them; the simulator it never
-// reached serves the next job.
+// TestCrashingJobFailsNamingBackends: a prompt that kills every simulator
+// it runs on (crash_node) fails once its crash retries are spent, saying it
+// is suspected of crashing them and naming them; no other simulator dies,
+// and the one it never reached serves the next job.
 func TestCrashingJobFailsNamingBackends(t *testing.T) {
+	const crasher = `{"prompt": {
+	 "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}},
+	 "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+	 "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "boom"}}}}`
 	for _, tc := range []struct {
 		name    string
 		retries int
@@ -146,35 +151,39 @@ func TestCrashingJobFailsNamingBackends(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, Config{SimBackends: 3, Examples: true, MaxCrashRetries: tc.retries,
-				Sim: comfysim.Options{StepDelay: 20 * time.Millisecond}})
+				Sim: comfysim.Options{CrashNode: "ImageInvert"}})
 			c := client(t)
 			waitReady(t, c, s)
 			sims := simURLs(t, c, s)
-			id := submitJobs(t, c, s, 1, 500)[0]
-			var took []string
-			for n := 1; n <= tc.deaths; n++ {
-				var j api.Job
-				running := func() bool {
-					_, body := get(t, c, s.URL()+"/v1/jobs/"+id)
-					return json.Unmarshal(body, &j) == nil && j.State == api.StateRunning && j.Attempts == n
-				}
-				if !poll(running) {
-					t.Fatalf("attempt %d never ran: %+v", n, j)
-				}
-				took = append(took, j.Backend)
-				setFault(t, c, sims[j.Backend], `{"crash":true}`)
+			code, body := post(t, c, s.URL()+"/prompt", crasher)
+			var queued struct {
+				PromptID string `json:"prompt_id"`
 			}
-			j := waitJob(t, c, s, id)
+			if code != http.StatusOK || json.Unmarshal(body, &queued) != nil {
+				t.Fatalf("POST /prompt: %d %s", code, body)
+			}
+			j := waitJob(t, c, s, queued.PromptID)
 			if j.State != api.StateFailed || j.Error == nil || j.Error.Type != "suspected_crash" || j.Attempts != tc.deaths {
 				t.Fatalf("crashing job: %s after %d attempts (%+v)", j.State, j.Attempts, j.Error)
 			}
-			for _, b := range took {
-				if !strings.Contains(j.Error.Message, b) {
-					t.Errorf("error %q does not name %s", j.Error.Message, b)
+			var took []string
+			for _, a := range j.Error.Attempts {
+				took = append(took, a.Backend)
+				if !strings.Contains(j.Error.Message, a.Backend) {
+					t.Errorf("error %q does not name %s", j.Error.Message, a.Backend)
+				}
+			}
+			for id, url := range sims {
+				resp, err := c.Get(url + "/system_stats")
+				if err == nil {
+					resp.Body.Close()
+				}
+				if died := err != nil; died != slices.Contains(took, id) {
+					t.Errorf("simulator %s died: %v; the job ran on %v", id, died, took)
 				}
 			}
 			next := waitJob(t, c, s, submitJobs(t, c, s, 1, 2)[0])
-			if next.State != api.StateSucceeded || strings.Contains(strings.Join(took, ","), next.Backend) {
+			if next.State != api.StateSucceeded || slices.Contains(took, next.Backend) {
 				t.Errorf("next job: %s on %q (%+v); dead: %v", next.State, next.Backend, next.Error, took)
 			}
 		})
