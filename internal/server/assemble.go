@@ -166,7 +166,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if p.watch, err = svc.WatchDir(ctx, filepath.Join(cfg.DataDir, workflowsDir), 0); err != nil {
 		return err
 	}
-	p.api, err = httpapi.New(&apiService{Service: svc}, httpapi.Config{
+	p.api, err = httpapi.New(httpapi.Gateway(svc), httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
 		APIKeys: cfg.APIKeys, MaxUploadBytes: cfg.MaxUploadBytes,
 	})
@@ -179,7 +179,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err := p.startComfy(ctx, cfg, owner); err != nil {
 		return err
 	}
-	p.root, err = rootHandler(p.api, p.comfy, svc, p.store, owner, cfg.Logger)
+	p.root, err = rootHandler(p.api, p.comfy, svc, owner, cfg.Logger)
 	return err
 }
 
