@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Event types of a job's stream (GET /v1/jobs/{id}/events).
+// Event types of a job's stream (GET /v1/jobs/{id}/events): the server's
+// job events under their own names, each with the payload documented here.
 const (
 	EventQueued     = "queued"     // data: EventQueuedData
 	EventPosition   = "position"   // data: EventQueuedData (ephemeral)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
@@ -103,7 +102,7 @@ func (f *miniFleet) loop(ctx context.Context, w *comfy.Watcher) {
 
 func (f *miniFleet) publish(j *job.Job, ev *job.Event) {
 	if ev != nil {
-		f.hub.Publish(events.Event{JobID: j.ID, Owner: j.Owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time})
+		f.hub.Publish(events.FromStore(j.Owner, *ev))
 	}
 }
 
@@ -128,7 +127,7 @@ func (f *miniFleet) runJob(ctx context.Context, w *comfy.Watcher, id string) {
 			return "", nil, job.ErrConflict
 		}
 		j.Backend = "sim-1"
-		return api.EventDispatched, api.EventDispatchedData{Backend: "sim-1", Attempt: 1}, j.TransitionTo(job.StateDispatched, time.Now())
+		return job.EventDispatched, job.DispatchedData{Backend: "sim-1", Attempt: 1}, j.TransitionTo(job.StateDispatched, time.Now())
 	})
 	if err != nil {
 		return
@@ -189,7 +188,7 @@ func (f *miniFleet) follow(ctx context.Context, w *comfy.Watcher, id string) {
 		switch e := ev.(type) {
 		case comfy.ExecutionStart:
 			_, _ = f.transition(ctx, id, func(j *job.Job) (string, any, error) {
-				return api.EventStarted, api.EventDispatchedData{Backend: "sim-1", Attempt: 1}, j.TransitionTo(job.StateRunning, time.Now())
+				return job.EventStarted, job.DispatchedData{Backend: "sim-1", Attempt: 1}, j.TransitionTo(job.StateRunning, time.Now())
 			})
 		case comfy.Executing:
 			if e.Done() && e.PromptID == id {
@@ -261,7 +260,7 @@ func (f *miniFleet) Cancel(ctx context.Context, id string) (*job.Job, error) {
 			return "", nil, job.ErrConflict
 		}
 		j.CancelRequested = true
-		return api.EventCancelled, struct{}{}, j.TransitionTo(job.StateCancelled, time.Now())
+		return job.EventCancelled, struct{}{}, j.TransitionTo(job.StateCancelled, time.Now())
 	})
 	if !errors.Is(err, job.ErrConflict) {
 		return j, err

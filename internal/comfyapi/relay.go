@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -137,8 +136,8 @@ func (r *relay) handle(it any) {
 
 // lifecycleTypes are the durable job events the relay follows.
 var lifecycleTypes = map[string]bool{
-	api.EventQueued: true, api.EventDispatched: true, api.EventRetrying: true,
-	api.EventSucceeded: true, api.EventFailed: true, api.EventCancelled: true,
+	job.EventQueued: true, job.EventDispatched: true, job.EventRetrying: true,
+	job.EventSucceeded: true, job.EventFailed: true, job.EventCancelled: true,
 }
 
 // follow feeds job lifecycle events into the mailbox. A subscription the

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -42,23 +41,23 @@ func isEnd(of outFrame) bool {
 // onLifecycle follows a job's durable lifecycle events.
 func (r *relay) onLifecycle(ev events.Event) {
 	switch ev.Type {
-	case api.EventQueued:
+	case job.EventQueued:
 		if r.h.tracker.add(ev.Owner, ev.JobID, job.StateQueued) {
 			r.queueFor(ev.Owner).push(r, &entry{ready: true, frames: []outFrame{fixedStatus(r.h.tracker.count(ev.Owner))}})
 		}
-	case api.EventDispatched:
-		var d api.EventDispatchedData
+	case job.EventDispatched:
+		var d job.DispatchedData
 		_ = json.Unmarshal(ev.Data, &d)
 		r.h.tracker.add(ev.Owner, ev.JobID, job.StateDispatched)
 		if !r.ended.has(ev.JobID) {
 			r.state(ev.JobID).backend = d.Backend
 		}
-	case api.EventRetrying:
+	case job.EventRetrying:
 		r.h.tracker.add(ev.Owner, ev.JobID, job.StateRetrying)
 		if js := r.jobs[ev.JobID]; js != nil {
 			r.dropAttempt(js)
 		}
-	case api.EventSucceeded, api.EventFailed, api.EventCancelled:
+	case job.EventSucceeded, job.EventFailed, job.EventCancelled:
 		r.finish(ev, r.h.tracker.remove(ev.Owner, ev.JobID))
 	}
 }
@@ -119,7 +118,7 @@ func (r *relay) finishUnknown(ev events.Event, statusDue bool) {
 	if statusDue {
 		r.queueFor(ev.Owner).push(r, &entry{ready: true, frames: []outFrame{fixedStatus(r.h.tracker.count(ev.Owner))}})
 	}
-	if ev.Type == api.EventCancelled || !r.h.sockets.hasOwner(ev.Owner) {
+	if ev.Type == job.EventCancelled || !r.h.sockets.hasOwner(ev.Owner) {
 		return // a prompt deleted from the queue gets no more messages
 	}
 	r.task(func(ctx context.Context) func() {
@@ -136,7 +135,7 @@ func (r *relay) finishUnknown(ev events.Event, statusDue bool) {
 
 // synthesize sends the end of a run whose end ComfyUI never told us.
 func (r *relay) synthesize(info *jobInfo, ev events.Event, started, statusDue bool) {
-	ranToEnd := ev.Type != api.EventCancelled || started
+	ranToEnd := ev.Type != job.EventCancelled || started
 	e := &entry{}
 	status := []outFrame{}
 	if statusDue {
@@ -150,12 +149,12 @@ func (r *relay) synthesize(info *jobInfo, ev events.Event, started, statusDue bo
 		return dropEmpty(out)
 	}
 	switch {
-	case ev.Type == api.EventSucceeded:
+	case ev.Type == job.EventSucceeded:
 		e.frames, e.ready = tail([]outFrame{r.targeted(info, comfy.ExecutionSuccess{PromptID: info.promptID, Timestamp: ev.Time.UnixMilli()})}), true
-	case ev.Type == api.EventCancelled && started:
+	case ev.Type == job.EventCancelled && started:
 		it := comfy.ExecutionInterrupted{PromptID: info.promptID, Executed: []string{}, Timestamp: ev.Time.UnixMilli()}
 		e.frames, e.ready = tail([]outFrame{r.progressLike(info, it)}), true
-	case ev.Type == api.EventCancelled:
+	case ev.Type == job.EventCancelled:
 		e.frames, e.ready = tail(nil), true
 	default: // failed: the error comes from the job
 		id := ev.JobID
@@ -191,7 +190,8 @@ func (r *relay) checkEnd(id string) {
 		if err != nil || !j.State.Terminal() {
 			return nil
 		}
-		ev := events.Event{JobID: j.ID, Owner: j.Owner, Seq: j.EventSeq, Type: string(j.State), Time: j.FinishedAt}
+		// A finished job's last stored event is its end.
+		ev := events.FromStore(j.Owner, job.Event{JobID: j.ID, Seq: j.EventSeq, Type: job.EndEvent(j.State), Time: j.FinishedAt})
 		return func() {
 			if r.jobs[id] != nil {
 				r.onLifecycle(ev)

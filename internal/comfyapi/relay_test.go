@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -34,13 +33,13 @@ func (d driver) move(id string, to job.State, typ string, mod func(*job.Job)) {
 		if mod != nil {
 			mod(j)
 		}
-		data, _ := json.Marshal(api.EventDispatchedData{Backend: "gpu-1", Attempt: j.Attempts})
+		data, _ := json.Marshal(job.DispatchedData{Backend: "gpu-1", Attempt: j.Attempts})
 		return &job.Event{Type: typ, Data: data}, j.TransitionTo(to, time.Now())
 	})
 	if err != nil {
 		d.tb.Fatalf("move %s to %s: %v", id, to, err)
 	}
-	d.h.cfg.Hub.Publish(events.Event{JobID: id, Owner: j.Owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time})
+	d.h.cfg.Hub.Publish(events.FromStore(j.Owner, *ev))
 }
 
 func (d driver) tap(id string, evs ...comfy.Event) {
@@ -97,7 +96,7 @@ func TestRunEndHeldUntilFinalized(t *testing.T) {
 	d, srv := newRelayTest(t)
 	sock := dialWS(t, srv.URL, "?clientId=c", nil)
 	id := submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8, "held"), "client_id": "c"}, nil)
-	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.move(id, job.StateDispatched, job.EventDispatched, nil)
 	d.tap(id, comfy.ExecutionStart{PromptID: id}, comfy.Executing{Node: nodePtr("1"), DisplayNode: nodePtr("1"), PromptID: id},
 		comfy.ExecutionSuccess{PromptID: id}, comfy.StatusData{}, comfy.Executing{PromptID: id})
 	sock.wait("executing node 1", executingNode(id, "1"))
@@ -106,8 +105,8 @@ func TestRunEndHeldUntilFinalized(t *testing.T) {
 			t.Fatal("the run's end is not held while the job is not finalized")
 		}
 	})
-	d.move(id, job.StateRunning, api.EventStarted, nil)
-	d.move(id, job.StateSucceeded, api.EventSucceeded, nil)
+	d.move(id, job.StateRunning, job.EventStarted, nil)
+	d.move(id, job.StateSucceeded, job.EventSucceeded, nil)
 	sock.wait("end of run", finished(id))
 	want := []string{"status", "status", "status", "execution_start", "executing", "execution_success", "status", "executing"}
 	if diff := cmp.Diff(want, types(sock.all())); diff != "" {
@@ -123,21 +122,21 @@ func TestRetryDropsTheFailedAttemptsEnd(t *testing.T) {
 	sock := dialWS(t, srv.URL, "?clientId=c", nil)
 	id := submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8, "retry"), "client_id": "c"}, nil)
 	attempt2 := "11111111-2222-8333-8444-555555555555" // a retry's prompt id is not the job's
-	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.move(id, job.StateDispatched, job.EventDispatched, nil)
 	d.tap(id, comfy.ExecutionStart{PromptID: id}, comfy.ExecutionError{PromptID: id, ExceptionType: "torch.OutOfMemoryError"},
 		comfy.Executing{PromptID: id})
 	// The relay handles taps and job events on its own goroutine; let it see
 	// the first attempt start before that attempt is retried.
 	sock.wait("first attempt started", func(m wsMsg) bool { return m.Type == "execution_start" })
-	d.move(id, job.StateRetrying, api.EventRetrying, func(j *job.Job) { j.Error = &job.Error{Type: "out_of_memory"} })
+	d.move(id, job.StateRetrying, job.EventRetrying, func(j *job.Job) { j.Error = &job.Error{Type: "out_of_memory"} })
 	// Job events reach the relay through the hub, taps directly. In
 	// production the retry is published a network round trip before the
 	// next attempt's first message; wait for the relay to have seen it.
 	waitRelay(t, d, "retry seen", func(r *relay) bool { js := r.jobs[id]; return js == nil || !js.started })
-	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.move(id, job.StateDispatched, job.EventDispatched, nil)
 	d.tap(id, comfy.ExecutionStart{PromptID: attempt2}, comfy.ExecutionSuccess{PromptID: attempt2}, comfy.Executing{PromptID: attempt2})
-	d.move(id, job.StateRunning, api.EventStarted, nil)
-	d.move(id, job.StateSucceeded, api.EventSucceeded, func(j *job.Job) { j.Error = nil })
+	d.move(id, job.StateRunning, job.EventStarted, nil)
+	d.move(id, job.StateSucceeded, job.EventSucceeded, func(j *job.Job) { j.Error = nil })
 	sock.wait("end of run", finished(id))
 	for _, m := range sock.all() {
 		if m.Type == "execution_error" {
@@ -156,9 +155,9 @@ func TestEndMadeUpWhenTheBackendsWasMissed(t *testing.T) {
 	d, srv := newRelayTest(t)
 	sock := dialWS(t, srv.URL, "?clientId=c", nil)
 	id := submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8, "lost"), "client_id": "c"}, nil)
-	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.move(id, job.StateDispatched, job.EventDispatched, nil)
 	d.tap(id, comfy.ExecutionStart{PromptID: id})
-	d.move(id, job.StateFailed, api.EventFailed, func(j *job.Job) {
+	d.move(id, job.StateFailed, job.EventFailed, func(j *job.Job) {
 		j.Error = &job.Error{Type: "backend_lost", Message: "the backend lost the job"}
 	})
 	sock.wait("end of run", finished(id))
@@ -200,7 +199,7 @@ func TestUnknownMessagesPassedOn(t *testing.T) {
 	sock := dialWS(t, srv.URL, "?clientId=c", nil)
 	other := dialWS(t, srv.URL, "?clientId=o", nil)
 	id := submit(t, srv.URL, map[string]any{"prompt": imageGraph(8, 8, "unknown"), "client_id": "c"}, nil)
-	d.move(id, job.StateDispatched, api.EventDispatched, nil)
+	d.move(id, job.StateDispatched, job.EventDispatched, nil)
 	attempt := "11111111-2222-8333-8444-555555555555"
 	d.tap(id, comfy.UnknownEvent{Type: "display_component", Data: json.RawMessage(`{"prompt_id": "` + attempt + `", "component": "x"}`)},
 		comfy.ProgressText{NodeID: "1", Text: "42 tokens"})

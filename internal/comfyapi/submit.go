@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -147,7 +146,7 @@ func (h *Handler) newJob(ctx context.Context, owner string, body *workflow.Promp
 	// The job is stored with its "queued" event in one commit; the owner's
 	// jobs waiting before it are its position.
 	data, _ := json.Marshal(map[string]int{"position": h.tracker.pending(owner)})
-	stored, first, err := h.createJob(ctx, j, &job.Event{Type: api.EventQueued, Data: data}, promptID, m)
+	stored, first, err := h.createJob(ctx, j, &job.Event{Type: job.EventQueued, Data: data}, promptID, m)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +228,6 @@ func (h *Handler) announce(j *job.Job, first *job.Event, m comfyMeta) {
 	if h.tracker.add(j.Owner, j.ID, job.StateQueued) {
 		h.relay.status(j.Owner, h.tracker.count(j.Owner)) // ComfyUI broadcasts the new count on enqueue
 	}
-	h.cfg.Hub.Publish(events.Event{JobID: j.ID, Owner: j.Owner, Seq: first.Seq, Type: first.Type, Data: first.Data, Time: first.Time})
+	h.cfg.Hub.Publish(events.FromStore(j.Owner, *first))
 	h.fleet.Enqueue(j.ID)
 }

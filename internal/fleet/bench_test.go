@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/events"
@@ -35,7 +34,7 @@ type countHub struct {
 }
 
 func (h *countHub) Publish(e events.Event) {
-	if e.Sub != 0 || !api.TerminalEvent(e.Type) {
+	if e.Sub != 0 || !job.TerminalEvent(e.Type) {
 		return
 	}
 	h.mu.Lock()

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -67,7 +67,7 @@ func (f *Fleet) cancelQueued(ctx context.Context, jobID string) (*job.Job, bool,
 			return nil, err
 		}
 		j.CancelRequested = true
-		return newEvent(api.EventCancelled, emptyData), nil
+		return job.NewEvent(job.EventCancelled, nil), nil
 	})
 	switch {
 	case err == nil:
@@ -104,7 +104,7 @@ var errTerminal = errors.New("job is terminal")
 // publishJobEvent sends a stored event of j to the hub.
 func (f *Fleet) publishJobEvent(j *job.Job, ev *job.Event) {
 	if ev != nil {
-		f.hub.Publish(eventOf(j.Owner, *ev))
+		f.hub.Publish(events.FromStore(j.Owner, *ev))
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -44,7 +43,7 @@ func TestCancelWhileWaitingInComfyQueue(t *testing.T) {
 	e := newEnv(t, backendOf("gpu", s, 2))
 	e.waitHealthy(t)
 	long := e.submit(t, imageGraph(simCheckpoint, 1, 200)) // ~10s: holds the worker
-	e.hub.waitFor(t, "long job started", func(evs []events.Event) bool { return hasEvent(evs, long, api.EventStarted) })
+	e.hub.waitFor(t, "long job started", func(evs []events.Event) bool { return hasEvent(evs, long, job.EventStarted) })
 	waiting := e.submit(t, imageGraph(simCheckpoint, 2, 2))
 	waitUntil(t, "second job in ComfyUI's queue", func() bool { return s.Stats().PromptsReceived == 2 })
 
@@ -65,7 +64,7 @@ func TestCancelRunning(t *testing.T) {
 	s := startSim(t, comfysim.Options{StepDelay: 50 * time.Millisecond})
 	e := newEnv(t, backendOf("gpu", s, 2))
 	id := e.submit(t, imageGraph(simCheckpoint, 1, 200))
-	e.hub.waitFor(t, "job started", func(evs []events.Event) bool { return hasEvent(evs, id, api.EventStarted) })
+	e.hub.waitFor(t, "job started", func(evs []events.Event) bool { return hasEvent(evs, id, job.EventStarted) })
 
 	j, err := e.fleet.Cancel(context.Background(), id)
 	if err != nil || !j.CancelRequested || j.State.Terminal() && j.State != job.StateCancelled {

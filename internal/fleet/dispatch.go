@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -29,7 +28,7 @@ func (r *run) claim(ctx context.Context) (*job.Job, bool) {
 		}
 		j.LeaseOwner, j.LeaseUntil = r.f.cfg.InstanceID, now.Add(r.f.cfg.LeaseTTL)
 		j.Progress, j.Error = job.Progress{}, nil
-		return newEvent(api.EventDispatched, api.EventDispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
+		return job.NewEvent(job.EventDispatched, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
 	})
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) && !errors.Is(err, job.ErrNotFound) {

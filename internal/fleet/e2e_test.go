@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -84,15 +83,15 @@ func checkEventOrder(t *testing.T, evs []events.Event) {
 			durable = append(durable, e.Type)
 			continue
 		}
-		if e.Type == api.EventProgress {
+		if e.Type == job.EventProgress {
 			progress++
-			var p api.Progress
+			var p job.Progress
 			if err := json.Unmarshal(e.Data, &p); err != nil || p.NodesTotal != 7 || p.Fraction < 0 || p.Fraction > 1 {
 				t.Errorf("progress event %s: %+v %v", e.Data, p, err)
 			}
 		}
 	}
-	want := []string{api.EventDispatched, api.EventStarted, api.EventOutput, api.EventSucceeded}
+	want := []string{job.EventDispatched, job.EventStarted, job.EventOutput, job.EventSucceeded}
 	if !equalStrings(durable, want) {
 		t.Errorf("durable events = %v, want %v", durable, want)
 	}
@@ -122,10 +121,10 @@ func TestPreviewsArePublished(t *testing.T) {
 		t.Fatalf("state %s: %v", j.State, j.Error)
 	}
 	for _, ev := range e.hub.ofJob(id) {
-		if ev.Type != api.EventPreview {
+		if ev.Type != job.EventPreview {
 			continue
 		}
-		var p api.EventPreviewData
+		var p job.PreviewData
 		if err := json.Unmarshal(ev.Data, &p); err != nil || len(p.Image) == 0 || p.Node != "3" {
 			t.Errorf("preview %+v: %v", p, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/events"
@@ -13,7 +12,7 @@ import (
 )
 
 func started(id string) func([]events.Event) bool {
-	return func(evs []events.Event) bool { return hasEvent(evs, id, api.EventStarted) }
+	return func(evs []events.Event) bool { return hasEvent(evs, id, job.EventStarted) }
 }
 
 func TestBackendKilledMidRunRetriesElsewhere(t *testing.T) {
@@ -37,7 +36,7 @@ func TestBackendKilledMidRunRetriesElsewhere(t *testing.T) {
 	if got := j.AttemptLog[0]; got.Backend != "doomed" || got.Outcome != outcomeBackendDown {
 		t.Errorf("first attempt = %+v", got)
 	}
-	if !hasEvent(e.hub.ofJob(id), id, api.EventRetrying) {
+	if !hasEvent(e.hub.ofJob(id), id, job.EventRetrying) {
 		t.Error("no retrying event")
 	}
 	waitUntil(t, "doomed marked down", func() bool { return e.fleet.Backends()[0].State == StateDown })
@@ -137,7 +136,7 @@ func TestFleetSurvivesBackendKilledMidRun(t *testing.T) {
 	var victim string
 	e.hub.waitFor(t, "a job running on b0", func(evs []events.Event) bool {
 		for _, ev := range evs {
-			if ev.Type == api.EventStarted && strings.Contains(string(ev.Data), `"b0"`) {
+			if ev.Type == job.EventStarted && strings.Contains(string(ev.Data), `"b0"`) {
 				victim = ev.JobID
 				return true
 			}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -136,11 +135,11 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 		}
 		evs := make([]job.Event, 0, len(outs)+1)
 		for _, o := range outs {
-			evs = append(evs, *newEvent(api.EventOutput, apiOutput(o)))
+			evs = append(evs, *job.NewEvent(job.EventOutput, job.OutputDataOf(o)))
 		}
 		j.Outputs, j.Error = outs, nil
 		j.Progress = job.Progress{Fraction: 1, NodesDone: r.prog.total, NodesTotal: r.prog.total}
-		end, err := r.terminal(j, job.StateSucceeded, api.EventSucceeded, "")
+		end, err := r.terminal(j, job.StateSucceeded, "")
 		if err != nil {
 			return nil, err
 		}
@@ -173,23 +172,16 @@ func (r *run) artifactsOf(outs []job.Output) []*job.Artifact {
 	return arts
 }
 
-func apiOutput(o job.Output) api.Output {
-	return api.Output{
-		ArtifactID: o.ArtifactID, ContentType: o.ContentType, Size: o.Size,
-		NodeID: o.NodeID, Kind: o.Kind, Filename: o.Filename, Text: o.Text,
-	}
-}
-
 // interrupted ends a run ComfyUI interrupted: cancelled if we asked for it
 // (now or before a restart), failed if someone else interrupted it.
 func (r *run) interrupted(ctx context.Context) {
 	r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		if j.CancelRequested || r.cancelAsked {
 			j.Error = nil
-			return r.terminal(j, job.StateCancelled, api.EventCancelled, "")
+			return r.terminal(j, job.StateCancelled, "")
 		}
 		j.Error = &job.Error{Type: "interrupted", Message: "the run was interrupted on the backend, not by comfygate"}
-		return r.terminal(j, job.StateFailed, api.EventFailed, "")
+		return r.terminal(j, job.StateFailed, "")
 	})
 }
 

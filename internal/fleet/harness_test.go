@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
@@ -134,7 +133,7 @@ func (h *recHub) waitTerminal(tb testing.TB, st job.Store, id string) *job.Job {
 	tb.Helper()
 	h.waitFor(tb, "job "+id+" to end", func(evs []events.Event) bool {
 		for _, e := range evs {
-			if e.JobID == id && api.TerminalEvent(e.Type) {
+			if e.JobID == id && job.TerminalEvent(e.Type) {
 				return true
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -40,7 +39,7 @@ func TestCrashRecoveryRunsEachJobOnce(t *testing.T) {
 			a.hub.waitFor(t, "two jobs running", func(evs []events.Event) bool {
 				n := 0
 				for _, e := range evs {
-					if e.Type == api.EventStarted {
+					if e.Type == job.EventStarted {
 						n++
 					}
 				}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -118,7 +117,7 @@ func (r *run) onNode(ctx context.Context, node string) {
 		r.prog.markDone(r.prog.node)
 	}
 	r.prog.node, r.prog.value, r.prog.max = node, 0, 0
-	r.publishEphemeral(api.EventNode, api.EventNodeData{Node: node, NodeType: r.classOf[node]})
+	r.publishEphemeral(job.EventNode, job.NodeData{Node: node, NodeType: r.classOf[node]})
 	r.progressed(ctx)
 }
 
@@ -136,10 +135,7 @@ func (r *run) onProgress(ctx context.Context, e comfy.Progress) {
 // gets every step).
 func (r *run) progressed(ctx context.Context) {
 	p := r.snapshotProgress()
-	r.publishEphemeral(api.EventProgress, api.Progress{
-		Node: p.Node, NodeType: p.NodeType, Value: p.Value, Max: p.Max,
-		Fraction: p.Fraction, NodesDone: p.NodesDone, NodesTotal: p.NodesTotal,
-	})
+	r.publishEphemeral(job.EventProgress, p)
 	now := r.f.clock.Now()
 	if now.Sub(r.prog.lastPersist) < r.f.cfg.ProgressEvery {
 		return
@@ -172,5 +168,5 @@ func (r *run) onPreview(node, imageType string, img []byte) {
 		return
 	}
 	r.prog.lastPreview = now
-	r.publishEphemeral(api.EventPreview, api.EventPreviewData{Node: node, ImageType: imageType, Image: img})
+	r.publishEphemeral(job.EventPreview, job.PreviewData{Node: node, ImageType: imageType, Image: img})
 }

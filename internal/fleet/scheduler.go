@@ -3,8 +3,8 @@ package fleet
 import (
 	"context"
 	"errors"
-	"github.com/comfygate/comfygate/api"
 
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -189,7 +189,7 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 		if err := j.TransitionTo(job.StateFailed, now); err != nil {
 			return nil, err
 		}
-		return newEvent(api.EventFailed, emptyData), nil
+		return job.NewEvent(job.EventFailed, nil), nil
 	})
 	if err != nil {
 		if !errors.Is(err, job.ErrConflict) && ctx.Err() == nil {
@@ -198,7 +198,7 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 		return errors.Is(err, job.ErrConflict)
 	}
 	f.log.Warn("fleet: failed a job no backend can run", "job", j.ID, "err", why)
-	f.hub.Publish(eventOf(stored.Owner, *ev))
+	f.hub.Publish(events.FromStore(stored.Owner, *ev))
 	return true
 }
 

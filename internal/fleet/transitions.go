@@ -2,12 +2,10 @@ package fleet
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -55,32 +53,13 @@ func (r *run) publish(j *job.Job, ev *job.Event) {
 		return
 	}
 	r.lastSeq = ev.Seq
-	r.f.hub.Publish(eventOf(j.Owner, *ev))
-}
-
-// eventOf is the hub form of a stored event.
-func eventOf(owner string, ev job.Event) events.Event {
-	return events.Event{JobID: ev.JobID, Owner: owner, Seq: ev.Seq, Type: ev.Type, Data: ev.Data, Time: ev.Time}
+	r.f.hub.Publish(events.FromStore(j.Owner, *ev))
 }
 
 // publishEphemeral sends a progress-like event that is never stored.
 func (r *run) publishEphemeral(typ string, data any) {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return
-	}
-	r.f.hub.Publish(events.Event{JobID: r.jobID, Owner: r.owner, Seq: r.lastSeq, Sub: 1, Type: typ, Data: raw, Time: r.f.clock.Now()})
+	r.f.hub.Publish(events.Event{JobID: r.jobID, Owner: r.owner, Seq: r.lastSeq, Sub: 1, Type: typ, Data: job.EncodeData(data), Time: r.f.clock.Now()})
 }
-
-func newEvent(typ string, data any) *job.Event {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		raw = json.RawMessage("{}")
-	}
-	return &job.Event{Type: typ, Data: raw}
-}
-
-var emptyData = struct{}{}
 
 // markStarted records execution_start: dispatched → running.
 func (r *run) markStarted(ctx context.Context) {
@@ -97,7 +76,7 @@ func (r *run) markStarted(ctx context.Context) {
 		if err := j.TransitionTo(job.StateRunning, now); err != nil {
 			return nil, err
 		}
-		return newEvent(api.EventStarted, api.EventDispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
+		return job.NewEvent(job.EventStarted, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
 	})
 }
 
@@ -112,9 +91,9 @@ func (r *run) retry(ctx context.Context, outcome, msg string) {
 		switch {
 		case j.CancelRequested:
 			j.Error = nil
-			return r.terminal(j, job.StateCancelled, api.EventCancelled, "")
+			return r.terminal(j, job.StateCancelled, "")
 		case j.Attempts >= r.f.maxAttempts(j):
-			ev, err := r.terminal(j, job.StateFailed, api.EventFailed, outcome)
+			ev, err := r.terminal(j, job.StateFailed, outcome)
 			j.Error = &job.Error{Type: outcome, Message: attemptSummary(msg, j.AttemptLog)}
 			return ev, err
 		}
@@ -125,7 +104,7 @@ func (r *run) retry(ctx context.Context, outcome, msg string) {
 		j.Error = nil
 		j.LeaseOwner, j.LeaseUntil = "", now
 		requeued = true
-		return newEvent(api.EventRetrying, api.EventRetryingData{Attempt: j.Attempts, Reason: msg}), nil
+		return job.NewEvent(job.EventRetrying, job.RetryingData{Attempt: j.Attempts, Reason: msg}), nil
 	})
 	if ok && requeued {
 		r.f.m.finished.WithLabelValues("retried").Inc()
@@ -135,8 +114,9 @@ func (r *run) retry(ctx context.Context, outcome, msg string) {
 	}
 }
 
-// terminal moves j to state with event typ; outcome refines the attempt.
-func (r *run) terminal(j *job.Job, state job.State, typ, outcome string) (*job.Event, error) {
+// terminal moves j to the terminal state and returns its end event;
+// outcome refines the attempt.
+func (r *run) terminal(j *job.Job, state job.State, outcome string) (*job.Event, error) {
 	if err := j.TransitionTo(state, r.f.clock.Now()); err != nil {
 		return nil, err
 	}
@@ -148,14 +128,14 @@ func (r *run) terminal(j *job.Job, state job.State, typ, outcome string) (*job.E
 		j.ComfyHistory = r.history
 	}
 	r.f.m.finished.WithLabelValues(string(state)).Inc()
-	return newEvent(typ, emptyData), nil
+	return job.NewEvent(job.EndEvent(state), nil), nil
 }
 
 // fail ends the job failed with e.
 func (r *run) fail(ctx context.Context, e *job.Error) {
 	r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		j.Error = e
-		return r.terminal(j, job.StateFailed, api.EventFailed, "")
+		return r.terminal(j, job.StateFailed, "")
 	})
 	r.b.failed.Add(1)
 }
@@ -164,7 +144,7 @@ func (r *run) fail(ctx context.Context, e *job.Error) {
 func (r *run) endCancelled(ctx context.Context) {
 	r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		j.Error = nil
-		return r.terminal(j, job.StateCancelled, api.EventCancelled, "")
+		return r.terminal(j, job.StateCancelled, "")
 	})
 }
 

@@ -235,7 +235,7 @@ func TestSubmitWorkflowJob(t *testing.T) {
 		t.Errorf("enqueued %v, want [%s]", got, j.ID)
 	}
 	evs, err := e.store.ListEvents(ctx, j.ID, 0, 10)
-	if err != nil || len(evs) != 1 || evs[0].Type != eventQueued {
+	if err != nil || len(evs) != 1 || evs[0].Type != job.EventQueued {
 		t.Errorf("events = %+v, %v; want one queued event", evs, err)
 	}
 	if len(stored.OutputNodes) != 1 || stored.OutputNodes[0] != "9" {
@@ -418,7 +418,7 @@ func TestStreamsAndWait(t *testing.T) {
 		w, _ := e.svc.WaitJob(ctx, "", j.ID)
 		waited <- w
 	}()
-	if ev := <-sub.C(); ev.Type != eventQueued || ev.ID().String() != "1" {
+	if ev := <-sub.C(); ev.Type != job.EventQueued || ev.ID().String() != "1" {
 		t.Fatalf("first event = %+v, want queued with id 1", ev)
 	}
 	finish(t, e, j.ID)
@@ -426,7 +426,7 @@ func TestStreamsAndWait(t *testing.T) {
 	for ev := range sub.C() {
 		last = ev.Type
 	}
-	if sub.Err() != nil || last != "succeeded" {
+	if sub.Err() != nil || last != job.EventSucceeded {
 		t.Fatalf("last event %s err %v", last, sub.Err())
 	}
 	if w := <-waited; w.State != job.StateSucceeded || w.QueuePosition != nil {
@@ -442,7 +442,7 @@ func TestStreamsAndWait(t *testing.T) {
 	for ev := range late.C() {
 		types = append(types, ev.Type)
 	}
-	if len(types) != 3 || types[2] != "succeeded" {
+	if len(types) != 3 || types[2] != job.EventSucceeded {
 		t.Errorf("resumed types = %v", types)
 	}
 	if _, err := e.svc.SubscribeJob(ctx, "", j.ID, "x.y"); err == nil {
@@ -465,11 +465,11 @@ func finish(tb testing.TB, e *env, id string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		e.hub.Publish(hubEvent(*ev, ""))
+		e.hub.Publish(events.FromStore("", *ev))
 	}
-	step(job.StateDispatched, "dispatched")
-	step(job.StateRunning, "started")
-	step(job.StateSucceeded, "succeeded")
+	step(job.StateDispatched, job.EventDispatched)
+	step(job.StateRunning, job.EventStarted)
+	step(job.StateSucceeded, job.EventSucceeded)
 }
 
 func TestCancelAndOwnership(t *testing.T) {

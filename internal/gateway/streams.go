@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"time"
 
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -43,16 +42,7 @@ func (r replayer) ListEvents(ctx context.Context, jobID string, afterSeq int64, 
 	}
 	out := make([]events.Event, len(list))
 	for i, e := range list {
-		out[i] = hubEvent(e, "")
+		out[i] = events.FromStore("", e)
 	}
 	return out, nil
-}
-
-// hubEvent turns a stored event into a hub event.
-func hubEvent(e job.Event, owner string) events.Event {
-	t := e.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	return events.Event{JobID: e.JobID, Owner: owner, Seq: e.Seq, Type: e.Type, Data: e.Data, Time: t}
 }

@@ -13,16 +13,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
-
-// The first event of every job, stored with it: its queue position then.
-const eventQueued = "queued"
-
-type queuedData struct {
-	Position int `json:"position"`
-}
 
 // overloadRetry is how long a caller refused for a full queue is asked to
 // wait.
@@ -72,8 +66,8 @@ func (s *Service) Submit(ctx context.Context, sub job.Submission) (Submitted, er
 	// The jobs waiting before this one are its position: every job of
 	// its priority and above, as it is the newest.
 	pos, _ := s.queue.ahead(ctx, job.QueueKey{Priority: sub.Priority, Seq: math.MaxInt64})
-	data, _ := json.Marshal(queuedData{Position: pos})
-	stored, replayed, first, err := s.create(ctx, j, &job.Event{Type: eventQueued, Data: data}, sub, given)
+	data, _ := json.Marshal(job.QueuedData{Position: pos})
+	stored, replayed, first, err := s.create(ctx, j, &job.Event{Type: job.EventQueued, Data: data}, sub, given)
 	if err != nil {
 		return Submitted{}, err
 	}
@@ -148,7 +142,7 @@ func (s *Service) createError(key string, err error) error {
 // sees an event that could still be lost.
 func (s *Service) announce(j *job.Job, first *job.Event) {
 	s.queue.accepted(job.QueueKey{Priority: j.Priority, Seq: j.Seq})
-	s.cfg.Hub.Publish(hubEvent(*first, j.Owner))
+	s.cfg.Hub.Publish(events.FromStore(j.Owner, *first))
 	s.cfg.Fleet.Enqueue(j.ID)
 }
 

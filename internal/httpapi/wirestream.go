@@ -8,6 +8,7 @@ import (
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 // wireStream is a gateway subscription rendered as REST events, on a
@@ -52,10 +53,13 @@ func (st *wireStream) Close() {
 	<-st.done
 }
 
-// wireEvent renders a hub event; terminal events carry the final job.
+// wireEvent renders a hub event for the REST stream. Names and payloads
+// are the domain's (internal/job), whose encoding is the wire's, so they
+// pass through (wire_test.go holds the two equal); terminal events, which
+// carry no payload of their own, carry the final job.
 func wireEvent(ctx context.Context, svc *gateway.Service, owner string, e events.Event) api.Event {
 	w := api.Event{ID: e.ID().String(), JobID: e.JobID, Type: e.Type, Time: e.Time, Data: e.Data}
-	if api.TerminalEvent(e.Type) {
+	if job.TerminalEvent(e.Type) {
 		if j, err := svc.GetJob(ctx, owner, e.JobID); err == nil {
 			w.Data, _ = json.Marshal(jobView(j))
 		}
