@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+
+	"github.com/comfygate/comfygate/comfy"
 )
 
 // Handler serves the ComfyUI-compatible surface. Create it with New, Start
@@ -15,7 +17,7 @@ type Handler struct {
 	cfg    Config
 	log    *slog.Logger
 	store  Store
-	fleet  Fleet
+	gw     Gateway
 	router *router
 	proxy  http.Handler
 
@@ -23,7 +25,7 @@ type Handler struct {
 	tracker *tracker   // pending+running jobs per owner
 	sockets *registry  // downstream WebSockets
 	relay   *relay     // upstream messages → sockets
-	names   *namer     // file names shown to clients
+	names   *Names     // file names shown to clients
 	info    *fleetInfo // merged /system_stats and model lists
 
 	life struct {
@@ -47,10 +49,9 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, fleet: cfg.Fleet}
+	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, gw: cfg.Gateway, names: cfg.Names}
 	h.tracker = newTracker()
 	h.sockets = newRegistry(cfg.SocketBuffer, cfg.Logger)
-	h.names = newNamer(cfg.Store)
 	h.info = newFleetInfo(h)
 	h.relay = newRelay(h)
 	h.proxy = newProxy(h)
@@ -103,6 +104,15 @@ func (h *Handler) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Message takes one message a backend sent about a job (the fleet's tap):
+// it queues the message for the relay and returns at once.
+func (h *Handler) Message(jobID string, ev comfy.Event) {
+	if h.stopping.Load() {
+		return // nobody is left to tell
+	}
+	h.relay.mbox.push(tapItem{jobID: jobID, ev: ev}, droppable(ev))
 }
 
 // ServeHTTP serves every route of the surface; paths it does not know are

@@ -159,7 +159,7 @@ func (s *Service) validate(g workflow.Graph, only []string) ([]string, error) {
 	// other file names are checked by the backend itself at dispatch.
 	res := cat.Validate(g, workflow.ValidateOptions{PartialTargets: only})
 	if res.Err != nil {
-		return nil, fmt.Errorf("validate graph: %w", res.Err)
+		return nil, &InputError{Field: "prompt", Problem: res.Err.Error()}
 	}
 	if res.Error != nil {
 		return nil, validationError(res.Error, res.NodeErrors)

@@ -35,6 +35,7 @@ type parts struct {
 	fleet *fleet.Fleet
 	tap   *comfyapi.TapLater // the fleet's tap, pointing at comfy once it exists
 	comfy *comfyapi.Handler  // the ComfyUI-compatible surface
+	names *comfyapi.Names    // the ComfyUI surface's file names, which every surface's inputs may use
 	svc   *gateway.Service
 	watch *gateway.DirWatcher // the workflows/ directory
 	api   *httpapi.Server
@@ -145,8 +146,9 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	p.names = comfyapi.NewNames(p.store)
 	gcfg := gateway.Config{
-		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet},
+		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
 		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes,
 	}
