@@ -28,9 +28,11 @@
 // shapes, which are not positions.
 //
 // Because the order is the store's, every replica sharing a store counts
-// the same. Counting reads the queue's shape from the dispatch index at
-// most once a second (job.Store.QueueKeys) and adds the jobs accepted
-// since, so a position may be up to a second old. It counts, it does not
-// promise: the dispatcher lets owners take turns within a priority, and a
-// later job of higher priority goes ahead.
+// the same. Counting reads the queue's shape from the dispatch index
+// (job.Store.QueueKeys): a short queue (under 256 jobs) for every count,
+// so its positions are exact; a long one at most once a second, adding
+// the jobs accepted here since, so positions deep in a long queue may be
+// up to a second old. The same count admits new jobs (Config.MaxQueued).
+// A position counts, it does not promise: the dispatcher lets owners take
+// turns within a priority, and a later job of higher priority goes ahead.
 package gateway

@@ -9,17 +9,24 @@ import (
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// queueTTL is how old the queue view may grow before it is read again: a
-// position or an admission check costs at most one store read a second,
-// however many ask.
+// queueTTL is how old the view of a long queue may grow before it is read
+// again: a position or an admission check costs at most one long read a
+// second, however many ask.
 const queueTTL = time.Second
 
+// shortQueue is the length below which the queue is read again for every
+// question: reading a short queue costs less than a stale answer, and a
+// fleet that keeps up has a short queue.
+const shortQueue = 256
+
 // queueView is the queue as the store's dispatch order has it (see "Queue
-// position" in the package doc), read at most once per queueTTL with
-// QueueKeys: a sorted list of (priority, seq), eight bytes or so a job. The
-// jobs this replica accepted since are kept beside it, so a submission
-// counts the ones just before it. Jobs dispatched since the read still
-// count until the next one: positions may be up to queueTTL old.
+// position" in the package doc), read with QueueKeys: a sorted list of
+// (priority, seq), sixteen bytes a job. A short queue is read for every
+// question and its answers are exact; a long one at most once per
+// queueTTL, with the jobs this replica accepted since kept beside it, so a
+// submission counts the ones just before it. Jobs dispatched since the
+// read still count until the next one: on a long queue, positions may be
+// up to queueTTL old.
 type queueView struct {
 	store job.Store
 	clock func() time.Time
@@ -39,7 +46,7 @@ func newQueueView(store job.Store, clock func() time.Time, limit int) *queueView
 // fresh reads the queue again when the view is older than queueTTL. A
 // failed read keeps the old view (and is tried again on the next call).
 func (q *queueView) fresh(ctx context.Context) {
-	if q.clock().Sub(q.at) < queueTTL {
+	if len(q.keys) >= shortQueue && q.clock().Sub(q.at) < queueTTL {
 		return
 	}
 	keys, err := q.store.QueueKeys(ctx, q.limit)
