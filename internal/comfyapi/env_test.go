@@ -2,6 +2,7 @@ package comfyapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/lifecycle"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
 
@@ -83,4 +85,25 @@ func newEnv(tb testing.TB, o envOptions) *env {
 		e.h.cfg.HTTPClient.CloseIdleConnections()
 	})
 	return e
+}
+
+func TestStartStopContract(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	if err := e.h.Start(ctx); !errors.Is(err, lifecycle.ErrStarted) {
+		t.Errorf("second Start = %v, want lifecycle.ErrStarted", err)
+	}
+	idle, err := New(e.h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Stop(ctx); err != nil {
+		t.Errorf("Stop before Start = %v, want nil", err)
+	}
+	if err := e.h.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.Stop(ctx); err != nil { // and the env's cleanup stops it again
+		t.Errorf("second Stop = %v, want the first one's result (nil)", err)
+	}
 }

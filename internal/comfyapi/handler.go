@@ -2,13 +2,13 @@ package comfyapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/lifecycle"
 )
 
 // Handler serves the ComfyUI-compatible surface. Create it with New, Start
@@ -28,20 +28,10 @@ type Handler struct {
 	names   *Names     // file names shown to clients
 	info    *fleetInfo // merged /system_stats and model lists
 
-	life struct {
-		sync.Mutex
-		started bool
-		cancel  context.CancelFunc
-	}
+	life     lifecycle.Lifecycle
 	stopping atomic.Bool
 	wg       sync.WaitGroup // the goroutines Start began
 }
-
-// Errors of the Handler's lifecycle.
-var (
-	ErrStarted    = errors.New("comfyapi: already started")
-	ErrNotStarted = errors.New("comfyapi: not started")
-)
 
 // New checks cfg and builds the handler. It starts nothing.
 func New(cfg Config) (*Handler, error) {
@@ -60,37 +50,31 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Start loads what the surface keeps in memory (the queue counts and the
-// prompt counter) and starts the relay. It returns once everything runs.
+// prompt counter) and starts the relay. It returns once everything runs;
+// the relay lives until Stop, whatever becomes of ctx. A second Start
+// returns lifecycle.ErrStarted.
 func (h *Handler) Start(ctx context.Context) error {
-	h.life.Lock()
-	defer h.life.Unlock()
-	if h.life.started {
-		return ErrStarted
-	}
-	if err := h.tracker.load(ctx, h.store); err != nil {
-		return err
-	}
-	if err := h.counter.load(ctx, h.store); err != nil {
-		return err
-	}
-	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h.life.started, h.life.cancel = true, cancel
-	h.relay.start(lctx, &h.wg)
-	return nil
+	return h.life.Start(context.WithoutCancel(ctx), func(lctx context.Context) error {
+		if err := h.tracker.load(ctx, h.store); err != nil {
+			return err
+		}
+		if err := h.counter.load(ctx, h.store); err != nil {
+			return err
+		}
+		h.relay.start(lctx, &h.wg)
+		return nil
+	})
 }
 
 // Stop ends the relay and closes every downstream socket, then waits for
 // the goroutines Start began. Call it after the HTTP server stopped taking
-// requests; sockets still open are closed with "going away".
-func (h *Handler) Stop(ctx context.Context) error {
-	h.life.Lock()
-	started, cancel := h.life.started, h.life.cancel
-	h.life.Unlock()
-	if !started {
-		return ErrNotStarted
-	}
+// requests; sockets still open are closed with "going away". Stop before
+// Start does nothing; a second Stop waits for the first.
+func (h *Handler) Stop(ctx context.Context) error { return h.life.Stop(ctx, h.stop) }
+
+func (h *Handler) stop(ctx context.Context) error {
 	h.stopping.Store(true)
-	cancel()
+	h.life.Cancel()
 	h.sockets.closeAll()
 	done := make(chan struct{})
 	go func() {
@@ -112,7 +96,7 @@ func (h *Handler) Message(jobID string, ev comfy.Event) {
 	if h.stopping.Load() {
 		return // nobody is left to tell
 	}
-	h.relay.mbox.push(tapItem{jobID: jobID, ev: ev}, droppable(ev))
+	h.relay.mbox.Push(tapItem{jobID: jobID, ev: ev}, droppable(ev))
 }
 
 // ServeHTTP serves every route of the surface; paths it does not know are

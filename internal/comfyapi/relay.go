@@ -9,6 +9,7 @@ import (
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/internal/mailbox"
 )
 
 // relay turns what the fleet taps from the backends into what ComfyUI
@@ -18,7 +19,7 @@ import (
 // wait on a downstream client or on the store.
 type relay struct {
 	h      *Handler
-	mbox   *mailbox
+	mbox   *mailbox.Mailbox[any]
 	resync resyncTable
 	// started holds the jobs whose execution_start was relayed and whose
 	// end was not: running as far as clients can tell, which may be ahead
@@ -51,11 +52,15 @@ type (
 	resyncItem struct{}
 )
 
+// maxMailbox bounds the relay's backlog of droppable items (progress,
+// previews); what decides what a client sees at the end is always kept.
+const maxMailbox = 1 << 16
+
 // maxTasks bounds the store reads and writes the relay runs at once.
 const maxTasks = 16
 
 func newRelay(h *Handler) *relay {
-	return &relay{h: h, mbox: newMailbox(), jobs: map[string]*jobState{}, owners: map[string]*ownerQueue{},
+	return &relay{h: h, mbox: mailbox.New[any](maxMailbox), jobs: map[string]*jobState{}, owners: map[string]*ownerQueue{},
 		ended: newEndedSet(4096), sem: make(chan struct{}, maxTasks), resync: resyncTable{m: map[sockKey]string{}}}
 }
 
@@ -71,13 +76,13 @@ func droppable(ev comfy.Event) bool {
 
 // register tells the relay about a job this surface just accepted.
 func (r *relay) register(j *job.Job, m job.ComfyMeta) {
-	r.mbox.push(registerItem{info: infoOf(j, m)}, false)
+	r.mbox.Push(registerItem{info: infoOf(j, m)}, false)
 }
 
 // status asks for a status broadcast to owner's sockets with the count
 // right after a queue change the caller made.
 func (r *relay) status(owner string, count int) {
-	r.mbox.push(statusItem{owner: owner, count: count}, false)
+	r.mbox.Push(statusItem{owner: owner, count: count}, false)
 }
 
 // start runs the loop and the lifecycle subscription until ctx ends.
@@ -100,9 +105,9 @@ func (r *relay) loop(ctx context.Context) {
 			r.flushAll()
 			r.checkHolds()
 			continue
-		case <-r.mbox.signal:
+		case <-r.mbox.Signal():
 		}
-		buf = r.mbox.take(buf)
+		buf = r.mbox.Take(buf)
 		for _, it := range buf {
 			r.handle(it)
 		}
@@ -145,7 +150,7 @@ func (r *relay) follow(ctx context.Context) {
 			return
 		}
 		for e := range sub.C() {
-			r.mbox.push(lifeItem{ev: e}, false)
+			r.mbox.Push(lifeItem{ev: e}, false)
 		}
 		if err := sub.Err(); ctx.Err() != nil || errors.Is(err, events.ErrHubClosed) {
 			return
@@ -154,7 +159,7 @@ func (r *relay) follow(ctx context.Context) {
 		if err := r.h.tracker.load(ctx, r.h.store); err != nil {
 			r.h.log.Warn("comfyapi: reloading the queue failed", "err", err)
 		}
-		r.mbox.push(resyncItem{}, false)
+		r.mbox.Push(resyncItem{}, false)
 	}
 }
 
@@ -172,7 +177,7 @@ func (r *relay) task(fn func(ctx context.Context) func()) {
 		apply := fn(r.ctx)
 		<-r.sem
 		if apply != nil {
-			r.mbox.push(resultItem{apply: apply}, false)
+			r.mbox.Push(resultItem{apply: apply}, false)
 		}
 	}()
 }

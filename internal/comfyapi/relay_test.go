@@ -69,7 +69,7 @@ func waitRelay(tb testing.TB, d driver, what string, cond func(r *relay) bool) {
 // settled runs fn on the relay loop after everything queued before it.
 func (d driver) settled(fn func(r *relay)) {
 	done := make(chan struct{})
-	d.h.relay.mbox.push(resultItem{apply: func() { fn(d.h.relay); close(done) }}, false)
+	d.h.relay.mbox.Push(resultItem{apply: func() { fn(d.h.relay); close(done) }}, false)
 	<-done
 }
 

@@ -34,21 +34,6 @@ func (o *object) set(k string, v any) {
 	o.vals[k] = v
 }
 
-// rename changes a key in place, keeping its position.
-func (o *object) rename(from, to string) {
-	if from == to {
-		return
-	}
-	v := o.vals[from]
-	delete(o.vals, from)
-	for i, k := range o.keys {
-		if k == from {
-			o.keys[i] = to
-		}
-	}
-	o.vals[to] = v
-}
-
 // MarshalJSON writes the members in their remembered order.
 func (o *object) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer

@@ -85,13 +85,3 @@ type RawEvent struct {
 	Recv *string `json:"recv,omitempty"`
 	Send *string `json:"send,omitempty"`
 }
-
-func (s RawSocket) received() int {
-	n := 0
-	for _, e := range s.Events {
-		if e.Recv != nil {
-			n++
-		}
-	}
-	return n
-}

@@ -94,24 +94,6 @@ func TestAttemptSummary(t *testing.T) {
 	}
 }
 
-func TestMailboxNeverBlocksAndDropsOnlyDroppable(t *testing.T) {
-	m := newMailbox()
-	for i := range maxMailbox + 10 {
-		m.push(i, true)
-	}
-	if !m.push("final", false) {
-		t.Fatal("a non-droppable message must be kept")
-	}
-	got := m.take(nil)
-	if len(got) != maxMailbox+1 || got[len(got)-1] != "final" {
-		t.Errorf("took %d items, last %v", len(got), got[len(got)-1])
-	}
-	m.close()
-	if m.push("late", false) {
-		t.Error("push after close must report false")
-	}
-}
-
 func TestBusyTracker(t *testing.T) {
 	var b busyTracker
 	if err := b.wait(context.Background()); err != nil {

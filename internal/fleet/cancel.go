@@ -39,7 +39,7 @@ func (f *Fleet) Cancel(ctx context.Context, jobID string) (*job.Job, error) {
 	}
 	if r := f.localRun(jobID); r != nil {
 		reply := make(chan struct{})
-		if r.mbox.push(msgCancel{reply: reply}, false) {
+		if r.mbox.Push(msgCancel{reply: reply}, false) {
 			select {
 			case <-reply:
 			case <-ctx.Done():

@@ -11,12 +11,11 @@ import (
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/internal/lifecycle"
 )
 
-// Errors of the Fleet's lifecycle and admin calls.
+// Errors of the Fleet's admin calls.
 var (
-	ErrNotStarted     = errors.New("fleet not started")
-	ErrStarted        = errors.New("fleet already started")
 	ErrUnknownBackend = errors.New("unknown backend")
 	ErrDuplicate      = errors.New("backend id already in use")
 )
@@ -56,13 +55,8 @@ type Fleet struct {
 	testDrop func(b *Backend, ev comfy.Event) bool
 
 	stopping atomic.Bool // phase 1 of Stop: no new claims
-	life     struct {
-		sync.Mutex
-		started bool
-		ctx     context.Context
-		cancel  context.CancelFunc
-	}
-	wg sync.WaitGroup // every goroutine the fleet starts
+	life     lifecycle.Lifecycle
+	wg       sync.WaitGroup // every goroutine the fleet starts
 }
 
 // New checks cfg and returns a Fleet that is not started yet.
@@ -105,16 +99,11 @@ func New(cfg Config) (*Fleet, error) {
 // left on them, loads the queue and starts dispatching. It returns once
 // everything is running; it does not wait for backends to answer. Cancelling
 // ctx stops the fleet abruptly (as a crash would, minus the lost memory);
-// Stop must still be called to wait for its goroutines.
-func (f *Fleet) Start(ctx context.Context) error {
-	f.life.Lock()
-	defer f.life.Unlock()
-	if f.life.started {
-		return ErrStarted
-	}
-	f.life.started = true
-	f.life.ctx, f.life.cancel = context.WithCancel(ctx)
-	lctx := f.life.ctx
+// Stop must still be called to wait for its goroutines. A second Start
+// returns lifecycle.ErrStarted.
+func (f *Fleet) Start(ctx context.Context) error { return f.life.Start(ctx, f.start) }
+
+func (f *Fleet) start(lctx context.Context) error {
 	f.backendsMu.Lock()
 	for _, b := range f.snapshot() {
 		f.startBackend(lctx, b)
@@ -135,21 +124,18 @@ func (f *Fleet) Start(ctx context.Context) error {
 // up to ctx's deadline, for runs in the middle of bookkeeping (a submit in
 // flight, outputs being copied) to finish; then it cancels everything and
 // waits for every goroutine. Jobs still running on a backend stay
-// dispatched/running in the store and are re-attached by the next Start.
-func (f *Fleet) Stop(ctx context.Context) error {
-	f.life.Lock()
-	started, cancel := f.life.started, f.life.cancel
-	f.life.Unlock()
-	if !started {
-		return ErrNotStarted
-	}
+// dispatched/running in the store and are re-attached by the next process's
+// Start. Stop before Start does nothing; a second Stop waits for the first.
+func (f *Fleet) Stop(ctx context.Context) error { return f.life.Stop(ctx, f.stop) }
+
+func (f *Fleet) stop(ctx context.Context) error {
 	f.stopping.Store(true)
 	f.wakeScheduler()
 	err := f.busy.wait(ctx)
 	if err == nil {
 		f.releaseLeases(ctx)
 	}
-	cancel()
+	f.life.Cancel()
 	f.wg.Wait()
 	for _, b := range f.snapshot() {
 		b.wg.Wait()
@@ -164,11 +150,7 @@ func (f *Fleet) Stop(ctx context.Context) error {
 }
 
 // lifetime returns the context of the running fleet, or nil before Start.
-func (f *Fleet) lifetime() context.Context {
-	f.life.Lock()
-	defer f.life.Unlock()
-	return f.life.ctx
-}
+func (f *Fleet) lifetime() context.Context { return f.life.Context() }
 
 // snapshot returns the current backends; callers must not modify it.
 func (f *Fleet) snapshot() []*Backend { return *f.backends.Load() }

@@ -77,7 +77,7 @@ func (f *Fleet) checkStalls(b *Backend) {
 	for _, r := range b.allRuns() {
 		if now.Sub(r.lastSeen()) >= f.cfg.StallTimeout {
 			r.touch(now) // one check per StallTimeout, not one per tick
-			r.mbox.push(msgCheck{reason: "stalled"}, false)
+			r.mbox.Push(msgCheck{reason: "stalled"}, false)
 		}
 	}
 }
@@ -138,7 +138,7 @@ func (f *Fleet) markDown(b *Backend, reason string) {
 	f.catalog.invalidate()
 	b.forgetUploads()
 	for _, r := range b.allRuns() {
-		r.mbox.push(msgBackendDown{}, false)
+		r.mbox.Push(msgBackendDown{}, false)
 	}
 }
 

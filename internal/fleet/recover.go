@@ -117,9 +117,9 @@ func (f *Fleet) renew(ctx context.Context, r *run) {
 	})
 	switch {
 	case lost:
-		r.mbox.push(msgLeaseLost{}, false)
+		r.mbox.Push(msgLeaseLost{}, false)
 	case err == nil && j.CancelRequested:
-		r.mbox.push(msgCancel{}, false)
+		r.mbox.Push(msgCancel{}, false)
 	}
 }
 

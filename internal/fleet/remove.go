@@ -26,7 +26,7 @@ func (f *Fleet) RemoveBackend(ctx context.Context, id string) error {
 	waitRuns(ctx, b)
 	b.removed.Store(true)
 	for _, r := range b.allRuns() {
-		r.mbox.push(msgEvict{}, false)
+		r.mbox.Push(msgEvict{}, false)
 	}
 	// The evicted runs need the backend a little longer to take their
 	// prompts off it; give them a bounded grace whatever ctx says.

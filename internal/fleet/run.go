@@ -8,6 +8,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/internal/mailbox"
 )
 
 // phase is how far a run has got. Only the run's goroutine changes it.
@@ -42,7 +43,7 @@ type run struct {
 	owner    string
 	promptID string
 	req      *Requirements
-	mbox     *mailbox
+	mbox     *mailbox.Mailbox[any]
 	seen     atomic.Int64 // unix ns of the last event or check
 
 	// Owned by the run goroutine.
@@ -61,8 +62,13 @@ type run struct {
 	socketGen   int64 // the backend's socket generation when posted
 }
 
+// maxMailbox bounds a run's backlog of droppable events (progress,
+// previews): the socket router never blocks on a slow run, since it serves
+// every run of the backend.
+const maxMailbox = 4096
+
 func (f *Fleet) newRun(b *Backend, c *Candidate) *run {
-	r := &run{f: f, b: b, jobID: c.ID, owner: c.Owner, req: c.Req, mbox: newMailbox(), slotHeld: true}
+	r := &run{f: f, b: b, jobID: c.ID, owner: c.Owner, req: c.Req, mbox: mailbox.New[any](maxMailbox), slotHeld: true}
 	r.touch(f.clock.Now())
 	return r
 }
@@ -128,7 +134,7 @@ func (r *run) dispatch(ctx context.Context) {
 // prompt is.
 func (r *run) resume(ctx context.Context) {
 	defer r.cleanup()
-	r.mbox.push(msgCheck{reason: "re-attached"}, false)
+	r.mbox.Push(msgCheck{reason: "re-attached"}, false)
 	r.conclude(ctx, r.follow(ctx))
 }
 
@@ -136,7 +142,7 @@ func (r *run) cleanup() {
 	r.b.removeRun(r)
 	r.releaseSlot()
 	r.f.forgetRun(r)
-	answerCancels(r.mbox.close())
+	answerCancels(r.mbox.Close())
 }
 
 // follow processes the run's mailbox until the run reaches a verdict.
@@ -149,12 +155,12 @@ func (r *run) follow(ctx context.Context) verdict {
 		select {
 		case <-ctx.Done():
 			return vAbandon
-		case <-r.mbox.signal:
+		case <-r.mbox.Signal():
 		case <-p.c():
-			r.mbox.push(msgCheck{reason: "poll"}, false)
+			r.mbox.Push(msgCheck{reason: "poll"}, false)
 			continue
 		}
-		buf = r.mbox.take(buf)
+		buf = r.mbox.Take(buf)
 		for i, m := range buf {
 			if v := r.handle(ctx, m); v != keepGoing {
 				answerCancels(buf[i+1:])

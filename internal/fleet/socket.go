@@ -79,7 +79,7 @@ func (f *Fleet) deliver(b *Backend, promptID string, ev comfy.Event, droppable b
 	}
 	r.touch(f.clock.Now())
 	f.cfg.Tap.Message(r.jobID, ev) // before the run can finish the job
-	r.mbox.push(ev, droppable)
+	r.mbox.Push(ev, droppable)
 }
 
 // onConnection tracks the socket. While it is down the backend takes no new
@@ -98,7 +98,7 @@ func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
 		b.catalogStale.Store(true) // a reconnect may mean a restart with other nodes
 		b.requestProbe()
 		for _, r := range b.allRuns() {
-			r.mbox.push(msgCheck{reason: "socket reconnected"}, false)
+			r.mbox.Push(msgCheck{reason: "socket reconnected"}, false)
 		}
 		return
 	}

@@ -15,6 +15,10 @@ import (
 
 // fleetAdapter is the fleet as the gateway sees it: the two packages keep
 // their own types, and this is the one place that converts between them.
+// The fleet knows nothing of the wire format: it records and publishes the
+// domain's events (internal/job), and its backend status becomes the
+// gateway's domain Backend here, which httpapi renders as the REST
+// api.Backend (internal/deptest forbids the fleet to import api).
 type fleetAdapter struct{ f *fleet.Fleet }
 
 var _ gateway.Fleet = fleetAdapter{}

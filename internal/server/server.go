@@ -9,13 +9,12 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/comfygate/comfygate/internal/lifecycle"
 )
 
-// Errors of the Server's lifecycle.
-var (
-	ErrStarted    = errors.New("server already started")
-	ErrNotStarted = errors.New("server not started")
-)
+// ErrNotStarted is returned by Wait before Start.
+var ErrNotStarted = errors.New("server not started")
 
 // HTTP server limits. There is deliberately no WriteTimeout: event streams,
 // ?wait= requests and large artifact downloads must not be cut, and each of
@@ -32,12 +31,9 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex // guards the fields below
-	started bool
-	stopped bool
-	parts   *parts // the assembled components, nil before Start
-	stopErr error
-	done    chan struct{} // closed when Stop has finished
+	life  lifecycle.Lifecycle
+	mu    sync.Mutex // guards parts
+	parts *parts     // the assembled components, nil before Start
 }
 
 // New checks cfg and returns a Server that is not started yet.
@@ -46,29 +42,28 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}, nil
+	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
 
 // Start assembles the process and starts serving: it opens the store
 // (migrating it), the artifact store and the event hub, starts the
 // simulators, starts the fleet (which re-attaches the jobs a previous life
 // left running) and listens. It returns once requests are served; ctx
-// bounds only the start itself. On error nothing is left running.
+// bounds only the start itself. On error nothing is left running. A second
+// Start, or one after Stop, returns lifecycle.ErrStarted.
 func (s *Server) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started {
-		return ErrStarted
-	}
-	s.started = true
-	p, err := assemble(ctx, s.cfg)
-	if err != nil {
-		return err
-	}
-	s.parts = p
-	s.log.Info("comfygate started", "addr", p.ln.Addr().String(), "data", s.cfg.DataDir,
-		"backends", len(p.backends), "instance", p.instanceID)
-	return nil
+	return s.life.Start(ctx, func(context.Context) error {
+		p, err := assemble(ctx, s.cfg)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.parts = p
+		s.mu.Unlock()
+		s.log.Info("comfygate started", "addr", p.ln.Addr().String(), "data", s.cfg.DataDir,
+			"backends", len(p.backends), "instance", p.instanceID)
+		return nil
+	})
 }
 
 // Addr is the address the server listens on (nil before Start), so that a
@@ -116,45 +111,26 @@ func (s *Server) Wait(ctx context.Context) error {
 // finish. Then everything left is cancelled, and the parts stop in the
 // reverse order of their start, the store last. Every goroutine has
 // returned when Stop does. Jobs running on a backend stay recorded as such
-// and are re-attached by the next Start. Stop is safe to call more than
-// once; later calls wait for the first and return its result.
+// and are re-attached by the next Start. Stop before Start does nothing;
+// it is safe to call more than once: later calls wait for the first and
+// return its result.
 func (s *Server) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.started {
+	return s.life.Stop(ctx, func(ctx context.Context) error {
+		s.mu.Lock()
+		p := s.parts
 		s.mu.Unlock()
-		return ErrNotStarted
-	}
-	if s.stopped {
-		s.mu.Unlock()
-		<-s.done
-		return s.stopErr
-	}
-	s.stopped = true
-	p := s.parts
-	s.mu.Unlock()
-	var err error
-	if p != nil {
-		err = p.stop(ctx, s.log)
-	}
-	s.mu.Lock()
-	s.stopErr = err
-	s.mu.Unlock()
-	close(s.done)
-	s.log.Info("comfygate stopped", "err", err)
-	return err
+		err := p.stop(ctx, s.log)
+		s.log.Info("comfygate stopped", "err", err)
+		return err
+	})
 }
 
 // Run starts the server (unless Start was already called), serves until
 // ctx is done or the server fails, then stops it, allowing
 // Config.ShutdownTimeout for the graceful phase.
 func (s *Server) Run(ctx context.Context) error {
-	s.mu.Lock()
-	started := s.started
-	s.mu.Unlock()
-	if !started {
-		if err := s.Start(ctx); err != nil {
-			return err
-		}
+	if err := s.Start(ctx); err != nil && !errors.Is(err, lifecycle.ErrStarted) {
+		return err
 	}
 	werr := s.Wait(ctx)
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/lifecycle"
 )
 
 // TestMain fails the run when a goroutine outlives the tests, and removes
@@ -142,7 +143,7 @@ func TestStartStopRestart(t *testing.T) {
 	if err := s.Stop(context.Background()); err != nil {
 		t.Fatalf("second Stop: %v, want the first one's result (nil)", err)
 	}
-	if err := s.Start(context.Background()); !errors.Is(err, ErrStarted) {
+	if err := s.Start(context.Background()); !errors.Is(err, lifecycle.ErrStarted) {
 		t.Fatalf("Start after Stop: %v, want ErrStarted", err)
 	}
 

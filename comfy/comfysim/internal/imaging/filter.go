@@ -148,6 +148,7 @@ func gaussian1D(size int, sigma float64) []float32 {
 // image size.
 func checkReflect(b *Batch, radius int) error {
 	if radius >= b.H || radius >= b.W {
+		//lint:ignore ST1005 torch's own message, which ComfyUI shows as is
 		return fmt.Errorf("Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (%d, %d) at dimension 3 of input [%d, %d, %d, %d]",
 			radius, radius, b.N, b.C, b.H, b.W)
 	}
