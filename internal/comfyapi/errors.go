@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -167,19 +165,4 @@ func unavailableText(w http.ResponseWriter, retry, why string) {
 // retryAfter renders d as whole seconds, rounded up and at least 1.
 func retryAfter(d time.Duration) string {
 	return strconv.FormatInt(max(int64((d+time.Second-1)/time.Second), 1), 10)
-}
-
-// recoverPanic answers a route's panic as aiohttp answers an exception
-// (its plain-text 500) and logs it, instead of dropping the connection.
-func (h *Handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
-	v := recover()
-	if v == nil {
-		return
-	}
-	if v == http.ErrAbortHandler {
-		panic(v)
-	}
-	h.log.LogAttrs(r.Context(), slog.LevelError, "comfyapi: panic serving a route",
-		slog.String("path", r.URL.Path), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-	comfywire.InternalError(w)
 }

@@ -92,19 +92,6 @@ func TestRespondTable(t *testing.T) {
 	})
 }
 
-// TestPanicIsAnInternalError: a route that panics answers aiohttp's 500
-// instead of dropping the connection.
-func TestPanicIsAnInternalError(t *testing.T) {
-	h, _ := newIdleHandler(t)
-	rt := newRouter(h, http.NotFoundHandler())
-	rt.handle(http.MethodGet, "/boom", func(*call) error { panic("boom") })
-	rec := httptest.NewRecorder()
-	rt.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
-	if rec.Code != 500 || rec.Body.String() != workflow.InternalErrorBody {
-		t.Errorf("panic answered %d %q", rec.Code, rec.Body)
-	}
-}
-
 // TestPromptOverloaded: the use cases' admission refuses POST /prompt at
 // the backlog limit with a 503 and Retry-After, as for every surface.
 func TestPromptOverloaded(t *testing.T) {

@@ -42,7 +42,6 @@ func newRouter(h *Handler, fallback http.Handler) *router {
 func (rt *router) handle(method, path string, fn handlerFunc) {
 	h := func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		rt.h.authed(func(w http.ResponseWriter, r *http.Request) {
-			defer rt.h.recoverPanic(w, r)
 			if err := fn(&call{w: w, r: r, owner: ownerOf(r), params: params}); err != nil {
 				rt.h.respond(w, r, err)
 			}

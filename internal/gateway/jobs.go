@@ -48,17 +48,25 @@ func (s *Service) Job(ctx context.Context, owner, id string) (*job.Job, error) {
 	return s.ownedJob(ctx, owner, id)
 }
 
-// ownedJob loads a job and hides other callers' jobs as not found. With
-// authentication off (owner "") every job is the caller's.
+// ownedJob loads a job the caller may see.
 func (s *Service) ownedJob(ctx context.Context, owner, id string) (*job.Job, error) {
-	j, err := s.cfg.Store.GetJob(ctx, id)
+	return owned(ctx, "job", id, owner, s.cfg.Store.GetJob, func(j *job.Job) string { return j.Owner })
+}
+
+// owned is the one owner check of every record a caller names by id (a
+// job, an upload or output used as an input or downloaded): with
+// authentication on, another owner's record is not found, so ids cannot
+// be probed; with it off (caller "") every record is the caller's.
+func owned[T any](ctx context.Context, what, id, caller string, load func(context.Context, string) (T, error), ownerOf func(T) string) (T, error) {
+	rec, err := load(ctx, id)
+	if err == nil && caller != "" && ownerOf(rec) != caller {
+		err = job.ErrNotFound // the same answer as for no record at all
+	}
 	if err != nil {
-		return nil, notFound("job", id, err)
+		var zero T
+		return zero, notFound(what, id, err)
 	}
-	if owner != "" && j.Owner != owner {
-		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
-	}
-	return j, nil
+	return rec, nil
 }
 
 // status adds what a caller sees of j beyond its record.

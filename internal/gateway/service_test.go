@@ -11,7 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,7 +58,8 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		tb.Fatal(err)
 	}
 	fl := &fakeFleet{catalog: cat, ready: true}
-	now := &fakeNow{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	now := &fakeNow{}
+	now.ns.Store(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano())
 	cfg := Config{Store: st, Artifacts: arts, Hub: hub, Fleet: fl, MaxUploadBytes: 1 << 20, Clock: now.Now}
 	for _, o := range opts {
 		o(&cfg)
@@ -70,23 +71,12 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	return &env{svc: svc, fleet: fl, store: st, hub: hub, now: now}
 }
 
-// fakeNow is a clock that moves only when told.
-type fakeNow struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
+// fakeNow is a clock that moves only when told: nanoseconds since the
+// Unix epoch.
+type fakeNow struct{ ns atomic.Int64 }
 
-func (c *fakeNow) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeNow) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func (c *fakeNow) Now() time.Time     { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeNow) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // rest is a submission of the REST surface, as httpapi makes them.
 func rest(owner string, sub job.Submission) job.Submission {

@@ -79,17 +79,9 @@ func (s *Service) OpenArtifact(ctx context.Context, owner, id string) (*Artifact
 }
 
 // ownedArtifact loads the record of a stored file the caller may use:
-// with authentication on, only its own (another owner's is not found).
-// Downloads and file inputs both check through here.
+// downloads and file inputs both check through here.
 func (s *Service) ownedArtifact(ctx context.Context, owner, id string) (*job.Artifact, error) {
-	meta, err := s.cfg.Store.GetArtifact(ctx, id)
-	if err != nil {
-		return nil, notFound("artifact", id, err)
-	}
-	if owner != "" && meta.Owner != owner {
-		return nil, fmt.Errorf("artifact %q: %w", id, ErrNotFound)
-	}
-	return meta, nil
+	return owned(ctx, "artifact", id, owner, s.cfg.Store.GetArtifact, func(a *job.Artifact) string { return a.Owner })
 }
 
 // safeName keeps the base name of an uploaded file, without control

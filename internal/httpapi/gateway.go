@@ -64,7 +64,7 @@ func requestHash(req api.SubmitJobRequest) (string, error) {
 
 func (g gatewayService) GetJob(ctx context.Context, owner, id string) (api.Job, error) {
 	j, err := g.svc.GetJob(ctx, owner, id)
-	return jobViewOr(j, err)
+	return rendered(j, err, jobView)
 }
 
 func (g gatewayService) ListJobs(ctx context.Context, owner string, q api.JobQuery) (api.JobList, error) {
@@ -73,24 +73,19 @@ func (g gatewayService) ListJobs(ctx context.Context, owner string, q api.JobQue
 		gq.States = append(gq.States, job.State(st))
 	}
 	page, err := g.svc.ListJobs(ctx, owner, gq)
-	if err != nil {
-		return api.JobList{}, err
-	}
-	out := api.JobList{Jobs: make([]api.Job, 0, len(page.Jobs)), NextCursor: page.Next}
-	for _, j := range page.Jobs {
-		out.Jobs = append(out.Jobs, jobView(j))
-	}
-	return out, nil
+	return rendered(page, err, func(p gateway.JobPage) api.JobList {
+		return api.JobList{Jobs: each(jobView)(p.Jobs), NextCursor: p.Next}
+	})
 }
 
 func (g gatewayService) CancelJob(ctx context.Context, owner, id string) (api.Job, error) {
 	j, err := g.svc.CancelJob(ctx, owner, id)
-	return jobViewOr(j, err)
+	return rendered(j, err, jobView)
 }
 
 func (g gatewayService) WaitJob(ctx context.Context, owner, id string) (api.Job, error) {
 	j, err := g.svc.WaitJob(ctx, owner, id)
-	return jobViewOr(j, err)
+	return rendered(j, err, jobView)
 }
 
 func (g gatewayService) SubscribeJob(ctx context.Context, owner, jobID, lastEventID string) (Stream, error) {
@@ -119,22 +114,12 @@ func (g gatewayService) PutWorkflow(ctx context.Context, name string, body []byt
 
 func (g gatewayService) GetWorkflow(ctx context.Context, name string) (api.Workflow, error) {
 	w, err := g.svc.GetWorkflow(ctx, name)
-	if err != nil {
-		return api.Workflow{}, err
-	}
-	return workflowView(w), nil
+	return rendered(w, err, workflowView)
 }
 
 func (g gatewayService) ListWorkflows(ctx context.Context) ([]api.Workflow, error) {
 	list, err := g.svc.ListWorkflows(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.Workflow, 0, len(list))
-	for _, w := range list {
-		out = append(out, workflowView(w))
-	}
-	return out, nil
+	return rendered(list, err, each(workflowView))
 }
 
 func (g gatewayService) DeleteWorkflow(ctx context.Context, name string) error {
@@ -143,10 +128,7 @@ func (g gatewayService) DeleteWorkflow(ctx context.Context, name string) error {
 
 func (g gatewayService) Upload(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error) {
 	a, err := g.svc.Upload(ctx, owner, r, filename, contentType)
-	if err != nil {
-		return api.Upload{}, err
-	}
-	return api.Upload{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, URL: artifactURL(a.ID)}, nil
+	return rendered(a, err, uploadView)
 }
 
 // OpenArtifact must not turn a nil *gateway.Artifact into a non-nil
@@ -161,19 +143,12 @@ func (g gatewayService) OpenArtifact(ctx context.Context, owner, id string) (Art
 
 func (g gatewayService) Backends(ctx context.Context) ([]api.Backend, error) {
 	list, err := g.svc.Backends(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.Backend, 0, len(list))
-	for _, b := range list {
-		out = append(out, backendView(b))
-	}
-	return out, nil
+	return rendered(list, err, each(backendView))
 }
 
 func (g gatewayService) AddBackend(ctx context.Context, req api.AddBackendRequest) (api.Backend, error) {
 	b, err := g.svc.AddBackend(ctx, gateway.NewBackend{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight})
-	return backendViewOr(b, err)
+	return rendered(b, err, backendView)
 }
 
 func (g gatewayService) RemoveBackend(ctx context.Context, id string) error {
@@ -181,19 +156,18 @@ func (g gatewayService) RemoveBackend(ctx context.Context, id string) error {
 }
 
 func (g gatewayService) DrainBackend(ctx context.Context, id string) (api.Backend, error) {
-	return backendViewOr(g.svc.DrainBackend(ctx, id))
+	b, err := g.svc.DrainBackend(ctx, id)
+	return rendered(b, err, backendView)
 }
 
 func (g gatewayService) ResumeBackend(ctx context.Context, id string) (api.Backend, error) {
-	return backendViewOr(g.svc.ResumeBackend(ctx, id))
+	b, err := g.svc.ResumeBackend(ctx, id)
+	return rendered(b, err, backendView)
 }
 
 func (g gatewayService) TestBackend(ctx context.Context, url string) (api.BackendProbe, error) {
 	p, err := g.svc.TestBackend(ctx, url)
-	if err != nil {
-		return api.BackendProbe{}, err
-	}
-	return probeView(p), nil
+	return rendered(p, err, probeView)
 }
 
 func (g gatewayService) Ready(ctx context.Context) error { return g.svc.Ready(ctx) }

@@ -41,12 +41,29 @@ func jobView(st gateway.JobStatus) api.Job {
 	return v
 }
 
-// jobViewOr renders st, or passes err on with the zero job.
-func jobViewOr(st gateway.JobStatus, err error) (api.Job, error) {
+// rendered is d in its wire form, or err with the zero wire value.
+func rendered[D, W any](d D, err error, view func(D) W) (W, error) {
 	if err != nil {
-		return api.Job{}, err
+		var zero W
+		return zero, err
 	}
-	return jobView(st), nil
+	return view(d), nil
+}
+
+// each renders every element of a list with view; never nil, so an empty
+// list is [] on the wire.
+func each[D, W any](view func(D) W) func([]D) []W {
+	return func(list []D) []W {
+		out := make([]W, 0, len(list))
+		for _, d := range list {
+			out = append(out, view(d))
+		}
+		return out
+	}
+}
+
+func uploadView(a *job.Artifact) api.Upload {
+	return api.Upload{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, URL: artifactURL(a.ID)}
 }
 
 func outputView(o job.Output) api.Output {
@@ -115,13 +132,6 @@ func backendView(b gateway.Backend) api.Backend {
 		v.Prefetch = []string{}
 	}
 	return v
-}
-
-func backendViewOr(b gateway.Backend, err error) (api.Backend, error) {
-	if err != nil {
-		return api.Backend{}, err
-	}
-	return backendView(b), nil
 }
 
 func probeView(p gateway.BackendProbe) api.BackendProbe {
