@@ -75,7 +75,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 // Unix epoch.
 type fakeNow struct{ ns atomic.Int64 }
 
-func (c *fakeNow) Now() time.Time     { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeNow) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
 func (c *fakeNow) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // rest is a submission of the REST surface, as httpapi makes them.
