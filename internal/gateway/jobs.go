@@ -42,12 +42,6 @@ func (s *Service) GetJob(ctx context.Context, owner, id string) (JobStatus, erro
 	return s.status(ctx, j), nil
 }
 
-// Job returns the record of a job the caller owns: the owner check every
-// surface goes through. Another owner's job is not found.
-func (s *Service) Job(ctx context.Context, owner, id string) (*job.Job, error) {
-	return s.ownedJob(ctx, owner, id)
-}
-
 // ownedJob loads a job the caller may see.
 func (s *Service) ownedJob(ctx context.Context, owner, id string) (*job.Job, error) {
 	return owned(ctx, "job", id, owner, s.cfg.Store.GetJob, func(j *job.Job) string { return j.Owner })

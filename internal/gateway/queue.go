@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -56,14 +57,6 @@ func (q *queueView) fresh(ctx context.Context) {
 	q.at, q.keys, q.full, q.added = q.clock(), keys, len(keys) < q.limit, nil
 }
 
-// depth is the number of jobs waiting for a backend.
-func (q *queueView) depth(ctx context.Context) int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.fresh(ctx)
-	return len(q.keys) + len(q.added)
-}
-
 // ahead is the position a job at k has: the waiting jobs before it.
 // exact is false when k lies beyond the part of the queue that was read;
 // n is then only a lower bound.
@@ -71,6 +64,21 @@ func (q *queueView) ahead(ctx context.Context, k job.QueueKey) (n int, exact boo
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.fresh(ctx)
+	return q.aheadLocked(k)
+}
+
+// admit is what a submission at priority p needs to know, from one read:
+// how many jobs wait (the backlog admission compares with MaxQueued), and
+// how many of them come before a job submitted now.
+func (q *queueView) admit(ctx context.Context, p int) (depth, ahead int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.fresh(ctx)
+	ahead, _ = q.aheadLocked(job.QueueKey{Priority: p, Seq: math.MaxInt64}) // after every job of its priority
+	return len(q.keys) + len(q.added), ahead
+}
+
+func (q *queueView) aheadLocked(k job.QueueKey) (n int, exact bool) {
 	n, _ = slices.BinarySearchFunc(q.keys, k, cmpKeys)
 	exact = n < len(q.keys) || q.full
 	for _, a := range q.added {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -56,16 +55,14 @@ func (s *Service) Submit(ctx context.Context, sub job.Submission) (Submitted, er
 	if err != nil {
 		return Submitted{}, err
 	}
-	if depth := s.queue.depth(ctx); depth >= s.cfg.MaxQueued {
+	depth, pos := s.queue.admit(ctx, sub.Priority)
+	if depth >= s.cfg.MaxQueued {
 		return Submitted{}, &OverloadError{Message: fmt.Sprintf("queue is full (%d jobs waiting)", depth), RetryAfter: overloadRetry}
 	}
 	j, err := s.newJob(sub, r, outputs)
 	if err != nil {
 		return Submitted{}, err
 	}
-	// The jobs waiting before this one are its position: every job of
-	// its priority and above, as it is the newest.
-	pos, _ := s.queue.ahead(ctx, job.QueueKey{Priority: sub.Priority, Seq: math.MaxInt64})
 	data, _ := json.Marshal(job.QueuedData{Position: pos})
 	stored, replayed, first, err := s.create(ctx, j, &job.Event{Type: job.EventQueued, Data: data}, sub, given)
 	if err != nil {
