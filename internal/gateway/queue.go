@@ -41,11 +41,12 @@ type queueView struct {
 }
 
 func newQueueView(store job.Store, clock func() time.Time, limit int) *queueView {
-	return &queueView{store: store, clock: clock, limit: limit}
+	return &queueView{store: store, clock: clock, limit: job.QueueKeysLimit(limit)}
 }
 
-// fresh reads the queue again when the view is older than queueTTL. A
-// failed read keeps the old view (and is tried again on the next call).
+// fresh reads the queue again when it was short, or when the view is
+// older than queueTTL. A failed read keeps the old view (and is tried
+// again on the next call).
 func (q *queueView) fresh(ctx context.Context) {
 	if len(q.keys) >= shortQueue && q.clock().Sub(q.at) < queueTTL {
 		return
