@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/internal/gateway"
@@ -110,7 +111,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		comfywire.WriteEmpty(w, int(status))
 	case errors.As(err, &prompt):
 		writeJSON(w, prompt.Status, prompt.Body())
-	case errors.Is(err, errPython), errors.As(err, &malformed):
+	case errors.Is(err, errPython), errors.As(err, &malformed), errors.Is(err, comfyjson.ErrInvalidUTF8):
 		comfywire.InternalError(w) // a client's odd body: nothing to log
 	case errors.As(err, &limit):
 		writeJSON(w, http.StatusBadRequest, invalidPrompt("Prompt too large", limit.Error()).Body())

@@ -220,11 +220,10 @@ func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.J
 // fleet runs several). Always an empty 200; a JSON body that is not an
 // object is a 500, a body that is not JSON counts as {}.
 func (h *Handler) postInterrupt(c *call) error {
-	data, err := h.readBody(c.r)
-	if err != nil {
+	v, err := h.decodeBody(c)
+	if err != nil && !errors.Is(err, comfywire.ErrNotJSON) {
 		return err
 	}
-	v, err := decodeJSON(data)
 	if err != nil {
 		v = map[string]any{}
 	}

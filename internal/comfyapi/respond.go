@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
@@ -69,27 +70,28 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 // readJSON reads a JSON body as ComfyUI's `await request.json()` does:
 // a body over the limit is a 413, one that is not JSON a Python exception.
 func (h *Handler) readJSON(c *call) (any, error) {
-	data, err := h.readBody(c.r)
-	if err != nil {
-		return nil, err
-	}
-	v, err := decodeJSON(data)
-	if err != nil {
+	v, err := h.decodeBody(c)
+	if errors.Is(err, comfywire.ErrNotJSON) {
 		return nil, errPython
 	}
-	return v, nil
+	return v, err
 }
 
-// decodeJSON decodes one JSON value with numbers kept as json.Number.
-func decodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+// decodeBody is `await request.json()` in a handler that catches
+// json.JSONDecodeError: a body that is not JSON is an error wrapping
+// comfywire.ErrNotJSON, for the handler to answer; any other failure goes
+// to respond (413 or 500).
+func (h *Handler) decodeBody(c *call) (any, error) {
+	v, err := comfywire.ReadJSON(c.r, h.cfg.MaxUploadBytes)
+	if err != nil {
 		return nil, err
 	}
-	if dec.More() {
-		return nil, errors.New("trailing data after JSON value")
-	}
-	return v, nil
+	return comfyjson.Plain(v), nil
+}
+
+// decodeJSON decodes one JSON value as json.loads does, objects as maps
+// (the handlers here need no key order), numbers as json.Number.
+func decodeJSON(data []byte) (any, error) {
+	v, err := comfyjson.Decode(data)
+	return comfyjson.Plain(v), err
 }

@@ -26,9 +26,16 @@ type Backend struct {
 	Waiting []string
 	// Done and Failed count the jobs that ended there.
 	Done, Failed int64
-	Latency      time.Duration
-	Version      string
-	Devices      []comfy.Device
+	// Latency is the smoothed round trip of its requests, 0 while it is
+	// down or not probed yet.
+	Latency time.Duration
+	// LastError is the most recent failure (a probe, the socket, a
+	// submit), worded for any caller to read, and LastErrorAt when it
+	// happened; zero if nothing ever failed.
+	LastError   string
+	LastErrorAt time.Time
+	Version     string
+	Devices     []comfy.Device
 	// NodeCount is the number of node classes; Models lists model files by
 	// loader input ("ckpt_name": [...]).
 	NodeCount int

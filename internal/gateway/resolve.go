@@ -56,6 +56,8 @@ func (s *Service) fromWorkflow(ctx context.Context, sub job.Submission) (resolve
 	if err != nil {
 		return resolved{}, paramError(err)
 	}
+	// What the ComfyUI editor expands when it queues (%date:…%, %Node.widget%).
+	bound = workflow.ExpandTextTokens(bound, s.cfg.Clock())
 	var raw json.RawMessage
 	if len(sub.Params) > 0 {
 		raw, _ = json.Marshal(sub.Params)

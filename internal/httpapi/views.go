@@ -99,7 +99,7 @@ func timePtr(t time.Time) *time.Time {
 func workflowView(w gateway.Workflow) api.Workflow {
 	v := api.Workflow{Name: w.Name, Version: w.Version, Description: w.Description, Graph: w.Graph,
 		Params: make([]api.Param, 0, len(w.Params)), Schema: workflow.Schema(w.Params),
-		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
+		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, Warnings: w.Warnings}
 	for _, p := range w.Params {
 		v.Params = append(v.Params, paramView(p))
 	}
@@ -124,6 +124,11 @@ func backendView(b gateway.Backend) api.Backend {
 		ID: b.ID, URL: b.URL, State: b.State, Running: []string{}, Prefetch: b.Waiting,
 		Done: b.Done, Failed: b.Failed, LatencyMS: milliseconds(b.Latency),
 		Version: b.Version, NodeCount: b.NodeCount, Models: b.Models, Devices: devicesView(b.Devices),
+		LastError: b.LastError,
+	}
+	if !b.LastErrorAt.IsZero() {
+		at := b.LastErrorAt.UTC()
+		v.LastErrorAt = &at
 	}
 	if b.Running != "" {
 		v.Running = append(v.Running, b.Running)

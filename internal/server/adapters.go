@@ -41,8 +41,8 @@ func (a fleetAdapter) Backends() []gateway.Backend {
 	for _, b := range list {
 		out = append(out, gateway.Backend{
 			ID: b.ID, URL: b.URL, State: string(b.State), Running: b.Running, Waiting: b.Waiting,
-			Done: b.Done, Failed: b.Failed, Latency: b.Latency, Version: b.Version, Devices: b.Devices,
-			NodeCount: b.NodeCount, Models: b.Models,
+			Done: b.Done, Failed: b.Failed, Latency: b.Latency, LastError: b.LastError, LastErrorAt: b.LastErrorAt,
+			Version: b.Version, Devices: b.Devices, NodeCount: b.NodeCount, Models: b.Models,
 		})
 	}
 	return out
