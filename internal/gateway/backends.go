@@ -26,18 +26,16 @@ type Backend struct {
 	Waiting []string
 	// Done and Failed count the jobs that ended there.
 	Done, Failed int64
-	// Latency is the smoothed round trip of its requests, 0 while it is
-	// down or not probed yet.
+	// Latency is how long its requests take, 0 when not known now.
 	Latency time.Duration
-	// LastError is the most recent failure (a probe, the socket, a
-	// submit), worded for any caller to read, and LastErrorAt when it
-	// happened; zero if nothing ever failed.
+	// LastError says what went wrong there last, and LastErrorAt when;
+	// they outlive a recovery, and are zero if nothing ever did.
 	LastError   string
 	LastErrorAt time.Time
 	Version     string
 	Devices     []comfy.Device
-	// NodeCount is the number of node classes; Models lists model files by
-	// loader input ("ckpt_name": [...]).
+	// NodeCount is how many node classes it has; Models are its model
+	// files by the loader input that takes them ("ckpt_name": [...]).
 	NodeCount int
 	Models    map[string][]string
 }
