@@ -142,12 +142,12 @@ func (m *memRegistry) AcquireBackendLease(_ context.Context, id, owner string, n
 	return true, nil
 }
 
-func (m *memRegistry) RenewBackendLeases(_ context.Context, owner string, now, until time.Time) ([]string, error) {
+func (m *memRegistry) RenewBackendLeases(_ context.Context, owner string, _, until time.Time) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ids := []string{}
 	for _, b := range m.backends {
-		if b.LeaseOwner == owner && b.Leased(now) {
+		if b.LeaseOwner == owner {
 			b.LeaseUntil = until
 			ids = append(ids, b.ID)
 		}

@@ -49,9 +49,10 @@ func (f *Fleet) shareRound(ctx context.Context) {
 	f.shareMu.Lock()
 	defer f.shareMu.Unlock()
 	now := f.clock.Now()
-	f.fence(now)
-	// A round may take up to half a lease: past that, the fence stops this
-	// replica from relying on what it renews.
+	// A round may take up to half a lease; one that fails stops driving
+	// what it could not renew in time (fence). Rounds start every third
+	// of a lease, so a failing one notices a sixth of a lease before the
+	// last renewal lapses.
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.BackendLeaseTTL/2)
 	defer cancel()
 	until := now.Add(f.cfg.BackendLeaseTTL)
@@ -59,11 +60,13 @@ func (f *Fleet) shareRound(ctx context.Context) {
 	live, err := reg.Heartbeat(ctx, me, now, until)
 	if err != nil {
 		f.shareFailed(ctx, "heartbeat", err)
+		f.fence(f.clock.Now())
 		return
 	}
 	held, err := reg.RenewBackendLeases(ctx, me, now, until)
 	if err != nil {
 		f.shareFailed(ctx, "renew backend leases", err)
+		f.fence(f.clock.Now())
 		return
 	}
 	list, err := reg.ListBackends(ctx)

@@ -68,10 +68,12 @@ type BackendStore interface {
 	// Concurrent acquisitions never give one lease to two owners.
 	AcquireBackendLease(ctx context.Context, id, owner string, now, until time.Time) (bool, error)
 
-	// RenewBackendLeases extends to until every lease owner holds at now,
-	// and returns the ids of those backends (sorted): the ones owner may
-	// go on driving. A lease that lapsed, or was taken over, is not
-	// renewed.
+	// RenewBackendLeases extends to until every lease still in owner's
+	// name, and returns the ids of those backends (sorted): the ones owner
+	// may go on driving. A lease that lapsed but that nobody took is
+	// renewed (nobody else drove the backend meanwhile); one another owner
+	// took, or that was released, is not. now is when the renewal was
+	// asked for.
 	RenewBackendLeases(ctx context.Context, owner string, now, until time.Time) ([]string, error)
 
 	// ReleaseBackendLeases ends owner's leases on ids (on every backend

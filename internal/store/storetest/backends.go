@@ -229,10 +229,13 @@ func backendLeaseRenew(t *testing.T, ns NewStore) {
 	if !acquire(t, s, "a", "r3", 20, 35) {
 		t.Fatal("a lapsed lease was not taken over")
 	}
-	diff(t, "r1 renews nothing once lapsed", []string{}, renew("r1", 21, 36))
-	if !acquire(t, s, "c", "r3", 21, 36) {
-		t.Error("a lease its old holder failed to renew stays free")
+	// r1 renews the one nobody took (nobody drove it meanwhile), not the
+	// one r3 holds now.
+	diff(t, "r1 renews what is still its own", []string{"c"}, renew("r1", 21, 36))
+	if acquire(t, s, "c", "r3", 22, 37) {
+		t.Error("a lease renewed after it lapsed was taken over")
 	}
+	diff(t, "r3's", []string{"a"}, renew("r3", 22, 37))
 }
 
 func backendLeaseRelease(t *testing.T, ns NewStore) {
