@@ -103,6 +103,14 @@ func (h *Handler) Message(jobID string, ev comfy.Event) {
 // proxied to a healthy backend (custom nodes add routes of their own).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.ServeHTTP(w, r) }
 
+// Sockets counts the open /ws sockets, so that a replica without any can
+// tell the others it needs none of the backends' progress messages.
+func (h *Handler) Sockets() int {
+	h.sockets.mu.Lock()
+	defer h.sockets.mu.Unlock()
+	return len(h.sockets.all)
+}
+
 // Register mounts the surface's own routes (each also under /api/) on a
 // process mux. Paths it does not claim stay with whatever serves "/"; wrap
 // that with Fallback to proxy ComfyUI routes of custom nodes too.

@@ -130,6 +130,9 @@ type Hub struct {
 	replays     sync.WaitGroup
 	closed      atomic.Bool
 	dropped     atomic.Uint64
+	// watchers counts per-job subscriptions and owner streams: the
+	// subscribers progress and previews are for (see Watchers).
+	watchers atomic.Int64
 }
 
 // shard holds the state of the jobs whose IDs hash to it.
@@ -282,6 +285,12 @@ func (h *Hub) Close() {
 	h.streams.closeAll(h)
 	h.replays.Wait()
 }
+
+// Watchers counts the subscriptions that take a job's progress and
+// previews: per-job subscriptions and streams of an owner's jobs (not
+// SubscribeFunc streams). A replica whose hub has none needs no
+// ephemeral event from the others.
+func (h *Hub) Watchers() int { return int(h.watchers.Load()) }
 
 // Stats is a point-in-time view of the hub, for metrics and tests.
 type Stats struct {

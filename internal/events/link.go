@@ -37,8 +37,11 @@ type Link struct {
 	t     Transport
 	topic string
 	hub   atomic.Pointer[Hub]
+	// wanted, if set, says whether another replica watches any job now;
+	// ephemeral events are sent only then.
+	wanted atomic.Pointer[func() bool]
 
-	forwarded, received, dropped atomic.Uint64
+	forwarded, received, dropped, skipped atomic.Uint64
 }
 
 var _ Forwarder = (*Link)(nil)
@@ -50,8 +53,18 @@ func NewLink(t Transport, topic string) *Link { return &Link{t: t, topic: topic}
 // Bind sets the hub that Receive and Resync feed.
 func (l *Link) Bind(h *Hub) { l.hub.Store(h) }
 
+// SendEphemeralWhen makes the link send progress and previews only while
+// wanted reports that some other replica has a subscriber for them (see
+// Hub.Watchers): they are most of a job's events, and nobody resumes
+// them. Durable events are always sent. wanted must be cheap.
+func (l *Link) SendEphemeralWhen(wanted func() bool) { l.wanted.Store(&wanted) }
+
 // Forward implements Forwarder.
 func (l *Link) Forward(e Event) {
+	if w := l.wanted.Load(); w != nil && !e.Durable() && !(*w)() {
+		l.skipped.Add(1)
+		return
+	}
 	if l.t.Send(l.topic, AppendWire(nil, e), !e.Durable()) {
 		l.forwarded.Add(1)
 	} else {
@@ -82,9 +95,13 @@ func (l *Link) Resync() {
 // LinkStats counts a link's traffic.
 type LinkStats struct {
 	Forwarded, Received, Dropped uint64
+	// Skipped counts ephemeral events not sent: no other replica wanted
+	// them.
+	Skipped uint64
 }
 
 // Stats returns the link's counters.
 func (l *Link) Stats() LinkStats {
-	return LinkStats{Forwarded: l.forwarded.Load(), Received: l.received.Load(), Dropped: l.dropped.Load()}
+	return LinkStats{Forwarded: l.forwarded.Load(), Received: l.received.Load(), Dropped: l.dropped.Load(),
+		Skipped: l.skipped.Load()}
 }

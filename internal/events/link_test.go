@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,5 +228,49 @@ func TestDeliverOutOfOrder(t *testing.T) {
 				t.Fatalf("round %d, subscriber %d (err %v) (-want +got):\n%s", round, k, s.Err(), diff)
 			}
 		}
+	}
+}
+
+// TestLinkSendsEphemeralOnlyWhenWanted: with a gate, progress and
+// previews leave only while another replica watches; durable events
+// always do. Watchers counts what such a gate reads.
+func TestLinkSendsEphemeralOnlyWhenWanted(t *testing.T) {
+	t.Parallel()
+	var w wire
+	h, l := linkedHub(t, &w, Options{})
+	var watched atomic.Bool
+	l.SendEphemeralWhen(watched.Load)
+	h.Publish(durable("j1", 1, "queued"))
+	h.Publish(ephemeral("j1", "progress"))
+	watched.Store(true)
+	h.Publish(ephemeral("j1", "progress"))
+	_, droppable := w.take()
+	if diff := cmp.Diff([]bool{false, true}, droppable); diff != "" {
+		t.Errorf("sent (droppable flags) (-want +got):\n%s", diff)
+	}
+	if st := l.Stats(); st.Skipped != 1 || st.Forwarded != 2 {
+		t.Errorf("stats %+v, want 1 skipped, 2 forwarded", st)
+	}
+
+	if h.Watchers() != 0 {
+		t.Fatalf("Watchers = %d before any subscription", h.Watchers())
+	}
+	s := subscribe(t, h, "j1", ID{})
+	all, err := h.SubscribeAll(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := h.SubscribeFunc(context.Background(), func(Event) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Watchers() != 2 {
+		t.Errorf("Watchers = %d with a job subscription, an owner stream and a filter stream; want 2", h.Watchers())
+	}
+	s.Close()
+	all.Close()
+	fn.Close()
+	if h.Watchers() != 0 {
+		t.Errorf("Watchers = %d after they all closed", h.Watchers())
 	}
 }

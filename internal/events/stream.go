@@ -51,6 +51,8 @@ func (h *Hub) subscribeStream(ctx context.Context, owner string, match func(Even
 		list := ss.byOwner[owner]
 		s.idx = len(list)
 		ss.byOwner[owner] = append(list, s)
+		s.watcher = true
+		h.watchers.Add(1)
 	}
 	ss.n.Add(1)
 	return s, nil
@@ -93,6 +95,10 @@ func (ss *streams) closeLocked(s *Subscription, err error) {
 	s.stop()
 	close(s.c)
 	ss.n.Add(-1)
+	if s.watcher {
+		s.watcher = false
+		s.hub.watchers.Add(-1)
+	}
 	if s.match != nil {
 		ss.funcs = removeAt(ss.funcs, s.idx)
 		return

@@ -29,6 +29,7 @@ func (p *parts) startComfy(ctx context.Context, cfg Config, owner func(*http.Req
 		return fmt.Errorf("comfyui surface: %w", err)
 	}
 	p.tap.Set(h)
+	p.replicas.watch(p.hub, h.Sockets)
 	if err := h.Start(ctx); err != nil {
 		return fmt.Errorf("start comfyui surface: %w", err)
 	}

@@ -32,6 +32,7 @@ type replicas struct {
 	bus  *postgres.Bus
 	link *events.Link
 	tap  *tapForward
+	here *presence
 	// fleetIn receives the other replicas' fleet signals once the fleet
 	// exists; they are dropped before (the fleet's start reads the tables).
 	fleetIn atomic.Pointer[func([]byte)]
@@ -44,10 +45,12 @@ func newReplicas(pg *postgres.Store, id string, local fleet.Tap, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	r := &replicas{bus: bus, link: events.NewLink(bus, topicEvents)}
-	r.tap = &tapForward{local: local, bus: bus, log: log}
+	r := &replicas{bus: bus, link: events.NewLink(bus, topicEvents), here: newPresence(id, bus)}
+	r.link.SendEphemeralWhen(r.here.wantsEvents)
+	r.tap = &tapForward{local: local, bus: bus, log: log, wanted: r.here.wantsSockets}
 	bus.Handle(topicEvents, r.link.Receive)
 	bus.OnResync(r.link.Resync)
+	bus.Handle(topicPresence, r.here.receive)
 	bus.Handle(topicTap, r.tap.receive)
 	bus.Handle(topicFleet, func(body []byte) {
 		if fn := r.fleetIn.Load(); fn != nil {
@@ -63,7 +66,17 @@ func (r *replicas) start(ctx context.Context) error {
 	if err := r.bus.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("replicas: %w", err)
 	}
+	r.here.start(ctx)
 	return nil
+}
+
+// watch tells the others, from now on, whether this replica has job
+// streams (hub) or ComfyUI sockets (sockets). A nil r is fine.
+func (r *replicas) watch(hub *events.Hub, sockets func() int) {
+	if r == nil {
+		return
+	}
+	r.here.watch(func() wants { return wants{events: hub.Watchers() > 0, sockets: sockets() > 0} })
 }
 
 // stop sends what is queued and stops listening. A nil r is fine.
@@ -71,6 +84,7 @@ func (r *replicas) stop(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
+	r.here.stop()
 	return r.bus.Stop(ctx)
 }
 
@@ -118,6 +132,7 @@ func (r *replicas) metrics(reg prometheus.Registerer) error {
 		counter("resyncs_total", "Times this replica may have missed messages and resynchronised from the tables.", bs(func(s postgres.BusStats) uint64 { return s.Resyncs })),
 		counter("events_forwarded_total", "Job events sent to the other replicas.", ls(func(s events.LinkStats) uint64 { return s.Forwarded })),
 		counter("events_received_total", "Job events received from the other replicas.", ls(func(s events.LinkStats) uint64 { return s.Received })),
+		counter("events_unwanted_total", "Progress and previews not sent: no other replica had a stream to watch them.", ls(func(s events.LinkStats) uint64 { return s.Skipped })),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -134,6 +149,10 @@ type tapForward struct {
 	local fleet.Tap
 	bus   *postgres.Bus
 	log   *slog.Logger
+	// wanted says whether another replica has ComfyUI sockets: progress
+	// and previews go only then; what decides an outcome always goes
+	// (essentialTap).
+	wanted func() bool
 }
 
 var _ fleet.Tap = (*tapForward)(nil)
@@ -141,11 +160,15 @@ var _ fleet.Tap = (*tapForward)(nil)
 // Message implements fleet.Tap.
 func (t *tapForward) Message(jobID string, ev comfy.Event) {
 	t.local.Message(jobID, ev)
+	essential := essentialTap(ev)
+	if !essential && !t.wanted() {
+		return
+	}
 	f, err := comfy.EncodeFrame(ev)
 	if err != nil {
 		return // the local surface had it; nothing else can be done with it
 	}
-	t.bus.Send(topicTap, appendTap(nil, jobID, f), droppableTap(ev))
+	t.bus.Send(topicTap, appendTap(nil, jobID, f), !essential)
 }
 
 // receive hands a message another replica tapped to the local surface.
@@ -161,13 +184,19 @@ func (t *tapForward) receive(body []byte) {
 	t.log.Warn("replicas: unreadable backend message from another replica", "err", err)
 }
 
-// droppableTap: progress and previews may be lost on the way, as the
-// ComfyUI-compatible relay itself drops them when it lags; what decides
-// what a client sees at the end is never dropped.
-func droppableTap(ev comfy.Event) bool {
-	switch ev.(type) {
-	case comfy.Progress, comfy.ProgressState, comfy.PreviewImage, comfy.PreviewImageWithMetadata, comfy.ProgressText:
+// essentialTap: the messages that decide what a ComfyUI client sees of a
+// run (its start, cached nodes, outputs and end) go to every replica, so
+// that a socket there gets them even if it connected a moment ago; the
+// rest (each node starting, progress, previews, custom nodes' messages)
+// only while another replica has sockets, and may be dropped on the way,
+// as the relay itself drops them when it lags.
+func essentialTap(ev comfy.Event) bool {
+	switch e := ev.(type) {
+	case comfy.ExecutionStart, comfy.ExecutionCached, comfy.Executed,
+		comfy.ExecutionSuccess, comfy.ExecutionError, comfy.ExecutionInterrupted:
 		return true
+	case comfy.Executing:
+		return e.Done()
 	}
 	return false
 }
