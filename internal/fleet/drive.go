@@ -194,7 +194,7 @@ func (f *Fleet) Signal(s Signal) {
 	switch s.Kind {
 	case SignalQueued:
 		if f.freeDrivenSlot() {
-			f.enqueueLocal(s.ID)
+			f.enqueue(s.ID, false)
 		}
 	case SignalBackends, SignalReleased:
 		f.wakeShare()

@@ -30,7 +30,8 @@ type SignalKind byte
 // Kinds of Signal.
 const (
 	// SignalQueued: job ID waits in the queue (submitted, or back for a
-	// retry): a replica with a free slot may take it.
+	// retry) and the replica it was queued at cannot start it at once: a
+	// replica with a free slot may take it.
 	SignalQueued SignalKind = 'q'
 	// SignalBackends: the backends changed (added, removed, drained or
 	// resumed): reload them.

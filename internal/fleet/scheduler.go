@@ -8,18 +8,23 @@ import (
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// Enqueue tells the fleet that job id was stored and is waiting (the
-// gateway calls it after CreateJob; retries call it too), and the other
-// replicas too. It never blocks: the scheduler loads the job on its next
-// round.
-func (f *Fleet) Enqueue(id string) {
-	f.enqueueLocal(id)
-	f.cfg.Peers.Send(Signal{Kind: SignalQueued, ID: id})
+// incoming is a job waiting to be loaded into the queue view; mine marks
+// one queued here (not heard of from another replica), which the other
+// replicas are told of when this one cannot start it at once.
+type incoming struct {
+	id   string
+	mine bool
 }
 
-func (f *Fleet) enqueueLocal(id string) {
+// Enqueue tells the fleet that job id was stored and is waiting (the
+// gateway calls it after CreateJob; retries call it too). It never blocks:
+// the scheduler loads the job on its next round, and tells the other
+// replicas of it unless a backend driven here can take it at once.
+func (f *Fleet) Enqueue(id string) { f.enqueue(id, true) }
+
+func (f *Fleet) enqueue(id string, mine bool) {
 	f.qmu.Lock()
-	f.incoming = append(f.incoming, id)
+	f.incoming = append(f.incoming, incoming{id, mine})
 	f.qmu.Unlock()
 	f.wakeScheduler()
 }
@@ -143,18 +148,18 @@ func (f *Fleet) dropUnlisted(listed map[string]bool) {
 // loadIncoming moves enqueued ids into the view.
 func (f *Fleet) loadIncoming(ctx context.Context) {
 	f.qmu.Lock()
-	ids := f.incoming
+	in := f.incoming
 	f.incoming = nil
 	f.qmu.Unlock()
-	for _, id := range ids {
-		if f.localRun(id) != nil {
+	for _, it := range in {
+		if f.localRun(it.id) != nil {
 			continue
 		}
-		j, err := f.store.GetJob(ctx, id)
+		j, err := f.store.GetJob(ctx, it.id)
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, job.ErrNotFound) {
-				f.log.Warn("fleet: cannot load enqueued job", "job", id, "err", err)
-				f.Enqueue(id) // try again next round
+				f.log.Warn("fleet: cannot load enqueued job", "job", it.id, "err", err)
+				f.enqueue(it.id, it.mine) // try again next round
 			}
 			continue
 		}
@@ -166,9 +171,27 @@ func (f *Fleet) loadIncoming(ctx context.Context) {
 			continue
 		}
 		f.qmu.Lock()
+		spare := f.spareFor(c)
 		f.policy.Push(c)
 		f.qmu.Unlock()
+		if it.mine && !spare {
+			f.cfg.Peers.Send(Signal{Kind: SignalQueued, ID: it.id})
+		}
 	}
+}
+
+// spareFor reports whether a backend this replica drives can run c and
+// has a slot to spare beyond the jobs already waiting in the view: then c
+// starts here at once, and the other replicas need not hear of it (they
+// would only race this one for it). qmu must be held.
+func (f *Fleet) spareFor(c *Candidate) bool {
+	free := 0
+	for _, b := range f.snapshot() {
+		if b.accepting() && b.canRun(c.Req) {
+			free += max(b.cfg.MaxInflight-int(b.inflight.Load()), 0)
+		}
+	}
+	return free > f.policy.Len()
 }
 
 // failUnrunnable fails a queued job that no backend of the fleet could run
