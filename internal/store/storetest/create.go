@@ -71,6 +71,8 @@ func fullJob() *job.Job {
 			Subfolder: "s", Type: "output", ContentType: "image/png", Size: 42, Text: "t"}},
 		Error:          &job.Error{Type: "execution_error", Message: "m", NodeID: "3", NodeType: "KSampler", Traceback: []string{"l1", "l2"}},
 		IdempotencyKey: "idem-1", RequestHash: "h1", CancelRequested: true, Webhook: "https://example.com/hook",
+		WebhookEvents: []string{job.WebhookStarted, job.WebhookSucceeded},
+		OutputOptions: job.OutputOptions{Format: job.FormatWebP, Quality: 80, Inline: true},
 		Number: 17.5, CreatedAt: ts(0), DispatchedAt: ts(3), StartedAt: ts(4), FinishedAt: ts(5),
 		LeaseOwner: "replica-1", LeaseUntil: ts(6),
 		Comfy:        json.RawMessage(`{"number": "17.5"}`),
