@@ -73,7 +73,7 @@ func fullJob() *job.Job {
 		IdempotencyKey: "idem-1", RequestHash: "h1", CancelRequested: true, Webhook: "https://example.com/hook",
 		WebhookEvents: []string{job.WebhookStarted, job.WebhookSucceeded},
 		OutputOptions: job.OutputOptions{Format: job.FormatWebP, Quality: 80, Inline: true},
-		Number: 17.5, CreatedAt: ts(0), DispatchedAt: ts(3), StartedAt: ts(4), FinishedAt: ts(5),
+		Number:        17.5, CreatedAt: ts(0), DispatchedAt: ts(3), StartedAt: ts(4), FinishedAt: ts(5),
 		LeaseOwner: "replica-1", LeaseUntil: ts(6),
 		Comfy:        json.RawMessage(`{"number": "17.5"}`),
 		ComfyHistory: json.RawMessage(`{"outputs": {}, "status": {"status_str": "success"}}`),
