@@ -121,6 +121,12 @@ type WebhookStore interface {
 	// returns them as stored. ErrNotFound when there is no such message.
 	RedeliverWebhooks(ctx context.Context, jobID, messageID string, now time.Time) ([]*WebhookMessage, error)
 
+	// ReleaseWebhooks lifts every lease owner holds and returns how many:
+	// a replica calls it as it starts, since nothing of its previous life
+	// is still in flight, so a crash does not hold its messages back until
+	// their leases lapse.
+	ReleaseWebhooks(ctx context.Context, owner string) (int, error)
+
 	// NextWebhookDue returns the earliest time a pending message becomes
 	// due (its NextAttemptAt, or its lease's end if later); ok is false when
 	// none is pending.

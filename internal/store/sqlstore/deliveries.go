@@ -211,3 +211,24 @@ func (s *Store) setting(ctx context.Context, name string) (string, error) {
 	err := s.read.QueryRowContext(ctx, s.sql(`SELECT value FROM settings WHERE name = ?`), name).Scan(&v)
 	return v, err
 }
+
+// ReleaseWebhooks implements job.WebhookStore.
+func (s *Store) ReleaseWebhooks(ctx context.Context, owner string) (int, error) {
+	if s.closed.Load() {
+		return 0, job.ErrClosed
+	}
+	var n int64
+	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
+		res, err := q.ExecContext(ctx, s.sql(`UPDATE webhook_messages SET lease_owner = '', lease_until = NULL
+ WHERE lease_owner = ? AND state = ?`), owner, job.DeliveryPending)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	if err != nil {
+		return 0, s.fail("release webhooks of "+owner, err)
+	}
+	s.signalQueued(int(n))
+	return int(n), nil
+}

@@ -25,6 +25,7 @@ var webhookTests = map[string]func(*testing.T, NewStore){
 	"ConcurrentClaims":        webhookConcurrentClaims,
 	"RecordAttempts":          webhookRecordAttempts,
 	"LostLease":               webhookLostLease,
+	"Release":                 webhookRelease,
 	"Redeliver":               webhookRedeliver,
 	"NextDue":                 webhookNextDue,
 	"Secret":                  webhookSecret,
@@ -441,4 +442,20 @@ func webhookSecret(t *testing.T, ns NewStore) {
 	if _, err := ws.WebhookSecret(t.Context(), func() (string, error) { return "", errors.New("no entropy") }); err != nil {
 		t.Errorf("a stored secret needs no generation, got %v", err)
 	}
+}
+
+func webhookRelease(t *testing.T, ns NewStore) {
+	s, ws := outbox(t, ns)
+	a, b := create(t, s, newJob(withHook())), create(t, s, newJob(withHook()))
+	end(t, s, a.ID, job.StateCancelled)
+	end(t, s, b.ID, job.StateCancelled)
+	now := time.Now().Add(time.Second)
+	claimMsgs(t, ws, "r1", now, 1)
+	claimMsgs(t, ws, "r2", now, 1)
+	n, err := ws.ReleaseWebhooks(t.Context(), "r1")
+	if err != nil || n != 1 {
+		t.Fatalf("ReleaseWebhooks(r1) = %d, %v; want 1", n, err)
+	}
+	got := claimMsgs(t, ws, "r1", now, 5)
+	diff(t, "claimable after release: r1's, not r2's", []string{"job.cancelled " + a.ID}, msgIDs(got))
 }
