@@ -49,6 +49,23 @@ type SubmitJobRequest struct {
 	Webhook string `json:"webhook,omitempty" description:"URL called (signed, retried) when the job ends."`
 }
 
+// RunWorkflowRequest is the body of POST /v1/workflows/{name}/jobs: a
+// SubmitJobRequest for the workflow the path names. The body may be empty
+// (every parameter at its default).
+type RunWorkflowRequest struct {
+	Version   string                  `json:"version,omitempty" description:"Workflow version (content hash); latest when empty."`
+	Params    map[string]any          `json:"params,omitempty" description:"Parameter values by name, checked against the workflow's JSON Schema."`
+	Overrides map[string]NodeOverride `json:"overrides,omitempty" description:"Direct input overrides by node id."`
+	Priority  int                     `json:"priority,omitempty" minimum:"-100" maximum:"100" description:"Higher runs first; default 0, range -100..100."`
+	Webhook   string                  `json:"webhook,omitempty" description:"URL called (signed, retried) when the job ends."`
+}
+
+// Submission is the SubmitJobRequest that runs workflow name with r.
+func (r RunWorkflowRequest) Submission(name string) SubmitJobRequest {
+	return SubmitJobRequest{Workflow: name, Version: r.Version, Params: r.Params, Overrides: r.Overrides,
+		Priority: r.Priority, Webhook: r.Webhook}
+}
+
 // NodeOverride sets inputs of one node.
 type NodeOverride struct {
 	Inputs map[string]any `json:"inputs"`

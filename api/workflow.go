@@ -15,6 +15,9 @@ type Workflow struct {
 	Schema      map[string]any  `json:"schema" description:"JSON Schema of the parameters object."`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
+	// Warnings are what storing it found worth saying but not refusing;
+	// only the answer of PUT carries them.
+	Warnings []string `json:"warnings,omitempty" description:"Only in the answer of PUT: what storing the workflow found worth saying but not refusing. The graph could not be checked (no backend has reported its node catalog yet; parameters then lack bounds and choices), a node names a file or model no backend offers (jobs must set another value), or a choice parameter has no choices on any backend (it stays, taking any string)."`
 }
 
 // Param maps a parameter name to one node input.
@@ -56,7 +59,24 @@ type JobQuery struct {
 // server also takes a bare API-format graph or a UI-format workflow (as
 // saved by ComfyUI's editor); parameters are then detected.
 type WorkflowRequest struct {
-	Graph       json.RawMessage `json:"graph" required:"true" description:"ComfyUI graph, API or UI format."`
-	Params      []Param         `json:"params,omitempty" description:"Parameter spec; detected from the graph when absent."`
-	Description string          `json:"description,omitempty"`
+	Graph       json.RawMessage      `json:"graph" required:"true" description:"ComfyUI graph, API or UI format."`
+	Params      map[string]ParamSpec `json:"params,omitempty" description:"Parameter spec: a mapping from parameter name (letters, digits and _, not starting with a digit) to its ParamSpec, in the order the form should show them. Detected from the graph when absent. The same mapping, in YAML or JSON, is what a NAME.params.yaml file next to NAME.json in the watched workflows/ directory holds."`
+	Description string               `json:"description,omitempty"`
+}
+
+// ParamSpec declares one parameter of a stored workflow: the node input it
+// sets and the values it takes. What it leaves out (default, bounds, enum,
+// description) is filled from the fleet's node catalog (/object_info) when a
+// backend is known, and the default from the graph's current value.
+type ParamSpec struct {
+	Target      string      `json:"target" required:"true" minLength:"3" example:"3.inputs.seed" description:"The node input it sets: \"<node id>.inputs.<input>\" (or \"<node id>.<input>\"). The node must be in the graph."`
+	Type        string      `json:"type" required:"true" enum:"string,integer,number,boolean,image" description:"JSON type of its values; image is an input file: an upload id, an artifact id or (with --allow-url-inputs) a URL, staged onto the backend before the job runs."`
+	Default     any         `json:"default,omitempty" description:"Value used when a job leaves the parameter out. Default: the graph's current value of the input."`
+	Minimum     json.Number `json:"minimum,omitempty" description:"Smallest allowed value (integer and number). Default: the input's min in /object_info."`
+	Maximum     json.Number `json:"maximum,omitempty" description:"Largest allowed value (integer and number). Default: the input's max in /object_info."`
+	Min         json.Number `json:"min,omitempty" description:"Same as minimum (the spelling of ComfyUI's input specs)."`
+	Max         json.Number `json:"max,omitempty" description:"Same as maximum."`
+	Step        json.Number `json:"step,omitempty" description:"Granularity shown to forms. Default: the input's step in /object_info."`
+	Enum        []any       `json:"enum,omitempty" description:"The allowed values. Default: the choices /object_info lists for the input (checkpoints, samplers, …)."`
+	Description string      `json:"description,omitempty" description:"Shown in the schema and the forms. Default: the input's tooltip in /object_info."`
 }

@@ -93,7 +93,7 @@ func ExampleClient_PutWorkflow() {
 	ctx := context.Background()
 
 	body := `{"graph": {"3": {"class_type": "KSampler", "inputs": {"steps": 20}}},
-	          "params": [{"name": "steps", "target": "3.inputs.steps", "type": "integer", "default": 20}]}`
+	          "params": {"steps": {"target": "3.inputs.steps", "type": "integer", "default": 20, "minimum": 1}}}`
 	wf, created, err := c.PutWorkflow(ctx, "txt2img", []byte(body))
 	if err != nil {
 		fmt.Println(err)

@@ -145,7 +145,10 @@ func (m *memory) putWorkflow(_ context.Context, name string, body []byte) (api.W
 	defer m.mu.Unlock()
 	_, existed := m.workflows[name]
 	wf := api.Workflow{Name: name, Version: hex.EncodeToString(sum[:4]), Description: req.Description, Graph: req.Graph,
-		Params: req.Params, Schema: map[string]any{"type": "object"}, CreatedAt: epoch, UpdatedAt: epoch}
+		Params: []api.Param{}, Schema: map[string]any{"type": "object"}, CreatedAt: epoch, UpdatedAt: epoch}
+	for pname, p := range req.Params {
+		wf.Params = append(wf.Params, api.Param{Name: pname, Target: p.Target, Type: p.Type, Default: p.Default, Minimum: p.Minimum})
+	}
 	m.workflows[name] = wf
 	return wf, !existed, nil
 }

@@ -1,9 +1,11 @@
 package comfy
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // HistoryEntry is one prompt's record in GET /history.
@@ -120,34 +122,20 @@ type History []HistoryItem
 
 // Get returns the entry for promptID.
 func (h History) Get(promptID string) (HistoryEntry, bool) {
-	for _, it := range h {
-		if it.PromptID == promptID {
-			return it.Entry, true
-		}
+	i := slices.IndexFunc(h, func(it HistoryItem) bool { return it.PromptID == promptID })
+	if i < 0 {
+		return HistoryEntry{}, false
 	}
-	return HistoryEntry{}, false
+	return h[i].Entry, true
 }
 
 // UnmarshalJSON reads the object key by key to keep the order.
 func (h *History) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := expectDelim(dec, '{'); err != nil {
-		return fmt.Errorf("history: %w", err)
-	}
 	var out History
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("history: %w", err)
-		}
-		id, _ := tok.(string) // object keys are always strings
-		var entry HistoryEntry
-		if err := dec.Decode(&entry); err != nil {
-			return fmt.Errorf("history entry %q: %w", id, err)
-		}
-		out = append(out, HistoryItem{PromptID: id, Entry: entry})
-	}
-	if err := expectDelim(dec, '}'); err != nil {
+	err := comfyjson.DecodeMembers(data, func(id string, e HistoryEntry) {
+		out = append(out, HistoryItem{PromptID: id, Entry: e})
+	})
+	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
 	*h = out
@@ -156,26 +144,7 @@ func (h *History) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON writes the object in slice order.
 func (h History) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, it := range h {
-		if i > 0 {
-			buf.WriteString(", ")
-		}
-		k, err := json.Marshal(it.PromptID)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(it.Entry)
-		if err != nil {
-			return nil, fmt.Errorf("history entry %q: %w", it.PromptID, err)
-		}
-		buf.Write(k)
-		buf.WriteString(": ")
-		buf.Write(v)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return comfyjson.MarshalMembers(len(h), func(i int) (string, any) { return h[i].PromptID, h[i].Entry })
 }
 
 // FileRef names a file in ComfyUI's input, output or temp directory, as found in
@@ -207,22 +176,12 @@ func NodeOutputFiles(output json.RawMessage) ([]OutputFile, error) {
 	if jsonKind(output) != "object" {
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(output))
-	if err := expectDelim(dec, '{'); err != nil {
-		return nil, fmt.Errorf("node output: %w", err)
-	}
 	var files []OutputFile
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("node output: %w", err)
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("node output %q: %w", key, err)
-		}
+	err := comfyjson.DecodeMembers(output, func(key string, raw json.RawMessage) {
 		files = append(files, filesIn(key, raw)...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node output: %w", err)
 	}
 	return files, nil
 }

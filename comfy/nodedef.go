@@ -1,9 +1,11 @@
 package comfy
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // NodeDef is one node definition from GET /object_info. Fields not listed here
@@ -101,12 +103,11 @@ type InputSpecs []InputSpec
 
 // Get returns the spec of the named input.
 func (s InputSpecs) Get(name string) (InputSpec, bool) {
-	for _, sp := range s {
-		if sp.Name == name {
-			return sp, true
-		}
+	i := slices.IndexFunc(s, func(sp InputSpec) bool { return sp.Name == name })
+	if i < 0 {
+		return InputSpec{}, false
 	}
-	return InputSpec{}, false
+	return s[i], true
 }
 
 // UnmarshalJSON reads the object key by key. null decodes as nil.
@@ -115,22 +116,12 @@ func (s *InputSpecs) UnmarshalJSON(data []byte) error {
 		*s = nil
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := expectDelim(dec, '{'); err != nil {
-		return fmt.Errorf("input specs: %w", err)
-	}
 	out := InputSpecs{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("input specs: %w", err)
-		}
-		name, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return fmt.Errorf("input %q: %w", name, err)
-		}
-		out = append(out, InputSpec{Name: name, Spec: raw})
+	err := comfyjson.DecodeMembers(data, func(name string, spec json.RawMessage) {
+		out = append(out, InputSpec{Name: name, Spec: spec})
+	})
+	if err != nil {
+		return fmt.Errorf("input specs: %w", err)
 	}
 	*s = out
 	return nil
@@ -138,25 +129,7 @@ func (s *InputSpecs) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON writes the object in slice order.
 func (s InputSpecs) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, sp := range s {
-		if i > 0 {
-			buf.WriteString(", ")
-		}
-		k, err := json.Marshal(sp.Name)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(k)
-		buf.WriteString(": ")
-		buf.Write(orNull(sp.Spec))
-	}
-	buf.WriteByte('}')
-	if !json.Valid(buf.Bytes()) {
-		return nil, fmt.Errorf("input specs: a spec is not valid JSON")
-	}
-	return buf.Bytes(), nil
+	return comfyjson.MarshalMembers(len(s), func(i int) (string, any) { return s[i].Name, orNull(s[i].Spec) })
 }
 
 // TypeName returns the spec's type: a name such as "INT" or "IMAGE,MASK", or
@@ -202,12 +175,11 @@ type NamedNodeDef struct {
 
 // Get returns the definition of class.
 func (o ObjectInfo) Get(class string) (NodeDef, bool) {
-	for _, n := range o {
-		if n.Class == class {
-			return n.Def, true
-		}
+	i := slices.IndexFunc(o, func(n NamedNodeDef) bool { return n.Class == class })
+	if i < 0 {
+		return NodeDef{}, false
 	}
-	return NodeDef{}, false
+	return o[i].Def, true
 }
 
 // Map returns the definitions keyed by class.
@@ -221,22 +193,12 @@ func (o ObjectInfo) Map() map[string]NodeDef {
 
 // UnmarshalJSON reads the object key by key to keep the order.
 func (o *ObjectInfo) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := expectDelim(dec, '{'); err != nil {
-		return fmt.Errorf("object_info: %w", err)
-	}
 	out := ObjectInfo{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("object_info: %w", err)
-		}
-		class, _ := tok.(string)
-		var def NodeDef
-		if err := dec.Decode(&def); err != nil {
-			return fmt.Errorf("object_info %q: %w", class, err)
-		}
+	err := comfyjson.DecodeMembers(data, func(class string, def NodeDef) {
 		out = append(out, NamedNodeDef{Class: class, Def: def})
+	})
+	if err != nil {
+		return fmt.Errorf("object_info: %w", err)
 	}
 	*o = out
 	return nil
@@ -244,24 +206,5 @@ func (o *ObjectInfo) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON writes the object in slice order.
 func (o ObjectInfo) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, n := range o {
-		if i > 0 {
-			buf.WriteString(", ")
-		}
-		k, err := json.Marshal(n.Class)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(n.Def)
-		if err != nil {
-			return nil, fmt.Errorf("object_info %q: %w", n.Class, err)
-		}
-		buf.Write(k)
-		buf.WriteString(": ")
-		buf.Write(v)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return comfyjson.MarshalMembers(len(o), func(i int) (string, any) { return o[i].Class, o[i].Def })
 }

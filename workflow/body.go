@@ -2,10 +2,12 @@ package workflow
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // InternalErrorBody is the text/plain body of ComfyUI's 500 answers (aiohttp's
@@ -45,9 +47,11 @@ type PromptBody struct {
 	// and not null.
 	HasPartialTargets bool
 
-	clientID *jval
-	extra    *jval
-	partial  *jval
+	clientID  any // "client_id" as sent, when clientSet
+	clientSet bool
+	extra     any // "extra_data" as sent, when extraSet
+	extraSet  bool
+	partial   any // "partial_execution_targets" when present and not null
 }
 
 // DecodePromptBody decodes an untrusted POST /prompt body with default Limits.
@@ -74,19 +78,20 @@ func DecodePromptBodyLimits(data []byte, lim Limits) (*PromptBody, error) {
 		}
 		return nil, &MalformedError{Reason: err.Error()}
 	}
-	if t.kind != jObj {
+	body, ok := t.(comfyjson.Object)
+	if !ok {
 		return nil, nonObjectBody(t)
 	}
 	b := &PromptBody{}
-	if err := b.decodeQueueFields(t); err != nil {
+	if err := b.decodeQueueFields(body); err != nil {
 		return nil, err
 	}
-	prompt, ok := t.get("prompt")
+	prompt, ok := body.Get("prompt")
 	if !ok {
 		return nil, noPromptError()
 	}
-	b.decodeOptionalFields(t)
-	if b.clientID != nil && b.extra != nil && b.extra.kind != jObj {
+	b.decodeOptionalFields(body)
+	if _, isObj := b.extra.(comfyjson.Object); b.clientSet && b.extraSet && !isObj {
 		return nil, &MalformedError{Reason: "extra_data is a " + kindName(b.extra) + ", not an object, and client_id is set"}
 	}
 	g, err := promptGraph(prompt, lim)
@@ -99,17 +104,15 @@ func DecodePromptBodyLimits(data []byte, lim Limits) (*PromptBody, error) {
 
 // nonObjectBody reproduces `"number" in body` and friends on a JSON array
 // (membership) or string (substring); other values raise.
-func nonObjectBody(t *jval) error {
+func nonObjectBody(t any) error {
 	for _, key := range []string{"number", "front", "prompt"} {
-		switch t.kind {
-		case jArr:
-			for _, e := range t.arr {
-				if e.kind == jStr && e.s == key {
-					return &MalformedError{Reason: "body is an array holding " + strconv.Quote(key)}
-				}
+		switch x := t.(type) {
+		case []any:
+			if slices.Contains(x, any(key)) {
+				return &MalformedError{Reason: "body is an array holding " + strconv.Quote(key)}
 			}
-		case jStr:
-			if strings.Contains(t.s, key) {
+		case string:
+			if strings.Contains(x, key) {
 				return &MalformedError{Reason: "body is a string containing " + strconv.Quote(key)}
 			}
 		default:
@@ -126,35 +129,33 @@ func noPromptError() *comfy.PromptError {
 	}, NodeErrors: map[string]comfy.NodeError{}}
 }
 
-func (b *PromptBody) decodeQueueFields(t *jval) error {
-	if v, ok := t.get("number"); ok {
-		f, exc := pyFloatConv(v.toAny())
+func (b *PromptBody) decodeQueueFields(t comfyjson.Object) error {
+	if v, ok := t.Get("number"); ok {
+		f, exc := pyFloatConv(comfyjson.Plain(v))
 		if exc != nil {
 			return &MalformedError{Reason: "number: " + exc.Type + ": " + exc.Message}
 		}
 		b.Number = &f
 		return nil
 	}
-	if v, ok := t.get("front"); ok {
-		b.Front = pyTruth(v.toAny())
+	if v, ok := t.Get("front"); ok {
+		b.Front = pyTruth(comfyjson.Plain(v))
 	}
 	return nil
 }
 
-func (b *PromptBody) decodeOptionalFields(t *jval) {
-	if v, ok := t.get("prompt_id"); ok {
-		b.PromptID, b.HasPromptID = v.pyStr(), true
+func (b *PromptBody) decodeOptionalFields(t comfyjson.Object) {
+	if v, ok := t.Get("prompt_id"); ok {
+		b.PromptID, b.HasPromptID = comfyjson.Str(v), true
 	}
-	if v, ok := t.get("client_id"); ok {
-		b.clientID = v
-		if v.kind == jStr {
-			b.ClientID, b.HasClientID = v.s, true
-		}
+	if v, ok := t.Get("client_id"); ok {
+		b.clientID, b.clientSet = v, true
+		b.ClientID, b.HasClientID = v.(string)
 	}
-	if v, ok := t.get("extra_data"); ok {
-		b.extra, b.ExtraData = v, v.raw()
+	if v, ok := t.Get("extra_data"); ok {
+		b.extra, b.extraSet, b.ExtraData = v, true, rawJSON(v)
 	}
-	if v, ok := t.get("partial_execution_targets"); ok && v.kind != jNull {
+	if v, ok := t.Get("partial_execution_targets"); ok && v != nil {
 		b.partial, b.HasPartialTargets = v, true
 	}
 }
@@ -163,55 +164,55 @@ func (b *PromptBody) decodeOptionalFields(t *jval) {
 // with `for x in prompt`: an empty list or string gives no nodes (and so
 // prompt_no_outputs); other non-objects raise, except a list whose elements
 // index into itself, which is reproduced as far as the first node check.
-func promptGraph(p *jval, lim Limits) (Graph, error) {
-	switch p.kind {
-	case jObj:
-		return graphFromTree(p, lim, false)
-	case jStr:
-		if p.s == "" {
+func promptGraph(p any, lim Limits) (Graph, error) {
+	switch x := p.(type) {
+	case comfyjson.Object:
+		return graphFromTree(x, lim, false)
+	case string:
+		if x == "" {
 			return Graph{}, nil
 		}
 		return nil, &MalformedError{Reason: "prompt is a string"}
-	case jArr:
-		return listPrompt(p)
+	case []any:
+		return listPrompt(x)
 	}
 	return nil, &MalformedError{Reason: "prompt is " + kindName(p) + ", not an object"}
 }
 
-func listPrompt(p *jval) (Graph, error) {
-	if len(p.arr) == 0 {
+func listPrompt(p []any) (Graph, error) {
+	if len(p) == 0 {
 		return Graph{}, nil
 	}
-	first := p.arr[0]
-	idx, ok := pyIndex(first, len(p.arr))
+	first := p[0]
+	idx, ok := pyIndex(first, len(p))
 	if !ok {
 		return nil, &MalformedError{Reason: "prompt is a list"}
 	}
-	n, err := nodeFromTree("", p.arr[idx], false)
+	n, err := nodeFromTree("", p[idx], false)
 	if err != nil || n.q == nil || !n.q.noClassType || n.q.crash {
 		return nil, &MalformedError{Reason: "prompt is a list"}
 	}
 	return nil, invalidPromptError(comfy.ErrorInfo{
 		Type:    "invalid_prompt",
 		Message: "Cannot execute because a node is missing the class_type property.",
-		Details: "Node ID '#" + first.pyStr() + "'", ExtraInfo: map[string]any{},
+		Details: "Node ID '#" + comfyjson.Str(first) + "'", ExtraInfo: map[string]any{},
 	})
 }
 
 // pyIndex reports whether v (an int or bool) indexes a Python list of n.
-func pyIndex(v *jval, n int) (int, bool) {
+func pyIndex(v any, n int) (int, bool) {
 	var i int
-	switch v.kind {
-	case jBool:
-		if v.b {
+	switch x := v.(type) {
+	case bool:
+		if x {
 			i = 1
 		}
-	case jNum:
-		x, err := strconv.Atoi(v.s)
+	case json.Number:
+		n, err := strconv.Atoi(string(x))
 		if err != nil {
 			return 0, false
 		}
-		i = x
+		i = n
 	default:
 		return 0, false
 	}
@@ -229,19 +230,16 @@ func invalidPromptError(info comfy.ErrorInfo) *comfy.PromptError {
 // prompt: "extra_data" (or {}), with "client_id" set to the body's
 // client_id when there is one (replaced in place if already present).
 func (b *PromptBody) ExtraDataWithClientID() json.RawMessage {
-	if b.extra == nil && b.clientID == nil {
+	if !b.extraSet && !b.clientSet {
 		return json.RawMessage("{}")
 	}
-	if b.clientID == nil {
-		return b.extra.raw()
+	if !b.clientSet {
+		return b.ExtraData
 	}
-	obj := &jval{kind: jObj}
-	if b.extra != nil {
-		obj.keys = append(obj.keys, b.extra.keys...)
-		obj.vals = append(obj.vals, b.extra.vals...)
-	}
-	obj.set("client_id", b.clientID)
-	return obj.raw()
+	extra, _ := b.extra.(comfyjson.Object)
+	obj := slices.Clone(extra)
+	obj.Set("client_id", b.clientID)
+	return rawJSON(obj)
 }
 
 // ValidateOptions returns options that select the body's
@@ -254,15 +252,15 @@ func (b *PromptBody) ValidateOptions(inputFileExists func(name string) bool) Val
 	}
 	opts.targets = b.partial
 	opts.PartialTargets = []string{}
-	switch b.partial.kind {
-	case jArr:
-		for _, e := range b.partial.arr {
-			if e.kind == jStr {
-				opts.PartialTargets = append(opts.PartialTargets, e.s)
+	switch x := b.partial.(type) {
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				opts.PartialTargets = append(opts.PartialTargets, s)
 			}
 		}
-	case jObj:
-		opts.PartialTargets = append(opts.PartialTargets, b.partial.keys...)
+	case comfyjson.Object:
+		opts.PartialTargets = append(opts.PartialTargets, x.Keys()...)
 	}
 	return opts
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // Catalog is the set of node classes a ComfyUI server knows, built from its
@@ -92,17 +93,18 @@ func ParseObjectInfo(data []byte) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("object_info: %w", err)
 	}
-	if t.kind != jObj {
+	classes, ok := t.(comfyjson.Object)
+	if !ok {
 		return nil, fmt.Errorf("object_info: must be an object, got %s", kindName(t))
 	}
-	c := &Catalog{classes: make(map[string]*NodeClass, len(t.keys))}
-	for i, name := range t.keys {
-		nc, err := parseClass(name, t.vals[i])
+	c := &Catalog{classes: make(map[string]*NodeClass, len(classes))}
+	for _, m := range classes {
+		nc, err := parseClass(m.Key, m.Value)
 		if err != nil {
-			return nil, fmt.Errorf("object_info: class %q: %w", name, err)
+			return nil, fmt.Errorf("object_info: class %q: %w", m.Key, err)
 		}
-		c.classes[name] = nc
-		c.order = append(c.order, name)
+		c.classes[m.Key] = nc
+		c.order = append(c.order, m.Key)
 	}
 	return c, nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // InputSpec is one declared input of a node class.
@@ -24,20 +26,22 @@ type InputSpec struct {
 	// numbers as json.Number; empty when the spec has none.
 	Options map[string]any
 
-	pyType  any   // input_type as validation sees it: a string or a list
-	typeRaw *jval // first element as received
-	optRaw  *jval // options as received, nil when absent
+	pyType  any  // input_type as validation sees it: a string or a list
+	typeRaw any  // first element as received
+	optRaw  any  // options as received, when hasOpt
+	hasOpt  bool // the spec has a second element
 }
 
-func parseClass(name string, v *jval) (*NodeClass, error) {
-	if v.kind != jObj {
-		return nil, fmt.Errorf("definition must be an object, got %s", kindName(v))
+func parseClass(name string, def any) (*NodeClass, error) {
+	v, ok := def.(comfyjson.Object)
+	if !ok {
+		return nil, fmt.Errorf("definition must be an object, got %s", kindName(def))
 	}
-	nc := &NodeClass{Name: name, Raw: v.raw()}
+	nc := &NodeClass{Name: name, Raw: rawJSON(v)}
 	nc.readScalars(v)
-	in, _ := v.get("input")
-	order, _ := v.get("input_order")
-	if in != nil && in.kind == jObj {
+	in, _ := v.Get("input")
+	order, _ := v.Get("input_order")
+	if in, ok := in.(comfyjson.Object); ok {
 		for _, section := range []string{SectionRequired, SectionOptional, SectionHidden} {
 			specs, err := parseSection(section, in, order)
 			if err != nil {
@@ -51,16 +55,16 @@ func parseClass(name string, v *jval) (*NodeClass, error) {
 	return nc, nil
 }
 
-func (nc *NodeClass) readScalars(v *jval) {
+func (nc *NodeClass) readScalars(v comfyjson.Object) {
 	str := func(key string) string {
-		if e, ok := v.get(key); ok && e.kind == jStr {
-			return e.s
-		}
-		return ""
+		e, _ := v.Get(key)
+		s, _ := e.(string)
+		return s
 	}
 	flag := func(key string) bool {
-		e, ok := v.get(key)
-		return ok && e.kind == jBool && e.b
+		e, _ := v.Get(key)
+		b, _ := e.(bool)
+		return b
 	}
 	nc.DisplayName = str("display_name")
 	nc.Description = str("description")
@@ -74,136 +78,132 @@ func (nc *NodeClass) readScalars(v *jval) {
 // looksV3 recognises definitions produced by the V3 node API: they list
 // output_tooltips right after output_name, and always carry deprecated,
 // experimental and api_node.
-func looksV3(v *jval) bool {
-	tips, name := slices.Index(v.keys, "output_tooltips"), slices.Index(v.keys, "name")
+func looksV3(v comfyjson.Object) bool {
+	keys := v.Keys()
+	tips, name := slices.Index(keys, "output_tooltips"), slices.Index(keys, "name")
 	if tips >= 0 && name >= 0 && tips < name {
 		return true
 	}
 	for _, k := range []string{"deprecated", "experimental", "api_node"} {
-		if !slices.Contains(v.keys, k) {
+		if !slices.Contains(keys, k) {
 			return false
 		}
 	}
 	return true
 }
 
-func parseSection(section string, in, order *jval) ([]*InputSpec, error) {
-	sec, ok := in.get(section)
-	if !ok || sec.kind != jObj {
+func parseSection(section string, in comfyjson.Object, order any) ([]*InputSpec, error) {
+	v, _ := in.Get(section)
+	sec, ok := v.(comfyjson.Object)
+	if !ok {
 		return nil, nil
 	}
-	names := sec.keys
-	if order != nil && order.kind == jObj {
-		if o, ok := order.get(section); ok && o.kind == jArr && sameNames(o, sec) {
-			names = nil
-			for _, e := range o.arr {
-				names = append(names, e.s)
-			}
-		}
+	names := sec.Keys()
+	o, _ := member(order, section)
+	if listed, ok := sameNames(o, sec); ok {
+		names = listed
 	}
 	out := make([]*InputSpec, 0, len(names))
 	for _, name := range names {
-		raw, _ := sec.get(name)
+		raw, _ := sec.Get(name)
 		out = append(out, parseInput(name, section, raw))
 	}
 	return out, nil
 }
 
-// sameNames reports whether input_order lists exactly the section's inputs.
-func sameNames(order, sec *jval) bool {
-	if len(order.arr) != len(sec.keys) {
-		return false
+// sameNames returns input_order's list of a section when it lists exactly
+// the section's inputs.
+func sameNames(order any, sec comfyjson.Object) ([]string, bool) {
+	list, ok := order.([]any)
+	if !ok || len(list) != len(sec) {
+		return nil, false
 	}
-	for _, e := range order.arr {
-		if e.kind != jStr {
-			return false
+	names := make([]string, len(list))
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok || !sec.Has(s) {
+			return nil, false
 		}
-		if _, ok := sec.get(e.s); !ok {
-			return false
-		}
+		names[i] = s
 	}
-	return true
+	return names, true
 }
 
 // parseInput reads a spec: [type, options?], where type is a name or a value
 // list; hidden inputs may be a bare name. Odd specs from custom nodes are
 // kept as they come rather than rejected.
-func parseInput(name, section string, v *jval) *InputSpec {
+func parseInput(name, section string, v any) *InputSpec {
 	in := &InputSpec{Name: name, Section: section, Options: map[string]any{}}
 	first := v
-	if v.kind == jArr {
-		if len(v.arr) == 0 {
-			first = &jval{kind: jNull}
-		} else {
-			first = v.arr[0]
+	if list, ok := v.([]any); ok {
+		first = nil
+		if len(list) > 0 {
+			first = list[0]
 		}
-		if len(v.arr) > 1 {
-			in.optRaw = v.arr[1]
-			if opts, ok := v.arr[1].toAny().(map[string]any); ok {
+		if len(list) > 1 {
+			in.optRaw, in.hasOpt = list[1], true
+			if opts, ok := comfyjson.Plain(list[1]).(map[string]any); ok {
 				in.Options = opts
 			}
 		}
 	}
 	in.typeRaw = first
-	in.pyType = first.toAny()
-	switch first.kind {
-	case jStr:
-		in.Type = first.s
+	in.pyType = comfyjson.Plain(first)
+	switch x := first.(type) {
+	case string:
+		in.Type = x
 		if in.Type == "COMBO" {
 			in.Values, _ = in.Options["options"].([]any)
 		}
-	case jArr:
+	case []any:
 		in.Type, in.Classic = "COMBO", true
 		in.Values, _ = in.pyType.([]any)
 	default:
-		in.Type = first.pyStr()
+		in.Type = comfyjson.Str(first)
 	}
 	return in
 }
 
-func parseOutputs(v *jval) []OutputSpec {
-	types, _ := v.get("output")
-	if types == nil || types.kind != jArr {
+func parseOutputs(v comfyjson.Object) []OutputSpec {
+	t, _ := v.Get("output")
+	types, ok := t.([]any)
+	if !ok {
 		return nil
 	}
-	names, _ := v.get("output_name")
-	lists, _ := v.get("output_is_list")
-	tips, _ := v.get("output_tooltips")
-	out := make([]OutputSpec, len(types.arr))
-	for i, t := range types.arr {
-		o := OutputSpec{pyType: t.toAny(), Type: t.pyStr()}
-		if t.kind == jArr {
+	names, _ := v.Get("output_name")
+	lists, _ := v.Get("output_is_list")
+	tips, _ := v.Get("output_tooltips")
+	out := make([]OutputSpec, len(types))
+	for i, t := range types {
+		o := OutputSpec{pyType: comfyjson.Plain(t), Type: comfyjson.Str(t)}
+		if _, ok := t.([]any); ok {
 			o.Type = "COMBO"
 		}
-		if e := index(names, i); e != nil && e.kind == jStr {
-			o.Name = e.s
-		}
-		if e := index(lists, i); e != nil && e.kind == jBool {
-			o.IsList = e.b
-		}
-		if e := index(tips, i); e != nil && e.kind == jStr {
-			o.Tooltip = e.s
-		}
+		o.Name, _ = index(names, i).(string)
+		o.IsList, _ = index(lists, i).(bool)
+		o.Tooltip, _ = index(tips, i).(string)
 		out[i] = o
 	}
 	return out
 }
 
-func index(v *jval, i int) *jval {
-	if v == nil || v.kind != jArr || i >= len(v.arr) {
+// index is v[i] when v is a list that long, else nil.
+func index(v any, i int) any {
+	list, _ := v.([]any)
+	if i >= len(list) {
 		return nil
 	}
-	return v.arr[i]
+	return list[i]
 }
 
 // config is the input_config ComfyUI reports in errors: [type, options],
 // with {} for a spec without options.
 func (in *InputSpec) config() json.RawMessage {
-	opts := in.optRaw
-	if opts == nil {
-		opts = &jval{kind: jObj}
+	var opts any = comfyjson.Object{}
+	if in.hasOpt {
+		opts = in.optRaw
 	}
-	return (&jval{kind: jArr, arr: []*jval{in.typeRaw, opts}}).raw()
+	return rawJSON([]any{in.typeRaw, opts})
 }
 
 // Default returns the "default" option.

@@ -44,7 +44,8 @@ type nodeQuirk struct {
 	classNotStr     bool // class_type is a number, bool or null: ClassType is str() of it
 	classUnhashable bool // class_type is a list or object: the class lookup raises
 	noInputs        bool // no "inputs" key
-	inputs          *jval
+	badInputs       bool // "inputs" is not an object: inputs holds it
+	inputs          any
 	raw             json.RawMessage
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // GraphError is a structural problem in a graph, naming the node and field.
@@ -46,53 +48,51 @@ func (g *Graph) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func graphFromTree(t *jval, lim Limits, strict bool) (Graph, error) {
-	if t.kind != jObj {
-		return nil, &GraphError{Reason: "must be a JSON object of nodes, got " + kindName(t)}
+func graphFromTree(v any, lim Limits, strict bool) (Graph, error) {
+	t, ok := v.(comfyjson.Object)
+	if !ok {
+		return nil, &GraphError{Reason: "must be a JSON object of nodes, got " + kindName(v)}
 	}
-	if len(t.keys) > lim.MaxNodes {
+	if len(t) > lim.MaxNodes {
 		return nil, &LimitError{What: "nodes", Limit: lim.MaxNodes}
 	}
-	g := make(Graph, len(t.keys))
-	for i, id := range t.keys {
-		n, err := nodeFromTree(id, t.vals[i], strict)
+	g := make(Graph, len(t))
+	for i, m := range t {
+		n, err := nodeFromTree(m.Key, m.Value, strict)
 		if err != nil {
 			return nil, err
 		}
 		n.pos = i + 1
-		g[id] = n
+		g[m.Key] = n
 	}
 	return g, nil
 }
 
-func kindName(v *jval) string {
-	return [...]string{"null", "boolean", "number", "string", "array", "object"}[v.kind]
-}
-
-func nodeFromTree(id string, v *jval, strict bool) (*Node, error) {
-	if v.kind != jObj {
+func nodeFromTree(id string, v any, strict bool) (*Node, error) {
+	obj, ok := v.(comfyjson.Object)
+	if !ok {
 		if strict {
 			return nil, &GraphError{NodeID: id, Reason: "must be an object, got " + kindName(v)}
 		}
 		return &Node{q: notObjectQuirk(v)}, nil
 	}
-	n := &Node{keys: slices.Clone(v.keys)}
+	n := &Node{keys: obj.Keys()}
 	q := &nodeQuirk{}
-	if _, ok := v.get("class_type"); !ok {
+	if !obj.Has("class_type") {
 		if strict {
 			return nil, &GraphError{NodeID: id, Field: "class_type", Reason: "missing"}
 		}
 		q.noClassType = true
 	}
-	if _, ok := v.get("inputs"); !ok {
+	if !obj.Has("inputs") {
 		q.noInputs = true
 	}
-	for i, k := range v.keys {
-		if err := n.setField(id, k, v.vals[i], q, strict); err != nil {
+	for _, m := range obj {
+		if err := n.setField(id, m.Key, m.Value, q, strict); err != nil {
 			return nil, err
 		}
 	}
-	if q.noClassType || q.classNotStr || q.classUnhashable || q.noInputs || q.inputs != nil {
+	if q.noClassType || q.classNotStr || q.classUnhashable || q.noInputs || q.badInputs {
 		n.q = q
 	}
 	return n, nil
@@ -100,58 +100,55 @@ func nodeFromTree(id string, v *jval, strict bool) (*Node, error) {
 
 // notObjectQuirk reproduces `'class_type' not in node`: a substring test on a
 // string, membership on a list, and a TypeError on anything else.
-func notObjectQuirk(v *jval) *nodeQuirk {
-	q := &nodeQuirk{notObject: true, noClassType: true, raw: v.raw()}
-	switch v.kind {
-	case jStr:
-		q.crash = strings.Contains(v.s, "class_type")
-	case jArr:
-		for _, e := range v.arr {
-			if e.kind == jStr && e.s == "class_type" {
-				q.crash = true
-			}
-		}
+func notObjectQuirk(v any) *nodeQuirk {
+	q := &nodeQuirk{notObject: true, noClassType: true, raw: rawJSON(v)}
+	switch x := v.(type) {
+	case string:
+		q.crash = strings.Contains(x, "class_type")
+	case []any:
+		q.crash = slices.Contains(x, any("class_type"))
 	default:
 		q.crash = true
 	}
 	return q
 }
 
-func (n *Node) setField(id, key string, v *jval, q *nodeQuirk, strict bool) error {
+func (n *Node) setField(id, key string, v any, q *nodeQuirk, strict bool) error {
 	bad := func(want string) error {
 		if strict {
 			return &GraphError{NodeID: id, Field: key, Reason: "must be " + want + ", got " + kindName(v)}
 		}
-		n.setExtra(key, v.raw())
+		n.setExtra(key, rawJSON(v))
 		return nil
 	}
+	obj, isObj := v.(comfyjson.Object)
 	switch key {
 	case "class_type":
-		switch v.kind {
-		case jStr:
-			n.ClassType = v.s
+		switch x := v.(type) {
+		case string:
+			n.ClassType = x
 			return nil
-		case jArr, jObj:
+		case []any, comfyjson.Object:
 			q.classUnhashable = true
 		default:
 			q.classNotStr = true
-			n.ClassType = v.pyStr()
+			n.ClassType = comfyjson.Str(v)
 		}
 		return bad("a string")
 	case "inputs":
-		if v.kind != jObj {
-			q.inputs = v
+		if !isObj {
+			q.inputs, q.badInputs = v, true
 			return bad("an object")
 		}
-		n.Inputs = v.toAny().(map[string]any)
-		n.inputKeys = slices.Clone(v.keys)
+		n.Inputs = comfyjson.Plain(obj).(map[string]any)
+		n.inputKeys = obj.Keys()
 	case "_meta":
-		if v.kind != jObj {
+		if !isObj {
 			return bad("an object")
 		}
-		n.Meta = v.toAny().(map[string]any)
+		n.Meta = comfyjson.Plain(obj).(map[string]any)
 	default:
-		n.setExtra(key, v.raw())
+		n.setExtra(key, rawJSON(v))
 	}
 	return nil
 }
@@ -168,22 +165,16 @@ func (g Graph) MarshalJSON() ([]byte, error) {
 	if g == nil {
 		return []byte("null"), nil
 	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, id := range g.IDs() {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		writeJSONString(&b, id)
-		b.WriteByte(':')
-		nb, err := g[id].MarshalJSON()
+	ids := g.IDs()
+	members := make([]rawMember, len(ids))
+	for i, id := range ids {
+		raw, err := g[id].MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("node %q: %w", id, err)
 		}
-		b.Write(nb)
+		members[i] = rawMember{id, raw}
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return writeObject(members), nil
 }
 
 // MarshalJSON writes the node's keys in decoded order (class_type, inputs,
@@ -195,27 +186,42 @@ func (n *Node) MarshalJSON() ([]byte, error) {
 	if n.q != nil && n.q.notObject {
 		return n.q.raw, nil
 	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	first := true
+	var members []rawMember
 	for _, k := range n.fieldOrder() {
 		raw, ok, err := n.fieldJSON(k)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
-		if !ok {
-			continue
+		if ok {
+			members = append(members, rawMember{k, raw})
 		}
-		if !first {
+	}
+	return writeObject(members), nil
+}
+
+// rawMember is one member of an object being written: its key and its
+// value, already encoded.
+type rawMember struct {
+	key string
+	raw []byte
+}
+
+// writeObject writes members compactly in order, keys quoted as
+// json.Marshal quotes them.
+func writeObject(members []rawMember) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range members {
+		if i > 0 {
 			b.WriteByte(',')
 		}
-		first = false
-		writeJSONString(&b, k)
+		k, _ := json.Marshal(m.key) // a string always encodes
+		b.Write(k)
 		b.WriteByte(':')
-		b.Write(raw)
+		b.Write(m.raw)
 	}
 	b.WriteByte('}')
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 func (n *Node) fieldOrder() []string {
@@ -256,37 +262,21 @@ func (n *Node) fieldJSON(key string) (json.RawMessage, bool, error) {
 		if n.Meta == nil {
 			return nil, false, nil
 		}
-		raw, err := marshalValue(n.Meta)
+		raw, err := comfyjson.Marshal(n.Meta)
 		return raw, true, err
 	}
 	return nil, false, nil
 }
 
 func (n *Node) inputsJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range n.InputNames() {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		writeJSONString(&b, k)
-		b.WriteByte(':')
-		raw, err := marshalValue(n.Inputs[k])
+	names := n.InputNames()
+	members := make([]rawMember, len(names))
+	for i, k := range names {
+		raw, err := comfyjson.Marshal(n.Inputs[k])
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", k, err)
 		}
-		b.Write(raw)
+		members[i] = rawMember{k, raw}
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-func marshalValue(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	return writeObject(members), nil
 }

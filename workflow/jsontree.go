@@ -1,12 +1,10 @@
 package workflow
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"unicode/utf8"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // Limits bound what the decoders accept from untrusted input. The zero value
@@ -39,272 +37,66 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// LimitError reports input beyond one of the Limits.
-type LimitError struct {
-	What  string // "nodes", "string length", "nesting depth"
-	Limit int
-}
+// LimitError reports input beyond one of the Limits ("nodes", "string
+// length", "nesting depth").
+type LimitError = comfyjson.LimitError
 
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("too large: %s exceeds the limit of %d", e.What, e.Limit)
-}
-
-type jkind uint8
-
-const (
-	jNull jkind = iota
-	jBool
-	jNum
-	jStr
-	jArr
-	jObj
-)
-
-// jval is a decoded JSON value that remembers object key order, as Python's
-// json module does. Duplicate keys keep the first position and the last
-// value, like a Python dict built from the pairs.
-type jval struct {
-	kind jkind
-	b    bool
-	s    string // string value, or number text
-	arr  []*jval
-	keys []string
-	vals []*jval
-}
-
-func (v *jval) get(key string) (*jval, bool) {
-	for i, k := range v.keys {
-		if k == key {
-			return v.vals[i], true
-		}
-	}
-	return nil, false
-}
-
-// parseTree decodes exactly one JSON value. It rejects what Python's
-// json.loads(bytes.decode("utf-8")) rejects, except that NaN and Infinity
-// literals are refused here too.
-func parseTree(data []byte, lim Limits) (*jval, error) {
-	if !utf8.Valid(data) {
+// parseTree decodes exactly one JSON value as Python's
+// json.loads(bytes.decode("utf-8")) does (see comfyjson.Decode): objects
+// are comfyjson.Object in document order, numbers json.Number as written.
+func parseTree(data []byte, lim Limits) (any, error) {
+	lim = lim.withDefaults()
+	v, err := comfyjson.DecodeLimits(data, comfyjson.Limits{MaxDepth: lim.MaxDepth, MaxStringLen: lim.MaxStringLen})
+	if errors.Is(err, comfyjson.ErrInvalidUTF8) {
 		return nil, errors.New("body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	p := treeParser{dec: dec, lim: lim.withDefaults()}
-	v, err := p.value(0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
-	return v, nil
+	return v, err
 }
 
-type treeParser struct {
-	dec *json.Decoder
-	lim Limits
-}
-
-func (p *treeParser) value(depth int) (*jval, error) {
-	tok, err := p.dec.Token()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			if depth == 0 {
-				return nil, errors.New("empty input")
-			}
-			return nil, errors.New("unexpected end of JSON input")
-		}
-		return nil, truncated(err)
+// member is v[key] when v is an object.
+func member(v any, key string) (any, bool) {
+	o, ok := v.(comfyjson.Object)
+	if !ok {
+		return nil, false
 	}
-	return p.fromToken(tok, depth)
+	return o.Get(key)
 }
 
-func (p *treeParser) fromToken(tok json.Token, depth int) (*jval, error) {
-	switch t := tok.(type) {
-	case nil:
-		return &jval{kind: jNull}, nil
-	case bool:
-		return &jval{kind: jBool, b: t}, nil
-	case json.Number:
-		if isIntLiteral(string(t)) && len(t) > maxIntDigits+1 {
-			return nil, errors.New("integer literal exceeds 4300 digits")
-		}
-		return &jval{kind: jNum, s: string(t)}, nil
+// text is a string's value or a number's literal: what the editor's ids
+// and link fields may be.
+func text(v any) (string, bool) {
+	switch x := v.(type) {
 	case string:
-		if len(t) > p.lim.MaxStringLen {
-			return nil, &LimitError{What: "string length", Limit: p.lim.MaxStringLen}
-		}
-		return &jval{kind: jStr, s: t}, nil
-	case json.Delim:
-		if depth >= p.lim.MaxDepth {
-			return nil, &LimitError{What: "nesting depth", Limit: p.lim.MaxDepth}
-		}
-		if t == '[' {
-			return p.array(depth + 1)
-		}
-		return p.object(depth + 1)
+		return x, true
+	case json.Number:
+		return string(x), true
 	}
-	return nil, fmt.Errorf("unexpected token %v", tok)
+	return "", false
 }
 
-func (p *treeParser) array(depth int) (*jval, error) {
-	v := &jval{kind: jArr, arr: []*jval{}}
-	for p.dec.More() {
-		e, err := p.value(depth)
-		if err != nil {
-			return nil, err
-		}
-		v.arr = append(v.arr, e)
+// kindName names the JSON type of a decoded value for error messages.
+func kindName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case json.Number:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
 	}
-	_, err := p.dec.Token() // ]
-	return v, truncated(err)
+	return "object"
 }
 
-func (p *treeParser) object(depth int) (*jval, error) {
-	v := &jval{kind: jObj, keys: []string{}, vals: []*jval{}}
-	for p.dec.More() {
-		tok, err := p.dec.Token()
-		if err != nil {
-			return nil, truncated(err)
-		}
-		key, _ := tok.(string)
-		if len(key) > p.lim.MaxStringLen {
-			return nil, &LimitError{What: "string length", Limit: p.lim.MaxStringLen}
-		}
-		e, err := p.value(depth)
-		if err != nil {
-			return nil, err
-		}
-		v.set(key, e)
+// rawJSON re-encodes a decoded value compactly, keys in order, numbers
+// exactly as received (strings HTML-escaped, as json.Marshal does).
+func rawJSON(v any) json.RawMessage {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic("workflow: a decoded value does not encode: " + err.Error())
 	}
-	_, err := p.dec.Token() // }
-	return v, truncated(err)
-}
-
-// truncated names the end of input inside a value plainly.
-func truncated(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("unexpected end of JSON input")
-	}
-	return err
-}
-
-func (v *jval) set(key string, e *jval) {
-	for i, k := range v.keys {
-		if k == key {
-			v.vals[i] = e
-			return
-		}
-	}
-	v.keys = append(v.keys, key)
-	v.vals = append(v.vals, e)
-}
-
-// toAny converts to the generic form used in graphs: nil, bool, json.Number,
-// string, []any, map[string]any.
-func (v *jval) toAny() any {
-	switch v.kind {
-	case jBool:
-		return v.b
-	case jNum:
-		return json.Number(v.s)
-	case jStr:
-		return v.s
-	case jArr:
-		out := make([]any, len(v.arr))
-		for i, e := range v.arr {
-			out[i] = e.toAny()
-		}
-		return out
-	case jObj:
-		out := make(map[string]any, len(v.keys))
-		for i, k := range v.keys {
-			out[k] = v.vals[i].toAny()
-		}
-		return out
-	}
-	return nil
-}
-
-// raw re-encodes the value, keeping key order.
-func (v *jval) raw() json.RawMessage {
-	var b bytes.Buffer
-	v.encode(&b)
-	return b.Bytes()
-}
-
-func (v *jval) encode(b *bytes.Buffer) {
-	switch v.kind {
-	case jNull:
-		b.WriteString("null")
-	case jBool:
-		fmt.Fprint(b, v.b)
-	case jNum:
-		b.WriteString(v.s)
-	case jStr:
-		writeJSONString(b, v.s)
-	case jArr:
-		b.WriteByte('[')
-		for i, e := range v.arr {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			e.encode(b)
-		}
-		b.WriteByte(']')
-	case jObj:
-		b.WriteByte('{')
-		for i, k := range v.keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, k)
-			b.WriteByte(':')
-			v.vals[i].encode(b)
-		}
-		b.WriteByte('}')
-	}
-}
-
-func writeJSONString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s)
-	b.Write(enc)
-}
-
-// pyStrTree is str(v) of the decoded value, with dict keys in their original
-// order.
-func (v *jval) pyStr() string {
-	if v.kind == jStr {
-		return v.s
-	}
-	return v.pyRepr()
-}
-
-func (v *jval) pyRepr() string {
-	switch v.kind {
-	case jArr:
-		var b bytes.Buffer
-		b.WriteByte('[')
-		for i, e := range v.arr {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(e.pyRepr())
-		}
-		b.WriteByte(']')
-		return b.String()
-	case jObj:
-		var b bytes.Buffer
-		b.WriteByte('{')
-		for i, k := range v.keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(pyQuote(k) + ": " + v.vals[i].pyRepr())
-		}
-		b.WriteByte('}')
-		return b.String()
-	}
-	return pyRepr(v.toAny())
+	return raw
 }

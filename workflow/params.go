@@ -67,7 +67,9 @@ var loaderInputs = map[string]map[string]string{
 // positive/negative links back to the text encoders), the sampler settings,
 // the latent size, the checkpoint and other loader choices, input images
 // and primitive nodes. A node renamed in the editor (its _meta.title differs
-// from the class's display name) names its parameters after the title.
+// from the class's display name) names its parameters after the title, and
+// any other node exposes its widget inputs when renamed or marked with a
+// "$name" title (see markOf).
 // Colliding names get "_2", "_3", ... in graph order. Types, bounds and
 // enums come from the catalog; defaults are the graph's current values.
 func DetectParams(g Graph, cat *Catalog) []Param {
@@ -92,6 +94,7 @@ const (
 	rankLoader
 	rankImage
 	rankPrimitive
+	rankWidget // inputs of marked or renamed nodes
 )
 
 type detected struct {
@@ -153,6 +156,12 @@ func (d *detector) textSource(v any, depth int) (Target, bool) {
 
 func (d *detector) node(id string) {
 	n := d.g[id]
+	if name, input, ok := markOf(n.Title()); ok {
+		d.widgets(id, name, input)
+		return
+	}
+	// Without the class's definition a rename cannot be told from the
+	// default title: only marked nodes count then.
 	cls, ok := d.cat.Class(n.ClassType)
 	if !ok {
 		return
@@ -183,6 +192,8 @@ func (d *detector) node(id string) {
 		d.add(orDefault(prefix, "image"), Target{id, "image"}, "", rankImage)
 	case strings.HasPrefix(n.ClassType, "Primitive"):
 		d.add(orDefault(prefix, strings.ToLower(strings.TrimPrefix(n.ClassType, "Primitive"))), Target{id, "value"}, "", rankPrimitive)
+	case prefix != "":
+		d.widgets(id, prefix, "")
 	}
 }
 

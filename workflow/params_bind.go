@@ -8,6 +8,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // ParamError is a parameter value that cannot be applied. Param names the
@@ -139,7 +141,7 @@ func toNumber(v any, integer bool) (json.Number, bool) {
 	switch kindOf(v) {
 	case pyInt:
 		n, _ := bigIntOf(v)
-		return intNumber(n), true
+		return json.Number(n.String()), true
 	case pyFloat:
 		f, _ := floatOf(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -150,12 +152,12 @@ func toNumber(v any, integer bool) (json.Number, bool) {
 				return "", false
 			}
 			n, _ := new(big.Float).SetFloat64(f).Int(nil)
-			return intNumber(n), true
+			return json.Number(n.String()), true
 		}
 		if n, ok := v.(json.Number); ok {
 			return n, true
 		}
-		return floatNumber(f), true
+		return json.Number(comfyjson.FloatRepr(f)), true
 	}
 	return "", false
 }

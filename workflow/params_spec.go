@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // ParseParamSpec reads hand-written parameter definitions, JSON or YAML:
@@ -25,12 +27,13 @@ func ParseParamSpec(data []byte) ([]Param, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tree.kind != jObj {
+	entries, ok := tree.(comfyjson.Object)
+	if !ok {
 		return nil, fmt.Errorf("param spec: must be a mapping of parameter names, got %s", kindName(tree))
 	}
-	out := make([]Param, 0, len(tree.keys))
-	for i, name := range tree.keys {
-		p, err := parseParamEntry(name, tree.vals[i])
+	out := make([]Param, 0, len(entries))
+	for _, m := range entries {
+		p, err := parseParamEntry(m.Key, m.Value)
 		if err != nil {
 			return nil, err
 		}
@@ -39,7 +42,7 @@ func ParseParamSpec(data []byte) ([]Param, error) {
 	return out, nil
 }
 
-func specTree(data []byte) (*jval, error) {
+func specTree(data []byte) (any, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		t, err := parseTree(trimmed, Limits{MaxDepth: 32})
@@ -53,35 +56,35 @@ func specTree(data []byte) (*jval, error) {
 		return nil, fmt.Errorf("param spec: %w", err)
 	}
 	if len(doc.Content) == 0 {
-		return &jval{kind: jObj}, nil
+		return comfyjson.Object{}, nil
 	}
 	return fromYAML(doc.Content[0], 0)
 }
 
 // fromYAML converts a YAML node, keeping mapping order and number text.
-func fromYAML(n *yaml.Node, depth int) (*jval, error) {
+func fromYAML(n *yaml.Node, depth int) (any, error) {
 	if depth > 32 {
 		return nil, &LimitError{What: "nesting depth", Limit: 32}
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		v := &jval{kind: jObj}
+		v := comfyjson.Object{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			e, err := fromYAML(n.Content[i+1], depth+1)
 			if err != nil {
 				return nil, err
 			}
-			v.set(n.Content[i].Value, e)
+			v.Set(n.Content[i].Value, e)
 		}
 		return v, nil
 	case yaml.SequenceNode:
-		v := &jval{kind: jArr, arr: []*jval{}}
+		v := []any{}
 		for _, c := range n.Content {
 			e, err := fromYAML(c, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			v.arr = append(v.arr, e)
+			v = append(v, e)
 		}
 		return v, nil
 	case yaml.ScalarNode:
@@ -94,40 +97,41 @@ func fromYAML(n *yaml.Node, depth int) (*jval, error) {
 
 var yamlNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 
-func yamlScalar(n *yaml.Node) (*jval, error) {
+func yamlScalar(n *yaml.Node) (any, error) {
 	switch n.Tag {
 	case "!!null":
-		return &jval{kind: jNull}, nil
+		return nil, nil
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
 			return nil, fmt.Errorf("param spec: line %d: %w", n.Line, err)
 		}
-		return &jval{kind: jBool, b: b}, nil
+		return b, nil
 	case "!!int", "!!float":
 		if !yamlNumber.MatchString(n.Value) {
 			return nil, fmt.Errorf("param spec: line %d: write %q as a plain decimal number", n.Line, n.Value)
 		}
-		return &jval{kind: jNum, s: n.Value}, nil
+		return json.Number(n.Value), nil
 	}
-	return &jval{kind: jStr, s: n.Value}, nil
+	return n.Value, nil
 }
 
 var paramName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func parseParamEntry(name string, v *jval) (Param, error) {
+func parseParamEntry(name string, v any) (Param, error) {
 	bad := func(format string, args ...any) (Param, error) {
 		return Param{}, &ParamError{Param: name, Problem: fmt.Sprintf(format, args...)}
 	}
 	if !paramName.MatchString(name) {
 		return bad("name must be letters, digits and _, not starting with a digit")
 	}
-	if v.kind != jObj {
+	fields, ok := v.(comfyjson.Object)
+	if !ok {
 		return bad("must be a mapping with target and type")
 	}
 	p := Param{Name: name}
-	for i, key := range v.keys {
-		if err := p.setSpecField(key, v.vals[i]); err != nil {
+	for _, f := range fields {
+		if err := p.setSpecField(f.Key, f.Value); err != nil {
 			return bad("%s", err.Error())
 		}
 	}
@@ -145,27 +149,29 @@ func parseParamEntry(name string, v *jval) (Param, error) {
 	return p, nil
 }
 
-func (p *Param) setSpecField(key string, v *jval) error {
+func (p *Param) setSpecField(key string, v any) error {
 	num := func() (json.Number, error) {
-		if v.kind != jNum {
+		n, ok := v.(json.Number)
+		if !ok {
 			return "", fmt.Errorf("%s: must be a number", key)
 		}
-		return json.Number(v.s), nil
+		return n, nil
 	}
+	s, isStr := v.(string)
 	var err error
 	switch key {
 	case "target":
-		if v.kind != jStr {
+		if !isStr {
 			return fmt.Errorf("target: must be a string")
 		}
-		p.Target, err = ParseTarget(v.s)
+		p.Target, err = ParseTarget(s)
 	case "type":
-		if v.kind != jStr || !validParamType(v.s) {
+		if !isStr || !validParamType(s) {
 			return fmt.Errorf("type: must be string, integer, number, boolean or image")
 		}
-		p.Type = v.s
+		p.Type = s
 	case "default":
-		p.Default = v.toAny()
+		p.Default = comfyjson.Plain(v)
 	case "min", "minimum":
 		p.Minimum, err = num()
 	case "max", "maximum":
@@ -173,15 +179,16 @@ func (p *Param) setSpecField(key string, v *jval) error {
 	case "step":
 		p.Step, err = num()
 	case "enum":
-		if v.kind != jArr {
+		list, ok := v.([]any)
+		if !ok {
 			return fmt.Errorf("enum: must be a list")
 		}
-		p.Enum = v.toAny().([]any)
+		p.Enum = comfyjson.Plain(list).([]any)
 	case "description":
-		if v.kind != jStr {
+		if !isStr {
 			return fmt.Errorf("description: must be a string")
 		}
-		p.Description = v.s
+		p.Description = s
 	default:
 		return fmt.Errorf("unknown field %q", key)
 	}

@@ -5,50 +5,11 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // Expected values are what CPython 3.11 prints.
-
-func TestPyFloatRepr(t *testing.T) {
-	cases := map[float64]string{
-		0.1: "0.1", 1e16: "1e+16", 1e15: "1000000000000000.0", 1e-5: "1e-05", 0.0001: "0.0001",
-		math.Copysign(0, -1): "-0.0", 8: "8.0", 1.5e300: "1.5e+300", 123456789.123: "123456789.123",
-		2.5e-7: "2.5e-07", math.Inf(1): "inf", math.NaN(): "nan", -12.5: "-12.5", 1.7976931348623157e308: "1.7976931348623157e+308",
-	}
-	for f, want := range cases {
-		if got := pyFloatRepr(f); got != want {
-			t.Errorf("repr(%v) = %q, want %q", f, got, want)
-		}
-	}
-}
-
-func TestPyRepr(t *testing.T) {
-	cases := []struct {
-		name string
-		v    any
-		want string
-	}{
-		{"single quote", "it's", `"it's"`},
-		{"both quotes", `a'b"c`, `'a\'b"c'`},
-		{"newline and accent", "é\n", `'é\n'`},
-		{"nul", "\x00", `'\x00'`},
-		{"zero width space", "\u200b", `'\u200b'`},
-		{"emoji", "\U0001F600", "'\U0001F600'"},
-		{"nbsp", "\u00a0", `'\xa0'`},
-		{"list", []any{json.Number("1"), "x", nil, true, json.Number("2.50")}, "[1, 'x', None, True, 2.5]"},
-		{"dict", map[string]any{"b": json.Number("1"), "a": []any{}}, "{'a': [], 'b': 1}"},
-		{"big int", json.Number("18446744073709551615"), "18446744073709551615"},
-		{"negative zero int", json.Number("-0"), "0"},
-		{"float literal", json.Number("1e16"), "1e+16"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := pyRepr(tc.v); got != tc.want {
-				t.Errorf("repr = %s, want %s", got, tc.want)
-			}
-		})
-	}
-}
 
 func TestPyIntConv(t *testing.T) {
 	cases := []struct {
@@ -95,7 +56,7 @@ func TestPyFloatConv(t *testing.T) {
 		t.Errorf("float('nan') = %v, %v", f, exc)
 	}
 	for _, s := range []string{"0x10", "1e", ".", "infinit", "1e+-5", "1_", "abc", "--1"} {
-		if _, exc := pyFloatConv(s); exc == nil || exc.Message != "could not convert string to float: "+pyQuote(s) {
+		if _, exc := pyFloatConv(s); exc == nil || exc.Message != "could not convert string to float: "+comfyjson.ReprString(s) {
 			t.Errorf("float(%q) error = %v", s, exc)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // maxIntDigits is CPython's default limit for int <-> str conversions.
@@ -41,7 +43,7 @@ func truncFloat(f float64) (*big.Int, *pyExc) {
 
 func parsePyInt(s string) (*big.Int, *pyExc) {
 	bad := func() *pyExc {
-		r := pyQuote(s)
+		r := comfyjson.ReprString(s)
 		if utf8.RuneCountInString(r) > 200 {
 			r = string([]rune(r)[:200])
 		}
@@ -140,7 +142,7 @@ func pyFloatConv(v any) (float64, *pyExc) {
 }
 
 func parsePyFloat(s string) (float64, *pyExc) {
-	bad := &pyExc{Type: "ValueError", Message: "could not convert string to float: " + pyQuote(s)}
+	bad := &pyExc{Type: "ValueError", Message: "could not convert string to float: " + comfyjson.ReprString(s)}
 	t := strings.TrimSpace(asciiDigits(s))
 	body := strings.TrimLeft(t, "+-")
 	if len(t)-len(body) > 1 {

@@ -2,9 +2,12 @@ package workflow
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // UIError is a problem with an editor (UI-format) workflow.
@@ -24,12 +27,14 @@ func (e *UIError) Error() string {
 // and "links" arrays) rather than an API-format prompt.
 func IsUIFormat(data []byte) bool {
 	t, err := parseTree(bytes.TrimSpace(data), Limits{})
-	if err != nil || t.kind != jObj {
+	if err != nil {
 		return false
 	}
-	nodes, ok1 := t.get("nodes")
-	links, ok2 := t.get("links")
-	return ok1 && ok2 && nodes.kind == jArr && links.kind == jArr
+	nodes, _ := member(t, "nodes")
+	links, _ := member(t, "links")
+	_, ok1 := nodes.([]any)
+	_, ok2 := links.([]any)
+	return ok1 && ok2
 }
 
 // Node modes of the editor.
@@ -48,9 +53,10 @@ type uiNode struct {
 	typ     string
 	mode    int
 	title   string
+	srName  string // properties["Node name for S&R"]: the editor's name in %Node.widget% tokens
 	inputs  []uiSlot
 	outputs []uiSlot
-	widgets *jval // array or object
+	widgets any // array or object, nil when neither
 	order   int
 }
 
@@ -94,21 +100,23 @@ func FromUI(data []byte, cat *Catalog) (Graph, error) {
 	return ug.toAPI(cat)
 }
 
-func readUI(t *jval) (*uiGraph, error) {
-	if t.kind != jObj {
+func readUI(t any) (*uiGraph, error) {
+	if _, ok := t.(comfyjson.Object); !ok {
 		return nil, &UIError{Problem: "must be a JSON object"}
 	}
-	nodes, _ := t.get("nodes")
-	links, _ := t.get("links")
-	if nodes == nil || nodes.kind != jArr || links == nil || links.kind != jArr {
+	n, _ := member(t, "nodes")
+	l, _ := member(t, "links")
+	nodes, ok1 := n.([]any)
+	links, ok2 := l.([]any)
+	if !ok1 || !ok2 {
 		return nil, &UIError{Problem: `needs "nodes" and "links" arrays`}
 	}
-	if len(nodes.arr) > defaultMaxNodes {
+	if len(nodes) > defaultMaxNodes {
 		return nil, &LimitError{What: "nodes", Limit: defaultMaxNodes}
 	}
 	subgraphs := subgraphIDs(t)
 	ug := &uiGraph{nodes: map[string]*uiNode{}, links: map[string]uiLink{}}
-	for i, nv := range nodes.arr {
+	for i, nv := range nodes {
 		n, err := readUINode(nv, i)
 		if err != nil {
 			return nil, err
@@ -122,7 +130,7 @@ func readUI(t *jval) (*uiGraph, error) {
 		ug.nodes[n.id] = n
 		ug.ids = append(ug.ids, n.id)
 	}
-	for _, lv := range links.arr {
+	for _, lv := range links {
 		id, l, ok := readUILink(lv)
 		if ok {
 			ug.links[id] = l
@@ -131,73 +139,80 @@ func readUI(t *jval) (*uiGraph, error) {
 	return ug, nil
 }
 
-func subgraphIDs(t *jval) map[string]bool {
+func subgraphIDs(t any) map[string]bool {
 	out := map[string]bool{}
-	defs, _ := t.get("definitions")
-	if defs == nil {
-		return out
-	}
-	sgs, _ := defs.get("subgraphs")
-	if sgs == nil || sgs.kind != jArr {
-		return out
-	}
-	for _, sg := range sgs.arr {
-		if id, ok := sg.get("id"); ok && id.kind == jStr {
-			out[id.s] = true
+	defs, _ := member(t, "definitions")
+	sgs, _ := member(defs, "subgraphs")
+	list, _ := sgs.([]any)
+	for _, sg := range list {
+		if id, ok := member(sg, "id"); ok {
+			if s, ok := id.(string); ok {
+				out[s] = true
+			}
 		}
 	}
 	return out
 }
 
-func readUINode(v *jval, order int) (*uiNode, error) {
-	if v.kind != jObj {
+func readUINode(v any, order int) (*uiNode, error) {
+	if _, ok := v.(comfyjson.Object); !ok {
 		return nil, &UIError{Problem: fmt.Sprintf("nodes[%d] is not an object", order)}
 	}
 	n := &uiNode{order: order}
-	if id, ok := v.get("id"); ok && (id.kind == jNum || id.kind == jStr) {
-		n.id = id.s
-	} else {
+	id, _ := member(v, "id")
+	var ok bool
+	if n.id, ok = text(id); !ok {
 		return nil, &UIError{Problem: fmt.Sprintf("nodes[%d] has no id", order)}
 	}
 	n.typ = strField(v, "type")
 	if n.typ == "" {
 		return nil, &UIError{NodeID: n.id, Problem: "no type"}
 	}
-	if m, ok := v.get("mode"); ok && m.kind == jNum {
-		fmt.Sscan(m.s, &n.mode)
+	if m, ok := member(v, "mode"); ok {
+		if lit, ok := m.(json.Number); ok {
+			fmt.Sscan(string(lit), &n.mode)
+		}
 	}
 	n.title = strField(v, "title")
+	if props, ok := member(v, "properties"); ok {
+		if _, isObj := props.(comfyjson.Object); isObj {
+			n.srName = strField(props, "Node name for S&R")
+		}
+	}
 	n.inputs = readSlots(v, "inputs")
 	n.outputs = readSlots(v, "outputs")
-	if w, ok := v.get("widgets_values"); ok && (w.kind == jArr || w.kind == jObj) {
+	switch w, _ := member(v, "widgets_values"); w.(type) {
+	case []any, comfyjson.Object:
 		n.widgets = w
 	}
 	return n, nil
 }
 
-func strField(v *jval, key string) string {
-	if e, ok := v.get(key); ok && e.kind == jStr {
-		return e.s
-	}
-	return ""
+func strField(v any, key string) string {
+	e, _ := member(v, key)
+	s, _ := e.(string)
+	return s
 }
 
-func readSlots(v *jval, key string) []uiSlot {
-	list, ok := v.get(key)
-	if !ok || list.kind != jArr {
+func readSlots(v any, key string) []uiSlot {
+	l, _ := member(v, key)
+	list, ok := l.([]any)
+	if !ok {
 		return nil
 	}
-	out := make([]uiSlot, 0, len(list.arr))
-	for _, s := range list.arr {
-		if s.kind != jObj {
+	out := make([]uiSlot, 0, len(list))
+	for _, s := range list {
+		if _, ok := s.(comfyjson.Object); !ok {
 			out = append(out, uiSlot{})
 			continue
 		}
 		slot := uiSlot{name: strField(s, "name"), typ: strField(s, "type")}
-		if l, ok := s.get("link"); ok && l.kind == jNum {
-			slot.link = l.s
+		if l, ok := member(s, "link"); ok {
+			if lit, ok := l.(json.Number); ok {
+				slot.link = string(lit)
+			}
 		}
-		if w, ok := s.get("widget"); ok && w.kind == jObj {
+		if w, ok := member(s, "widget"); ok {
 			slot.widget = strField(w, "name")
 		}
 		out = append(out, slot)
@@ -207,34 +222,36 @@ func readSlots(v *jval, key string) []uiSlot {
 
 // readUILink reads [id, origin, origin_slot, target, target_slot, type] or
 // {"id", "origin_id", "origin_slot", "target_id", "target_slot", ...}.
-func readUILink(v *jval) (string, uiLink, bool) {
-	var parts [5]*jval
-	switch v.kind {
-	case jArr:
-		if len(v.arr) < 5 {
+func readUILink(v any) (string, uiLink, bool) {
+	var vals [5]any
+	switch x := v.(type) {
+	case []any:
+		if len(x) < 5 {
 			return "", uiLink{}, false
 		}
-		copy(parts[:], v.arr[:5])
-	case jObj:
+		copy(vals[:], x[:5])
+	case comfyjson.Object:
 		for i, k := range []string{"id", "origin_id", "origin_slot", "target_id", "target_slot"} {
-			parts[i], _ = v.get(k)
+			vals[i], _ = x.Get(k)
 		}
 	default:
 		return "", uiLink{}, false
 	}
-	for _, p := range parts {
-		if p == nil || (p.kind != jNum && p.kind != jStr) {
+	var parts [5]string
+	for i, p := range vals {
+		var ok bool
+		if parts[i], ok = text(p); !ok {
 			return "", uiLink{}, false
 		}
 	}
-	l := uiLink{origin: parts[1].s, target: parts[3].s}
-	if _, err := fmt.Sscan(parts[2].s, &l.originSlot); err != nil {
+	l := uiLink{origin: parts[1], target: parts[3]}
+	if _, err := fmt.Sscan(parts[2], &l.originSlot); err != nil {
 		return "", uiLink{}, false
 	}
-	if _, err := fmt.Sscan(parts[4].s, &l.targetSlot); err != nil {
+	if _, err := fmt.Sscan(parts[4], &l.targetSlot); err != nil {
 		return "", uiLink{}, false
 	}
-	return parts[0].s, l, true
+	return parts[0], l, true
 }
 
 // sortedIDs returns the node ids in execution order: upstream first, ties

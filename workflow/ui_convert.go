@@ -1,5 +1,7 @@
 package workflow
 
+import "github.com/comfygate/comfygate/comfy/comfyjson"
+
 // toAPI builds the API graph from the parsed editor workflow.
 func (ug *uiGraph) toAPI(cat *Catalog) (Graph, error) {
 	g := Graph{}
@@ -27,6 +29,7 @@ func (ug *uiGraph) toAPI(cat *Catalog) (Graph, error) {
 			keys: []string{"inputs", "class_type", "_meta"}, inputKeys: inputOrder(n, cls)}
 	}
 	dropDanglingLinks(g)
+	ug.pinReferences(g, cat)
 	return g, nil
 }
 
@@ -38,15 +41,15 @@ func (ug *uiGraph) widgetInputs(n *uiNode, cls *NodeClass) (map[string]any, erro
 	if n.widgets == nil {
 		return inputs, nil
 	}
-	if n.widgets.kind == jObj {
-		for i, k := range n.widgets.keys {
-			if spec, ok := cls.Input(k); ok && spec.IsWidget() {
-				inputs[k] = wrapList(n.widgets.vals[i].toAny())
+	if named, ok := n.widgets.(comfyjson.Object); ok {
+		for _, m := range named {
+			if spec, ok := cls.Input(m.Key); ok && spec.IsWidget() {
+				inputs[m.Key] = wrapList(comfyjson.Plain(m.Value))
 			}
 		}
 		return inputs, nil
 	}
-	vals := n.widgets.arr
+	vals := n.widgets.([]any)
 	i := 0
 	for _, spec := range cls.Inputs {
 		if !spec.IsWidget() {
@@ -55,7 +58,7 @@ func (ug *uiGraph) widgetInputs(n *uiNode, cls *NodeClass) (map[string]any, erro
 		if i >= len(vals) {
 			break
 		}
-		inputs[spec.Name] = wrapList(vals[i].toAny())
+		inputs[spec.Name] = wrapList(comfyjson.Plain(vals[i]))
 		i++
 		if spec.Flag("control_after_generate") || spec.Flag("image_upload") ||
 			spec.Flag("video_upload") || spec.Flag("audio_upload") {
@@ -127,10 +130,11 @@ func (ug *uiGraph) resolve(linkID string, depth int) (any, bool) {
 		}
 		return ug.resolve(src.inputs[0].link, depth+1)
 	case src.typ == "PrimitiveNode":
-		if src.widgets == nil || src.widgets.kind != jArr || len(src.widgets.arr) == 0 {
+		vals, _ := src.widgets.([]any)
+		if len(vals) == 0 {
 			return nil, false
 		}
-		return wrapList(src.widgets.arr[0].toAny()), true
+		return wrapList(comfyjson.Plain(vals[0])), true
 	case src.mode == modeBypass:
 		in, ok := src.bypassInput(l.originSlot)
 		if !ok {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // ValidateOptions tune Catalog.Validate.
@@ -20,7 +21,7 @@ type ValidateOptions struct {
 	// (default DefaultTracebackRoot).
 	TracebackRoot string
 
-	targets *jval // partial_execution_targets as sent, from PromptBody
+	targets any // partial_execution_targets as sent (never null), from PromptBody
 }
 
 // Result is the outcome of Validate, in the terms of ComfyUI's answer.
@@ -163,11 +164,11 @@ func (o ValidateOptions) selects(id string) (bool, error) {
 	if t == nil {
 		return o.PartialTargets == nil || slices.Contains(o.PartialTargets, id), nil
 	}
-	switch t.kind {
-	case jArr, jObj:
+	switch x := t.(type) {
+	case []any, comfyjson.Object:
 		return slices.Contains(o.PartialTargets, id), nil
-	case jStr:
-		return strings.Contains(t.s, id), nil
+	case string:
+		return strings.Contains(x, id), nil
 	}
 	return false, &MalformedError{Reason: "partial_execution_targets is a " + kindName(t)}
 }

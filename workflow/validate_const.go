@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // checkConstant unwraps {"__value__": x}, converts the value to the
@@ -18,9 +20,9 @@ func (c *nodeCheck) checkConstant(spec *InputSpec, val any) *PyException {
 	}
 	cv, exc := convert(spec.pyType, val)
 	if exc != nil {
-		typ := pyStr(spec.pyType)
+		typ := comfyjson.Str(spec.pyType)
 		c.fail("invalid_input_type", "Failed to convert an input value to a "+typ+" value",
-			spec.Name+", "+pyStr(val)+", "+exc.Message,
+			spec.Name+", "+comfyjson.Str(val)+", "+exc.Message,
 			map[string]any{"input_name": spec.Name, "input_config": spec.config(),
 				"received_value": val, "exception_message": exc.Message})
 		return nil
@@ -42,7 +44,7 @@ func (c *nodeCheck) checkRange(spec *InputSpec, cv converted) *PyException {
 			return excWithFrames(exc, frMin)
 		}
 		if less {
-			c.fail("value_smaller_than_min", "Value "+pyStr(cv.val)+" smaller than min of "+pyStr(lo), spec.Name, extra())
+			c.fail("value_smaller_than_min", "Value "+comfyjson.Str(cv.val)+" smaller than min of "+comfyjson.Str(lo), spec.Name, extra())
 			return nil
 		}
 	}
@@ -52,7 +54,7 @@ func (c *nodeCheck) checkRange(spec *InputSpec, cv converted) *PyException {
 			return excWithFrames(exc, frMax)
 		}
 		if more {
-			c.fail("value_bigger_than_max", "Value "+pyStr(cv.val)+" bigger than max of "+pyStr(hi), spec.Name, extra())
+			c.fail("value_bigger_than_max", "Value "+comfyjson.Str(cv.val)+" bigger than max of "+comfyjson.Str(hi), spec.Name, extra())
 			return nil
 		}
 	}
@@ -64,11 +66,11 @@ func (c *nodeCheck) checkRange(spec *InputSpec, cv converted) *PyException {
 
 func (c *nodeCheck) notInList(spec *InputSpec, cv converted) {
 	var config any = spec.config()
-	list := pyRepr(spec.Values)
+	list := comfyjson.Repr(spec.Values)
 	if len(spec.Values) > 20 {
 		list, config = "(list of length "+strconv.Itoa(len(spec.Values))+")", nil
 	}
-	c.fail("value_not_in_list", "Value not in list", spec.Name+": '"+pyStr(cv.val)+"' not in "+list,
+	c.fail("value_not_in_list", "Value not in list", spec.Name+": '"+comfyjson.Str(cv.val)+"' not in "+list,
 		map[string]any{"input_name": spec.Name, "input_config": config, "received_value": cv.wire})
 }
 

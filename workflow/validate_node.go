@@ -1,10 +1,13 @@
 package workflow
 
 import (
+	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // validation is one run of validate_prompt's per-output checks.
@@ -138,29 +141,27 @@ func (c *nodeCheck) checkInput(spec *InputSpec) *PyException {
 // lookupInput is `x not in inputs` then `inputs[x]`, including what Python
 // does when "inputs" is not a dict.
 func (n *Node) lookupInput(name string) (bool, any, *PyException) {
-	if n.q == nil || n.q.inputs == nil {
+	if n.q == nil || !n.q.badInputs {
 		v, ok := n.Inputs[name]
 		return ok, v, nil
 	}
 	in := n.q.inputs
-	switch in.kind {
-	case jArr:
-		for _, e := range in.arr {
-			if e.kind == jStr && e.s == name {
-				return false, nil, excWithFrames(&PyException{Type: "TypeError",
-					Message: "list indices must be integers or slices, not str"}, frInputGet)
-			}
+	switch x := in.(type) {
+	case []any:
+		if slices.Contains(x, any(name)) {
+			return false, nil, excWithFrames(&PyException{Type: "TypeError",
+				Message: "list indices must be integers or slices, not str"}, frInputGet)
 		}
 		return false, nil, nil
-	case jStr:
-		if strings.Contains(in.s, name) {
+	case string:
+		if strings.Contains(x, name) {
 			return false, nil, excWithFrames(&PyException{Type: "TypeError",
 				Message: "string indices must be integers, not 'str'"}, frInputGet)
 		}
 		return false, nil, nil
 	}
 	return false, nil, excWithFrames(&PyException{Type: "TypeError",
-		Message: "argument of type '" + pyTypeName(in.toAny()) + "' is not iterable"}, frInputIn)
+		Message: "argument of type '" + pyTypeName(in) + "' is not iterable"}, frInputIn)
 }
 
 func (c *nodeCheck) checkLink(spec *InputSpec, link []any) *PyException {
@@ -179,7 +180,7 @@ func (c *nodeCheck) checkLink(spec *InputSpec, link []any) *PyException {
 	}
 	if !(c.fn != nil && c.fn.InputTypes) && !typesMatch(received, spec.pyType) {
 		c.fail("return_type_mismatch", "Return type mismatch between linked nodes",
-			spec.Name+", received_type("+pyStr(received)+") mismatch input_type("+pyStr(spec.pyType)+")",
+			spec.Name+", received_type("+comfyjson.Str(received)+") mismatch input_type("+comfyjson.Str(spec.pyType)+")",
 			map[string]any{"input_name": spec.Name, "input_config": spec.config(),
 				"received_type": received, "linked_node": link})
 		return nil
@@ -216,7 +217,7 @@ func (v *validation) lookupNode(id any) (string, *PyException) {
 	case pyList, pyDict:
 		return "", &PyException{Type: "TypeError", Message: "unhashable type: '" + pyTypeName(id) + "'"}
 	}
-	return "", &PyException{Type: "KeyError", Message: pyRepr(id)}
+	return "", &PyException{Type: "KeyError", Message: comfyjson.Repr(id)}
 }
 
 // returnType is `RETURN_TYPES[slot]`: a tuple for V1 nodes, a list for V3.
@@ -288,7 +289,8 @@ func convert(typ any, val any) (converted, *PyException) {
 		if exc != nil {
 			return converted{}, exc
 		}
-		return converted{val: intNumber(n), wire: intNumber(n)}, nil
+		lit := json.Number(n.String())
+		return converted{val: lit, wire: lit}, nil
 	case "FLOAT":
 		f, exc := pyFloatConv(val)
 		if exc != nil {
@@ -297,9 +299,10 @@ func convert(typ any, val any) (converted, *PyException) {
 		if math.IsInf(f, 0) || math.IsNaN(f) {
 			return converted{val: f, wire: val}, nil
 		}
-		return converted{val: floatNumber(f), wire: floatNumber(f)}, nil
+		lit := json.Number(comfyjson.FloatRepr(f))
+		return converted{val: lit, wire: lit}, nil
 	case "STRING":
-		s := pyStr(val)
+		s := comfyjson.Str(val)
 		return converted{val: s, wire: s}, nil
 	case "BOOLEAN":
 		b := pyTruth(val)

@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"slices"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // Version returns a content hash of the graph, "sha256:<hex>", over its
@@ -41,39 +44,30 @@ func (g Graph) canonical() map[string]any {
 func writeCanonical(b *bytes.Buffer, v any) {
 	switch x := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b.WriteByte('{')
+		keys := slices.Sorted(maps.Keys(x))
+		members := make([]rawMember, len(keys))
 		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, k)
-			b.WriteByte(':')
-			writeCanonical(b, x[k])
+			var vb bytes.Buffer
+			writeCanonical(&vb, x[k])
+			members[i] = rawMember{k, vb.Bytes()}
 		}
-		b.WriteByte('}')
+		b.Write(writeObject(members))
 	case []any:
-		b.WriteByte('[')
+		elems := make([][]byte, len(x))
 		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeCanonical(b, e)
+			var eb bytes.Buffer
+			writeCanonical(&eb, e)
+			elems[i] = eb.Bytes()
 		}
+		b.WriteByte('[')
+		b.Write(bytes.Join(elems, []byte{','}))
 		b.WriteByte(']')
 	case json.RawMessage:
-		var decoded any
-		dec := json.NewDecoder(bytes.NewReader(x))
-		dec.UseNumber()
-		if dec.Decode(&decoded) == nil {
-			writeCanonical(b, decoded)
+		if decoded, err := comfyjson.Decode(x); err == nil {
+			writeCanonical(b, comfyjson.Plain(decoded))
 		}
 	default:
-		raw, err := marshalValue(v)
+		raw, err := comfyjson.Marshal(v)
 		if err != nil {
 			raw = []byte("null")
 		}

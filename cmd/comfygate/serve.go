@@ -23,6 +23,7 @@ const envPrefix = "COMFYGATE"
 // variables (COMFYGATE_LISTEN, …) and a config file, in that precedence.
 type serveFlags struct {
 	listen, data, config       string
+	artifacts                  string
 	backends, apiKeys, hosts   multiFlag
 	sims, maxAttempts          int
 	maxQueued                  int
@@ -30,6 +31,7 @@ type serveFlags struct {
 	allowURLs, allowPrivate    bool
 	stepDelay, shutdownTimeout time.Duration
 	logLevel, logFormat        string
+	corsOrigins                multiFlag
 }
 
 // newServeFlags defines the flags on a set named name; defaults differ
@@ -39,6 +41,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs := ff.NewFlagSet(name)
 	fs.StringVar(&f.listen, 0, "listen", d.listen, "address to listen on (host:port; port 0 picks one)")
 	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
+	fs.StringVar(&f.artifacts, 0, "artifacts", "", "artifact store: a directory, or s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true with AWS_* credentials (default: the data directory's artifacts/)")
 	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
@@ -49,6 +52,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
 	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
+	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	fs.StringEnumVar(&f.logLevel, 0, "log-level", "log level", "info", "debug", "warn", "error")
 	fs.StringEnumVar(&f.logFormat, 0, "log-format", "log format", "text", "json")
@@ -93,12 +97,13 @@ func addList(fs *ff.FlagSet, name, placeholder string, m *multiFlag, usage strin
 // serverConfig turns the settings into a server.Config.
 func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	cfg := server.Config{
-		Listen: f.listen, DataDir: f.data, SimBackends: f.sims,
+		Listen: f.listen, DataDir: f.data, Artifacts: f.artifacts, SimBackends: f.sims,
 		MaxAttempts: f.maxAttempts, MaxQueued: f.maxQueued, MaxUploadBytes: int64(f.maxUploadMB) << 20,
 		AllowURLInputs: f.allowURLs, AllowedHosts: f.hosts, AllowPrivateURLs: f.allowPrivate,
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
 	}
 	cfg.Sim.StepDelay = f.stepDelay
+	cfg.CORSOrigins = f.corsOrigins
 	for _, b := range f.backends {
 		id, url, ok := strings.Cut(b, "=")
 		if !ok {

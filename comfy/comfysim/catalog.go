@@ -8,8 +8,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/workflow"
 	"github.com/comfygate/comfygate/workflow/corenodes"
@@ -73,7 +73,7 @@ func appendDefinition(info []byte, name, def string) []byte {
 	if len(bytes.TrimSpace(out)) > 1 {
 		out = append(out, ", "...)
 	}
-	out = append(out, pyjson.MustMarshal(name)...)
+	out = append(out, comfyjson.MustDumps(name)...)
 	out = append(out, ": "...)
 	out = append(out, def...)
 	return append(out, '}')
@@ -128,7 +128,7 @@ func (s *Server) handleObjectInfoClass(w http.ResponseWriter, _ *http.Request, p
 	nc, _ := c.Class(name)
 	var b bytes.Buffer
 	b.WriteByte('{')
-	b.Write(pyjson.MustMarshal(name))
+	b.Write(comfyjson.MustDumps(name))
 	b.WriteString(": ")
 	b.Write(nc.Raw)
 	b.WriteByte('}')

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/engine"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
@@ -22,15 +22,15 @@ type historyItem struct {
 	promptID string
 	prompt   []byte
 	extra    any
-	outputs  pyjson.Obj
+	outputs  comfyjson.Object
 	status   comfy.HistoryStatus
 	created  time.Time
 }
 
 func newHistoryItem(it *item, res engine.Result) *historyItem {
 	extra := it.extra
-	if obj, ok := extra.(pyjson.Obj); ok {
-		clean := append(pyjson.Obj{}, obj...)
+	if obj, ok := extra.(comfyjson.Object); ok {
+		clean := append(comfyjson.Object{}, obj...)
 		for _, k := range sensitiveKeys {
 			clean.Delete(k)
 		}
@@ -40,14 +40,14 @@ func newHistoryItem(it *item, res engine.Result) *historyItem {
 	if res.Success {
 		status.StatusStr, status.Completed = comfy.StatusSuccess, true
 	}
-	entry := pyjson.Obj{
+	entry := comfyjson.Object{
 		{Key: "prompt", Value: it.queueItem(extra)},
 		{Key: "outputs", Value: res.Outputs},
 		{Key: "status", Value: status},
 		{Key: "meta", Value: res.Meta},
 	}
 	return &historyItem{
-		raw:      pyjson.MustMarshal(entry),
+		raw:      comfyjson.MustDumps(entry),
 		number:   string(it.number),
 		promptID: it.promptID,
 		prompt:   it.promptRaw,
@@ -66,7 +66,7 @@ func writeHistory(w http.ResponseWriter, ids []string, entries []*historyItem) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.Write(pyjson.MustMarshal(id))
+		b.Write(comfyjson.MustDumps(id))
 		b.WriteString(": ")
 		b.Write(entries[i].raw)
 	}
@@ -154,7 +154,7 @@ func (s *Server) handlePostHistory(w http.ResponseWriter, r *http.Request, _ map
 	}
 	for _, id := range ids {
 		switch x := id.(type) {
-		case []any, pyjson.Obj:
+		case []any, comfyjson.Object:
 			internalError(w) // unhashable
 			return
 		case string:

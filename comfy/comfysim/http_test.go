@@ -35,6 +35,10 @@ func TestRoutesAndConventions(t *testing.T) {
 		{"interrupt, not JSON", "POST", "/interrupt", "not json", nil, 200, "application/octet-stream", "", ""},
 		{"interrupt, unknown prompt", "POST", "/interrupt", `{"prompt_id": "nope"}`, nil, 200, "application/octet-stream", "", ""},
 		{"interrupt, JSON null", "POST", "/interrupt", `null`, nil, 500, "text/plain; charset=utf-8", "500 Internal Server Error\n\nServer got itself in trouble", ""},
+		// UnicodeDecodeError comes from request.json() and is no JSONDecodeError: not caught.
+		{"interrupt, body not UTF-8", "POST", "/interrupt", "{\"prompt_id\": \"\xff\"}", nil, 500, "text/plain; charset=utf-8", "500 Internal Server Error\n\nServer got itself in trouble", ""},
+		{"jobs cancel, body not UTF-8", "POST", "/api/jobs/cancel", "\"\xff\"", nil, 500, "text/plain; charset=utf-8", "500 Internal Server Error\n\nServer got itself in trouble", ""},
+		{"jobs cancel, not JSON", "POST", "/api/jobs/cancel", "{", nil, 400, "application/json; charset=utf-8", `{"error": "Request body must be valid JSON"}`, ""},
 		{"queue, malformed JSON", "POST", "/queue", `{`, nil, 500, "text/plain; charset=utf-8", "500 Internal Server Error\n\nServer got itself in trouble", ""},
 		{"queue, empty body", "POST", "/queue", ``, nil, 500, "text/plain; charset=utf-8", "", ""},
 		{"queue, clear", "POST", "/queue", `{"clear": true}`, nil, 200, "application/octet-stream", "", ""},

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/comfygate/comfygate/comfy"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
@@ -105,9 +105,9 @@ func (s *Server) handleViewMetadata(w http.ResponseWriter, _ *http.Request, _ ma
 }
 
 func (s *Server) handleFolderPaths(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
-	out := pyjson.Obj{}
+	out := comfyjson.Object{}
 	for _, f := range modelFolders {
-		out = append(out, pyjson.Member{Key: f, Value: []string{filepath.Join(s.dataDir, "models", f)}})
+		out = append(out, comfyjson.Member{Key: f, Value: []string{filepath.Join(s.dataDir, "models", f)}})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

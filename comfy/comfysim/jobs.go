@@ -3,102 +3,40 @@ package comfysim
 import (
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/comfygate/comfygate/comfy"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // The /api/jobs routes come from newer ComfyUI servers (comfy_execution/
 // jobs.py); the simulator offers them on top of the 0.3.64 surface.
 
-var jobStatuses = []string{comfy.JobPending, comfy.JobInProgress, comfy.JobCompleted, comfy.JobFailed, comfy.JobCancelled}
-
 func jobError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-type jobQuery struct {
-	statuses   []string
-	workflowID string
-	sortBy     string
-	desc       bool
-	limit      *int
-	offset     int
-}
-
-func parseJobQuery(r *http.Request) (jobQuery, string) {
-	q := comfywire.ParseQuery(r.URL.RawQuery)
-	jq := jobQuery{statuses: jobStatuses, workflowID: q.Get("workflow_id"), offset: 0}
-	if v := q.Get("status"); v != "" {
-		jq.statuses = nil
-		var bad []string
-		for _, s := range strings.Split(v, ",") {
-			s = strings.ToLower(strings.TrimSpace(s))
-			if s == "" {
-				continue
-			}
-			if !slices.Contains(jobStatuses, s) {
-				bad = append(bad, s)
-			}
-			jq.statuses = append(jq.statuses, s)
-		}
-		if len(bad) > 0 {
-			return jq, fmt.Sprintf("Invalid status value(s): %s. Valid values: %s", strings.Join(bad, ", "), strings.Join(jobStatuses, ", "))
-		}
-	}
-	jq.sortBy = strings.ToLower(cmp.Or(q.Get("sort_by"), "created_at"))
-	if jq.sortBy != "created_at" && jq.sortBy != "execution_duration" {
-		return jq, "sort_by must be 'created_at' or 'execution_duration'"
-	}
-	order := strings.ToLower(cmp.Or(q.Get("sort_order"), "desc"))
-	if order != "asc" && order != "desc" {
-		return jq, "sort_order must be 'asc' or 'desc'"
-	}
-	jq.desc = order == "desc"
-	if v, ok := q["limit"]; ok {
-		n, ok := comfywire.PyInt(v[0])
-		if !ok {
-			return jq, "limit must be an integer"
-		}
-		if n <= 0 {
-			return jq, "limit must be a positive integer"
-		}
-		jq.limit = &n
-	}
-	if v, ok := q["offset"]; ok {
-		n, ok := comfywire.PyInt(v[0])
-		if !ok {
-			return jq, "offset must be an integer"
-		}
-		jq.offset = max(n, 0)
-	}
-	return jq, ""
-}
-
 func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	jq, msg := parseJobQuery(r)
+	jq, msg := comfywire.ParseJobQuery(r.URL.RawQuery)
 	if msg != "" {
 		jobError(w, http.StatusBadRequest, msg)
 		return
 	}
-	jobs := s.allJobs(jq.statuses)
-	if jq.workflowID != "" {
-		jobs = slices.DeleteFunc(jobs, func(j comfy.Job) bool { return j.WorkflowID == nil || *j.WorkflowID != jq.workflowID })
+	jobs := s.allJobs(jq.Statuses)
+	if jq.WorkflowID != "" {
+		jobs = slices.DeleteFunc(jobs, func(j comfy.Job) bool { return j.WorkflowID == nil || *j.WorkflowID != jq.WorkflowID })
 	}
-	sortJobs(jobs, jq.sortBy, jq.desc)
+	sortJobs(jobs, jq.ByDuration, jq.Desc)
 	total := len(jobs)
-	jobs = jobs[min(jq.offset, len(jobs)):]
-	if jq.limit != nil && *jq.limit < len(jobs) {
-		jobs = jobs[:*jq.limit]
+	jobs = jobs[min(jq.Offset, len(jobs)):]
+	if jq.Limit != nil && *jq.Limit < len(jobs) {
+		jobs = jobs[:*jq.Limit]
 	}
 	writeJSON(w, http.StatusOK, comfy.JobList{Jobs: jobs, Pagination: comfy.Pagination{
-		Offset: jq.offset, Limit: jq.limit, Total: total, HasMore: jq.offset+len(jobs) < total,
+		Offset: jq.Offset, Limit: jq.Limit, Total: total, HasMore: jq.Offset+len(jobs) < total,
 	}})
 }
 
@@ -123,9 +61,9 @@ func (s *Server) allJobs(statuses []string) []comfy.Job {
 	return jobs
 }
 
-func sortJobs(jobs []comfy.Job, by string, desc bool) {
+func sortJobs(jobs []comfy.Job, byDuration, desc bool) {
 	key := func(j comfy.Job) int64 {
-		if by == "execution_duration" {
+		if byDuration {
 			if j.ExecutionStartTime != nil && j.ExecutionEndTime != nil && *j.ExecutionStartTime != 0 && *j.ExecutionEndTime != 0 {
 				return *j.ExecutionEndTime - *j.ExecutionStartTime
 			}
@@ -178,17 +116,15 @@ func (s *Server) handleCancelJob(w http.ResponseWriter, _ *http.Request, p map[s
 var canonicalUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func (s *Server) handleCancelJobs(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	data, err := s.readBody(r)
-	if err != nil {
-		s.bodyError(w, r, err)
+	v, answered, err := s.decodeBody(w, r)
+	if answered {
 		return
 	}
-	v, err := pyjson.Decode(data)
 	if err != nil {
 		jobError(w, http.StatusBadRequest, "Request body must be valid JSON")
 		return
 	}
-	idsV, _, _ := comfywire.PyDictGet(v, "job_ids")
+	idsV, _, _ := comfyjson.DictGet(v, "job_ids")
 	ids, ok := idsV.([]any)
 	if !ok {
 		jobError(w, http.StatusBadRequest, "job_ids must be a list")
@@ -198,13 +134,13 @@ func (s *Server) handleCancelJobs(w http.ResponseWriter, r *http.Request, _ map[
 	for _, id := range ids {
 		str, isStr := id.(string)
 		if !isStr {
-			invalid = append(invalid, pyjson.Repr(id))
+			invalid = append(invalid, comfyjson.Repr(id))
 		} else if !canonicalUUID.MatchString(str) {
 			invalid = append(invalid, str)
 		}
 	}
 	if len(invalid) > 0 {
-		writeJSON(w, http.StatusBadRequest, pyjson.Obj{{Key: "error", Value: "job_ids contains invalid id(s)"}, {Key: "invalid_ids", Value: invalid}})
+		writeJSON(w, http.StatusBadRequest, comfyjson.Object{{Key: "error", Value: "job_ids contains invalid id(s)"}, {Key: "invalid_ids", Value: invalid}})
 		return
 	}
 	cancelled := false
@@ -229,15 +165,15 @@ func queueJob(it *item, status string, withWorkflow bool) comfy.Job {
 	created := it.created.UnixMilli()
 	j := comfy.Job{ID: it.promptID, Status: status, Priority: it.number, CreateTime: &created, WorkflowID: workflowID(it.extra)}
 	if withWorkflow {
-		j.Workflow = pyjson.MustMarshal(pyjson.Obj{{Key: "prompt", Value: it.prompt}, {Key: "extra_data", Value: it.extra}})
+		j.Workflow = comfyjson.MustDumps(comfyjson.Object{{Key: "prompt", Value: it.prompt}, {Key: "extra_data", Value: it.extra}})
 	}
 	return j
 }
 
 func workflowID(extra any) *string {
-	info, _, _ := comfywire.PyDictGet(extra, "extra_pnginfo")
-	wf, _, _ := comfywire.PyDictGet(info, "workflow")
-	id, _, _ := comfywire.PyDictGet(wf, "id")
+	info, _, _ := comfyjson.DictGet(extra, "extra_pnginfo")
+	wf, _, _ := comfyjson.DictGet(info, "workflow")
+	id, _, _ := comfyjson.DictGet(wf, "id")
 	if s, ok := id.(string); ok {
 		return &s
 	}
@@ -274,9 +210,9 @@ func historyJob(e *historyItem, withOutputs bool) comfy.Job {
 	}
 	j.OutputsCount, j.PreviewableOutputsCount, j.PreviewOutput = outputsSummary(e.outputs)
 	if withOutputs {
-		j.Outputs = pyjson.MustMarshal(e.outputs)
-		j.ExecutionStatus = pyjson.MustMarshal(e.status)
-		j.Workflow = pyjson.MustMarshal(pyjson.Obj{{Key: "prompt", Value: json.RawMessage(e.prompt)}, {Key: "extra_data", Value: e.extra}})
+		j.Outputs = comfyjson.MustDumps(e.outputs)
+		j.ExecutionStatus = comfyjson.MustDumps(e.status)
+		j.Workflow = comfyjson.MustDumps(comfyjson.Object{{Key: "prompt", Value: json.RawMessage(e.prompt)}, {Key: "extra_data", Value: e.extra}})
 	}
 	return j
 }

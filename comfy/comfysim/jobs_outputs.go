@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 var (
@@ -23,7 +23,7 @@ func hasSuffixAny(s string, suffixes []string) bool {
 	return false
 }
 
-func isPreviewable(media string, item pyjson.Obj) bool {
+func isPreviewable(media string, item comfyjson.Object) bool {
 	for _, m := range previewableMedia {
 		if media == m {
 			return true
@@ -43,10 +43,10 @@ func isPreviewable(media string, item pyjson.Obj) bool {
 // file outputs counted, text strings only as a last-resort preview, and the
 // preview picked as saved visual media, then other visual media, then a
 // saved text file, then raw text.
-func outputsSummary(outputs pyjson.Obj) (count, previewable int, preview json.RawMessage) {
-	var best, fallback, textFile, text pyjson.Obj
+func outputsSummary(outputs comfyjson.Object) (count, previewable int, preview json.RawMessage) {
+	var best, fallback, textFile, text comfyjson.Object
 	for _, node := range outputs {
-		media, ok := node.Value.(pyjson.Obj)
+		media, ok := node.Value.(comfyjson.Object)
 		if !ok {
 			continue
 		}
@@ -56,7 +56,7 @@ func outputsSummary(outputs pyjson.Obj) (count, previewable int, preview json.Ra
 				continue
 			}
 			for _, raw := range items {
-				item, isObj := raw.(pyjson.Obj)
+				item, isObj := raw.(comfyjson.Object)
 				if !isObj {
 					if s, isStr := raw.(string); isStr && m.Key == "text" && best == nil && text == nil {
 						text = textPreview(s, node.Key)
@@ -70,9 +70,9 @@ func outputsSummary(outputs pyjson.Obj) (count, previewable int, preview json.Ra
 				if best != nil || !isPreviewable(m.Key, item) {
 					continue
 				}
-				enriched := append(append(pyjson.Obj{}, item...), pyjson.Member{Key: "nodeId", Value: node.Key})
+				enriched := append(append(comfyjson.Object{}, item...), comfyjson.Member{Key: "nodeId", Value: node.Key})
 				if !item.Has("mediaType") {
-					enriched = append(enriched, pyjson.Member{Key: "mediaType", Value: m.Key})
+					enriched = append(enriched, comfyjson.Member{Key: "mediaType", Value: m.Key})
 				}
 				name, _ := item.Get("filename")
 				fn, _ := name.(string)
@@ -90,18 +90,18 @@ func outputsSummary(outputs pyjson.Obj) (count, previewable int, preview json.Ra
 			}
 		}
 	}
-	for _, p := range []pyjson.Obj{best, fallback, textFile, text} {
+	for _, p := range []comfyjson.Object{best, fallback, textFile, text} {
 		if p != nil {
-			return count, previewable, pyjson.MustMarshal(p)
+			return count, previewable, comfyjson.MustDumps(p)
 		}
 	}
 	return count, previewable, nil
 }
 
-func textPreview(s, nodeID string) pyjson.Obj {
-	p := pyjson.Obj{{Key: "content", Value: s}}
+func textPreview(s, nodeID string) comfyjson.Object {
+	p := comfyjson.Object{{Key: "content", Value: s}}
 	if r := []rune(s); len(r) > 1024 {
-		p = pyjson.Obj{{Key: "content", Value: string(r[:1024])}, {Key: "truncated", Value: true}}
+		p = comfyjson.Object{{Key: "content", Value: string(r[:1024])}, {Key: "truncated", Value: true}}
 	}
-	return append(p, pyjson.Member{Key: "nodeId", Value: nodeID}, pyjson.Member{Key: "mediaType", Value: "text"})
+	return append(p, comfyjson.Member{Key: "nodeId", Value: nodeID}, comfyjson.Member{Key: "mediaType", Value: "text"})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
@@ -100,15 +101,15 @@ func (s *Server) handleLogsSubscribe(w http.ResponseWriter, r *http.Request, _ m
 	if !ok {
 		return
 	}
-	id, hasID, err := comfywire.PyDictGet(v, "clientId")
-	enabled, hasEnabled, _ := comfywire.PyDictGet(v, "enabled")
+	id, hasID, err := comfyjson.DictGet(v, "clientId")
+	enabled, hasEnabled, _ := comfyjson.DictGet(v, "enabled")
 	if err != nil || !hasID || !hasEnabled {
 		internalError(w)
 		return
 	}
 	sid, _ := id.(string)
 	s.logs.mu.Lock()
-	if comfywire.Truthy(enabled) {
+	if comfyjson.Truthy(enabled) {
 		s.logs.subs[sid] = true
 	} else {
 		delete(s.logs.subs, sid)

@@ -5,10 +5,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
-	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // errMalformedRef makes the mask route answer a plain-text 500, as
@@ -24,15 +23,15 @@ func (s *Server) saveMask(f form, upload *formFile, path string) error {
 	if !ok {
 		return errMalformedRef
 	}
-	ref, err := pyjson.Decode([]byte(refText))
+	ref, err := comfyjson.Decode([]byte(refText))
 	if err != nil {
 		return errMalformedRef
 	}
-	nameV, err := comfywire.PyGet(ref, "filename")
+	nameV, err := comfyjson.Get(ref, "filename")
 	if err != nil {
 		return errMalformedRef
 	}
-	obj := ref.(pyjson.Obj)
+	obj := ref.(comfyjson.Object)
 	if !obj.Has("filename") {
 		return errMalformedRef // KeyError
 	}
@@ -46,7 +45,7 @@ func (s *Server) saveMask(f form, upload *formFile, path string) error {
 
 // maskOriginal resolves original_ref to a file, or reports false for the
 // cases ComfyUI ignores.
-func (s *Server) maskOriginal(ref pyjson.Obj, name string) (string, bool) {
+func (s *Server) maskOriginal(ref comfyjson.Object, name string) (string, bool) {
 	name, kind := annotated(name)
 	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
 		return "", false

@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/queue"
-	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -22,9 +21,9 @@ type item struct {
 	number    json.Number // as shown: 3, -40, 7.5
 	priority  float64
 	promptID  string
-	prompt    pyjson.Obj // the validated prompt as ComfyUI shows it
-	promptRaw []byte     // prompt, encoded once
-	extra     any        // extra_data
+	prompt    comfyjson.Object // the validated prompt as ComfyUI shows it
+	promptRaw []byte           // prompt, encoded once
+	extra     any              // extra_data
 	outputs   []string
 	graph     workflow.Graph
 	created   time.Time
@@ -37,7 +36,7 @@ func (it *item) queueItem(extra any) comfy.QueueItem {
 		Number:           it.number,
 		PromptID:         it.promptID,
 		Prompt:           it.promptRaw,
-		ExtraData:        pyjson.MustMarshal(extra),
+		ExtraData:        comfyjson.MustDumps(extra),
 		OutputsToExecute: append([]string{}, it.outputs...),
 	}
 }
@@ -104,7 +103,7 @@ type number struct {
 // that got that far.
 func (s *Server) assignNumber(advances bool, body *workflow.PromptBody) number {
 	if body != nil && body.Number != nil {
-		return number{lit: json.Number(pyjson.FloatRepr(*body.Number)), priority: *body.Number}
+		return number{lit: json.Number(comfyjson.FloatJSON(*body.Number)), priority: *body.Number}
 	}
 	if !advances {
 		return number{}
@@ -124,12 +123,12 @@ func (s *Server) newItem(n number, promptID string, res workflow.Result, body *w
 	if err != nil {
 		return nil, fmt.Errorf("encode prompt: %w", err)
 	}
-	decoded, err := pyjson.Decode(raw)
+	decoded, err := comfyjson.Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("decode prompt: %w", err)
 	}
-	prompt, _ := decoded.(pyjson.Obj)
-	extra, err := pyjson.Decode(body.ExtraDataWithClientID())
+	prompt, _ := decoded.(comfyjson.Object)
+	extra, err := comfyjson.Decode(body.ExtraDataWithClientID())
 	if err != nil {
 		return nil, fmt.Errorf("decode extra_data: %w", err)
 	}
@@ -138,7 +137,7 @@ func (s *Server) newItem(n number, promptID string, res workflow.Result, body *w
 		priority:  n.priority,
 		promptID:  promptID,
 		prompt:    prompt,
-		promptRaw: pyjson.MustMarshal(prompt),
+		promptRaw: comfyjson.MustDumps(prompt),
 		extra:     extra,
 		outputs:   res.Outputs,
 		graph:     res.Graph,
@@ -187,19 +186,19 @@ func (s *Server) handleGetPrompt(w http.ResponseWriter, _ *http.Request, _ map[s
 // counter for this body: it must parse, and `"number" in body` and the
 // "front" lookup must not raise or divert.
 func advancesCounter(data []byte) bool {
-	v, err := pyjson.Decode(data)
+	v, err := comfyjson.Decode(data)
 	if err != nil {
 		return false
 	}
-	has, err := comfywire.PyContains(v, "number")
+	has, err := comfyjson.Contains(v, "number")
 	if err != nil || has {
 		return false
 	}
-	hasFront, err := comfywire.PyContains(v, "front")
+	hasFront, err := comfyjson.Contains(v, "front")
 	if err != nil {
 		return false
 	}
-	if _, isObj := v.(pyjson.Obj); hasFront && !isObj {
+	if _, isObj := v.(comfyjson.Object); hasFront && !isObj {
 		return false // json_data['front'] raises on a list or string
 	}
 	return true

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/comfygate/comfygate/comfy"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/queue"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
@@ -81,21 +81,19 @@ func (s *Server) deletePending(id any) bool {
 // with {"prompt_id"}; always an empty 200 (a body that is JSON but not an
 // object gives 500).
 func (s *Server) handleInterrupt(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	data, err := s.readBody(r)
-	if err != nil {
-		s.bodyError(w, r, err)
+	v, answered, err := s.decodeBody(w, r)
+	if answered {
 		return
 	}
-	v, err := pyjson.Decode(data)
 	if err != nil {
-		v = pyjson.Obj{} // json.JSONDecodeError is caught
+		v = comfyjson.Object{} // json.JSONDecodeError is caught
 	}
-	pid, _, err := comfywire.PyDictGet(v, "prompt_id")
+	pid, _, err := comfyjson.DictGet(v, "prompt_id")
 	if err != nil {
 		internalError(w)
 		return
 	}
-	if comfywire.Truthy(pid) {
+	if comfyjson.Truthy(pid) {
 		s.interruptIfRunning(pid)
 	} else {
 		s.logf("Global interrupt (no prompt_id specified)\n")
@@ -110,7 +108,7 @@ func (s *Server) interruptIfRunning(pid any) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running == nil || s.running.promptID != id {
-		s.logf("Prompt %s is not currently running, skipping interrupt\n", pyjson.Str(pid))
+		s.logf("Prompt %s is not currently running, skipping interrupt\n", comfyjson.Str(pid))
 		return false
 	}
 	s.logf("Interrupting prompt %s\n", id)
@@ -125,17 +123,17 @@ func (s *Server) handleFree(w http.ResponseWriter, r *http.Request, _ map[string
 	if !ok {
 		return
 	}
-	unload, _, err := comfywire.PyDictGet(v, "unload_models")
+	unload, _, err := comfyjson.DictGet(v, "unload_models")
 	if err != nil {
 		internalError(w)
 		return
 	}
-	free, _, _ := comfywire.PyDictGet(v, "free_memory")
+	free, _, _ := comfyjson.DictGet(v, "free_memory")
 	s.mu.Lock()
-	if comfywire.Truthy(unload) {
+	if comfyjson.Truthy(unload) {
 		s.flags.unloadModels = true
 	}
-	if comfywire.Truthy(free) {
+	if comfyjson.Truthy(free) {
 		s.flags.freeMemory = true
 	}
 	s.mu.Unlock()

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
 // writeJSON answers with json.dumps-style JSON, like web.json_response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := pyjson.Marshal(v)
+	body, err := comfyjson.Dumps(v)
 	if err != nil {
 		internalError(w)
 		return
@@ -43,15 +43,22 @@ func (s *Server) bodyError(w http.ResponseWriter, r *http.Request, err error) {
 // readJSON is `await request.json()`: the body decoded in order, or an
 // error (a 500 in ComfyUI unless the handler catches it).
 func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) (any, bool) {
-	data, err := s.readBody(r)
-	if err != nil {
-		s.bodyError(w, r, err)
-		return nil, false
-	}
-	v, err := pyjson.Decode(data)
-	if err != nil {
+	v, answered, err := s.decodeBody(w, r)
+	if err != nil && !answered {
 		internalError(w)
 		return nil, false
 	}
-	return v, true
+	return v, !answered
+}
+
+// decodeBody is `await request.json()` in a handler that catches
+// json.JSONDecodeError: a body that is not JSON comes back as err for the
+// handler to answer; any other failure is answered here (413 or 500).
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request) (v any, answered bool, err error) {
+	v, err = comfywire.ReadJSON(r, s.opts.maxUploadBytes())
+	if err != nil && !errors.Is(err, comfywire.ErrNotJSON) {
+		s.bodyError(w, r, err)
+		return nil, true, err
+	}
+	return v, false, err
 }

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/engine"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // worker is ComfyUI's prompt_worker thread: take the smallest item, run it,
@@ -86,7 +86,7 @@ func (s *Server) runItem(it *item) {
 // clientOf is extra_data["client_id"] as the worker reads it for the final
 // "executing": nil when absent or null.
 func clientOf(extra any) *string {
-	obj, ok := extra.(pyjson.Obj)
+	obj, ok := extra.(comfyjson.Object)
 	if !ok {
 		return nil
 	}
@@ -97,6 +97,6 @@ func clientOf(extra any) *string {
 	if s, isStr := v.(string); isStr {
 		return &s
 	}
-	s := "\x00" + pyjson.Repr(v)
+	s := "\x00" + comfyjson.Repr(v)
 	return &s
 }

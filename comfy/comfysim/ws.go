@@ -4,8 +4,8 @@ import (
 	"net/http"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/hub"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
@@ -48,7 +48,7 @@ func encodeEvent(ev comfy.Event) hub.Frame {
 		// Only events built by the simulator get here; a failure is a bug.
 		panic(err)
 	}
-	return hub.Frame{Data: pyjson.Pythonize(data)}
+	return hub.Frame{Data: comfyjson.Pythonize(data)}
 }
 
 // emitLocked sends a JSON event (to one socket, or all when to is nil).
@@ -77,15 +77,15 @@ func (e *emitter) SupportsPreviewMetadata(to *string) bool {
 // ComfyUI's max_upload_size is an int when --max-upload-size is left at
 // its default and a float when set.
 func (s *Server) featureFlagsMessage() []byte {
-	return pyjson.MustMarshal(pyjson.Obj{{Key: "type", Value: comfy.EventFeatureFlags}, {Key: "data", Value: s.featureFlags()}})
+	return comfyjson.MustDumps(comfyjson.Object{{Key: "type", Value: comfy.EventFeatureFlags}, {Key: "data", Value: s.featureFlags()}})
 }
 
-func (s *Server) featureFlags() pyjson.Obj {
-	var size any = pyjson.Float(s.opts.MaxUploadSizeMB * 1024 * 1024)
+func (s *Server) featureFlags() comfyjson.Object {
+	var size any = comfyjson.Float(s.opts.MaxUploadSizeMB * 1024 * 1024)
 	if s.opts.MaxUploadSizeMB <= 0 {
 		size = s.opts.maxUploadBytes()
 	}
-	return pyjson.Obj{{Key: "supports_preview_metadata", Value: true}, {Key: "max_upload_size", Value: size}}
+	return comfyjson.Object{{Key: "supports_preview_metadata", Value: true}, {Key: "max_upload_size", Value: size}}
 }
 
 func (s *Server) handleFeatures(w http.ResponseWriter, _ *http.Request, _ map[string]string) {

@@ -8,8 +8,10 @@
 // streamed in and out, never held whole in memory, because outputs can be
 // 100 MB videos.
 //
-// Local is the embedded, directory-backed store. Store is the seam for an
-// S3-compatible implementation used when several replicas share artifacts.
+// Local is the embedded, directory-backed store; S3 keeps blobs in an
+// S3-compatible bucket so that several replicas share them. Open picks one
+// from a location string (a directory or an s3:// URL), and the contract
+// both honour is tested once, in artifacttest.
 package artifact
 
 import (
@@ -35,6 +37,18 @@ type Store interface {
 	// Delete removes the blob; deleting a missing blob is not an error.
 	// Blobs are shared by content: callers decide when none references it.
 	Delete(ctx context.Context, id string) error
+}
+
+// Backend is a Store as Open returns it: one that can say whether its
+// storage answers and that holds resources to release.
+type Backend interface {
+	Store
+	// Ready returns nil when the storage answers; its error says why not.
+	// It is cheap enough to back a readiness probe.
+	Ready(ctx context.Context) error
+	// Close releases the store's connections. Blobs already open stay
+	// readable until their own Close.
+	Close() error
 }
 
 // PutOptions describe the content being stored.

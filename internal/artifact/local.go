@@ -36,7 +36,7 @@ type Local struct {
 	log     *slog.Logger
 }
 
-var _ Store = (*Local)(nil)
+var _ Backend = (*Local)(nil)
 
 // NewLocal opens (creating if needed) a store in dir.
 func NewLocal(dir string, opts LocalOptions) (*Local, error) {
@@ -53,28 +53,47 @@ func NewLocal(dir string, opts LocalOptions) (*Local, error) {
 	if err := os.MkdirAll(l.tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("open artifact store: %w", err)
 	}
-	l.removeStaleTemp(time.Now().Add(-opts.StaleTemp))
+	removeStaleTemp(l.tmp, "", time.Now().Add(-opts.StaleTemp), l.log)
 	return l, nil
 }
 
-// removeStaleTemp deletes temp files a crashed Put left behind. Young ones
-// are left alone: another process may be writing them.
-func (l *Local) removeStaleTemp(before time.Time) {
-	entries, err := os.ReadDir(l.tmp)
+// removeStaleTemp deletes the temp files in dir whose names start with
+// prefix that a crashed Put left behind. Young ones are left alone:
+// another process may be writing them.
+func removeStaleTemp(dir, prefix string, before time.Time, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		l.log.Warn("artifact: list temp dir", "err", err)
+		log.Warn("artifact: list temp dir", "err", err)
 		return
 	}
 	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) || e.IsDir() {
+			continue
+		}
 		info, err := e.Info()
 		if err != nil || !info.ModTime().Before(before) {
 			continue
 		}
-		if err := os.Remove(filepath.Join(l.tmp, e.Name())); err == nil {
-			l.log.Info("artifact: removed stale temp file", "name", e.Name())
+		if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+			log.Info("artifact: removed stale temp file", "name", e.Name())
 		}
 	}
 }
+
+// Ready implements Backend: the directory is still there (a disk that was
+// unmounted under a running process is not).
+func (l *Local) Ready(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(l.tmp); err != nil {
+		return fmt.Errorf("artifact store %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// Close implements Backend; a directory holds nothing open.
+func (l *Local) Close() error { return nil }
 
 // path returns where a valid id lives; callers check the id first.
 func (l *Local) path(id string) string {

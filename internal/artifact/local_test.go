@@ -59,94 +59,57 @@ func files(tb testing.TB, l *Local) []string {
 	return out
 }
 
-func TestPutOpenRoundTrip(t *testing.T) {
+// The contract is tested in artifacttest (contract_test.go); these are the
+// local store's own promises about its directory.
+
+func TestLocalLayout(t *testing.T) {
 	t.Parallel()
 	l := newStore(t, LocalOptions{})
 	content := []byte("hello, artifact")
-	info := put(t, l, content, PutOptions{ContentType: "text/plain"})
 	id := sha(content)
-	want := Info{ID: id, Size: int64(len(content)), ContentType: "text/plain"}
-	if diff := cmp.Diff(want, info); diff != "" {
-		t.Fatalf("Put info mismatch (-want +got):\n%s", diff)
+	// Repeated and concurrent Puts of one content keep one blob and one
+	// content type file.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := l.Put(context.Background(), bytes.NewReader(content), PutOptions{ContentType: "text/plain"}); err != nil {
+				t.Errorf("Put: %v", err)
+			}
+		})
 	}
-	wantFiles := []string{id[:2] + "/" + id[2:4] + "/" + id, id[:2] + "/" + id[2:4] + "/" + id + ".type"}
-	if diff := cmp.Diff(wantFiles, files(t, l)); diff != "" {
+	wg.Wait()
+	put(t, l, content, PutOptions{ContentType: "application/json"})
+	want := []string{id[:2] + "/" + id[2:4] + "/" + id, id[:2] + "/" + id[2:4] + "/" + id + ".type"}
+	if diff := cmp.Diff(want, files(t, l)); diff != "" {
 		t.Errorf("files mismatch (-want +got):\n%s", diff)
 	}
-	b, err := l.Open(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	got, err := io.ReadAll(b)
-	if err != nil || !bytes.Equal(got, content) {
-		t.Errorf("read %q, %v; want %q", got, err, content)
-	}
-	if diff := cmp.Diff(want, b.Info()); diff != "" {
-		t.Errorf("Blob.Info mismatch (-want +got):\n%s", diff)
-	}
-	if b.ModTime().IsZero() {
-		t.Error("ModTime is zero")
-	}
-	if st, err := l.Stat(t.Context(), id); err != nil || st != want {
-		t.Errorf("Stat = %+v, %v; want %+v", st, err, want)
-	}
-	if ok, err := l.Exists(t.Context(), id); !ok || err != nil {
-		t.Errorf("Exists = %v, %v; want true", ok, err)
-	}
 }
 
-func TestPutIdempotent(t *testing.T) {
+// A failed Put leaves no file behind, not even in tmp/.
+func TestLocalFailuresLeaveNoFiles(t *testing.T) {
 	t.Parallel()
-	l := newStore(t, LocalOptions{})
-	content := []byte("same bytes")
-	first := put(t, l, content, PutOptions{ContentType: "text/plain"})
-	second := put(t, l, content, PutOptions{ContentType: "application/json"})
-	if diff := cmp.Diff(first, second); diff != "" {
-		t.Errorf("second Put differs (-first +second):\n%s", diff)
-	}
-	if n := len(files(t, l)); n != 2 {
-		t.Errorf("%d files stored, want 2 (one blob, one type)", n)
-	}
-}
-
-func TestPutEmpty(t *testing.T) {
-	t.Parallel()
-	l := newStore(t, LocalOptions{})
-	info := put(t, l, nil, PutOptions{})
-	if info.ID != sha(nil) || info.Size != 0 {
-		t.Errorf("Put(empty) = %+v", info)
-	}
-}
-
-func TestPutTooLarge(t *testing.T) {
-	t.Parallel()
+	boom := errors.New("connection reset")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 	tests := []struct {
 		name    string
-		size    int
+		ctx     context.Context
+		r       io.Reader
 		opts    PutOptions
-		store   LocalOptions
-		wantErr int64 // the limit reported, 0 for success
+		wantErr error
 	}{
-		{"at limit", 100, PutOptions{MaxSize: 100}, LocalOptions{}, 0},
-		{"one over", 101, PutOptions{MaxSize: 100}, LocalOptions{}, 100},
-		{"far over", 1 << 20, PutOptions{MaxSize: 100}, LocalOptions{}, 100},
-		{"store default", 65, PutOptions{}, LocalOptions{MaxSize: 64}, 64},
+		{"reader fails", context.Background(), &failingReader{n: 100 << 10, err: boom}, PutOptions{}, boom},
+		{"context cancelled", cancelled, bytes.NewReader([]byte("x")), PutOptions{}, context.Canceled},
+		{"too large", context.Background(), bytes.NewReader(make([]byte, 10)), PutOptions{MaxSize: 5}, ErrTooLarge},
+		{"bad type", context.Background(), bytes.NewReader([]byte("x")), PutOptions{ContentType: ";;"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			l := newStore(t, tc.store)
-			_, err := l.Put(t.Context(), bytes.NewReader(make([]byte, tc.size)), tc.opts)
-			if tc.wantErr == 0 {
-				if err != nil {
-					t.Fatalf("Put: %v", err)
-				}
-				return
-			}
-			var tooLarge *TooLargeError
-			if !errors.Is(err, ErrTooLarge) || !errors.As(err, &tooLarge) || tooLarge.Limit != tc.wantErr {
-				t.Fatalf("Put error = %v, want TooLargeError{Limit: %d}", err, tc.wantErr)
+			l := newStore(t, LocalOptions{})
+			_, err := l.Put(tc.ctx, tc.r, tc.opts)
+			if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
+				t.Fatalf("Put error = %v, want %v", err, tc.wantErr)
 			}
 			if got := files(t, l); len(got) != 0 {
 				t.Errorf("files left behind: %v", got)
@@ -171,134 +134,21 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	return k, nil
 }
 
-func TestPutFailureLeavesNothing(t *testing.T) {
+func TestLocalReady(t *testing.T) {
 	t.Parallel()
-	boom := errors.New("connection reset")
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	tests := []struct {
-		name    string
-		ctx     context.Context
-		r       io.Reader
-		opts    PutOptions
-		wantErr error
-	}{
-		{"reader fails", context.Background(), &failingReader{n: 100 << 10, err: boom}, PutOptions{}, boom},
-		{"context cancelled", cancelled, bytes.NewReader([]byte("x")), PutOptions{}, context.Canceled},
-		{"too large", context.Background(), bytes.NewReader(make([]byte, 10)), PutOptions{MaxSize: 5}, ErrTooLarge},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			l := newStore(t, LocalOptions{})
-			if _, err := l.Put(tc.ctx, tc.r, tc.opts); !errors.Is(err, tc.wantErr) {
-				t.Fatalf("Put error = %v, want %v", err, tc.wantErr)
-			}
-			if got := files(t, l); len(got) != 0 {
-				t.Errorf("files left behind: %v", got)
-			}
-		})
-	}
-}
-
-func TestPutRejectsBadOptions(t *testing.T) {
-	t.Parallel()
-	l := newStore(t, LocalOptions{})
-	for name, opts := range map[string]PutOptions{
-		"negative size": {MaxSize: -1},
-		"bad type":      {ContentType: "not a type;;"},
-		"long type":     {ContentType: "text/plain; x=" + strings.Repeat("a", 300)},
-	} {
-		if _, err := l.Put(t.Context(), strings.NewReader("x"), opts); err == nil {
-			t.Errorf("%s: Put succeeded, want an error", name)
-		}
-	}
-}
-
-func TestPutConcurrentSameContent(t *testing.T) {
-	t.Parallel()
-	l := newStore(t, LocalOptions{})
-	content := bytes.Repeat([]byte("comfy"), 200<<10) // 1 MB
-	var wg sync.WaitGroup
-	infos := make([]Info, 16)
-	for i := range infos {
-		wg.Go(func() {
-			info, err := l.Put(context.Background(), bytes.NewReader(content), PutOptions{})
-			if err != nil {
-				t.Errorf("Put %d: %v", i, err)
-			}
-			infos[i] = info
-		})
-	}
-	wg.Wait()
-	for i, info := range infos {
-		if info != infos[0] || info.ID != sha(content) {
-			t.Errorf("Put %d = %+v, want %+v", i, info, infos[0])
-		}
-	}
-	if n := len(files(t, l)); n != 2 {
-		t.Errorf("%d files stored, want 2", n)
-	}
-	b, err := l.Open(t.Context(), infos[0].ID)
+	dir := t.TempDir()
+	l, err := NewLocal(dir, LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
-	if got, _ := io.ReadAll(b); !bytes.Equal(got, content) {
-		t.Error("stored content differs")
+	if err := l.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready: %v", err)
 	}
-}
-
-func TestInvalidIDsNeverReachTheFilesystem(t *testing.T) {
-	t.Parallel()
-	l := newStore(t, LocalOptions{})
-	valid := sha([]byte("x"))
-	ids := map[string]string{
-		"empty":      "",
-		"traversal":  "../../../../etc/passwd",
-		"uppercase":  strings.ToUpper(valid),
-		"short":      valid[:63],
-		"long":       valid + "0",
-		"slash":      valid[:30] + "/" + valid[31:],
-		"nul":        valid[:63] + "\x00",
-		"temp dir":   "tmp",
-		"non-ascii":  valid[:62] + "é",
-		"hex prefix": "0x" + valid[:62],
-	}
-	ctx := t.Context()
-	for name, id := range ids {
-		t.Run(name, func(t *testing.T) {
-			_, openErr := l.Open(ctx, id)
-			_, statErr := l.Stat(ctx, id)
-			_, existsErr := l.Exists(ctx, id)
-			deleteErr := l.Delete(ctx, id)
-			for op, err := range map[string]error{"Open": openErr, "Stat": statErr, "Exists": existsErr, "Delete": deleteErr} {
-				if !errors.Is(err, ErrInvalidID) {
-					t.Errorf("%s(%q) error = %v, want ErrInvalidID", op, id, err)
-				}
-			}
-		})
-	}
-}
-
-func TestDelete(t *testing.T) {
-	t.Parallel()
-	l := newStore(t, LocalOptions{})
-	info := put(t, l, []byte("bye"), PutOptions{})
-	if err := l.Delete(t.Context(), info.ID); err != nil {
+	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Open(t.Context(), info.ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Open after Delete: err = %v, want ErrNotFound", err)
-	}
-	if ok, err := l.Exists(t.Context(), info.ID); ok || err != nil {
-		t.Errorf("Exists after Delete = %v, %v; want false, nil", ok, err)
-	}
-	if err := l.Delete(t.Context(), info.ID); err != nil {
-		t.Errorf("second Delete: %v, want nil", err)
-	}
-	if got := files(t, l); len(got) != 0 {
-		t.Errorf("files left behind: %v", got)
+	if err := l.Ready(t.Context()); err == nil {
+		t.Error("Ready with the directory gone: nil, want an error")
 	}
 }
 

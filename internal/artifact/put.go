@@ -24,7 +24,7 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b
 // links the file into place under its hash. A temp file never outlives a
 // failed Put.
 func (l *Local) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, error) {
-	limit, ct, err := l.checkPut(opts)
+	limit, ct, err := checkPut(opts, l.maxSize)
 	if err != nil {
 		return Info{}, err
 	}
@@ -53,13 +53,13 @@ func (l *Local) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, er
 	return info, nil
 }
 
-// checkPut validates opts, returning the size limit and the normalised
-// content type ("" to detect).
-func (l *Local) checkPut(opts PutOptions) (limit int64, contentType string, err error) {
+// checkPut validates opts, returning the size limit (opts.MaxSize, else the
+// store's storeMax) and the normalised content type ("" to detect).
+func checkPut(opts PutOptions, storeMax int64) (limit int64, contentType string, err error) {
 	if opts.MaxSize < 0 {
 		return 0, "", fmt.Errorf("put artifact: MaxSize %d is negative", opts.MaxSize)
 	}
-	limit = cmp.Or(opts.MaxSize, l.maxSize)
+	limit = cmp.Or(opts.MaxSize, storeMax)
 	if opts.ContentType != "" {
 		if contentType, err = normalizeType(opts.ContentType); err != nil {
 			return 0, "", fmt.Errorf("put artifact: ContentType: %w", err)

@@ -103,6 +103,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 }
 
+// Paths are the paths of the surface's own routes, with and without /api
+// as they are served, for the OpenAPI document to be checked against.
+func (h *Handler) Paths() []string { return h.router.patterns() }
+
 // Fallback returns a handler for the paths Register does not claim: those
 // for which claimed(path) is true go to next (another surface's routes),
 // every other path is proxied to a healthy backend, as ServeHTTP does.

@@ -8,15 +8,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
 // The /api/jobs routes of newer ComfyUI versions, over comfygate's jobs.
-
-var jobStatuses = []string{comfy.JobPending, comfy.JobInProgress, comfy.JobCompleted, comfy.JobFailed, comfy.JobCancelled}
 
 var statusStates = map[string][]job.State{
 	comfy.JobPending:    pendingStates,
@@ -39,78 +37,25 @@ func jobError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-type jobQuery struct {
-	states     []job.State
-	workflowID string
-	byDuration bool
-	desc       bool
-	limit      *int
-	offset     int
-}
-
-// parseJobQuery reads the query; problem is the message of a 400 answer
-// (newer ComfyUI's own texts), "" when the query is fine.
-func parseJobQuery(raw string) (jq jobQuery, problem string) {
-	q := parseQuery(raw)
-	jq = jobQuery{workflowID: q.Get("workflow_id")}
-	statuses := jobStatuses
-	if v := q.Get("status"); v != "" {
-		statuses = nil
-		for _, s := range strings.Split(v, ",") {
-			s = strings.ToLower(strings.TrimSpace(s))
-			if s == "" {
-				continue
-			}
-			if !slices.Contains(jobStatuses, s) {
-				return jq, fmt.Sprintf("Invalid status value(s): %s. Valid values: %s", s, strings.Join(jobStatuses, ", "))
-			}
-			statuses = append(statuses, s)
-		}
-	}
+// statesOf maps /api/jobs statuses onto comfygate's job states.
+func statesOf(statuses []string) []job.State {
+	var states []job.State
 	for _, s := range statuses {
-		jq.states = append(jq.states, statusStates[s]...)
+		states = append(states, statusStates[s]...)
 	}
-	switch strings.ToLower(cmp.Or(q.Get("sort_by"), "created_at")) {
-	case "created_at":
-	case "execution_duration":
-		jq.byDuration = true
-	default:
-		return jq, "sort_by must be 'created_at' or 'execution_duration'"
-	}
-	switch strings.ToLower(cmp.Or(q.Get("sort_order"), "desc")) {
-	case "desc":
-		jq.desc = true
-	case "asc":
-	default:
-		return jq, "sort_order must be 'asc' or 'desc'"
-	}
-	if v, ok := q["limit"]; ok {
-		n, ok := pyInt(v[0])
-		if !ok || n <= 0 {
-			return jq, "limit must be a positive integer"
-		}
-		jq.limit = &n
-	}
-	if v, ok := q["offset"]; ok {
-		n, ok := pyInt(v[0])
-		if !ok {
-			return jq, "offset must be an integer"
-		}
-		jq.offset = max(n, 0)
-	}
-	return jq, ""
+	return states
 }
 
 // listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000),
 // filtered and sorted on the job records, rendered only for the page.
 func (h *Handler) listJobsAPI(c *call) {
-	jq, problem := parseJobQuery(c.r.URL.RawQuery)
+	jq, problem := comfywire.ParseJobQuery(c.r.URL.RawQuery)
 	if problem != "" {
 		jobError(c.w, http.StatusBadRequest, problem)
 		return
 	}
 	ctx := c.r.Context()
-	all, err := h.listJobs(ctx, c.owner, jq.states, maxListed, job.OrderDesc)
+	all, err := h.listJobs(ctx, c.owner, statesOf(jq.Statuses), maxListed, job.OrderDesc)
 	if err != nil {
 		h.unavailable(c, "listing jobs", err)
 		return
@@ -121,13 +66,13 @@ func (h *Handler) listJobsAPI(c *call) {
 			return true
 		}
 		id := workflowID(j.ExtraData)
-		return jq.workflowID != "" && (id == nil || *id != jq.workflowID)
+		return jq.WorkflowID != "" && (id == nil || *id != jq.WorkflowID)
 	})
-	sortJobs(all, jq.byDuration, jq.desc)
+	sortJobs(all, jq.ByDuration, jq.Desc)
 	total := len(all)
-	page := all[min(jq.offset, len(all)):]
-	if jq.limit != nil && *jq.limit < len(page) {
-		page = page[:*jq.limit]
+	page := all[min(jq.Offset, len(all)):]
+	if jq.Limit != nil && *jq.Limit < len(page) {
+		page = page[:*jq.Limit]
 	}
 	views := make([]comfy.Job, 0, len(page))
 	for _, j := range page {
@@ -139,7 +84,7 @@ func (h *Handler) listJobsAPI(c *call) {
 		views = append(views, v)
 	}
 	writeJSON(c.w, http.StatusOK, comfy.JobList{Jobs: views, Pagination: comfy.Pagination{
-		Offset: jq.offset, Limit: jq.limit, Total: total, HasMore: jq.offset+len(views) < total}})
+		Offset: jq.Offset, Limit: jq.Limit, Total: total, HasMore: jq.Offset+len(views) < total}})
 }
 
 func sortJobs(jobs []*job.Job, byDuration, desc bool) {
@@ -188,12 +133,10 @@ func (h *Handler) cancelJobAPI(c *call) {
 
 // cancelJobsAPI is POST /api/jobs/cancel {"job_ids": [...]}.
 func (h *Handler) cancelJobsAPI(c *call) {
-	data, err := h.readBody(c.r)
-	if err != nil {
-		h.bodyError(c.w, c.r, err)
+	v, answered, err := h.decodeBody(c)
+	if answered {
 		return
 	}
-	v, err := decodeJSON(data)
 	if err != nil {
 		jobError(c.w, http.StatusBadRequest, "Request body must be valid JSON")
 		return

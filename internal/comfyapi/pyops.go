@@ -2,45 +2,34 @@ package comfyapi
 
 import (
 	"math"
-	"strconv"
-	"strings"
 
-	"github.com/comfygate/comfygate/internal/comfywire"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // ComfyUI's handlers apply Python operators to whatever JSON a client sent;
-// comfywire reproduces the outcomes clients observe (including the
+// comfyjson reproduces the outcomes clients observe (including the
 // exceptions that become plain-text 500s) over values from decodeJSON,
 // the same way the simulator does. These names keep the handlers short.
 
 // errPyType stands for a TypeError or AttributeError raised by a handler.
-var errPyType = comfywire.ErrPyType
+var errPyType = comfyjson.ErrTypeError
 
-func pyContains(v any, key string) (bool, error) { return comfywire.PyContains(v, key) }
+func pyContains(v any, key string) (bool, error) { return comfyjson.Contains(v, key) }
 
 // pyDictGet is `v.get(key)`: an AttributeError for anything but a dict.
 func pyDictGet(v any, key string) (any, error) {
-	val, _, err := comfywire.PyDictGet(v, key)
+	val, _, err := comfyjson.DictGet(v, key)
 	return val, err
 }
 
-func truthy(v any) bool { return comfywire.Truthy(v) }
+func truthy(v any) bool { return comfyjson.Truthy(v) }
 
-// floatRepr is Python's repr() of a float, as json.dumps writes it: the
-// shortest round-tripping digits, ".0" on integral values, and exponent
-// notation only outside 1e-4 <= |f| < 1e16. ok is false for NaN and the
-// infinities, which JSON cannot carry.
+// floatRepr is a prompt number as ComfyUI shows it: Python's repr() of the
+// float. ok is false for NaN and the infinities, which comfygate refuses
+// as numbers (Python would write the non-JSON tokens NaN and Infinity).
 func floatRepr(f float64) (string, bool) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return "", false
 	}
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		return strconv.FormatFloat(f, 'e', -1, 64), true // "1e+16", "1e-05", as Python
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s, true
+	return comfyjson.FloatRepr(f), true
 }

@@ -223,12 +223,10 @@ func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.J
 // fleet runs several). Always an empty 200; a JSON body that is not an
 // object is a 500, a body that is not JSON counts as {}.
 func (h *Handler) postInterrupt(c *call) {
-	data, err := h.readBody(c.r)
-	if err != nil {
-		h.bodyError(c.w, c.r, err)
+	v, answered, err := h.decodeBody(c)
+	if answered {
 		return
 	}
-	v, err := decodeJSON(data)
 	if err != nil {
 		v = map[string]any{}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
 )
 
@@ -99,29 +100,29 @@ func (h *Handler) bodyError(w http.ResponseWriter, r *http.Request, err error) {
 // readJSON reads a JSON body as ComfyUI's `await request.json()` does; any
 // failure is answered (413 or 500) and reported as !ok.
 func (h *Handler) readJSON(c *call) (any, bool) {
-	data, err := h.readBody(c.r)
-	if err != nil {
-		h.bodyError(c.w, c.r, err)
-		return nil, false
-	}
-	v, err := decodeJSON(data)
-	if err != nil {
+	v, answered, err := h.decodeBody(c)
+	if err != nil && !answered {
 		internalError(c.w)
 		return nil, false
 	}
-	return v, true
+	return v, !answered
 }
 
-// decodeJSON decodes one JSON value with numbers kept as json.Number.
+// decodeBody is `await request.json()` in a handler that catches
+// json.JSONDecodeError: a body that is not JSON comes back as err for the
+// handler to answer; any other failure is answered here (413 or 500).
+func (h *Handler) decodeBody(c *call) (v any, answered bool, err error) {
+	v, err = comfywire.ReadJSON(c.r, h.cfg.MaxUploadBytes)
+	if err != nil && !errors.Is(err, comfywire.ErrNotJSON) {
+		h.bodyError(c.w, c.r, err)
+		return nil, true, err
+	}
+	return comfyjson.Plain(v), false, err
+}
+
+// decodeJSON decodes one JSON value as json.loads does, objects as maps
+// (the handlers here need no key order), numbers as json.Number.
 func decodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after JSON value")
-	}
-	return v, nil
+	v, err := comfyjson.Decode(data)
+	return comfyjson.Plain(v), err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // ErrBodyTooLarge marks a body over the server's client_max_size.
@@ -23,6 +25,27 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, ErrBodyTooLarge
 	}
 	return data, nil
+}
+
+// ErrNotJSON marks a body that is not one JSON value: Python's
+// json.JSONDecodeError, which some of ComfyUI's handlers catch.
+var ErrNotJSON = errors.New("body is not JSON")
+
+// ReadJSON reads the body of r (at most limit bytes) and decodes it as
+// aiohttp's `await request.json()` does, objects in order. A body that is
+// not JSON gives an error wrapping ErrNotJSON; every other error (too
+// large, unreadable, not UTF-8) is raised before json.loads runs and so is
+// caught by no handler of ComfyUI's.
+func ReadJSON(r *http.Request, limit int64) (any, error) {
+	data, err := ReadBody(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	v, err := comfyjson.Decode(data)
+	if err != nil && !errors.Is(err, comfyjson.ErrInvalidUTF8) {
+		return nil, fmt.Errorf("%w: %w", ErrNotJSON, err)
+	}
+	return v, err
 }
 
 // WriteBodyTooLarge is aiohttp's 413 for a body over limit, in its words.

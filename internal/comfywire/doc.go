@@ -1,7 +1,8 @@
 // Package comfywire holds the server side of ComfyUI's HTTP dialect: how
 // aiohttp routes (every route again under /api, 404 and 405 in its words,
 // no path cleaning), how it answers (content types, empty bodies, the
-// plain-text 500), how yarl reads a query string, and ComfyUI's
+// plain-text 500), how it reads request bodies and how yarl reads a query
+// string, the /api/jobs query of newer ComfyUI, and ComfyUI's
 // origin_only_middleware.
 //
 // It exists because two servers speak that dialect to the same clients:

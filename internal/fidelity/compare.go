@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // golden is a normalised transcript as stored in testdata/*.golden.json.
@@ -39,7 +41,7 @@ func loadGolden(scenario string) (golden, error) {
 
 // marshalGolden renders a normalised transcript the way golden files are
 // stored (indented, members in document order).
-func marshalGolden(t *object) ([]byte, error) {
+func marshalGolden(t comfyjson.Object) ([]byte, error) {
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
@@ -148,7 +150,7 @@ func (r *Report) WriteMarkdown(path, title string) error {
 }
 
 // compare checks an actual normalised transcript against the golden one.
-func compare(want golden, got *object) ([]CheckResult, error) {
+func compare(want golden, got comfyjson.Object) ([]CheckResult, error) {
 	b, err := json.Marshal(got)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // normaliser turns a Raw transcript into the form stored in the golden files.
@@ -66,7 +68,7 @@ const (
 )
 
 // normalise returns the golden form of raw.
-func normalise(raw Raw, wf *workflowSet) *object {
+func normalise(raw Raw, wf *workflowSet) comfyjson.Object {
 	n := &normaliser{
 		host: raw.Host, base: raw.NumberBase, workflows: wf,
 		prompts: map[string]string{}, blobs: map[string]string{}, counters: map[string]int64{},
@@ -84,11 +86,11 @@ func normalise(raw Raw, wf *workflowSet) *object {
 }
 
 // obj builds an ordered object from key, value pairs, skipping nil values.
-func obj(kv ...any) *object {
-	o := newObject()
+func obj(kv ...any) comfyjson.Object {
+	o := comfyjson.Object{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] != nil {
-			o.set(kv[i].(string), kv[i+1])
+			o.Set(kv[i].(string), kv[i+1])
 		}
 	}
 	return o
@@ -161,11 +163,10 @@ func (n *normaliser) value(v any, key string) any {
 		return r
 	}
 	switch t := v.(type) {
-	case *object:
-		out := newObject()
-		for _, k := range t.keys {
-			nk := n.str(k)
-			out.set(nk, n.value(t.vals[k], k))
+	case comfyjson.Object:
+		out := comfyjson.Object{}
+		for _, m := range t {
+			out.Set(n.str(m.Key), n.value(m.Value, m.Key))
 		}
 		return out
 	case []any:
@@ -230,13 +231,13 @@ func isQueueItem(arr []any) bool {
 	}
 	_, n := arr[0].(json.Number)
 	_, id := arr[1].(string)
-	_, p := arr[2].(*object)
-	_, x := arr[3].(*object)
+	_, p := arr[2].(comfyjson.Object)
+	_, x := arr[3].(comfyjson.Object)
 	_, o := arr[4].([]any)
 	return n && id && p && x && o
 }
 
-func (n *normaliser) socket(s RawSocket) *object {
+func (n *normaliser) socket(s RawSocket) comfyjson.Object {
 	msgs := make([]any, 0, len(s.Events))
 	for _, e := range s.Events {
 		switch {
@@ -252,7 +253,7 @@ func (n *normaliser) socket(s RawSocket) *object {
 // frame normalises a WebSocket text frame; a frame that is not JSON (never
 // the case for ComfyUI) is kept as text so the difference shows.
 func (n *normaliser) frame(text string) any {
-	v, err := parseOrdered([]byte(text))
+	v, err := comfyjson.Decode([]byte(text))
 	if err != nil {
 		return obj("not_json", text)
 	}
@@ -260,19 +261,19 @@ func (n *normaliser) frame(text string) any {
 }
 
 // headers keeps the response headers listed in keptHeaders.
-func (n *normaliser) headers(hs [][2]string, bodyEmpty bool) *object {
+func (n *normaliser) headers(hs [][2]string, bodyEmpty bool) comfyjson.Object {
 	got := map[string][]string{}
 	for _, h := range hs {
 		k := http.CanonicalHeaderKey(h[0])
 		got[k] = append(got[k], h[1])
 	}
-	out := newObject()
+	out := comfyjson.Object{}
 	for _, k := range keptHeaders {
 		vs, ok := got[k]
 		if !ok || (k == "Content-Length" && !bodyEmpty) {
 			continue
 		}
-		out.set(k, n.str(strings.Join(vs, ", ")))
+		out.Set(k, n.str(strings.Join(vs, ", ")))
 	}
 	return out
 }
@@ -298,11 +299,12 @@ func headerValue(hs [][2]string, name string) string {
 // raw heap, whose layout is an implementation detail of Python's heapq; run
 // order (what clients need) is checked through the WebSocket events instead.
 func sortPending(v any) {
-	o, ok := v.(*object)
+	o, ok := v.(comfyjson.Object)
 	if !ok {
 		return
 	}
-	pending, ok := o.vals["queue_pending"].([]any)
+	q, _ := o.Get("queue_pending")
+	pending, ok := q.([]any)
 	if !ok {
 		return
 	}

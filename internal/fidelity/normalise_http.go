@@ -5,18 +5,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
-func (n *normaliser) exchange(ex RawExchange) *object {
+func (n *normaliser) exchange(ex RawExchange) comfyjson.Object {
 	req := n.request(ex)
 	resp := n.response(ex)
 	return obj("label", ex.Label, "request", req, "response", resp)
 }
 
-func (n *normaliser) request(ex RawExchange) *object {
+func (n *normaliser) request(ex RawExchange) comfyjson.Object {
 	out := obj("method", ex.Method, "path", n.str(ex.Path))
 	if len(ex.Headers) > 0 {
-		hs := newObject()
+		hs := comfyjson.Object{}
 		keys := make([]string, 0, len(ex.Headers))
 		for k := range ex.Headers {
 			keys = append(keys, k)
@@ -27,15 +29,15 @@ func (n *normaliser) request(ex RawExchange) *object {
 			if n.host != "" {
 				v = strings.ReplaceAll(v, n.host, "<host>")
 			}
-			hs.set(k, n.str(v))
+			hs.Set(k, n.str(v))
 		}
-		out.set("headers", hs)
+		out.Set("headers", hs)
 	}
 	if ex.Body != nil {
-		if v, err := parseOrdered([]byte(*ex.Body)); err == nil {
-			out.set("json", n.value(n.workflows.abbreviate(v), ""))
+		if v, err := comfyjson.Decode([]byte(*ex.Body)); err == nil {
+			out.Set("json", n.value(n.workflows.abbreviate(v), ""))
 		} else {
-			out.set("text", n.str(*ex.Body))
+			out.Set("text", n.str(*ex.Body))
 		}
 	}
 	if len(ex.Multipart) > 0 {
@@ -43,19 +45,19 @@ func (n *normaliser) request(ex RawExchange) *object {
 		for j, p := range ex.Multipart {
 			parts = append(parts, n.part(p, fmt.Sprintf("%s.multipart[%d]", n.loc, j)))
 		}
-		out.set("multipart", parts)
+		out.Set("multipart", parts)
 	}
 	return out
 }
 
-func (n *normaliser) part(p RawPart, where string) *object {
+func (n *normaliser) part(p RawPart, where string) comfyjson.Object {
 	if p.Value != nil {
 		return obj("name", p.Name, "value", *p.Value)
 	}
 	return obj("name", p.Name, "filename", n.str(p.Filename), "content_type", p.ContentType, "sha", n.blob(p.SHA256, where))
 }
 
-func (n *normaliser) response(ex RawExchange) *object {
+func (n *normaliser) response(ex RawExchange) comfyjson.Object {
 	r := ex.Response
 	if r.Error != "" {
 		return obj("error", r.Error)
@@ -65,46 +67,46 @@ func (n *normaliser) response(ex RawExchange) *object {
 	route := routeOf(ex.Path)
 	switch {
 	case r.Binary != nil:
-		out.set("binary", obj("kind", kindOf(r.Binary.First8Hex), "sha", n.blob(r.Binary.SHA256, n.loc)))
+		out.Set("binary", obj("kind", kindOf(r.Binary.First8Hex), "sha", n.blob(r.Binary.SHA256, n.loc)))
 	case empty:
 	case strings.HasPrefix(headerValue(r.Headers, "Content-Type"), "application/json"):
-		v, err := parseOrdered([]byte(*r.Body))
+		v, err := comfyjson.Decode([]byte(*r.Body))
 		if err != nil {
-			out.set("text", *r.Body)
+			out.Set("text", *r.Body)
 			break
 		}
-		n.jsonBody(out, ex.Method, route, v)
+		n.jsonBody(&out, ex.Method, route, v)
 	case strings.HasPrefix(headerValue(r.Headers, "Content-Type"), "text/html"):
 		// ComfyUI serves whatever front end is installed (a placeholder page
 		// in the capture); only that an HTML page is served is checked.
-		out.set("text", phHTML)
+		out.Set("text", phHTML)
 	default:
-		out.set("text", n.str(*r.Body))
+		out.Set("text", n.str(*r.Body))
 	}
 	return out
 }
 
 // jsonBody adds a normalised JSON body to out, applying the route rules.
-func (n *normaliser) jsonBody(out *object, method, route string, v any) {
+func (n *normaliser) jsonBody(out *comfyjson.Object, method, route string, v any) {
 	if method == "GET" && route == "/queue" {
 		sortPending(v)
 	}
 	if method == "GET" && route == "/internal/logs" {
 		if _, ok := v.(string); ok {
-			out.set("json", phText) // the server's own log: machine specific
+			out.Set("json", phText) // the server's own log: machine specific
 			return
 		}
 	}
 	nv := n.value(v, "")
-	out.set("json", nv)
+	out.Set("json", nv)
 	// /history entries are ordered oldest first, and clients read them in
 	// that order; the comparison of objects ignores order, so keep it apart.
-	if o, ok := nv.(*object); ok && method == "GET" && strings.HasPrefix(route, "/history") && len(o.keys) > 1 {
-		keys := make([]any, len(o.keys))
-		for i, k := range o.keys {
-			keys[i] = k
+	if o, ok := nv.(comfyjson.Object); ok && method == "GET" && strings.HasPrefix(route, "/history") && len(o) > 1 {
+		keys := make([]any, len(o))
+		for i, m := range o {
+			keys[i] = m.Key
 		}
-		out.set("key_order", keys)
+		out.Set("key_order", keys)
 	}
 }
 

@@ -1,12 +1,11 @@
 package fidelity
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 func testNormaliser(base int64) *normaliser {
@@ -41,11 +40,11 @@ func TestNormaliseValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := parseOrdered([]byte(tt.in))
+			v, err := comfyjson.Decode([]byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := marshalPlain(testNormaliser(tt.base).value(v, ""))
+			got, err := comfyjson.Marshal(testNormaliser(tt.base).value(v, ""))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +65,7 @@ func TestNormaliseResponse(t *testing.T) {
 		},
 		Body: &body,
 	}}
-	got, err := marshalPlain(testNormaliser(39).response(ex))
+	got, err := comfyjson.Marshal(testNormaliser(39).response(ex))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +78,7 @@ func TestNormaliseResponse(t *testing.T) {
 	empty := RawExchange{Method: "POST", Path: "/interrupt", Response: RawResponse{
 		Status: 200, Headers: [][2]string{{"Content-Length", "0"}, {"Content-Type", "application/octet-stream"}},
 	}}
-	got, _ = marshalPlain(testNormaliser(0).response(empty))
+	got, _ = comfyjson.Marshal(testNormaliser(0).response(empty))
 	if want := `{"status":200,"headers":{"Content-Length":"0","Content-Type":"application/octet-stream"}}`; string(got) != want {
 		t.Errorf("empty body: got %s, want %s", got, want)
 	}
@@ -94,41 +93,4 @@ func TestKindOf(t *testing.T) {
 			t.Errorf("kindOf(%s) = %s, want %s", in, got, want)
 		}
 	}
-}
-
-// FuzzParseOrdered: the ordered decoder reads untrusted frames and bodies.
-// It must never panic, and must agree with encoding/json on what it accepts.
-func FuzzParseOrdered(f *testing.F) {
-	for _, s := range []string{`{"a":1,"b":[true,null,"x"],"a":2.50}`, `[]`, `"s"`, `{"a":{"b":{}}}`, `{"a":1}x`, `[1,`, ``} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := parseOrdered(data)
-		var ref any
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		refErr := dec.Decode(&ref)
-		if refErr == nil {
-			var rest any
-			if dec.Decode(&rest) != io.EOF {
-				refErr = errTrailing
-			}
-		}
-		if (err == nil) != (refErr == nil) {
-			if err != nil && bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) > maxDepth {
-				return // the depth bound is ours alone
-			}
-			t.Fatalf("parseOrdered err=%v, encoding/json err=%v", err, refErr)
-		}
-		if err != nil {
-			return
-		}
-		if diff := cmp.Diff(ref, plain(v)); diff != "" {
-			t.Fatalf("differs from encoding/json (-json +ordered):\n%s", diff)
-		}
-		out, err := marshalPlain(v)
-		if err != nil || !json.Valid(out) {
-			t.Fatalf("re-encoding: %v %s", err, out)
-		}
-	})
 }

@@ -7,6 +7,8 @@ import (
 	"image/png"
 	"net/http"
 	"net/url"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // mustSubmit is submit for prompts the scenario cannot go on without.
@@ -88,13 +90,13 @@ func tinyPNG(c color.Color) []byte {
 // withClientID adds client_id to a JSON object body that has none, as the
 // capture tool did for the invalid bodies; other bodies are sent verbatim.
 func withClientID(body []byte, clientID string) []byte {
-	v, err := parseOrdered(body)
-	o, ok := v.(*object)
+	v, err := comfyjson.Decode(body)
+	o, ok := v.(comfyjson.Object)
 	if err != nil || !ok {
 		return body
 	}
-	if _, has := o.get("client_id"); !has {
-		o.set("client_id", clientID)
+	if _, has := o.Get("client_id"); !has {
+		o.Set("client_id", clientID)
 	}
 	return mustJSON(o)
 }

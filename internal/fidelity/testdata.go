@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // testdata is embedded so that tests of other packages (the gateway's
@@ -37,13 +39,13 @@ func loadWorkflows() (*workflowSet, error) {
 		if err != nil {
 			return err
 		}
-		v, err := parseOrdered(b)
+		v, err := comfyjson.Decode(b)
 		if err != nil {
 			return fmt.Errorf("workflow %s: %w", p, err)
 		}
 		name := strings.TrimPrefix(p, "testdata/workflows/")
 		ws.raw[name] = b
-		ws.plain[name] = plain(v)
+		ws.plain[name] = comfyjson.Plain(v)
 		ws.names = append(ws.names, name)
 		return nil
 	})
@@ -63,19 +65,19 @@ func (ws *workflowSet) get(name string) json.RawMessage {
 // abbreviate replaces a request body's "prompt" by "<workflow NAME>" when it
 // is exactly one of the known workflows.
 func (ws *workflowSet) abbreviate(v any) any {
-	o, ok := v.(*object)
+	o, ok := v.(comfyjson.Object)
 	if !ok {
 		return v
 	}
-	p, ok := o.get("prompt")
+	p, ok := o.Get("prompt")
 	if !ok {
 		return v
 	}
-	pp := plain(p)
+	pp := comfyjson.Plain(p)
 	for _, name := range ws.names {
 		if reflect.DeepEqual(pp, ws.plain[name]) {
-			o.set("prompt", "<workflow "+name+">")
-			break
+			o.Set("prompt", "<workflow "+name+">")
+			return o
 		}
 	}
 	return v

@@ -22,9 +22,18 @@ type BackendStatus struct {
 	Waiting []string
 	Done    int64 // jobs that succeeded here
 	Failed  int64 // jobs that failed here
+	// Latency is the smoothed round trip of its requests; 0 while it is
+	// down or not probed yet (an old number would read as current).
 	Latency time.Duration
-	Version string
-	Devices []comfy.Device
+	// LastError is the most recent failure (a probe, the socket, a
+	// submit), worded for any API key to read; LastErrorAt is when it
+	// happened. For a down backend it is what took it down, and when.
+	// Both stay after the backend recovers, so a flapping one can be told
+	// from a healthy one; zero if nothing ever failed.
+	LastError   string
+	LastErrorAt time.Time
+	Version     string
+	Devices     []comfy.Device
 	// NodeCount is the number of node classes; Models lists model files by
 	// loader input ("ckpt_name": [...]).
 	NodeCount int
@@ -45,7 +54,12 @@ func (b *Backend) status() BackendStatus {
 	s := BackendStatus{
 		ID: b.ID(), URL: b.cfg.URL, State: b.State(), Connected: b.socketUp.Load(),
 		MaxInflight: b.cfg.MaxInflight, Done: b.done.Load(), Failed: b.failed.Load(),
-		Latency: b.latency(),
+	}
+	if s.State != StateDown && s.State != StateUnknown {
+		s.Latency = b.latency()
+	}
+	if lf := b.lastFailure.Load(); lf != nil {
+		s.LastError, s.LastErrorAt = lf.reason, lf.at
 	}
 	if st := b.system.Load(); st != nil {
 		s.Version, s.Devices = st.System.ComfyUIVersion, slices.Clone(st.Devices)

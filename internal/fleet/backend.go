@@ -73,7 +73,8 @@ type Backend struct {
 	warm         atomic.Pointer[warmKeys]
 
 	done, failed atomic.Int64
-	latencyBits  atomic.Uint64 // float64 EWMA of request latency, seconds
+	latencyBits  atomic.Uint64 // float64 EWMA of request latency, seconds; 0 while down
+	lastFailure  atomic.Pointer[failure]
 
 	mu       sync.Mutex      // guards the fields below
 	runs     map[string]*run // by prompt id

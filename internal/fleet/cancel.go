@@ -73,6 +73,7 @@ func (f *Fleet) cancelQueued(ctx context.Context, jobID string) (*job.Job, bool,
 	case err == nil:
 		f.publishJobEvent(j, ev)
 		f.m.finished.WithLabelValues(string(job.StateCancelled)).Inc()
+		f.m.jobs.ended(j)
 		return j, true, nil
 	case errors.Is(err, job.ErrConflict) && current != nil:
 		return current, current.State.Terminal(), nil

@@ -102,7 +102,7 @@ func (r *run) submitFailed(ctx context.Context, err error) verdict {
 		return vEnded
 	}
 	r.f.log.Warn("fleet: submit failed", "job", r.jobID, "backend", r.b.ID(), "err", err)
-	r.f.markDegraded(r.b, "submit failed: "+err.Error())
+	r.f.markDegraded(r.b, "submit failed", err)
 	r.phase = phaseQueued // from here on the prompt may exist on the backend
 	v := r.reconcile(ctx, "submit failed")
 	if v == vLost {

@@ -1,7 +1,13 @@
 package fleet
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +56,11 @@ func TestBackendRejoinsAfterRestart(t *testing.T) {
 	waitUntil(t, "backend down", func() bool { return e.fleet.Backends()[0].State == StateDown })
 	if e.fleet.Ready() {
 		t.Error("Ready with the only backend down")
+	}
+	// The admin view says why and when, and shows no latency from before.
+	st := e.fleet.Backends()[0]
+	if st.LastError == "" || st.LastErrorAt.IsZero() || st.Latency != 0 {
+		t.Errorf("down backend: last error %q at %v, latency %v; want a reason, a time and no latency", st.LastError, st.LastErrorAt, st.Latency)
 	}
 	restartSim(t, s.addr, comfysim.Options{})
 	e.waitHealthy(t)
@@ -157,5 +168,35 @@ func TestFleetSurvivesBackendKilledMidRun(t *testing.T) {
 	}
 	if j, _ := e.store.GetJob(t.Context(), victim); j.Attempts < 2 || j.Backend == "b0" {
 		t.Errorf("killed job: backend %q attempts %d; want a retry elsewhere", j.Backend, j.Attempts)
+	}
+}
+
+// TestFailureReasons: what the backend view says about a failure names the
+// problem without the resolver's address or other internals.
+func TestFailureReasons(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"dns", &url.Error{Op: "Get", URL: "http://gpu-1:8188/system_stats", Err: &net.OpError{Op: "dial", Net: "tcp",
+			Err: &net.DNSError{Err: "no such host", Name: "gpu-1", Server: "10.0.0.53:53", IsNotFound: true}}}, "cannot resolve gpu-1: no such host"},
+		{"refused", &url.Error{Op: "Get", URL: "http://127.0.0.1:1/system_stats", Err: &net.OpError{Op: "dial", Net: "tcp",
+			Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}}, "connection refused"},
+		{"timeout", fmt.Errorf("probe: %w", context.DeadlineExceeded), "timed out"},
+		{"status", &comfy.HTTPError{Method: "GET", Path: "/system_stats", Status: 500, Body: "boom"}, "GET /system_stats answered 500"},
+		{"none", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := publicReason(tc.err)
+			if got != tc.want {
+				t.Errorf("publicReason = %q, want %q", got, tc.want)
+			}
+			if strings.Contains(got, "10.0.0.53") {
+				t.Errorf("the resolver's address leaked: %q", got)
+			}
+		})
 	}
 }

@@ -154,6 +154,7 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 	for i := range evs {
 		r.publish(j, &evs[i])
 	}
+	r.f.m.jobs.ended(j)
 	r.b.done.Add(1)
 }
 

@@ -40,9 +40,9 @@ func (f *Fleet) probe(ctx context.Context, b *Backend, fails *int) {
 	if err != nil {
 		*fails++
 		if *fails >= f.cfg.DownAfter {
-			f.markDown(b, "probe failed: "+err.Error())
+			f.markDown(b, "probe failed", err)
 		} else {
-			f.markDegraded(b, "probe failed: "+err.Error())
+			f.markDegraded(b, "probe failed", err)
 		}
 		return
 	}
@@ -50,7 +50,7 @@ func (f *Fleet) probe(ctx context.Context, b *Backend, fails *int) {
 	b.observeLatency(time.Since(start))
 	b.system.Store(&st)
 	if err := f.maybeLoadCatalog(ctx, b); err != nil {
-		f.markDegraded(b, "catalog: "+err.Error())
+		f.markDegraded(b, "catalog (GET /object_info) failed", err)
 		return
 	}
 	if b.socketUp.Load() {
@@ -66,7 +66,7 @@ func (f *Fleet) checkSocketGrace(b *Backend) {
 		return
 	}
 	if f.clock.Now().Sub(time.Unix(0, since)) > f.cfg.SocketGrace {
-		f.markDown(b, "socket down for longer than "+f.cfg.SocketGrace.String())
+		f.markDown(b, "socket down for longer than "+f.cfg.SocketGrace.String(), nil)
 	}
 }
 
@@ -118,22 +118,31 @@ func (f *Fleet) markHealthy(ctx context.Context, b *Backend) {
 	f.wakeScheduler()
 }
 
-// markDegraded stops placing new jobs on b until the next good probe.
-func (f *Fleet) markDegraded(b *Backend, reason string) {
+// markDegraded stops placing new jobs on b until the next good probe. what
+// names the check that failed; err (nil for some) says how.
+func (f *Fleet) markDegraded(b *Backend, what string, err error) {
+	// The last failure shown is what put or keeps the backend degraded; a
+	// down backend keeps the reason it went down.
+	if b.health.Load() != healthDown {
+		f.noteFailure(b, what, err)
+	}
 	if b.health.CompareAndSwap(healthHealthy, healthDegraded) || b.health.CompareAndSwap(healthUnknown, healthDegraded) {
-		f.log.Warn("fleet: backend degraded", "backend", b.ID(), "reason", reason)
+		f.log.Warn("fleet: backend degraded", "backend", b.ID(), "reason", what, "err", err)
 		f.m.setBackendState(b)
 		f.catalog.invalidate()
 	}
 }
 
 // markDown gives up on b for now: its runs reconcile, and those it cannot
-// answer for are retried elsewhere.
-func (f *Fleet) markDown(b *Backend, reason string) {
+// answer for are retried elsewhere. Its latency is forgotten: a number from
+// before it went down would read as current.
+func (f *Fleet) markDown(b *Backend, what string, err error) {
 	if b.health.Swap(healthDown) == healthDown {
 		return
 	}
-	f.log.Warn("fleet: backend down", "backend", b.ID(), "reason", reason)
+	f.noteFailure(b, what, err)
+	b.latencyBits.Store(0)
+	f.log.Warn("fleet: backend down", "backend", b.ID(), "reason", what, "err", err)
 	f.m.setBackendState(b)
 	f.catalog.invalidate()
 	b.forgetUploads()

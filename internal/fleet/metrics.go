@@ -18,6 +18,7 @@ type metrics struct {
 	inflight   *prometheus.GaugeVec     // backend
 	state      *prometheus.GaugeVec     // backend, state
 	queueDepth prometheus.Gauge
+	jobs       *jobMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,6 +48,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "comfygate", Subsystem: "fleet", Name: "queue_depth",
 			Help: "Dispatchable jobs in this replica's view of the queue.",
 		}),
+		jobs: newJobMetrics(),
 	}
 	if reg == nil {
 		return m, nil
@@ -58,6 +60,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.inflight, err = register(reg, m.inflight, err)
 	m.state, err = register(reg, m.state, err)
 	m.queueDepth, err = register(reg, m.queueDepth, err)
+	err = m.jobs.register(reg, err)
 	if err != nil {
 		return nil, fmt.Errorf("fleet metrics: %w", err)
 	}

@@ -199,6 +199,7 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 	}
 	f.log.Warn("fleet: failed a job no backend can run", "job", j.ID, "err", why)
 	f.hub.Publish(events.FromStore(stored.Owner, *ev))
+	f.m.jobs.ended(stored)
 	return true
 }
 

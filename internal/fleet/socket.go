@@ -106,6 +106,6 @@ func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
 	b.socketDownAt.CompareAndSwap(0, now.UnixNano())
 	if wasUp {
 		f.log.Warn("fleet: backend socket down", "backend", b.ID(), "err", e.Err)
-		f.markDegraded(b, "socket down")
+		f.markDegraded(b, "socket down", nil)
 	}
 }

@@ -44,6 +44,7 @@ func (r *run) update(ctx context.Context, fn func(j *job.Job) (*job.Event, error
 		return nil, false
 	}
 	r.publish(j, ev)
+	r.f.m.jobs.ended(j) // after the commit: a callback may run again
 	return j, true
 }
 
@@ -69,7 +70,7 @@ func (r *run) markStarted(ctx context.Context) {
 	r.phase = phaseRunning
 	now := r.f.clock.Now()
 	r.prog.lastPersist = now // the first progress write waits ProgressEvery
-	r.update(ctx, func(j *job.Job) (*job.Event, error) {
+	j, _ := r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		if j.State != job.StateDispatched {
 			return nil, errStale // already running (re-attached): nothing to record
 		}
@@ -78,6 +79,9 @@ func (r *run) markStarted(ctx context.Context) {
 		}
 		return job.NewEvent(job.EventStarted, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
 	})
+	if j != nil {
+		r.f.m.jobs.started(j)
+	}
 }
 
 // retry ends this attempt with outcome and puts the job back in the queue,

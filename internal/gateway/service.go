@@ -117,7 +117,18 @@ func (s *Service) Ready(ctx context.Context) error {
 	if !s.cfg.Fleet.Ready() {
 		return errors.New("no healthy backend")
 	}
+	if r, ok := s.cfg.Artifacts.(readier); ok {
+		if err := r.Ready(ctx); err != nil {
+			return fmt.Errorf("artifacts: %w", err)
+		}
+	}
 	return nil
+}
+
+// readier is an artifact store that can say whether its storage (a
+// directory, a bucket) answers; artifact.Backend is one.
+type readier interface {
+	Ready(ctx context.Context) error
 }
 
 // Backends describes the fleet.

@@ -145,6 +145,8 @@ func (s *Service) fromWorkflow(ctx context.Context, req api.SubmitJobRequest) (r
 	if err != nil {
 		return resolved{}, paramError(err)
 	}
+	// What the ComfyUI editor expands when it queues (%date:…%, %Node.widget%).
+	bound = workflow.ExpandTextTokens(bound, s.cfg.Clock())
 	raw, _ := json.Marshal(req.Params)
 	if len(req.Params) == 0 {
 		raw = nil

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,9 +31,11 @@ type DirWatcher struct {
 	dir      string
 	interval time.Duration
 	seen     map[string]string // workflow name → fingerprint of its files; owned by the loop
-	stop     context.CancelFunc
-	done     chan struct{}
-	once     sync.Once
+	// unchecked are the names stored before the fleet had a catalog; owned by the loop
+	unchecked map[string]bool
+	stop      context.CancelFunc
+	done      chan struct{}
+	once      sync.Once
 }
 
 // WatchDir stores every workflow found in dir now, then polls it every
@@ -45,7 +48,7 @@ func (s *Service) WatchDir(ctx context.Context, dir string, interval time.Durati
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("workflows dir: %w", err)
 	}
-	w := &DirWatcher{svc: s, dir: dir, interval: interval, seen: map[string]string{}, done: make(chan struct{})}
+	w := &DirWatcher{svc: s, dir: dir, interval: interval, seen: map[string]string{}, unchecked: map[string]bool{}, done: make(chan struct{})}
 	w.scan(ctx)
 	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	w.stop = stop
@@ -80,11 +83,13 @@ func (w *DirWatcher) scan(ctx context.Context) {
 		w.svc.cfg.Logger.Warn("scan workflows dir", "dir", w.dir, "err", err)
 		return
 	}
+	catalog := w.svc.cfg.Fleet.Catalog() != nil
 	for name, print := range found {
-		if w.seen[name] == print {
+		if w.seen[name] == print && (!w.unchecked[name] || !catalog) {
 			continue
 		}
-		if err := w.load(ctx, name); err != nil {
+		warnings, err := w.load(ctx, name)
+		if err != nil {
 			if w.svc.cfg.Fleet.Catalog() == nil {
 				// No backend has answered yet: a UI-format file cannot be
 				// converted, and parameters lack their enums. Try again.
@@ -93,15 +98,19 @@ func (w *DirWatcher) scan(ctx context.Context) {
 			}
 			w.svc.cfg.Logger.Warn("load workflow file", "workflow", name, "err", err)
 		} else {
-			w.svc.cfg.Logger.Info("loaded workflow file", "workflow", name)
+			w.svc.cfg.Logger.Info("loaded workflow file", "workflow", name, "warnings", warnings)
 		}
 		w.seen[name] = print // a broken file is retried when it changes
+		// Stored before any backend reported its catalog: unchecked, and
+		// detected without bounds and choices. Stored again once one has.
+		w.unchecked[name] = err == nil && slices.Contains(warnings, noCatalogWarning)
 	}
 	for name := range w.seen {
 		if _, ok := found[name]; ok {
 			continue
 		}
 		delete(w.seen, name)
+		delete(w.unchecked, name)
 		if err := w.svc.DeleteWorkflow(ctx, name); err != nil && !errors.Is(err, ErrNotFound) {
 			w.svc.cfg.Logger.Warn("delete workflow", "workflow", name, "err", err)
 		}
@@ -148,11 +157,12 @@ func (w *DirWatcher) fingerprint(name string) string {
 	return b.String()
 }
 
-// load stores one workflow from its files.
-func (w *DirWatcher) load(ctx context.Context, name string) error {
+// load stores one workflow from its files and returns the warnings of
+// storing it.
+func (w *DirWatcher) load(ctx context.Context, name string) ([]string, error) {
 	graph, err := readBounded(filepath.Join(w.dir, name+".json"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var spec []byte
 	for _, suffix := range paramSuffixes {
@@ -161,11 +171,11 @@ func (w *DirWatcher) load(ctx context.Context, name string) error {
 			break
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return err
+			return nil, err
 		}
 	}
-	_, _, err = w.svc.putParts(ctx, name, workflowParts{graph: graph, graphField: name + ".json", spec: spec})
-	return err
+	wf, _, err := w.svc.putParts(ctx, name, workflowParts{graph: graph, graphField: name + ".json", spec: spec})
+	return wf.Warnings, err
 }
 
 func readBounded(path string) ([]byte, error) {

@@ -63,3 +63,35 @@ func TestWatchDir(t *testing.T) {
 		t.Errorf("fox still stored after its file was removed: %v", err)
 	}
 }
+
+// TestWatchDirStoresAgainWithCatalog: a workflow file loaded before any
+// backend reported its catalog is stored again, checked and with full
+// parameters, once one has, though the file did not change.
+func TestWatchDirStoresAgainWithCatalog(t *testing.T) {
+	e := newEnv(t)
+	cat := e.fleet.catalog
+	e.fleet.catalog = nil
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "fox.json"), readTestdata(t, "txt2img.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.svc.WatchDir(ctx, dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	before, err := e.svc.GetWorkflow(ctx, "fox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fleet.catalog = cat
+	w.scan(ctx)
+	after, err := e.svc.GetWorkflow(ctx, "fox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Params) <= len(before.Params) || after.Version == before.Version {
+		t.Errorf("params %d → %d, version %s → %s: want the full set once the catalog is known", len(before.Params), len(after.Params), before.Version, after.Version)
+	}
+}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,27 +14,16 @@ import (
 
 var workflowName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
-// workflowBody is the wrapped form of PUT /v1/workflows/{name}.
-type workflowBody struct {
-	Graph       json.RawMessage `json:"graph"`
-	Params      json.RawMessage `json:"params"`
-	Description string          `json:"description"`
-}
-
 // PutWorkflow stores a workflow given as a bare API-format graph, a
 // UI-format workflow (converted with the fleet's node catalog), or
-// {"graph", "params", "description"}. Without a parameter spec the
-// parameters are detected from the graph.
+// api.WorkflowRequest {"graph", "params", "description"}. Without a
+// parameter spec the parameters are detected from the graph.
 func (s *Service) PutWorkflow(ctx context.Context, name string, body []byte) (api.Workflow, bool, error) {
-	var wrapped workflowBody
-	if err := json.Unmarshal(body, &wrapped); err != nil {
-		return api.Workflow{}, false, &InputError{Field: "body", Problem: "not valid JSON: " + err.Error()}
+	parts, err := decodeWorkflowBody(body)
+	if err != nil {
+		return api.Workflow{}, false, err
 	}
-	if len(wrapped.Graph) > 0 && bytes.HasPrefix(bytes.TrimSpace(wrapped.Graph), []byte("{")) {
-		return s.putParts(ctx, name, workflowParts{graph: wrapped.Graph, graphField: "graph",
-			spec: wrapped.Params, description: wrapped.Description})
-	}
-	return s.putParts(ctx, name, workflowParts{graph: body, graphField: "body"})
+	return s.putParts(ctx, name, parts)
 }
 
 // workflowParts is a workflow before parsing: its graph in either format,
@@ -55,10 +43,16 @@ func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (a
 	if err != nil {
 		return api.Workflow{}, false, err
 	}
-	params, err := s.paramsFor(g, p.spec)
+	cat := s.cfg.Fleet.Catalog()
+	warnings, err := checkGraph(g, cat, p.graphField)
 	if err != nil {
 		return api.Workflow{}, false, err
 	}
+	params, err := paramsFor(g, p.spec, cat)
+	if err != nil {
+		return api.Workflow{}, false, err
+	}
+	warnings = append(warnings, paramWarnings(g, params, cat)...)
 	graphJSON, err := json.Marshal(g)
 	if err != nil {
 		return api.Workflow{}, false, fmt.Errorf("encode graph: %w", err)
@@ -72,6 +66,7 @@ func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (a
 		return api.Workflow{}, false, fmt.Errorf("store workflow %s: %w", name, err)
 	}
 	w, err := workflowView(stored, s.cfg.Limits)
+	w.Warnings = warnings
 	return w, changed, err
 }
 
@@ -97,19 +92,20 @@ func (s *Service) parseGraphAnyFormat(data []byte, field string) (workflow.Graph
 	return g, nil
 }
 
-// paramsFor uses the given spec, or detects parameters from the graph.
-func (s *Service) paramsFor(g workflow.Graph, spec json.RawMessage) ([]workflow.Param, error) {
-	if len(bytes.TrimSpace(spec)) > 0 && !bytes.Equal(bytes.TrimSpace(spec), []byte("null")) {
+// paramsFor uses the given spec, completed from the graph and the catalog,
+// or detects parameters from the graph.
+func paramsFor(g workflow.Graph, spec json.RawMessage, cat *workflow.Catalog) ([]workflow.Param, error) {
+	if isSet(spec) {
 		params, err := workflow.ParseParamSpec(spec)
 		if err != nil {
-			return nil, &InputError{Field: "params", Problem: err.Error()}
+			return nil, specError(err)
 		}
 		if err := checkTargets(g, params); err != nil {
 			return nil, err
 		}
-		return params, nil
+		return workflow.CompleteParams(g, params, cat), nil
 	}
-	return workflow.DetectParams(g, s.cfg.Fleet.Catalog()), nil
+	return workflow.DetectParams(g, cat), nil
 }
 
 // GetWorkflow returns the latest version of a workflow.

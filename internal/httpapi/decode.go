@@ -22,7 +22,7 @@ func decodeStrict(data []byte, dst any) error {
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err, dec.InputOffset())
+		return jsonError(err, data)
 	}
 	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
@@ -40,7 +40,7 @@ func checkJSON(data []byte) error {
 	}
 	var raw json.RawMessage
 	if err := json.Unmarshal(trimmed, &raw); err != nil {
-		return jsonError(err, 0)
+		return jsonError(err, trimmed)
 	}
 	if trimmed[0] != '{' {
 		return invalidJSON("the body must be a JSON object")
@@ -52,9 +52,9 @@ func invalidJSON(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: api.CodeInvalidJSON, Field: "body", Message: msg}
 }
 
-// jsonError turns a decoder failure into a 400 that names the field and the
-// problem (and the byte offset where there is one).
-func jsonError(err error, offset int64) error {
+// jsonError turns a decoder failure on data into a 400 that names the
+// field and the problem (and the byte offset where there is one).
+func jsonError(err error, data []byte) error {
 	var (
 		syn      *json.SyntaxError
 		typ      *json.UnmarshalTypeError
@@ -65,9 +65,9 @@ func jsonError(err error, offset int64) error {
 		return err
 	case errors.Is(err, io.EOF):
 		return invalidJSON("the request body is empty")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return invalidJSON(fmt.Sprintf("malformed JSON: the body ends inside a value (byte offset %d)", offset))
-	case errors.As(err, &syn):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &syn) && strings.HasSuffix(syn.Error(), "unexpected end of JSON input"):
+		return truncatedError(data)
+	case syn != nil:
 		return invalidJSON(fmt.Sprintf("malformed JSON at byte offset %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: ")))
 	case errors.As(err, &typ):
 		return &Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: orDefault(typ.Field, "body"),

@@ -71,7 +71,11 @@ func TestErrors(t *testing.T) {
 
 		// Submit: body decoding.
 		{name: "submit malformed", method: "POST", path: "/v1/jobs", body: `{"workflow": "a",}`, wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "body", wantMsg: "byte offset 18"},
-		{name: "submit truncated", method: "POST", path: "/v1/jobs", body: `{"workflow": "a"`, wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "body", wantMsg: "byte offset"},
+		{name: "submit truncated", method: "POST", path: "/v1/jobs", body: `{"workflow": "a"`, wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "body", wantMsg: "ends at byte offset 16, inside the top-level object"},
+		{name: "submit cut in a value", method: "POST", path: "/v1/jobs", body: `{"workflow": "a", "params": {"prompt": "a red`, wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "params.prompt", wantMsg: "ends at byte offset 45, inside params.prompt"},
+		{name: "submit cut after a key", method: "POST", path: "/v1/jobs", body: `{"workflow": "a", "params": {"seed":`, wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "params.seed", wantMsg: "byte offset 36"},
+		{name: "submit cut in a list", method: "POST", path: "/v1/jobs", body: `{"prompt": {"3": {"inputs": {"model": ["4", 0`, wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "prompt.3.inputs.model", wantMsg: "byte offset 45"},
+		{name: "put cut in the graph", method: "PUT", path: "/v1/workflows/a", body: `{"graph": {"1": {"class_type": "Save`, wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "graph.1.class_type", wantMsg: "ends at byte offset 36, inside graph.1.class_type"},
 		{name: "submit empty", method: "POST", path: "/v1/jobs", wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "body", wantMsg: "empty"},
 		{name: "submit array body", method: "POST", path: "/v1/jobs", body: `[1]`, wantStatus: 400, wantCode: api.CodeInvalidRequest, wantFld: "body", wantMsg: "must be an object, not array"},
 		{name: "submit trailing data", method: "POST", path: "/v1/jobs", body: `{"workflow":"a"} {}`, wantStatus: 400, wantCode: api.CodeInvalidJSON, wantFld: "body", wantMsg: "after the JSON value"},

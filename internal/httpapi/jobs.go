@@ -17,6 +17,12 @@ import (
 // Idempotent-Replayed: true, so a retrying client cannot tell a lost
 // response from a new one except by that header.
 func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
+	return s.submitWith(w, r, decodeSubmit)
+}
+
+// submitWith answers a submission whose body decode turns into a request;
+// POST /v1/jobs and POST /v1/workflows/{name}/jobs differ only there.
+func (s *Server) submitWith(w http.ResponseWriter, r *http.Request, decode func([]byte) (api.SubmitJobRequest, error)) error {
 	wait, err := parseWait(r, s.cfg.MaxWait)
 	if err != nil {
 		return err
@@ -29,7 +35,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req, err := decodeSubmit(body)
+	req, err := decode(body)
 	if err != nil {
 		return err
 	}

@@ -215,23 +215,33 @@ func TestInFlightLimit(t *testing.T) {
 	}
 }
 
+// TestProbes checks both spellings of the probes: /healthz and /readyz, and
+// /health and /ready, which load balancers and Salad's container probes use.
 func TestProbes(t *testing.T) {
 	t.Parallel()
-	var ready error = errors.New("no healthy backend")
-	var mu sync.Mutex
-	svc := &httpapitest.Service{ReadyFunc: func(context.Context) error { mu.Lock(); defer mu.Unlock(); return ready }}
-	_, ts := start(t, svc, httpapi.Config{})
-	if res := do(t, ts, "GET", "/healthz", nil); res.status != 200 || string(res.body) != "ok\n" {
-		t.Errorf("healthz: %d %q", res.status, res.body)
-	}
-	if res := do(t, ts, "GET", "/readyz", nil); res.status != 503 || !strings.Contains(string(res.body), "no healthy backend") {
-		t.Errorf("readyz before: %d %q", res.status, res.body)
-	}
-	mu.Lock()
-	ready = nil
-	mu.Unlock()
-	if res := do(t, ts, "GET", "/readyz", nil); res.status != 200 {
-		t.Errorf("readyz after: %d %q", res.status, res.body)
+	for _, tc := range []struct{ name, live, ready string }{
+		{name: "k8s spelling", live: "/healthz", ready: "/readyz"},
+		{name: "short spelling", live: "/health", ready: "/ready"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var ready error = errors.New("no healthy backend")
+			var mu sync.Mutex
+			svc := &httpapitest.Service{ReadyFunc: func(context.Context) error { mu.Lock(); defer mu.Unlock(); return ready }}
+			_, ts := start(t, svc, httpapi.Config{APIKeys: []httpapi.APIKey{{ID: "a", Hash: httpapi.HashKey("secret-key-a")}}})
+			if res := do(t, ts, "GET", tc.live, nil); res.status != 200 || string(res.body) != "ok\n" {
+				t.Errorf("%s: %d %q", tc.live, res.status, res.body)
+			}
+			if res := do(t, ts, "GET", tc.ready, nil); res.status != 503 || !strings.Contains(string(res.body), "no healthy backend") {
+				t.Errorf("%s before: %d %q", tc.ready, res.status, res.body)
+			}
+			mu.Lock()
+			ready = nil
+			mu.Unlock()
+			if res := do(t, ts, "GET", tc.ready, nil); res.status != 200 {
+				t.Errorf("%s after: %d %q", tc.ready, res.status, res.body)
+			}
+		})
 	}
 }
 

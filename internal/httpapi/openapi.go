@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,8 +106,9 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 // withWorkflows adds, per stored workflow, the component schemas
-// WorkflowParams_<name> (its parameter schema) and SubmitJob_<name> (a
-// submit body for it), and an example on POST /v1/jobs.
+// WorkflowParams_<name> (its parameter schema) and RunWorkflow_<name> (a
+// run body with them), the operation POST /v1/workflows/<name>/jobs that
+// takes that body, and an example on POST /v1/jobs.
 func withWorkflows(static []byte, wfs []api.Workflow) ([]byte, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(static, &doc); err != nil {
@@ -120,10 +122,23 @@ func withWorkflows(static []byte, wfs []api.Workflow) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	paths, err := objectAt(doc, "paths")
+	if err != nil {
+		return nil, err
+	}
+	generic, err := json.Marshal(paths[runWorkflowPath].(map[string]any)["post"])
+	if err != nil {
+		return nil, err
+	}
 	examples := map[string]any{}
 	for _, wf := range wfs {
 		schemas["WorkflowParams_"+wf.Name] = paramsSchema(wf)
-		schemas["SubmitJob_"+wf.Name] = submitSchema(wf.Name)
+		schemas["RunWorkflow_"+wf.Name] = runSchema(wf.Name)
+		op, err := workflowOperation(generic, wf)
+		if err != nil {
+			return nil, err
+		}
+		paths["/v1/workflows/"+wf.Name+"/jobs"] = map[string]any{"post": op}
 		examples[wf.Name] = map[string]any{
 			"summary": "Run workflow " + wf.Name,
 			"value":   map[string]any{"workflow": wf.Name, "params": exampleParams(wf.Params)},
@@ -133,6 +148,41 @@ func withWorkflows(static []byte, wfs []api.Workflow) ([]byte, error) {
 		content["examples"] = examples
 	}
 	return json.Marshal(doc)
+}
+
+// runWorkflowPath is the generic operation each workflow's is made from.
+const runWorkflowPath = "/v1/workflows/{name}/jobs"
+
+// workflowOperation is the generic run operation (as JSON) made concrete
+// for wf: its own id, its description, no {name} parameter, and a body
+// typed with its parameters.
+func workflowOperation(generic []byte, wf api.Workflow) (map[string]any, error) {
+	var op map[string]any
+	if err := json.Unmarshal(generic, &op); err != nil {
+		return nil, err
+	}
+	op["operationId"] = "runWorkflow_" + wf.Name
+	op["summary"] = "Run workflow " + wf.Name
+	op["description"] = strings.TrimSpace(wf.Description + " Version " + wf.Version +
+		"; the body's params follow WorkflowParams_" + wf.Name + ". Answers as POST /v1/jobs.")
+	op["tags"] = []any{"workflows: run"}
+	var params []any
+	for _, p := range asList(op["parameters"]) {
+		if m, _ := p.(map[string]any); m["in"] != "path" {
+			params = append(params, p)
+		}
+	}
+	op["parameters"] = params
+	op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{
+		"schema":  map[string]any{"$ref": "#/components/schemas/RunWorkflow_" + wf.Name},
+		"example": map[string]any{"params": exampleParams(wf.Params)},
+	}}}
+	return op, nil
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 // objectAt walks doc along keys, creating objects that are missing.
@@ -164,15 +214,13 @@ func paramsSchema(wf api.Workflow) map[string]any {
 	return s
 }
 
-func submitSchema(name string) map[string]any {
+func runSchema(name string) map[string]any {
 	return map[string]any{
-		"description": "A submit body for workflow " + name + ".",
-		"allOf":       []any{map[string]any{"$ref": "#/components/schemas/SubmitJobRequest"}},
+		"description": "A run body for workflow " + name + ".",
+		"allOf":       []any{map[string]any{"$ref": "#/components/schemas/RunWorkflowRequest"}},
 		"properties": map[string]any{
-			"workflow": map[string]any{"const": name},
-			"params":   map[string]any{"$ref": "#/components/schemas/WorkflowParams_" + name},
+			"params": map[string]any{"$ref": "#/components/schemas/WorkflowParams_" + name},
 		},
-		"required": []any{"workflow"},
 	}
 }
 

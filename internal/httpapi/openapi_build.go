@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -24,7 +25,13 @@ that runs on one ComfyUI or a fleet of them.
 Every error is JSON: {"error": {"code", "message", "field", "request_id"}}.
 When API keys are configured, every /v1 route needs Authorization: Bearer <key>
 (or X-API-Key); each key sees only its own jobs, files and events, and
-only admin keys may change the fleet (the POST and DELETE routes of /v1/backends).`
+only admin keys may change the fleet (the POST and DELETE routes of /v1/backends).
+
+The same listener serves ComfyUI's own API (tag ComfyUI-compatible: POST /prompt,
+/ws, /history, /view, ..., each also under /api) and the routes of the Flask
+"ComfyUI API Service" (tag Flask-compatible); their answers follow those servers,
+not the error format above. Each stored workflow has its own operation,
+POST /v1/workflows/<name>/jobs, with its parameters in the body's schema.`
 
 // buildSpec reflects the operation table into the static part of the
 // document; stored workflows are added per request (see openAPIDoc).
@@ -35,6 +42,15 @@ func buildSpec(version string) (*openapi31.Spec, error) {
 	r.Spec.SetAPIKeySecurity("apiKey", "X-API-Key", openapi.InHeader, "The API key in X-API-Key.")
 	// Components are named after the api types, without the package prefix.
 	js := r.JSONSchemaReflector()
+	// json.Number keeps numbers exact in Go; on the wire it is a number (of
+	// any size: no "double" format, a seed is a 64-bit integer).
+	js.DefaultOptions = append(js.DefaultOptions, jsonschema.InterceptSchema(func(p jsonschema.InterceptSchemaParams) (bool, error) {
+		if p.Value.IsValid() && p.Value.Type() == reflect.TypeFor[json.Number]() {
+			p.Schema.WithType(jsonschema.Number.Type())
+			return true, nil
+		}
+		return false, nil
+	}))
 	js.DefaultOptions = append(js.DefaultOptions, jsonschema.InterceptDefName(func(_ reflect.Type, name string) string {
 		return strings.Replace(strings.TrimPrefix(name, "Api"), "Httpapi", "", 1)
 	}))

@@ -48,6 +48,10 @@ type (
 		waitParam
 		IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" description:"Repeat a request safely: the same key and body return the original job (with Idempotent-Replayed: true)."`
 	}
+	runWorkflowParams struct {
+		nameParam
+		submitParams
+	}
 	listJobsParams struct {
 		State    []api.JobState `query:"state" description:"Filter by state; repeat or comma-separate."`
 		Workflow string         `query:"workflow"`
@@ -75,7 +79,7 @@ func operations() []operation {
 	jobErrs := []int{400, 401, 404, 429, 503}
 	return append([]operation{
 		{method: "PUT", path: "/v1/workflows/{name}", id: "putWorkflow", tag: "workflows", summary: "Store a workflow",
-			description: "Body: a bare API-format graph, a UI-format workflow (converted with the fleet's node catalog), or {graph, params, description}. Parameters are detected when no spec is given.",
+			description: "Body: a bare API-format graph, a UI-format workflow (converted with the fleet's node catalog), or a WorkflowRequest {graph, params, description} whose params map names to ParamSpec. Parameters are detected when no spec is given (nodes titled \"$name\" or \"$name.input\", or renamed, expose their widget inputs); what a spec leaves out is filled from the graph and the node catalog. When a backend has reported its node catalog the graph is validated as ComfyUI would: a node type no backend has, a missing input or a value out of range is refused (400 naming the node and input); a file or model no backend offers is stored with a warning. The answer's warnings say what was not checked or may fail later.",
 			params:      new(nameParam), body: new(api.WorkflowRequest),
 			responses: []docResponse{{status: 201, body: new(api.Workflow), description: "Created."}, {status: 200, body: new(api.Workflow), description: "Replaced."}},
 			errors:    []int{400, 401, 413, 422, 429}},
@@ -86,11 +90,17 @@ func operations() []operation {
 		{method: "DELETE", path: "/v1/workflows/{name}", id: "deleteWorkflow", tag: "workflows", summary: "Delete a workflow",
 			params: new(nameParam), responses: []docResponse{{status: 204, description: "Deleted."}}, errors: []int{400, 401, 404}},
 		{method: "POST", path: "/v1/jobs", id: "submitJob", tag: "jobs", summary: "Submit a job",
-			description: "The job is stored durably before the answer. 201 with Location; with ?wait= the answer waits for the end of the job: 201 if it ended in time, 202 with the job as it stands if not. A replayed Idempotency-Key gets the same status rules, the job as it stands and Idempotent-Replayed: true. See the examples for each stored workflow; their parameter schemas are components WorkflowParams_<name>.",
+			description: "The job is stored durably before the answer. 201 with Location; with ?wait= the answer waits for the end of the job: 201 if it ended in time, 202 with the job as it stands if not. A replayed Idempotency-Key gets the same status rules, the job as it stands and Idempotent-Replayed: true. See the examples for each stored workflow; their parameter schemas are components WorkflowParams_<name>, and POST /v1/workflows/<name>/jobs takes them as a typed body.",
 			params:      new(submitParams), body: new(api.SubmitJobRequest),
 			responses: []docResponse{{status: 201, body: new(api.Job), description: "Created (and finished, if ?wait= was given)."},
 				{status: 202, body: new(api.Job), description: "Created; still running when ?wait= ran out."}},
 			errors: []int{400, 401, 409, 413, 422, 429, 503}},
+		{method: "POST", path: "/v1/workflows/{name}/jobs", id: "runWorkflow", tag: "jobs", summary: "Run a stored workflow",
+			description: "POST /v1/jobs for the workflow the path names, with the same answers. Each stored workflow also has its own operation here, POST /v1/workflows/<name>/jobs, whose body schema (RunWorkflow_<name>) carries its parameters.",
+			params:      new(runWorkflowParams), body: new(api.RunWorkflowRequest),
+			responses: []docResponse{{status: 201, body: new(api.Job), description: "Created (and finished, if ?wait= was given)."},
+				{status: 202, body: new(api.Job), description: "Created; still running when ?wait= ran out."}},
+			errors: []int{400, 401, 404, 409, 413, 422, 429, 503}},
 		{method: "GET", path: "/v1/jobs", id: "listJobs", tag: "jobs", summary: "List the caller's jobs, newest first",
 			params: new(listJobsParams), responses: []docResponse{{status: 200, body: new(api.JobList)}}, errors: []int{400, 401, 429}},
 		{method: "GET", path: "/v1/jobs/{id}", id: "getJob", tag: "jobs", summary: "Get a job (optionally waiting for its end)",
@@ -123,7 +133,7 @@ func operations() []operation {
 			errors: []int{400, 401, 404, 429}},
 		{method: "GET", path: "/v1/backends", id: "listBackends", tag: "system", summary: "List the fleet's ComfyUI backends",
 			responses: []docResponse{{status: 200, body: new(api.BackendList)}}, errors: []int{401, 429}},
-	}, append(adminOperations(), systemOperations()...)...)
+	}, append(append(adminOperations(), systemOperations()...), compatOperations()...)...)
 }
 
 // adminNote ends the description of every fleet change.
@@ -155,7 +165,11 @@ func systemOperations() []operation {
 	return []operation{
 		{method: "GET", path: "/healthz", id: "healthz", tag: "system", summary: "Liveness: 200 while the process serves", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}}},
-		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store answers and a backend is healthy", open: true,
+		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store and the artifact storage answer and a backend is healthy", open: true,
+			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}, {status: 503, contentType: "text/plain", description: "not ready: the reason"}}},
+		{method: "GET", path: "/health", id: "health", tag: "system", summary: "Liveness, as /healthz", open: true,
+			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}}},
+		{method: "GET", path: "/ready", id: "ready", tag: "system", summary: "Readiness, as /readyz", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}, {status: 503, contentType: "text/plain", description: "not ready: the reason"}}},
 		{method: "GET", path: "/metrics", id: "metrics", tag: "system", summary: "Prometheus metrics", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "Prometheus text exposition format."}}},

@@ -64,12 +64,46 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	checkRefs(t, doc)
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	for _, name := range []string{"WorkflowParams_txt2img", "SubmitJob_txt2img", "WorkflowParams_upscale.v2", "SubmitJob_upscale.v2"} {
+	for _, name := range []string{"WorkflowParams_txt2img", "RunWorkflow_txt2img", "WorkflowParams_upscale.v2", "RunWorkflow_upscale.v2"} {
 		if schemas[name] == nil {
 			t.Errorf("no component schema %s", name)
 		}
 	}
+	// Each workflow's schema is attached to an operation that is served.
+	for _, name := range []string{"txt2img", "upscale.v2"} {
+		op, _ := paths["/v1/workflows/"+name+"/jobs"].(map[string]any)["post"].(map[string]any)
+		body, _ := op["requestBody"].(map[string]any)
+		schema, _ := body["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
+		if schema["$ref"] != "#/components/schemas/RunWorkflow_"+name || op["operationId"] != "runWorkflow_"+name {
+			t.Errorf("operation of workflow %s = %v", name, op)
+		}
+	}
+	checkWorkflowRequest(t, schemas)
 	checkGolden(t, "openapi.golden.json", res.body)
+}
+
+// checkWorkflowRequest: the document describes the parameter spec the
+// server takes, a mapping from name to ParamSpec (not a list), with the
+// spec's fields written down.
+func checkWorkflowRequest(t *testing.T, schemas map[string]any) {
+	t.Helper()
+	req, _ := schemas["WorkflowRequest"].(map[string]any)
+	params, _ := req["properties"].(map[string]any)["params"].(map[string]any)
+	items, _ := params["additionalProperties"].(map[string]any)
+	if params["type"] != "object" || items["$ref"] != "#/components/schemas/ParamSpec" {
+		t.Errorf("WorkflowRequest.params = %v, want an object of ParamSpec", params)
+	}
+	spec, _ := schemas["ParamSpec"].(map[string]any)
+	props, _ := spec["properties"].(map[string]any)
+	for _, field := range []string{"target", "type", "default", "minimum", "maximum", "min", "max", "step", "enum", "description"} {
+		prop, _ := props[field].(map[string]any)
+		if d, _ := prop["description"].(string); d == "" {
+			t.Errorf("ParamSpec.%s is missing or undescribed: %v", field, prop)
+		}
+	}
+	if got := props["minimum"].(map[string]any)["type"]; got != "number" {
+		t.Errorf("ParamSpec.minimum type = %v, want number", got)
+	}
 }
 
 // validateOAS31 checks doc against the OpenAPI Initiative's JSON Schema of

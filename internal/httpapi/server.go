@@ -95,6 +95,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/workflows", classAPI, smallBody, s.listWorkflows},
 		{"GET /v1/workflows/{name}", classAPI, smallBody, s.getWorkflow},
 		{"DELETE /v1/workflows/{name}", classAPI, smallBody, s.deleteWorkflow},
+		{"POST /v1/workflows/{name}/jobs", classAPI, j, s.runWorkflow},
 		{"POST /v1/jobs", classAPI, j, s.submitJob},
 		{"GET /v1/jobs", classAPI, smallBody, s.listJobs},
 		{"GET /v1/jobs/{id}", classAPI, smallBody, s.getJob},
@@ -113,6 +114,8 @@ func (s *Server) routes() []route {
 		{"POST /v1/backends/{id}/resume", classAdmin, smallBody, s.resumeBackend},
 		{"GET /healthz", classOpen, smallBody, s.healthz},
 		{"GET /readyz", classOpen, smallBody, s.readyz},
+		{"GET /health", classOpen, smallBody, s.healthz}, // the probes' other spelling (Salad, many balancers)
+		{"GET /ready", classOpen, smallBody, s.readyz},
 		{"GET /metrics", classMetrics, smallBody, s.serveMetrics},
 		{"GET /openapi.json", classDocs, smallBody, s.openAPI},
 		{"GET /docs", classDocs, smallBody, s.docsIndex},

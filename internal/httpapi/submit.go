@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"net/http"
 	"net/url"
 
 	"github.com/comfygate/comfygate/api"
@@ -19,6 +20,26 @@ func decodeSubmit(data []byte) (api.SubmitJobRequest, error) {
 		req.Prompt = nil
 	}
 	return req, validateSubmit(req)
+}
+
+// runWorkflow is POST /v1/workflows/{name}/jobs: POST /v1/jobs for the
+// workflow the path names, whose per-workflow operations in /openapi.json
+// carry each workflow's parameter schema.
+func (s *Server) runWorkflow(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if err := checkName("name", name); err != nil {
+		return err
+	}
+	return s.submitWith(w, r, func(data []byte) (api.SubmitJobRequest, error) {
+		var run api.RunWorkflowRequest
+		if len(bytes.TrimSpace(data)) > 0 {
+			if err := decodeStrict(data, &run); err != nil {
+				return api.SubmitJobRequest{}, err
+			}
+		}
+		req := run.Submission(name)
+		return req, validateSubmit(req)
+	})
 }
 
 func validateSubmit(req api.SubmitJobRequest) error {

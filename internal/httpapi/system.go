@@ -27,8 +27,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 	return writeText(w, http.StatusOK, "ok\n")
 }
 
-// readyz says whether to send traffic here: the store answers and a backend
-// is healthy. The reason is for operators; the service keeps it short.
+// readyz says whether to send traffic here: the store and the artifact
+// storage answer and a backend is healthy. The reason is for operators;
+// the service keeps it short.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()

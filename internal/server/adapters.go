@@ -51,7 +51,11 @@ func backendView(b fleet.BackendStatus) api.Backend {
 	v := api.Backend{
 		ID: b.ID, URL: b.URL, State: string(b.State), Running: []string{}, Prefetch: b.Waiting,
 		Done: b.Done, Failed: b.Failed, LatencyMS: float64(b.Latency.Microseconds()) / 1000,
-		Version: b.Version, NodeCount: b.NodeCount, Models: b.Models,
+		Version: b.Version, NodeCount: b.NodeCount, Models: b.Models, LastError: b.LastError,
+	}
+	if !b.LastErrorAt.IsZero() {
+		at := b.LastErrorAt.UTC()
+		v.LastErrorAt = &at
 	}
 	if b.Running != "" {
 		v.Running = append(v.Running, b.Running)

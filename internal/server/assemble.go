@@ -29,7 +29,7 @@ type parts struct {
 
 	lock  *dirLock
 	store *sqlite.Store
-	arts  *artifact.Local
+	arts  artifact.Backend
 	hub   *events.Hub
 	sims  *simFleet
 	fleet *fleet.Fleet
@@ -96,7 +96,10 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 	if p.store, err = sqlite.Open(ctx, sqlite.Config{Path: cfg.path(dbFile), Logger: cfg.Logger}); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	if p.arts, err = artifact.NewLocal(cfg.path(artifactsDir), artifact.LocalOptions{Logger: cfg.Logger}); err != nil {
+	// An S3 store stages uploads on disk (see artifact.S3.Put): beside the
+	// local store's place, not in a /tmp that may be RAM.
+	artOpts := artifact.OpenOptions{Dir: cfg.path(artifactsDir), TempDir: cfg.path(artifactsDir, "tmp"), Logger: cfg.Logger}
+	if p.arts, err = artifact.Open(ctx, cfg.Artifacts, artOpts); err != nil {
 		return fmt.Errorf("open artifacts: %w", err)
 	}
 	p.hub = events.NewHub(events.Options{Replayer: gateway.Replayer(p.store), Logger: cfg.Logger})
@@ -179,7 +182,10 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err := p.startComfy(ctx, cfg, owner); err != nil {
 		return err
 	}
-	p.root, err = rootHandler(p.api, p.comfy, svc, p.store, owner, cfg.Logger)
+	if p.root, err = rootHandler(p.api, p.comfy, svc, p.store, owner, cfg.Logger); err != nil {
+		return err
+	}
+	p.root, err = httpapi.CORS(cfg.CORSOrigins, p.root) // outermost: it answers preflights for every surface
 	return err
 }
 

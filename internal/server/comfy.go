@@ -34,7 +34,7 @@ func (p *parts) startComfy(ctx context.Context, cfg Config, owner func(*http.Req
 // claims is a ComfyUI route of a custom node, proxied to a backend.
 func restClaims(path string) bool {
 	switch path {
-	case "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs":
+	case "/healthz", "/readyz", "/health", "/ready", "/metrics", "/openapi.json", "/docs":
 		return true
 	}
 	return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/docs/")

@@ -28,6 +28,12 @@ type Config struct {
 	// files (workflows/), the simulators' directories (sim/N) and the
 	// instance id. Default "./comfygate-data".
 	DataDir string
+	// Artifacts is where outputs and uploads are kept: a directory, or
+	// s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true for an
+	// S3-compatible bucket that several replicas share (credentials from
+	// the standard AWS variables; see artifact.Open). Default: DataDir's
+	// artifacts/ directory.
+	Artifacts string
 
 	// Backends are the ComfyUI servers of the fleet. Default: none (the
 	// server runs, but jobs stay queued until a backend is added).
@@ -67,6 +73,11 @@ type Config struct {
 	// AllowPrivateURLs lets URL inputs reach loopback and private address
 	// ranges. Default false.
 	AllowPrivateURLs bool
+	// CORSOrigins are the web origins whose pages may call every surface
+	// from a browser ("https://app.example.com", "https://*.example.com",
+	// or "*" for any); see httpapi.CORS. Default: none (no CORS headers,
+	// preflights refused).
+	CORSOrigins []string
 
 	// InstanceID names this process in job leases and backend client ids.
 	// Default: read from DataDir/instance-id, created on first start, so a
@@ -153,6 +164,9 @@ func (c Config) validate() error {
 	}
 	if c.SimBackends < 0 || c.MaxAttempts < 0 || c.MaxQueued < 0 || c.MaxUploadBytes < 0 {
 		return errors.New("sim backends, max attempts, max queued and max upload bytes must not be negative")
+	}
+	if _, err := httpapi.CORS(c.CORSOrigins, nil); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, b := range c.Backends {

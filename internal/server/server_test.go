@@ -313,3 +313,40 @@ func TestSimulatorCrashIsNotFatal(t *testing.T) {
 		}
 	}
 }
+
+// TestDownBackendSaysWhy: a backend that went away shows in GET
+// /v1/backends as down, with the reason and the time, and without a
+// latency left over from when it answered.
+func TestDownBackendSaysWhy(t *testing.T) {
+	s := startServer(t, Config{SimBackends: 2})
+	c := client(t)
+	waitReady(t, c, s)
+	_, body := get(t, c, s.URL()+"/v1/backends")
+	var list api.BackendList
+	if err := json.Unmarshal(body, &list); err != nil || len(list.Backends) != 2 {
+		t.Fatalf("backends: %s (%v)", body, err)
+	}
+	if code, body := post(t, c, list.Backends[0].URL+"/sim/faults", `{"crash":true}`); code != http.StatusOK {
+		t.Fatalf("crash simulator: %d %s", code, body)
+	}
+	var raw map[string][]map[string]any
+	if !poll(func() bool {
+		_, body = get(t, c, s.URL()+"/v1/backends")
+		raw = nil
+		return json.Unmarshal(body, &raw) == nil && raw["backends"][0]["state"] == "down"
+	}) {
+		t.Fatalf("the crashed simulator never showed as down: %s", body)
+	}
+	down := raw["backends"][0]
+	if reason, _ := down["last_error"].(string); reason == "" {
+		t.Errorf("no last_error: %s", body)
+	}
+	if at, _ := down["last_error_at"].(string); at == "" {
+		t.Errorf("no last_error_at: %s", body)
+	} else if _, err := time.Parse(time.RFC3339Nano, at); err != nil {
+		t.Errorf("last_error_at %q: %v", at, err)
+	}
+	if _, ok := down["latency_ms"]; ok {
+		t.Errorf("a down backend shows a latency: %s", body)
+	}
+}

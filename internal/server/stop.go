@@ -38,6 +38,11 @@ func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 	if err := p.sims.stop(); err != nil {
 		errs = append(errs, fmt.Errorf("stop simulators: %w", err))
 	}
+	if p.arts != nil {
+		if err := p.arts.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close artifacts: %w", err))
+		}
+	}
 	if p.store != nil {
 		if err := p.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))

@@ -1,13 +1,13 @@
 package corenodes
 
 import (
-	"bytes"
 	_ "embed"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -91,27 +91,50 @@ func (m Models) withDefaults() Models {
 // ObjectInfo returns the GET /object_info body ComfyUI 0.3.64 would send
 // with these files, formatted as ComfyUI formats it.
 func ObjectInfo(models Models) []byte {
-	root, err := parse(objectInfo)
+	root, err := comfyjson.Decode(objectInfo)
 	if err != nil {
 		panic(fmt.Sprintf("corenodes: embedded object_info: %v", err)) // tested; cannot happen
 	}
 	lists := models.withDefaults().lists()
 	for _, s := range fileInputs {
-		spec := root.get(s.class).get("input").get("required").get(s.input)
-		if spec == nil {
-			panic("corenodes: no input " + s.class + "." + s.input) // tested; cannot happen
-		}
-		target := spec.arr[0]
-		if s.v3 {
-			target = spec.arr[1].get("options")
-		}
 		files := slices.Clone(lists[s.source])
 		slices.Sort(files)
-		target.arr = append(strings_(slices.Compact(files)), target.arr...)
+		if !prependValues(root, s, slices.Compact(files)) {
+			panic("corenodes: no input " + s.class + "." + s.input) // tested; cannot happen
+		}
 	}
-	var b bytes.Buffer
-	root.encode(&b)
-	return b.Bytes()
+	return comfyjson.MustDumps(root)
+}
+
+// prependValues puts files before the values already listed for input s:
+// the combo list that is the spec's type, or a V3 combo's "options".
+func prependValues(root any, s fileInput, files []string) bool {
+	spec := root
+	for _, key := range []string{s.class, "input", "required", s.input} {
+		o, _ := spec.(comfyjson.Object)
+		spec, _ = o.Get(key)
+	}
+	parts, _ := spec.([]any)
+	head := make([]any, 0, len(files))
+	for _, f := range files {
+		head = append(head, f)
+	}
+	if !s.v3 {
+		if len(parts) < 1 {
+			return false
+		}
+		values, ok := parts[0].([]any)
+		parts[0] = append(head, values...)
+		return ok
+	}
+	if len(parts) < 2 {
+		return false
+	}
+	opts, _ := parts[1].(comfyjson.Object)
+	values, ok := opts.Get("options")
+	list, isList := values.([]any)
+	opts.Set("options", append(head, list...))
+	return ok && isList
 }
 
 // Catalog returns the core node catalog with these files.

@@ -2,20 +2,21 @@ package engine
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/workflow"
 )
 
 // uiEntry is one node's UI output in the ui cache.
 type uiEntry struct {
-	meta   pyjson.Obj
-	output pyjson.Obj
+	meta   comfyjson.Object
+	output comfyjson.Object
 }
 
 type objKey struct{ id, class string }
@@ -196,13 +197,8 @@ func writeHashable(b *strings.Builder, v any) {
 		}
 		b.WriteByte(']')
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		b.WriteByte('{')
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			b.WriteString(strconv.Quote(k) + ":")
 			writeHashable(b, x[k])
 			b.WriteByte(',')
@@ -214,8 +210,8 @@ func writeHashable(b *strings.Builder, v any) {
 }
 
 func canonicalNumber(lit string) string {
-	n := string(pyjson.Number(lit))
-	if !pyjson.IsFloatLiteral(n) {
+	n := string(comfyjson.Number(lit))
+	if !comfyjson.IsFloatLiteral(n) {
 		return n
 	}
 	f, err := strconv.ParseFloat(n, 64)

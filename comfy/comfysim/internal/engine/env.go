@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // env is the nodes.Env of one node invocation.
@@ -124,7 +124,7 @@ func previewWithMetadata(nodeID, promptID, format string, img []byte) []byte {
 	if format == "PNG" {
 		mime = "image/png"
 	}
-	meta := pyjson.MustMarshal(comfy.PreviewMetadata{
+	meta := comfyjson.MustDumps(comfy.PreviewMetadata{
 		NodeID: nodeID, PromptID: promptID, DisplayNodeID: nodeID, RealNodeID: nodeID, ImageType: mime,
 	})
 	out := make([]byte, 8, 8+len(meta)+len(img))

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // Execute runs job to the end (success, error or interrupt) and returns what
@@ -97,12 +97,12 @@ func (r *run) constInputs(n *node) map[string]any {
 }
 
 // historyOutputs collects the ui cache of every node of the prompt.
-func (r *run) historyOutputs() (pyjson.Obj, pyjson.Obj) {
-	outputs, meta := pyjson.Obj{}, pyjson.Obj{}
+func (r *run) historyOutputs() (comfyjson.Object, comfyjson.Object) {
+	outputs, meta := comfyjson.Object{}, comfyjson.Object{}
 	for _, id := range r.p.order {
 		if e, ok := r.e.caches.uiOf(id); ok {
-			outputs = append(outputs, pyjson.Member{Key: id, Value: e.output})
-			meta = append(meta, pyjson.Member{Key: id, Value: e.meta})
+			outputs = append(outputs, comfyjson.Member{Key: id, Value: e.output})
+			meta = append(meta, comfyjson.Member{Key: id, Value: e.meta})
 		}
 	}
 	return outputs, meta
@@ -112,7 +112,7 @@ func (r *run) historyOutputs() (pyjson.Obj, pyjson.Obj) {
 type failure struct {
 	nodeID string
 	err    error
-	inputs pyjson.Obj // current_inputs; nil when never gathered
+	inputs comfyjson.Object // current_inputs; nil when never gathered
 }
 
 func (r *run) handleError(f *failure) {
@@ -131,12 +131,12 @@ func (r *run) handleError(f *failure) {
 	exc := asException(f.err)
 	inputs := f.inputs
 	if inputs == nil {
-		inputs = pyjson.Obj{}
+		inputs = comfyjson.Object{}
 	}
 	r.addMessage(comfy.ExecutionError{
 		PromptID: r.job.PromptID, NodeID: f.nodeID, NodeType: classType, Executed: executed,
 		ExceptionMessage: exc.Message + "\n", ExceptionType: exc.Type,
-		Traceback: traceback(exc), CurrentInputs: pyjson.MustMarshal(inputs),
+		Traceback: traceback(exc), CurrentInputs: comfyjson.MustDumps(inputs),
 		CurrentOutputs: r.current, Timestamp: r.e.now(),
 	}, false)
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -116,8 +116,8 @@ type Result struct {
 	Messages []comfy.StatusMessage
 	// Outputs and Meta hold, per node in prompt order, its UI output and
 	// output meta (cached outputs included).
-	Outputs pyjson.Obj
-	Meta    pyjson.Obj
+	Outputs comfyjson.Object
+	Meta    comfyjson.Object
 	// Interrupted is true when the run ended with execution_interrupted.
 	Interrupted bool
 	// Executed counts nodes that actually ran.

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -22,7 +22,7 @@ func (r *run) execute(id string) *failure {
 		if r.client != nil {
 			var out json.RawMessage
 			if ui, ok := e.caches.uiOf(id); ok {
-				out = pyjson.MustMarshal(ui.output)
+				out = comfyjson.MustDumps(ui.output)
 			}
 			r.sendToClient(comfy.Executed{Node: id, DisplayNode: id, Output: out, PromptID: r.job.PromptID})
 		}
@@ -45,10 +45,10 @@ func (r *run) execute(id string) *failure {
 		return &failure{nodeID: id, err: err, inputs: r.currentInputs(n, inputs)}
 	}
 	if len(res.UI) > 0 {
-		meta := pyjson.Obj{{Key: "node_id", Value: id}, {Key: "display_node", Value: id},
+		meta := comfyjson.Object{{Key: "node_id", Value: id}, {Key: "display_node", Value: id},
 			{Key: "parent_node", Value: nil}, {Key: "real_node_id", Value: id}}
 		e.caches.setUI(id, uiEntry{meta: meta, output: res.UI})
-		r.sendToClient(comfy.Executed{Node: id, DisplayNode: id, Output: pyjson.MustMarshal(res.UI), PromptID: r.job.PromptID})
+		r.sendToClient(comfy.Executed{Node: id, DisplayNode: id, Output: comfyjson.MustDumps(res.UI), PromptID: r.job.PromptID})
 	}
 	if res.Outputs == nil {
 		res.Outputs = []any{}
@@ -147,14 +147,14 @@ func (r *run) gatherInputs(n *node) map[string]any {
 
 // currentInputs formats the inputs for execution_error: every value in a
 // one-element list, objects as str(), hidden inputs of V1 nodes appended.
-func (r *run) currentInputs(n *node, inputs map[string]any) pyjson.Obj {
-	out := pyjson.Obj{}
+func (r *run) currentInputs(n *node, inputs map[string]any) comfyjson.Object {
+	out := comfyjson.Object{}
 	for _, i := range n.inputs {
 		v, ok := inputs[i.name]
 		if !ok {
 			continue
 		}
-		out = append(out, pyjson.Member{Key: i.name, Value: []any{formatValue(v)}})
+		out = append(out, comfyjson.Member{Key: i.name, Value: []any{formatValue(v)}})
 	}
 	if n.def == nil || n.def.V3 {
 		return out
@@ -163,17 +163,17 @@ func (r *run) currentInputs(n *node, inputs map[string]any) pyjson.Obj {
 		var v any
 		switch h.Type {
 		case "PROMPT":
-			v = pyjson.Repr(r.job.Prompt)
+			v = comfyjson.Repr(r.job.Prompt)
 		case "EXTRA_PNGINFO":
 			if x := r.job.extraPNGInfo(); x != nil {
-				v = pyjson.Repr(x)
+				v = comfyjson.Repr(x)
 			}
 		case "UNIQUE_ID":
 			v = n.id
 		default:
 			continue
 		}
-		out = append(out, pyjson.Member{Key: h.Name, Value: []any{v}})
+		out = append(out, comfyjson.Member{Key: h.Name, Value: []any{v}})
 	}
 	return out
 }
@@ -186,7 +186,7 @@ func formatValue(v any) any {
 	case fmt.Stringer:
 		return x.String()
 	}
-	return pyjson.Repr(v)
+	return comfyjson.Repr(v)
 }
 
 func (r *run) call(n *node, inputs map[string]any) *nodes.Call {

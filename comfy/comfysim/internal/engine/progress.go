@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/comfygate/comfygate/comfy"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 // progressRegistry is comfy_execution.progress.ProgressRegistry for one
@@ -65,11 +65,11 @@ type progressSnapshot struct {
 
 // MarshalJSON writes the snapshot with nodes in touch order.
 func (p progressSnapshot) MarshalJSON() ([]byte, error) {
-	nodes := pyjson.Obj{}
+	nodes := comfyjson.Object{}
 	for _, id := range p.order {
-		nodes = append(nodes, pyjson.Member{Key: id, Value: p.Nodes[id]})
+		nodes = append(nodes, comfyjson.Member{Key: id, Value: p.Nodes[id]})
 	}
-	return json.Marshal(pyjson.Obj{{Key: "prompt_id", Value: p.PromptID}, {Key: "nodes", Value: nodes}})
+	return json.Marshal(comfyjson.Object{{Key: "prompt_id", Value: p.PromptID}, {Key: "nodes", Value: nodes}})
 }
 
 // snapshot is the progress_state message: every node that is not pending.

@@ -10,7 +10,7 @@
 package engine
 
 import (
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -21,7 +21,7 @@ type Job struct {
 	Graph workflow.Graph
 	// Prompt is the same graph as ComfyUI shows it (hidden input PROMPT,
 	// PNG metadata, current_inputs).
-	Prompt pyjson.Obj
+	Prompt comfyjson.Object
 	// ExtraData is the queue item's extra_data.
 	ExtraData any
 	// Outputs are the output node ids to execute.
@@ -32,7 +32,7 @@ type Job struct {
 // means "no client" (events broadcast or not sent); a string names a
 // socket; anything else names no socket at all.
 func (j *Job) clientID() *string {
-	obj, ok := j.ExtraData.(pyjson.Obj)
+	obj, ok := j.ExtraData.(comfyjson.Object)
 	if !ok {
 		return nil
 	}
@@ -43,12 +43,12 @@ func (j *Job) clientID() *string {
 	if s, isStr := v.(string); isStr {
 		return &s
 	}
-	s := "\x00" + pyjson.Repr(v) // matches no socket id
+	s := "\x00" + comfyjson.Repr(v) // matches no socket id
 	return &s
 }
 
 func (j *Job) extraPNGInfo() any {
-	obj, ok := j.ExtraData.(pyjson.Obj)
+	obj, ok := j.ExtraData.(comfyjson.Object)
 	if !ok {
 		return nil
 	}

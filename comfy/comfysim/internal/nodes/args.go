@@ -5,8 +5,8 @@ import (
 	"math/big"
 	"strconv"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // missing is Python's TypeError for a required argument the node did not get.
@@ -15,7 +15,7 @@ func (c *Call) missing(name string) *Exception {
 }
 
 func (c *Call) wrongType(name, want string, v any) *Exception {
-	return Raise("TypeError", "%s: input '%s' must be %s, got %s", c.Class, name, want, pyjson.Repr(v))
+	return Raise("TypeError", "%s: input '%s' must be %s, got %s", c.Class, name, want, comfyjson.Repr(v))
 }
 
 // Has reports whether the input is present.

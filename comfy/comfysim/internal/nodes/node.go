@@ -18,8 +18,8 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // Exception is a node failure as ComfyUI reports it: Type is the fully
@@ -97,10 +97,10 @@ type Call struct {
 	NodeID string
 	Class  string
 	// Inputs holds constants (string, bool, json.Number, nil, []any,
-	// pyjson.Obj) and upstream outputs (*imaging.Batch, *Latent, ...).
+	// comfyjson.Object) and upstream outputs (*imaging.Batch, *Latent, ...).
 	Inputs map[string]any
 	// Prompt is the whole prompt (hidden input PROMPT).
-	Prompt pyjson.Obj
+	Prompt comfyjson.Object
 	// ExtraPNGInfo is extra_data.extra_pnginfo, nil when absent.
 	ExtraPNGInfo any
 	// Rand is seeded per simulator; nodes that need randomness (temp file
@@ -112,7 +112,7 @@ type Call struct {
 // (nil when it has none).
 type Result struct {
 	Outputs []any
-	UI      pyjson.Obj
+	UI      comfyjson.Object
 }
 
 // Node is an instance of a node class.

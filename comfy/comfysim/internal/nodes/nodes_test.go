@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // fakeEnv is a hand-written Env for calling nodes directly.
@@ -83,7 +83,7 @@ func TestSaveImageCounterAndSubfolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := string(pyjson.MustMarshal(res.UI))
+	got := string(comfyjson.MustDumps(res.UI))
 	want := `{"images": [{"filename": "pic_00011_.png", "subfolder": "sub", "type": "output"}, {"filename": "pic_00012_.png", "subfolder": "sub", "type": "output"}]}`
 	if got != want {
 		t.Errorf("ui:\n got %s\nwant %s", got, want)
@@ -102,7 +102,7 @@ func TestPreviewImagePrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := res.UI[0].Value.([]any)[0].(pyjson.Obj)[0].Value.(string)
+	name := res.UI[0].Value.([]any)[0].(comfyjson.Object)[0].Value.(string)
 	if ok, _ := filepath.Match("ComfyUI_temp_[a-z][a-z][a-z][a-z][a-z]_00001_.png", name); !ok {
 		t.Errorf("temp name %q", name)
 	}
@@ -143,7 +143,7 @@ func TestStringNodes(t *testing.T) {
 
 func TestPreviewAny(t *testing.T) {
 	env := &fakeEnv{}
-	obj, _ := pyjson.Decode([]byte(`{"a": [1, 2.0]}`))
+	obj, _ := comfyjson.Decode([]byte(`{"a": [1, 2.0]}`))
 	for _, tt := range []struct {
 		in   any
 		want string

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
 )
 
 // saver is SaveImage and PreviewImage: same code, other directory, type and
@@ -64,7 +64,7 @@ func (s *saver) Run(c *Call) (Result, error) {
 		if err := os.WriteFile(full, data, 0o644); err != nil {
 			return Result{}, Raise("OSError", "%v", err)
 		}
-		results = append(results, pyjson.Obj{
+		results = append(results, comfyjson.Object{
 			{Key: "filename", Value: file},
 			{Key: "subfolder", Value: p.subfolder},
 			{Key: "type", Value: s.kind},
@@ -74,7 +74,7 @@ func (s *saver) Run(c *Call) (Result, error) {
 	if results == nil {
 		results = []any{}
 	}
-	return Result{Outputs: []any{}, UI: pyjson.Obj{{Key: "images", Value: results}}}, nil
+	return Result{Outputs: []any{}, UI: comfyjson.Object{{Key: "images", Value: results}}}, nil
 }
 
 // pngText is the metadata SaveImage writes: the prompt, then every key of
@@ -82,11 +82,11 @@ func (s *saver) Run(c *Call) (Result, error) {
 func pngText(c *Call) []imaging.TextChunk {
 	var text []imaging.TextChunk
 	if c.Prompt != nil {
-		text = append(text, imaging.TextChunk{Key: "prompt", Value: string(pyjson.MustMarshal(c.Prompt))})
+		text = append(text, imaging.TextChunk{Key: "prompt", Value: string(comfyjson.MustDumps(c.Prompt))})
 	}
-	if extra, ok := c.ExtraPNGInfo.(pyjson.Obj); ok {
+	if extra, ok := c.ExtraPNGInfo.(comfyjson.Object); ok {
 		for _, m := range extra {
-			text = append(text, imaging.TextChunk{Key: m.Key, Value: string(pyjson.MustMarshal(pyjson.Normalize(m.Value)))})
+			text = append(text, imaging.TextChunk{Key: m.Key, Value: string(comfyjson.MustDumps(m.Value))})
 		}
 	}
 	return text

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/pyjson"
+	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
 
 func textNodes() map[string]Def {
@@ -44,11 +44,11 @@ func PyStr(v any) string {
 	case string:
 		return x
 	case json.Number:
-		return string(pyjson.Number(string(x)))
+		return string(comfyjson.Number(string(x)))
 	case fmt.Stringer:
 		return x.String()
 	}
-	return pyjson.Str(v)
+	return comfyjson.Str(v)
 }
 
 func previewAny(c *Call) (Result, error) {
@@ -59,12 +59,12 @@ func previewAny(c *Call) (Result, error) {
 		value = v
 	case json.Number, bool:
 		value = PyStr(v)
-	case []any, pyjson.Obj:
-		value = string(pyjson.MustMarshal(pyjson.Normalize(v)))
+	case []any, comfyjson.Object:
+		value = string(comfyjson.MustDumps(v))
 	default:
 		value = PyStr(v)
 	}
-	return Result{Outputs: []any{}, UI: pyjson.Obj{{Key: "text", Value: []any{value}}}}, nil
+	return Result{Outputs: []any{}, UI: comfyjson.Object{{Key: "text", Value: []any{value}}}}, nil
 }
 
 // strArgs fetches string inputs in order.

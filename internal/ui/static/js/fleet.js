@@ -29,7 +29,8 @@ function card(b) {
     running.length || pre.length ? h('p', { class: 'backend-jobs' },
       [...running.map((id) => jobLink(id, 'running')), ...pre.map((id) => jobLink(id, 'prefetched'))]) : null,
     (b.devices ?? []).map(device),
-    b.last_error ? h('p', { class: 'backend-error' }, b.last_error) : null);
+    b.last_error ? h('p', { class: 'backend-error', title: b.last_error_at ?? '' },
+      b.last_error_at ? `${b.last_error} (${new Date(b.last_error_at).toLocaleString()})` : b.last_error) : null);
 }
 
 function stat(label, value) {
