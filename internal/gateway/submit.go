@@ -38,6 +38,11 @@ func (s *Service) SubmitJob(ctx context.Context, owner string, req api.SubmitJob
 	if err != nil {
 		return api.Job{}, false, err
 	}
+	if req.Webhook != nil {
+		if err := s.CheckWebhook(req.Webhook.URL); err != nil {
+			return api.Job{}, false, err
+		}
+	}
 	r, err := s.resolve(ctx, owner, req)
 	if err != nil {
 		return api.Job{}, false, err
@@ -94,14 +99,21 @@ func (s *Service) newJob(ctx context.Context, owner string, req api.SubmitJobReq
 	if source == "" {
 		source = job.SourceREST
 	}
-	return &job.Job{
+	j := &job.Job{
 		ID: uuid.NewString(), Owner: owner, Source: source, ClientID: clientID,
 		Workflow: r.name, WorkflowVersion: r.version, Params: r.params,
 		Graph: graph, OutputNodes: outputs, Priority: req.Priority,
 		State: job.StateQueued, MaxAttempts: s.cfg.MaxAttempts,
-		IdempotencyKey: key, RequestHash: hash, Webhook: req.Webhook,
+		IdempotencyKey: key, RequestHash: hash,
 		CreatedAt: s.cfg.Clock(),
-	}, nil
+	}
+	if req.Webhook != nil {
+		j.Webhook, j.WebhookEvents = req.Webhook.URL, req.Webhook.Events
+	}
+	if o := req.Outputs; o != nil {
+		j.OutputOptions = job.OutputOptions{Format: o.Format, Quality: o.Quality, Inline: o.Inline}
+	}
+	return j, nil
 }
 
 // resolve turns a request into a bound graph with staged inputs.
