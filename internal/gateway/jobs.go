@@ -92,8 +92,20 @@ func (s *Service) viewOrZero(j *job.Job) api.Job {
 	return s.view(j)
 }
 
-// view renders a job for callers.
+// view renders a job for callers, with its queue position.
 func (s *Service) view(j *job.Job) api.Job {
+	v := JobView(j)
+	if j.State == job.StateQueued || j.State == job.StateRetrying {
+		if pos, ok := s.cfg.Fleet.QueuePosition(j.ID); ok {
+			v.QueuePosition = &pos
+		}
+	}
+	return v
+}
+
+// JobView renders a job as the REST API shows it, without the queue
+// position (which needs the fleet): what a webhook message carries.
+func JobView(j *job.Job) api.Job {
 	v := api.Job{
 		ID: j.ID, State: api.JobState(j.State), Workflow: j.Workflow,
 		WorkflowVersion: j.WorkflowVersion, Params: j.Params, Priority: j.Priority,
@@ -103,10 +115,6 @@ func (s *Service) view(j *job.Job) api.Job {
 		Outputs: make([]api.Output, 0, len(j.Outputs)),
 	}
 	switch j.State {
-	case job.StateQueued, job.StateRetrying:
-		if pos, ok := s.cfg.Fleet.QueuePosition(j.ID); ok {
-			v.QueuePosition = &pos
-		}
 	case job.StateDispatched, job.StateRunning, job.StateSucceeded:
 		p := api.Progress(j.Progress)
 		if j.State == job.StateSucceeded {
