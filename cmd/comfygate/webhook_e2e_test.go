@@ -3,8 +3,11 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +16,8 @@ import (
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
 
 const e2eSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -102,10 +107,13 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 	c.must(http.StatusCreated, "PUT", "/v1/workflows/t2i", txt2imgGraph(t))
 	j := c.submit(api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"steps": 2, "width": 64, "height": 64},
 		Webhook: &api.WebhookSpec{URL: rcv.URL + "/hook?token=abc"}})
-	if !poll(func() bool { return len(rcv.requests(j.ID)) >= 2 }) {
-		t.Fatalf("the receiver got %d requests, want 2 refused ones", len(rcv.requests(j.ID)))
+	// Two refusals recorded, then the crash (a third attempt may be in
+	// flight: the receiver gets it, the log cannot).
+	if !poll(func() bool { d := c.deliveries(j.ID).Deliveries; return len(d) == 1 && len(d[0].Attempts) >= 2 }) {
+		t.Fatalf("the receiver got %d requests, want 2 refused ones recorded", len(rcv.requests(j.ID)))
 	}
 	first.kill()
+	recorded := len(storedAttempts(t, dir, j.ID))
 	refused := len(rcv.requests(j.ID))
 	rcv.accept.Store(true)
 
@@ -125,8 +133,9 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 		t.Fatalf("deliveries %+v, want one message", d)
 	}
 	m := d.Deliveries[0]
-	if m.ID != got[0].ID || m.State != "delivered" || len(m.Attempts) != len(got) || m.URL != rcv.URL+"/hook" {
-		t.Errorf("delivery %+v: want %s delivered with %d attempts (%d refused before the kill), URL without its query", m, got[0].ID, len(got), refused)
+	if want := recorded + len(got) - refused; m.ID != got[0].ID || m.State != "delivered" || len(m.Attempts) != want || m.URL != rcv.URL+"/hook" {
+		t.Errorf("delivery %+v: want %s delivered with %d attempts (%d recorded before the kill, then every one after), URL without its query",
+			m, got[0].ID, want, recorded)
 	}
 	for i, a := range m.Attempts {
 		want := http.StatusInternalServerError
@@ -138,7 +147,15 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 		}
 	}
 
-	c2.must(http.StatusAccepted, "POST", "/v1/jobs/"+j.ID+"/deliveries/redeliver", nil)
+	out := mustCLI(t, "jobs", "deliveries", j.ID, "--server", second.URL).stdout
+	if !strings.Contains(out, m.ID) || !strings.Contains(out, "delivered") || strings.Count(out, "#") != len(m.Attempts) {
+		t.Errorf("comfygate jobs deliveries:\n%s\nwant the message, delivered, with %d attempts", out, len(m.Attempts))
+	}
+	var again api.DeliveryList
+	if err := json.Unmarshal([]byte(mustCLI(t, "jobs", "redeliver", j.ID, "--json", "--server", second.URL).stdout), &again); err != nil ||
+		len(again.Deliveries) != 1 || again.Deliveries[0].State != "pending" {
+		t.Errorf("comfygate jobs redeliver --json: %+v, %v; want the message pending again", again, err)
+	}
 	if !poll(func() bool { return len(rcv.requests(j.ID)) == len(got)+1 }) {
 		t.Fatalf("no redelivery: %d requests", len(rcv.requests(j.ID)))
 	}
@@ -178,4 +195,20 @@ func TestFailedJobWebhook(t *testing.T) {
 	c.must(http.StatusOK, "GET", "/v1/jobs/"+j.ID+"/deliveries", nil, alice...)
 	c.must(http.StatusNotFound, "GET", "/v1/jobs/"+j.ID+"/deliveries", nil, "Authorization", "Bearer bob-key-0123456789")
 	c.must(http.StatusNotFound, "POST", "/v1/jobs/"+j.ID+"/deliveries/redeliver", nil, "Authorization", "Bearer bob-key-0123456789")
+}
+
+// storedAttempts reads the delivery log from the data directory of a
+// gateway that is not running.
+func storedAttempts(t *testing.T, dir, jobID string) []job.DeliveryAttempt {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(dir, "comfygate.db"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	atts, err := st.ListDeliveryAttempts(t.Context(), jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return atts
 }
