@@ -64,7 +64,7 @@ func newSimCommand(stdout, stderr io.Writer) *ff.Command {
 		return nil
 	}, "minimum time of one node class, CLASS=DURATION (repeatable)")
 	fs.DurationVar(&opts.ViewDelay, 0, "view-delay", 0, "delay of every GET /view answer")
-	fs.StringEnumVar(&opts.PreviewMethod, 0, "preview-method", "sampler previews, like ComfyUI's --preview-method", "none", "auto", "latent2rgb", "taesd")
+	addEnum(fs, "preview-method", "sampler previews, like ComfyUI's --preview-method", &opts.PreviewMethod, "none", "auto", "latent2rgb", "taesd")
 	fs.BoolVar(&preview, 0, "preview", "turn sampler previews on (--preview-method auto unless set)")
 	fs.IntVar(&opts.PreviewSize, 0, "preview-size", 512, "largest side of sampler previews")
 	fs.StringVar(&opts.FailNode, 0, "fail-node", "", "node class that raises a RuntimeError when it runs")
