@@ -76,6 +76,9 @@ type Config struct {
 	MaxQueued int
 	// MaxAttempts bounds how often a job is tried. Default 3.
 	MaxAttempts int
+	// CheckWebhook is the URL policy of webhooks a prompt asks for in
+	// extra_data.comfygate.webhook. Default nil: only their shape is checked.
+	CheckWebhook func(url string) error
 	// MaxImagePixels bounds images decoded for /view re-encodes and
 	// /upload/mask (decompression bombs). Default 64 megapixels.
 	MaxImagePixels int64

@@ -138,10 +138,15 @@ func (h *Handler) newJob(ctx context.Context, owner string, body *workflow.Promp
 	}
 	clientID, hasClient := clientOf(body)
 	m := comfyMeta{Number: num.lit, Client: hasClient, Inputs: inputs}
+	extra, hook, err := takeWebhook(body.ExtraDataWithClientID(), h.cfg.CheckWebhook)
+	if err != nil {
+		return nil, &submitError{msg: "Invalid webhook", details: err.Error()}
+	}
 	j := &job.Job{
 		Owner: owner, Source: job.SourceComfy, ClientID: clientID, Graph: graph,
-		OutputNodes: res.Outputs, ExtraData: body.ExtraDataWithClientID(), Priority: num.tier,
+		OutputNodes: res.Outputs, ExtraData: extra, Priority: num.tier,
 		Number: num.value, MaxAttempts: h.cfg.MaxAttempts, State: job.StateQueued, CreatedAt: h.cfg.Clock(),
+		Webhook: hook.URL, WebhookEvents: hook.Events,
 	}
 	// The job is stored with its "queued" event in one commit; the owner's
 	// jobs waiting before it are its position.

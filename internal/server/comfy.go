@@ -16,7 +16,7 @@ func (p *parts) startComfy(ctx context.Context, cfg Config, owner func(*http.Req
 	h, err := comfyapi.New(comfyapi.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: comfyapi.FleetOf(p.fleet),
 		Owner: owner, Logger: cfg.Logger, MaxUploadBytes: cfg.MaxUploadBytes,
-		MaxQueued: cfg.MaxQueued, MaxAttempts: cfg.MaxAttempts,
+		MaxQueued: cfg.MaxQueued, MaxAttempts: cfg.MaxAttempts, CheckWebhook: p.webhooks.policy.CheckURL,
 	})
 	if err != nil {
 		return fmt.Errorf("comfyui surface: %w", err)
