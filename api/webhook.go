@@ -63,9 +63,9 @@ func (WebhookSpec) JSONSchemaOneOf() []any {
 
 // OutputOptions say how a job's outputs are delivered.
 type OutputOptions struct {
-	Format  string `json:"format,omitempty" enum:"png,jpeg,webp" description:"Re-encode image outputs when they are stored. Default: as the workflow wrote them."`
-	Quality int    `json:"quality,omitempty" minimum:"1" maximum:"100" description:"JPEG or WebP quality (WebP 100 is lossless). Default 90."`
-	Inline  bool   `json:"inline,omitempty" description:"Put each output's bytes (base64, in data) in the ?wait= answer and in the job.succeeded webhook, within the server's inline limit."`
+	Format  string `json:"format,omitempty" enum:"png,jpeg,webp" description:"Re-encode image outputs when they are stored (images up to 16 megapixels; larger ones are kept as written). Default: as the workflow wrote them."`
+	Quality int    `json:"quality,omitempty" minimum:"1" maximum:"100" description:"JPEG quality, default 90 (png and webp are lossless)."`
+	Inline  bool   `json:"inline,omitempty" description:"Put each output's bytes (base64, in data) in the ?wait= answer and in the job.succeeded webhook when they total at most 8 MiB; over that, inline_error says so and the outputs are downloaded from their url."`
 }
 
 // Delivery is one webhook message of a job with every attempt at it.

@@ -114,8 +114,8 @@ func checkOutputs(o *api.OutputOptions) error {
 	switch {
 	case o.Quality < 0 || o.Quality > 100:
 		return badRequest("outputs.quality", "must be from 1 to 100, got %d", o.Quality)
-	case o.Quality != 0 && o.Format != "jpeg" && o.Format != "webp":
-		return badRequest("outputs.quality", "applies to format jpeg or webp")
+	case o.Quality != 0 && o.Format != "jpeg":
+		return badRequest("outputs.quality", "applies to format jpeg only (png and webp are stored lossless)")
 	}
 	return nil
 }

@@ -78,8 +78,8 @@ type OutputOptions struct {
 	// Format re-encodes image outputs when they are collected: "png",
 	// "jpeg" or "webp"; "" keeps what the backend wrote.
 	Format string `json:"format,omitempty"`
-	// Quality is the JPEG or WebP quality, 1..100; 0 is the encoder's
-	// default. WebP at 100 is lossless.
+	// Quality is the JPEG quality, 1..100; 0 is the default (90). PNG
+	// and WebP are stored lossless.
 	Quality int `json:"quality,omitempty"`
 	// Inline asks for the outputs' bytes, base64, in the ?wait= answer and
 	// the job.succeeded webhook (within the server's inline limit).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
@@ -80,9 +81,17 @@ func (p *parts) startWebhooks(ctx context.Context, cfg Config) error {
 	return wp.worker.Start(ctx)
 }
 
-// renderWebhook is a message's data: the job as the REST API shows it.
+// renderWebhook is a message's data: the job as the REST API shows it,
+// with its outputs inline in job.succeeded when the job asked for that.
 func (p *parts) renderWebhook(ctx context.Context, m *job.WebhookMessage) (json.RawMessage, error) {
-	return json.Marshal(gateway.JobView(m.Job))
+	v := gateway.JobView(m.Job)
+	if m.Type == job.WebhookSucceeded && m.Job.OutputOptions.Inline {
+		open := func(ctx context.Context, id string) (io.ReadCloser, error) { return p.arts.Open(ctx, id) }
+		if err := httpapi.InlineOutputs(ctx, &v, open, httpapi.MaxInlineBytes); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(v)
 }
 
 // webhookAPI serves the webhook routes: the gateway's delivery use cases
