@@ -150,7 +150,9 @@ func (p *progressSender) startDue(ctx context.Context) time.Duration {
 			return wait // all slots busy; a finished send kicks
 		}
 		e := *pj.latest
-		pj.latest, pj.sending = nil, true
+		// The interval counts from the start of a send, so a slow
+		// receiver does not stretch it.
+		pj.latest, pj.sending, pj.lastSent = nil, true, now
 		p.w.sends.Add(1)
 		go p.send(ctx, id, pj, e)
 	}
@@ -160,21 +162,18 @@ func (p *progressSender) startDue(ctx context.Context) time.Duration {
 // send delivers one job.progress, once.
 func (p *progressSender) send(ctx context.Context, id string, pj *progressJob, e events.Event) {
 	defer p.w.sends.Done()
-	sent := p.sendOnce(ctx, pj, e)
+	p.sendOnce(ctx, pj, e)
 	<-p.slots
 	p.mu.Lock()
 	pj.sending = false
-	if sent {
-		pj.lastSent = p.w.cfg.Clock.Now()
-	}
 	p.mu.Unlock()
 	signal(p.kick)
 }
 
-func (p *progressSender) sendOnce(ctx context.Context, pj *progressJob, e events.Event) bool {
+func (p *progressSender) sendOnce(ctx context.Context, pj *progressJob, e events.Event) {
 	j, err := p.w.cfg.Jobs.GetJob(ctx, e.JobID)
 	if err != nil {
-		return false
+		return
 	}
 	p.mu.Lock()
 	if pj.wants == 0 {
@@ -186,7 +185,7 @@ func (p *progressSender) sendOnce(ctx context.Context, pj *progressJob, e events
 	wants := pj.wants > 0
 	p.mu.Unlock()
 	if !wants || j.State.Terminal() {
-		return false
+		return
 	}
 	_ = json.Unmarshal(e.Data, &j.Progress) // the event's is newer than the stored one
 	m := &job.WebhookMessage{ID: newMessageID(), JobID: j.ID, Owner: j.Owner, Type: job.WebhookProgress,
@@ -194,7 +193,6 @@ func (p *progressSender) sendOnce(ctx context.Context, pj *progressJob, e events
 	out := p.w.send(ctx, m, p.w.cfg.Clock.Now())
 	ok := out.status >= 200 && out.status <= 299
 	p.w.metrics.progress.WithLabelValues(map[bool]string{true: "sent", false: "failed"}[ok]).Inc()
-	return true
 }
 
 // newMessageID is a fresh webhook-id for a message outside the outbox.
