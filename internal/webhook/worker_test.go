@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -55,6 +58,14 @@ func TestSucceededArrivesAfterTwoRefusals(t *testing.T) {
 	ms, _ := e.store.ListWebhookMessages(context.Background(), j.ID)
 	if ms[0].State != job.DeliveryDelivered {
 		t.Errorf("message state %s, want delivered", ms[0].State)
+	}
+	waitFor(t, func() bool { return counter(e.w.metrics.attempts.WithLabelValues("delivered")) == 1 }, "the delivered count")
+	if got := counter(e.w.metrics.attempts.WithLabelValues("retrying")); got != 2 {
+		t.Errorf("comfygate_webhook_attempts_total{result=retrying} = %v, want 2", got)
+	}
+	var h dto.Metric
+	if err := e.w.metrics.latency.Write(&h); err != nil || h.GetHistogram().GetSampleCount() != 1 {
+		t.Errorf("delivery latency histogram: %d samples (%v), want 1", h.GetHistogram().GetSampleCount(), err)
 	}
 	if logs := e.logs.String(); strings.Contains(logs, "s3cret") || strings.Contains(logs, testSecret) {
 		t.Errorf("the log shows a secret:\n%s", logs)
@@ -317,4 +328,11 @@ func TestBodyIsStandardWebhooks(t *testing.T) {
 	if !d.Body.Timestamp.Equal(ms[0].CreatedAt) || d.ID != ms[0].ID {
 		t.Errorf("timestamp %v id %s, want the event's time %v and the message id %s", d.Body.Timestamp, d.ID, ms[0].CreatedAt, ms[0].ID)
 	}
+}
+
+// counter reads a counter's value.
+func counter(c prometheus.Counter) float64 {
+	var m dto.Metric
+	_ = c.Write(&m)
+	return m.GetCounter().GetValue()
 }
