@@ -72,10 +72,13 @@ func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile)
 	} else if err != nil {
 		return job.Output{}, err
 	}
-	r.b.recordFile(f.FileRef, rec)
 	name := f.Filename
 	if rec.Filename != "" {
 		name = rec.Filename
+	} else {
+		// Only the backend's own bytes answer for its file later: a copy
+		// in one job's delivery format is not another job's output.
+		r.b.recordFile(f.FileRef, rec)
 	}
 	// The artifact's record is written with the job's end (see succeed).
 	return job.Output{
