@@ -50,7 +50,7 @@ func TestBrowserJobDeliveries(t *testing.T) {
 	})()`)
 	b.do(t, "redeliver", chromedp.Click(chromedp.CSS(`section.job details.deliveries summary`)),
 		chromedp.Click(chromedp.CSS(`section.job li.delivery button.redeliver`)))
-	poll[bool](t, b, "the message pending again", `document.querySelector('section.job li.delivery[data-state="pending"]') ? true : null`)
+	poll[bool](t, b, "the redelivery acknowledged", `document.querySelector('section.job details.deliveries')?.innerText.includes('Queued for delivery again') ? true : null`)
 	waitHits(t, &hits, 3)
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("the page logged problems:\n%s", strings.Join(p, "\n"))
