@@ -19,7 +19,7 @@ func TestPromptWebhookInExtraData(t *testing.T) {
 		}
 		return nil
 	}
-	e := newEnv(t, envOptions{cfg: func(c *Config) { c.CheckWebhook = refuse }})
+	e := newEnv(t, envOptions{cfg: func(c *Config) { c.Gateway = policyGateway{Gateway: c.Gateway, check: refuse} }})
 	hook := map[string]any{"url": "https://hooks.example.com/in?token=secret-token", "events": []string{"job.started", "job.succeeded"}}
 	id := submit(t, e.srv.URL, map[string]any{"prompt": imageGraph(64, 64, "hook"), "client_id": "c1",
 		"extra_data": map[string]any{"comfygate": map[string]any{"webhook": hook}, "extra_pnginfo": map[string]any{"workflow": 1}}}, nil)
@@ -66,3 +66,11 @@ func TestPublicExtraHidesComfygatesKey(t *testing.T) {
 		t.Errorf("publicExtra = %s", got)
 	}
 }
+
+// policyGateway is the gateway with a URL policy of the test's.
+type policyGateway struct {
+	Gateway
+	check func(string) error
+}
+
+func (g policyGateway) CheckWebhook(url string) error { return g.check(url) }

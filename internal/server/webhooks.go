@@ -84,7 +84,7 @@ func (p *parts) startWebhooks(ctx context.Context, cfg Config) error {
 // renderWebhook is a message's data: the job as the REST API shows it,
 // with its outputs inline in job.succeeded when the job asked for that.
 func (p *parts) renderWebhook(ctx context.Context, m *job.WebhookMessage) (json.RawMessage, error) {
-	v := gateway.JobView(m.Job)
+	v := httpapi.JobView(m.Job)
 	if m.Type == job.WebhookSucceeded && m.Job.OutputOptions.Inline {
 		open := func(ctx context.Context, id string) (io.ReadCloser, error) { return p.arts.Open(ctx, id) }
 		if err := httpapi.InlineOutputs(ctx, &v, open, httpapi.MaxInlineBytes); err != nil {
