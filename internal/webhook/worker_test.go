@@ -155,20 +155,21 @@ func TestRetriesTimeoutsAndRedirects(t *testing.T) {
 		handler http.HandlerFunc
 		wantErr string
 		want    int
+		timeout time.Duration // 0: the default, far more than a loopback answer takes
 	}{
 		{"timeout", func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body) // then the server notices the client leave
 			<-r.Context().Done()
-		}, "no answer within 50ms", 0},
+		}, "no answer within 50ms", 0, 50 * time.Millisecond},
 		{"redirect not followed", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect)
-		}, "", http.StatusTemporaryRedirect},
-		{"client error", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadRequest) }, "", 400},
+		}, "", http.StatusTemporaryRedirect, 0},
+		{"client error", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadRequest) }, "", 400, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, func(c *Config) { c.Timeout = 50 * time.Millisecond })
+			e := newEnv(t, func(c *Config) { c.Timeout = tt.timeout })
 			rcv := newReceiver(t, testSecret, statuses(0))
 			rcv.Config.Handler = tt.handler
 			j := e.endJob(rcv.URL, job.StateSucceeded)
