@@ -94,6 +94,7 @@ type Job struct {
 	FinishedAt      *time.Time      `json:"finished_at,omitempty"`
 	CancelRequested bool            `json:"cancel_requested,omitempty"`
 	InlineError     string          `json:"inline_error,omitempty" description:"Why the outputs are not inline although asked for (over the inline limit); download them from their url."`
+	Webhook         string          `json:"webhook,omitempty" description:"Where the job's webhook goes, without the query string; its deliveries are at /v1/jobs/{id}/deliveries."`
 }
 
 // Progress tells how far a running job is.

@@ -108,6 +108,9 @@ func attemptView(a job.DeliveryAttempt) api.DeliveryAttempt {
 
 // redactURL drops the query string and fragment, which may carry tokens.
 func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return ""

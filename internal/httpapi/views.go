@@ -24,7 +24,7 @@ func jobView(st gateway.JobStatus) api.Job {
 		QueuePosition: st.QueuePosition, Attempts: j.Attempts, Backend: j.Backend, CreatedAt: j.CreatedAt,
 		DispatchedAt: timePtr(j.DispatchedAt), StartedAt: timePtr(j.StartedAt),
 		FinishedAt: timePtr(j.FinishedAt), CancelRequested: j.CancelRequested,
-		Outputs: make([]api.Output, 0, len(j.Outputs)),
+		Outputs: make([]api.Output, 0, len(j.Outputs)), Webhook: redactURL(j.Webhook),
 	}
 	switch j.State {
 	case job.StateDispatched, job.StateRunning, job.StateSucceeded:

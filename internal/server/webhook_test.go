@@ -58,6 +58,9 @@ func TestOutputsInlineAndFormatted(t *testing.T) {
 		}
 	}
 	checkJPEG("?wait= answer", j.Outputs)
+	if j.Webhook != rcv.URL {
+		t.Errorf("job view webhook %q, want %q", j.Webhook, rcv.URL)
+	}
 	if !poll(func() bool { mu.Lock(); defer mu.Unlock(); return len(msgs) == 1 }) {
 		t.Fatal("no webhook")
 	}

@@ -38,7 +38,7 @@ export class JobPanel {
     this.#build();
     this.#render();
     if (!TERMINAL.has(this.job.state)) this.#follow();
-    else this.deliveries.load();
+    else if (this.job.webhook) this.deliveries.load();
   }
 
   #build() {
@@ -105,7 +105,7 @@ export class JobPanel {
       case 'succeeded': case 'failed': case 'cancelled':
         this.#stop();
         if (d && d.id === j.id) this.job = d; else j.state = ev.type;
-        this.deliveries.load(); // the message was stored with the end
+        if (this.job.webhook) this.deliveries.load(); // the message was stored with the end
         break;
       default:
         return;
