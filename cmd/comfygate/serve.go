@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -138,14 +137,6 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	cfg.Logger = log
 	return cfg, err
-}
-
-// buildVersion is the module version the binary was built from.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
