@@ -12,7 +12,9 @@ import (
 func TestVersionFrom(t *testing.T) {
 	t.Parallel()
 	info := func(v string) func() (*debug.BuildInfo, bool) {
-		return func() (*debug.BuildInfo, bool) { return &debug.BuildInfo{Main: debug.Module{Path: "github.com/comfygate/comfygate", Version: v}}, true }
+		return func() (*debug.BuildInfo, bool) {
+			return &debug.BuildInfo{Main: debug.Module{Path: "github.com/comfygate/comfygate", Version: v}}, true
+		}
 	}
 	for _, tc := range []struct {
 		name   string

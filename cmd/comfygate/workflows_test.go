@@ -20,7 +20,7 @@ import (
 
 // workflowShelf is a fake workflow store behind the real REST handler.
 type workflowShelf struct {
-	mu    sync.Mutex // guards the fields below
+	mu       sync.Mutex // guards the fields below
 	byKey    map[string]api.Workflow
 	puts     [][]byte // bodies PutWorkflow received
 	warnings []string // what PutWorkflow answers with
