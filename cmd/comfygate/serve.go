@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -189,7 +190,6 @@ func runServer(ctx context.Context, cfg server.Config, stdout io.Writer) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	u := srv.URL()
-	fmt.Fprintf(stdout, "comfygate listening on %s (docs: %s/docs)\n", u, u)
+	fmt.Fprint(stdout, listeningText(srv.Addr(), net.InterfaceAddrs))
 	return srv.Run(ctx)
 }
