@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
+	"net"
 	"strings"
 	"time"
 
@@ -152,14 +152,6 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	return cfg, err
 }
 
-// buildVersion is the module version the binary was built from.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
@@ -212,7 +204,6 @@ func runServer(ctx context.Context, cfg server.Config, stdout io.Writer) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	u := srv.URL()
-	fmt.Fprintf(stdout, "comfygate listening on %s (docs: %s/docs)\n", u, u)
+	fmt.Fprint(stdout, listeningText(srv.Addr(), net.InterfaceAddrs))
 	return srv.Run(ctx)
 }

@@ -118,7 +118,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the process log. Default: discard.
 	Logger *slog.Logger
-	// Version is reported by the API docs. Default "dev".
+	// Version is this build's version: logged at start and reported by
+	// the API docs. Default "dev".
 	Version string
 }
 
