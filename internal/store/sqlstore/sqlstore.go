@@ -72,12 +72,13 @@ type Config struct {
 
 // Store is job.Store over database/sql.
 type Store struct {
-	d       Dialect
-	read    Querier
-	write   TxRunner
-	now     func() time.Time
-	closeFn func() error
-	sched   schedulerSQL
+	d        Dialect
+	read     Querier
+	write    TxRunner
+	now      func() time.Time
+	closeFn  func() error
+	sched    schedulerSQL
+	deletion deletionSQL
 
 	rebound sync.Map // query → query with the engine's placeholders
 
@@ -95,7 +96,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Now = time.Now
 	}
 	return &Store{d: cfg.Dialect, read: cfg.Read, write: cfg.Write, now: cfg.Now, closeFn: cfg.Close,
-		sched: newSchedulerSQL(cfg.Dialect)}, nil
+		sched: newSchedulerSQL(cfg.Dialect), deletion: newDeletionSQL(cfg.Dialect)}, nil
 }
 
 // Ping checks that the database answers.
