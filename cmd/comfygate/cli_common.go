@@ -39,8 +39,8 @@ type clientFlags struct {
 }
 
 func addClientFlags(fs *ff.FlagSet) *clientFlags {
-	f := &clientFlags{}
-	addFlag(fs, 0, "server", "URL", "comfygate base URL (env COMFYGATE_SERVER)", ffval.NewValueDefault(&f.server, defaultServer))
+	f := &clientFlags{server: defaultServer}
+	addFlag(fs, 0, "server", "URL", "comfygate base URL (env COMFYGATE_SERVER)", baseURLValue{&f.server})
 	addFlag(fs, 0, "key", "KEY", "API key, sent as a bearer token (env COMFYGATE_KEY)", ffval.NewValue(&f.apiKey))
 	fs.BoolVar(&f.json, 0, "json", "print JSON instead of text")
 	return f

@@ -105,6 +105,31 @@ func TestCLIEndToEnd(t *testing.T) {
 		checkSamplerPercentages(t, r.stderr)
 	})
 
+	t.Run("a prompt of digits is text", func(t *testing.T) {
+		r := mustCLI(t, "run", "txt2img", "-p", "prompt=1984", "-p", "steps=1", "-p", "width=64", "-p", "height=64",
+			"--out", t.TempDir(), "--json", "--server", url)
+		var res runResult
+		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+			t.Fatalf("stdout is not the JSON result: %v\n%s", err, r.stdout)
+		}
+		var params map[string]any
+		if err := json.Unmarshal(res.Job.Params, &params); err != nil || params["prompt"] != "1984" {
+			t.Errorf("job params %s (%v), want prompt \"1984\" as text", res.Job.Params, err)
+		}
+	})
+
+	t.Run("the server's error is said once", func(t *testing.T) {
+		r := runCLI(t, "run", "txt2img", "-p", "steps=0", "--out", t.TempDir(), "--server", url)
+		var stderr strings.Builder
+		if code := exitCode(r.err, &stderr); code != 1 {
+			t.Fatalf("exit %d (%v), want 1", code, r.err)
+		}
+		want := regexp.MustCompile(`^comfygate: submit: params\.steps: must be ≥ 1 \(400 invalid_request, request [0-9A-Za-z-]+\)\n$`)
+		if !want.MatchString(stderr.String()) {
+			t.Errorf("stderr %q, want it to match %s", stderr.String(), want)
+		}
+	})
+
 	t.Run("a failing node fails the run", func(t *testing.T) {
 		sim.SetFailNode("KSampler")
 		defer sim.SetFailNode("")

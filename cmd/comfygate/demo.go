@@ -9,10 +9,12 @@ import (
 )
 
 // Demo defaults: two simulators, slow enough that progress and the queue
-// are visible in the UI.
+// are visible in the UI, sending sampler previews as ComfyUI does when
+// started with --preview-method auto (`comfygate sim --preview`).
 const (
-	demoSims      = 2
-	demoStepDelay = 100 * time.Millisecond
+	demoSims          = 2
+	demoStepDelay     = 100 * time.Millisecond
+	demoPreviewMethod = "auto"
 )
 
 // demoDefaults are serve's defaults with the demo's changes.
@@ -28,8 +30,9 @@ func newDemoCommand(stdout, stderr io.Writer) *ff.Command {
 		Name:      "demo",
 		Usage:     "comfygate demo [flags]",
 		ShortHelp: "run the gateway with two built-in ComfyUI simulators and an example workflow",
-		LongHelp: "Like serve, with --sim 2 and a sampler step delay so jobs show progress, " +
-			"and the txt2img example workflow stored at start. Needs no GPU and no ComfyUI.",
+		LongHelp: "Like serve, with --sim 2 and a sampler step delay so jobs show progress, simulators " +
+			"that send sampler previews, and the example workflows (txt2img, img2img) stored at start. " +
+			"Needs no GPU and no ComfyUI.",
 		Flags: fs,
 		Exec: func(ctx context.Context, _ []string) error {
 			cfg, err := f.serverConfig(stderr)
@@ -37,6 +40,7 @@ func newDemoCommand(stdout, stderr io.Writer) *ff.Command {
 				return err
 			}
 			cfg.Examples = true
+			cfg.Sim.PreviewMethod = demoPreviewMethod
 			return runServer(ctx, cfg, stdout)
 		},
 	}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/peterbourgon/ff/v4"
@@ -33,24 +34,43 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.Is(err, ff.ErrHelp), errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errInterrupted):
-		fmt.Fprintf(stderr, "comfygate: %v\n", err)
+		fmt.Fprintf(stderr, "comfygate: %s\n", message(err))
 		return 130 // the shell's convention for a command ended by Ctrl-C
 	case errors.Is(err, context.Canceled):
 		return 0
 	default:
-		fmt.Fprintf(stderr, "comfygate: %v\n", err)
+		fmt.Fprintf(stderr, "comfygate: %s\n", message(err))
 		return 1
 	}
+}
+
+// verbNames lists the sub-commands of c.
+func verbNames(c *ff.Command) string {
+	names := make([]string, len(c.Subcommands))
+	for i, s := range c.Subcommands {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // run parses args and runs the chosen verb until it ends or ctx is cancelled.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root := newRootCommand(stdout, stderr)
 	if err := root.Parse(args, ff.WithEnvVarPrefix("COMFYGATE")); err != nil {
-		fmt.Fprintln(stderr, ffhelp.Command(root.GetSelected()))
-		return err
+		sel := root.GetSelected()
+		if errors.Is(err, ff.ErrHelp) {
+			fmt.Fprintln(stderr, ffhelp.Command(sel))
+			return err
+		}
+		if errors.Is(err, ff.ErrUnknownFlag) { // show the ones there are
+			fmt.Fprintln(stderr, ffhelp.Command(sel))
+		}
+		return cleanParseError(sel, args, err)
 	}
 	if root.GetSelected() == root {
+		if rest := root.Flags.GetArgs(); len(rest) > 0 {
+			return fmt.Errorf("unknown verb %q; want one of %s (comfygate -h says what each does): %w", rest[0], verbNames(root), errUsage)
+		}
 		fmt.Fprintln(stdout, ffhelp.Command(root))
 		return nil
 	}

@@ -13,6 +13,7 @@ var verbs = []func(stdout, stderr io.Writer) *ff.Command{
 	newDemoCommand,
 	newSimCommand,
 	newVersionCommand,
+	newHealthCommand,
 	newRunCommand,
 	newWorkflowsCommand,
 	newJobsCommand,

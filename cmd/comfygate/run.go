@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/peterbourgon/ff/v4"
@@ -56,8 +58,8 @@ type runFlags struct {
 func newRunCommand(stdout, stderr io.Writer) *ff.Command {
 	fs := ff.NewFlagSet("run")
 	f := &runFlags{clientFlags: addClientFlags(fs)}
-	addFlag(fs, 'p', "param", "KEY=VALUE", "a parameter; the value is JSON if it parses, else text (repeatable)", ffval.NewList(&f.params))
-	addFlag(fs, 0, "params-file", "FILE", "JSON or YAML object of parameter values (-p wins)", ffval.NewValue(&f.paramsFile))
+	addFlag(fs, 'p', "param", "KEY=VALUE", "a parameter, typed as the workflow's schema says: -p prompt=1984 is text, -p steps=20 a number (repeatable)", ffval.NewList(&f.params))
+	addFlag(fs, 0, "params-file", "FILE", "JSON or YAML object of parameter values; a number or boolean given for a text parameter is sent as text (-p wins)", ffval.NewValue(&f.paramsFile))
 	addFlag(fs, 0, "image", "NAME=PATH", "upload a local image for an image parameter (repeatable)", ffval.NewList(&f.images))
 	addFlag(fs, 0, "out", "DIR", "directory to save the outputs in", ffval.NewValueDefault(&f.out, "."))
 	fs.IntVar(&f.priority, 0, "priority", 0, "queue priority, -100..100; higher runs first")
@@ -89,7 +91,15 @@ func newRunCommand(stdout, stderr io.Writer) *ff.Command {
 
 // runJob is the whole of `comfygate run` once the flags are read.
 func runJob(ctx context.Context, s *session, f *runFlags, workflow string) error {
-	params, err := collectParams(f)
+	in, err := readRunInput(f)
+	if err != nil {
+		return err
+	}
+	wf, err := s.c.GetWorkflow(ctx, workflow)
+	if err != nil {
+		return interrupted(ctx, fmt.Errorf("workflow %s: %w", workflow, err))
+	}
+	params, err := in.params(typesOf(wf))
 	if err != nil {
 		return err
 	}
@@ -139,24 +149,62 @@ func interrupted(ctx context.Context, err error) error {
 	return err
 }
 
-// collectParams merges --params-file and -p, in that order.
-func collectParams(f *runFlags) (map[string]any, error) {
-	params := map[string]any{}
+// runInput is what the command line says about parameters, read before
+// anything is sent: a typo fails at once.
+type runInput struct {
+	file   map[string]any // --params-file, typed by its JSON or YAML
+	fileAt string
+	pairs  [][2]string // -p name=text, in order
+	images []string    // --image names
+}
+
+func readRunInput(f *runFlags) (runInput, error) {
+	in := runInput{fileAt: f.paramsFile}
 	if f.paramsFile != "" {
 		var err error
-		if params, err = readParamsFile(f.paramsFile); err != nil {
-			return nil, err
+		if in.file, err = readParamsFile(f.paramsFile); err != nil {
+			return in, err
 		}
 	}
 	for _, p := range f.params {
 		k, v, err := parseParam(p)
 		if err != nil {
-			return nil, err
+			return in, err
 		}
-		params[k] = v
+		in.pairs = append(in.pairs, [2]string{k, v})
 	}
 	for _, img := range f.images { // check all before uploading any
-		if _, _, err := parseImage(img); err != nil {
+		name, path, err := parseImage(img)
+		if err != nil {
+			return in, err
+		}
+		if err := readable(path); err != nil {
+			return in, fmt.Errorf("--image %s: %w", name, err)
+		}
+		in.images = append(in.images, name)
+	}
+	return in, nil
+}
+
+// params merges --params-file and -p, in that order, typing each -p value
+// from the schema and naming any parameter the workflow does not have.
+func (in runInput) params(pt paramTypes) (map[string]any, error) {
+	params := map[string]any{}
+	for _, k := range slices.Sorted(maps.Keys(in.file)) { // the first unknown name is always the same
+		if err := pt.check("--params-file "+in.fileAt+":", k); err != nil {
+			return nil, err
+		}
+		params[k] = pt.fileValue(k, in.file[k])
+	}
+	for _, kv := range in.pairs {
+		v, err := pt.value(kv[0], kv[1])
+		if err != nil {
+			return nil, err
+		}
+		params[kv[0]] = v
+	}
+	for _, name := range in.images {
+		if err := pt.check("--image", name); err != nil {
 			return nil, err
 		}
 	}
@@ -175,6 +223,15 @@ func uploadImages(ctx context.Context, c *client.Client, images []string, params
 		params[name] = id
 	}
 	return nil
+}
+
+// readable fails when path cannot be opened for reading.
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func uploadFile(ctx context.Context, c *client.Client, path string) (string, error) {

@@ -22,18 +22,20 @@ const maxParamsFile = 8 << 20
 // aliases cannot blow a small file up ("billion laughs").
 const maxYAMLNodes = 100_000
 
-// parseParam splits one -p key=value. The value is JSON when it parses as
-// one whole JSON value (numbers exact, as json.Number; booleans; arrays),
-// else the raw text: `-p prompt=a red fox` needs no quoting.
-func parseParam(s string) (key string, value any, err error) {
+// parseParam splits one -p key=value. The value stays text: run types it
+// from the workflow's schema (paramTypes.value).
+func parseParam(s string) (key, raw string, err error) {
 	key, raw, ok := strings.Cut(s, "=")
 	if !ok || strings.TrimSpace(key) == "" {
-		return "", nil, fmt.Errorf("-p %q: want key=value", s)
+		return "", "", fmt.Errorf("-p %q: want key=value", s)
 	}
-	return key, paramValue(raw), nil
+	return key, raw, nil
 }
 
-func paramValue(raw string) any {
+// guessValue reads a value whose type the schema does not say: JSON when
+// raw is one whole JSON value (numbers exact, as json.Number; booleans;
+// arrays), else the raw text, so that `-p note=a red fox` needs no quoting.
+func guessValue(raw string) any {
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.UseNumber()
 	var v any

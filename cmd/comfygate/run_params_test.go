@@ -11,33 +11,16 @@ import (
 )
 
 func TestParseParam(t *testing.T) {
-	for _, tc := range []struct {
-		in    string
-		key   string
-		value any
-	}{
-		{"seed=18446744073709551615", "seed", json.Number("18446744073709551615")},
-		{"cfg=7.5", "cfg", json.Number("7.5")},
-		{"denoise=-0.25e-1", "denoise", json.Number("-0.25e-1")},
-		{"tiled=true", "tiled", true},
-		{"vae=null", "vae", nil},
+	for _, tc := range []struct{ in, key, raw string }{
 		{"prompt=a red fox", "prompt", "a red fox"},
 		{"prompt=a=b", "prompt", "a=b"},
-		{`prompt="quoted"`, "prompt", "quoted"},
-		{"prompt=true story", "prompt", "true story"},
-		{"prompt=1 2", "prompt", "1 2"},
-		{"prompt={broken", "prompt", "{broken"},
+		{"prompt=1984", "prompt", "1984"},
 		{"empty=", "empty", ""},
-		{"size=[512, 768]", "size", []any{json.Number("512"), json.Number("768")}},
-		{`lora={"name":"x","strength":0.8}`, "lora", map[string]any{"name": "x", "strength": json.Number("0.8")}},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			k, v, err := parseParam(tc.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff([]any{tc.key, tc.value}, []any{k, v}); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
+			if err != nil || k != tc.key || v != tc.raw {
+				t.Fatalf("parseParam(%q) = %q, %q, %v; want %q, %q", tc.in, k, v, err, tc.key, tc.raw)
 			}
 		})
 	}
@@ -45,6 +28,34 @@ func TestParseParam(t *testing.T) {
 		if _, _, err := parseParam(bad); err == nil || !strings.Contains(err.Error(), "want key=value") {
 			t.Errorf("parseParam(%q) err = %v, want a key=value error", bad, err)
 		}
+	}
+}
+
+// TestGuessValue: a parameter whose schema gives no type is read as JSON
+// when it is one whole JSON value, else as text.
+func TestGuessValue(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		value any
+	}{
+		{"18446744073709551615", json.Number("18446744073709551615")},
+		{"-0.25e-1", json.Number("-0.25e-1")},
+		{"true", true},
+		{"null", nil},
+		{"a red fox", "a red fox"},
+		{`"quoted"`, "quoted"},
+		{"true story", "true story"},
+		{"1 2", "1 2"},
+		{"{broken", "{broken"},
+		{"", ""},
+		{"[512, 768]", []any{json.Number("512"), json.Number("768")}},
+		{`{"name":"x","strength":0.8}`, map[string]any{"name": "x", "strength": json.Number("0.8")}},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if diff := cmp.Diff(tc.value, guessValue(tc.in)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -125,15 +136,21 @@ func FuzzParseParam(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		k, v, err := parseParam(s)
+		k, raw, err := parseParam(s)
 		if err != nil {
 			return
 		}
 		if !strings.HasPrefix(s, k+"=") {
 			t.Fatalf("key %q is not what precedes the first = in %q", k, s)
 		}
-		if _, err := json.Marshal(v); err != nil {
-			t.Fatalf("value of %q cannot be sent: %v", s, err)
+		for _, typ := range []string{"", "string", "integer", "number", "boolean"} {
+			v, ok := typedValue(typ, raw)
+			if !ok {
+				continue
+			}
+			if _, err := json.Marshal(v); err != nil {
+				t.Fatalf("%s value of %q cannot be sent: %v", typ, s, err)
+			}
 		}
 	})
 }

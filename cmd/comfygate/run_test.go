@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/comfygate/comfygate/api"
+	gw "github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
 	"github.com/comfygate/comfygate/internal/httpapi/httpapitest"
 )
@@ -53,8 +55,31 @@ func (s *studio) job(state api.JobState) api.Job {
 	return api.Job{ID: studioJobID, State: state, Workflow: "txt2img", CreatedAt: cliEpoch}
 }
 
+// studioSchema is the parameter schema of the studio's one workflow, as
+// the server writes it, plus a property without a type.
+const studioSchema = `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": false,
+	"properties": {
+		"prompt": {"type": "string"}, "note": {"type": "string"}, "empty": {"type": "string"}, "sampler": {"type": "string", "enum": ["euler"]},
+		"image": {"type": "string", "format": "image"}, "seed": {"type": "integer", "minimum": 0, "maximum": 18446744073709551615},
+		"steps": {"type": "integer"}, "mask": {"type": ["integer", "null"]}, "cfg": {"type": "number"}, "tiled": {"type": "boolean"},
+		"size": {"description": "no type: read as JSON when it is JSON"}}}`
+
+var studioWorkflow = func() api.Workflow {
+	wf := api.Workflow{Name: "txt2img", Version: "v1", Graph: json.RawMessage(`{}`), CreatedAt: cliEpoch, UpdatedAt: cliEpoch}
+	if err := json.Unmarshal([]byte(studioSchema), &wf.Schema); err != nil {
+		panic(err) // a typo in the constant above
+	}
+	return wf
+}()
+
 func (s *studio) service() *httpapitest.Service {
 	return &httpapitest.Service{
+		GetWorkflowFunc: func(_ context.Context, name string) (api.Workflow, error) {
+			if name != "txt2img" {
+				return api.Workflow{}, fmt.Errorf("workflow %s: %w", name, gw.ErrNotFound)
+			}
+			return studioWorkflow, nil
+		},
 		UploadFunc: func(_ context.Context, _ string, r io.Reader, name, ct string) (api.Upload, error) {
 			data, err := io.ReadAll(r)
 			s.mu.Lock()
@@ -214,7 +239,7 @@ func TestRunSendsParams(t *testing.T) {
 	url := startFakeAPI(t, s.service())
 	dir := t.TempDir()
 	yamlFile := filepath.Join(dir, "p.yaml")
-	if err := os.WriteFile(yamlFile, []byte("steps: 10\nsampler: euler\nmask: 0x10\n"), 0o644); err != nil {
+	if err := os.WriteFile(yamlFile, []byte("steps: 10\nsampler: euler\nmask: 0x10\nnote: 1984\nempty: true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cat := filepath.Join(dir, "cat.png")
@@ -223,13 +248,13 @@ func TestRunSendsParams(t *testing.T) {
 	}
 
 	r := mustCLI(t, "run", "--params-file", yamlFile, "txt2img", "--priority", "7", "--out", dir,
-		"-p", "seed=18446744073709551615", "-p", "prompt=a red fox", "-p", "cfg=7.5", "-p", "tiled=false",
-		"-p", "steps=20", "-p", "size=[512,768]", "-p", "note=1 2", "-p", "empty=", "--image", "image="+cat, "--no-progress", "--server", url)
+		"-p", "seed=18446744073709551615", "-p", "prompt=1984", "-p", "cfg=7.5", "-p", "tiled=false",
+		"-p", "steps=20", "-p", "size=[512,768]", "--image", "image="+cat, "--no-progress", "--server", url)
 
 	want := api.SubmitJobRequest{Workflow: "txt2img", Priority: 7, Params: map[string]any{
-		"seed": json.Number("18446744073709551615"), "prompt": "a red fox", "cfg": json.Number("7.5"), "tiled": false,
+		"seed": json.Number("18446744073709551615"), "prompt": "1984", "cfg": json.Number("7.5"), "tiled": false,
 		"steps": json.Number("20"), "sampler": "euler", "mask": json.Number("16"),
-		"size": []any{json.Number("512"), json.Number("768")}, "note": "1 2", "empty": "", "image": "sha-of-cat.png",
+		"size": []any{json.Number("512"), json.Number("768")}, "note": "1984", "empty": "true", "image": "sha-of-cat.png",
 	}}
 	submits, uploads := s.sent()
 	if diff := cmp.Diff([]api.SubmitJobRequest{want}, submits); diff != "" {
@@ -336,15 +361,31 @@ func TestRunUsage(t *testing.T) {
 		{"bad image", []string{"run", "a", "--image", "cat.png"}, `--image "cat.png": want name=path`},
 		{"missing image", []string{"run", "a", "--image", "i=/does/not/exist.png"}, "--image i: open /does/not/exist.png"},
 		{"missing params file", []string{"run", "a", "--params-file", "/does/not/exist.json"}, "--params-file: open"},
+		{"unknown workflow", []string{"run", "nope", "-p", "prompt=x"}, "workflow nope: comfygate: 404 not_found"},
+		{"unknown param", []string{"run", "txt2img", "-p", "promt=x"}, `-p promt: workflow txt2img has no parameter "promt" (it has: cfg, empty, image, `},
+		{"unknown image param", []string{"run", "txt2img", "--image", "photo=PARAMS"}, `--image photo: workflow txt2img has no parameter "photo"`},
+		{"unknown file param", []string{"run", "txt2img", "--params-file", "PARAMS"}, `--params-file PARAMS: promt: workflow txt2img has no parameter "promt"`},
+		{"not an integer", []string{"run", "txt2img", "-p", "steps=20.5"}, "-p steps=20.5: steps of workflow txt2img takes a whole number"},
+		{"not a number", []string{"run", "txt2img", "-p", "cfg=high"}, "-p cfg=high: cfg of workflow txt2img takes a number"},
+		{"not a boolean", []string{"run", "txt2img", "-p", "tiled=yes please"}, "-p tiled=yes please: tiled of workflow txt2img takes true or false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStudio(nil)
 			url := startFakeAPI(t, s.service())
-			r := runCLI(t, append(tc.args, "--server", url)...)
-			if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
-				t.Fatalf("err = %v, want one saying %q", r.err, tc.want)
+			paramsFile := filepath.Join(t.TempDir(), "p.yaml")
+			if err := os.WriteFile(paramsFile, []byte("prompt: a fox\npromt: typo\n"), 0o644); err != nil {
+				t.Fatal(err)
 			}
-			if submits, _ := s.sent(); len(submits) != 0 {
+			args := slices.Clone(tc.args)
+			for i, a := range args { // PARAMS: an existing file
+				args[i] = strings.ReplaceAll(a, "PARAMS", paramsFile)
+			}
+			want := strings.ReplaceAll(tc.want, "PARAMS", paramsFile)
+			r := runCLI(t, append(args, "--server", url)...)
+			if r.err == nil || !strings.Contains(r.err.Error(), want) {
+				t.Fatalf("err = %v, want one saying %q", r.err, want)
+			}
+			if submits, uploads := s.sent(); len(submits) != 0 || len(uploads) != 0 {
 				t.Errorf("a bad command line submitted %v", submits)
 			}
 		})

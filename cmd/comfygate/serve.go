@@ -54,8 +54,8 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
 	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
-	fs.StringEnumVar(&f.logLevel, 0, "log-level", "log level", "info", "debug", "warn", "error")
-	fs.StringEnumVar(&f.logFormat, 0, "log-format", "log format", "text", "json")
+	addEnum(fs, "log-level", "log level", &f.logLevel, "info", "debug", "warn", "error")
+	addEnum(fs, "log-format", "log format", &f.logFormat, "text", "json")
 	fs.StringVar(&f.config, 0, "config", "", "YAML or JSON config file; its keys are flag names (listen, backend: [...], …)")
 	return f, configFlags{fs}
 }
@@ -108,6 +108,9 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 		id, url, ok := strings.Cut(b, "=")
 		if !ok {
 			id, url = "", b
+		}
+		if err := checkBaseURL(url); err != nil {
+			return cfg, fmt.Errorf("--backend %q: %w", b, err)
 		}
 		cfg.Backends = append(cfg.Backends, server.BackendConfig{ID: id, URL: url})
 	}

@@ -64,10 +64,11 @@ func newSimCommand(stdout, stderr io.Writer) *ff.Command {
 		return nil
 	}, "minimum time of one node class, CLASS=DURATION (repeatable)")
 	fs.DurationVar(&opts.ViewDelay, 0, "view-delay", 0, "delay of every GET /view answer")
-	fs.StringEnumVar(&opts.PreviewMethod, 0, "preview-method", "sampler previews, like ComfyUI's --preview-method", "none", "auto", "latent2rgb", "taesd")
+	addEnum(fs, "preview-method", "sampler previews, like ComfyUI's --preview-method", &opts.PreviewMethod, "none", "auto", "latent2rgb", "taesd")
 	fs.BoolVar(&preview, 0, "preview", "turn sampler previews on (--preview-method auto unless set)")
 	fs.IntVar(&opts.PreviewSize, 0, "preview-size", 512, "largest side of sampler previews")
 	fs.StringVar(&opts.FailNode, 0, "fail-node", "", "node class that raises a RuntimeError when it runs")
+	fs.StringVar(&opts.CrashNode, 0, "crash-node", "", "node class whose start crashes the simulator (it exits with an error, as a backend dying on a prompt)")
 	fs.Func(0, "checkpoints", checkpoints.add, "checkpoint files to pretend to have (comma-separated, repeatable)")
 	fs.Func(0, "loras", loras.add, "lora files to pretend to have")
 	fs.Func(0, "vae", vaes.add, "VAE files to pretend to have")

@@ -109,3 +109,23 @@ func TestSimCommandCrash(t *testing.T) {
 		t.Errorf("a crashed sim must end with an error, got %v", err)
 	}
 }
+
+// --crash-node makes the process end, with an error, when a node of the
+// class starts; the prompt was answered first.
+func TestSimCommandCrashNode(t *testing.T) {
+	sim := startSim(t, "--crash-node", "ImageInvert")
+	prompt := `{"prompt": {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}},
+		"2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+		"3": {"class_type": "PreviewImage", "inputs": {"images": ["2", 0]}}}}`
+	resp, err := http.Post(sim.url+"/prompt", "application/json", strings.NewReader(prompt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("prompt: %d", resp.StatusCode)
+	}
+	if err := sim.wait(t); err == nil || !strings.Contains(err.Error(), "crashed") {
+		t.Errorf("a sim crashing in a node must end with an error, got %v", err)
+	}
+}

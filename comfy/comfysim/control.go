@@ -56,6 +56,12 @@ func (s *Server) SetViewDelay(d time.Duration) {
 // SetFailNode makes nodes of class raise a RuntimeError ("" turns it off).
 func (s *Server) SetFailNode(class string) { _ = s.knobs.update(FaultUpdate{FailNode: &class}) }
 
+// SetCrashNode makes the server crash when a node of class starts
+// executing ("" turns it off), as a real backend dies on a prompt: a
+// process running the simulator alone (comfygate sim) exits, an embedded
+// one stops abruptly (see Crash) without taking its host process down.
+func (s *Server) SetCrashNode(class string) { _ = s.knobs.update(FaultUpdate{CrashNode: &class}) }
+
 func (s *Server) setDuration(u *FaultUpdate) { _ = s.knobs.update(*u) }
 
 func durationPtr(d time.Duration) *Duration {

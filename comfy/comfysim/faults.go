@@ -43,11 +43,13 @@ type Faults struct {
 	StepDelay Duration `json:"step_delay"`
 	NodeDelay Duration `json:"node_delay"`
 	// ClassDelays override NodeDelay per node class.
-	ClassDelays   map[string]Duration `json:"class_delays"`
-	ViewDelay     Duration            `json:"view_delay"`
-	FailNode      string              `json:"fail_node"`
-	PreviewMethod string              `json:"preview_method"`
-	Hang          bool                `json:"hang"`
+	ClassDelays map[string]Duration `json:"class_delays"`
+	ViewDelay   Duration            `json:"view_delay"`
+	FailNode    string              `json:"fail_node"`
+	// CrashNode is the node class whose start crashes the server.
+	CrashNode     string `json:"crash_node"`
+	PreviewMethod string `json:"preview_method"`
+	Hang          bool   `json:"hang"`
 }
 
 // FaultUpdate changes faults at run time (POST /sim/faults body). Nil
@@ -57,10 +59,14 @@ type FaultUpdate struct {
 	NodeDelay *Duration `json:"node_delay,omitempty"`
 	// ClassDelays are merged into the per-class delays; a zero delay
 	// removes a class's override.
-	ClassDelays   map[string]Duration `json:"class_delays,omitempty"`
-	ViewDelay     *Duration           `json:"view_delay,omitempty"`
-	FailNode      *string             `json:"fail_node,omitempty"`
-	PreviewMethod *string             `json:"preview_method,omitempty"`
+	ClassDelays map[string]Duration `json:"class_delays,omitempty"`
+	ViewDelay   *Duration           `json:"view_delay,omitempty"`
+	FailNode    *string             `json:"fail_node,omitempty"`
+	// CrashNode crashes the server (see Server.Crash) when a node of this
+	// class starts executing, like a backend dying on a segfault or a CUDA
+	// fault; "" turns it off.
+	CrashNode     *string `json:"crash_node,omitempty"`
+	PreviewMethod *string `json:"preview_method,omitempty"`
 	// Hang stops the worker at its next step and silences every socket
 	// (they stay open); false resumes both.
 	Hang *bool `json:"hang,omitempty"`
@@ -93,7 +99,7 @@ func newKnobs(o Options) *knobs {
 	return &knobs{
 		changed: make(chan struct{}),
 		f: Faults{StepDelay: Duration(o.StepDelay), NodeDelay: Duration(o.NodeDelay), ClassDelays: classes,
-			ViewDelay: Duration(o.ViewDelay), FailNode: o.FailNode, PreviewMethod: o.PreviewMethod},
+			ViewDelay: Duration(o.ViewDelay), FailNode: o.FailNode, CrashNode: o.CrashNode, PreviewMethod: o.PreviewMethod},
 		size: o.PreviewSize,
 		models: map[string][]string{
 			"checkpoints": slices.Clone(o.models().Checkpoints),
@@ -125,6 +131,7 @@ func (k *knobs) NodeDelay(class string) time.Duration {
 }
 func (k *knobs) ViewDelay() time.Duration { return time.Duration(k.get().ViewDelay) }
 func (k *knobs) FailClass() string        { return k.get().FailNode }
+func (k *knobs) CrashClass() string       { return k.get().CrashNode }
 func (k *knobs) PreviewMethod() string    { return k.get().PreviewMethod }
 func (k *knobs) PreviewSize() int         { return k.size }
 
@@ -219,6 +226,9 @@ func (k *knobs) update(u FaultUpdate) error {
 	}
 	if u.FailNode != nil {
 		k.f.FailNode = *u.FailNode
+	}
+	if u.CrashNode != nil {
+		k.f.CrashNode = *u.CrashNode
 	}
 	if u.PreviewMethod != nil {
 		k.f.PreviewMethod = *u.PreviewMethod

@@ -1,6 +1,8 @@
 package comfysim
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -18,7 +20,7 @@ var errMalformedRef = errors.New("malformed original_ref")
 // original_ref, replace its alpha with the upload's, keep its PNG text and
 // write the result to path. Problems with the reference itself are silently
 // ignored (nothing is written, the route still answers 200), as in ComfyUI.
-func (s *Server) saveMask(f form, upload *formFile, path string) error {
+func (s *Server) saveMask(ctx context.Context, f form, upload *formFile, path string) error {
 	refText, ok := f.str("original_ref")
 	if !ok {
 		return errMalformedRef
@@ -40,7 +42,7 @@ func (s *Server) saveMask(f form, upload *formFile, path string) error {
 	if !ok {
 		return nil
 	}
-	return s.applyMask(file, upload.data, path)
+	return s.applyMask(ctx, file, upload.data, path)
 }
 
 // maskOriginal resolves original_ref to a file, or reports false for the
@@ -77,12 +79,23 @@ func (s *Server) maskOriginal(ref comfyjson.Object, name string) (string, bool) 
 	return file, true
 }
 
-func (s *Server) applyMask(original string, mask []byte, path string) error {
-	data, err := os.ReadFile(original)
+// applyMask merges within the image budget: the original's decoding and
+// the merged copy, the mask's decoding and the original's text are
+// reserved from the two headers before anything is decoded.
+func (s *Server) applyMask(ctx context.Context, original string, mask []byte, path string) error {
+	mcfg, mformat, err := imaging.Config(bytes.NewReader(mask))
 	if err != nil {
 		return err
 	}
-	img, _, err := imaging.Decode(s.lim, data)
+	if err := s.lim.Check(1, mcfg.Height, mcfg.Width); err != nil {
+		return err
+	}
+	f, err := s.reserveImage(ctx, original, imaging.EncodeWork, imaging.DecodeCost(mcfg, mformat)+imaging.MaxText)
+	if err != nil {
+		return err
+	}
+	defer f.res.Release()
+	img, data, err := f.decode(s.lim)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,9 @@ type item struct {
 	outputs   []string
 	graph     workflow.Graph
 	created   time.Time
+	// answered is closed once the POST /prompt answer has been flushed, so
+	// that a crash_node fault never beats the answer to the client.
+	answered chan struct{}
 }
 
 // queueItem is the wire form, [number, prompt_id, prompt, extra_data,
@@ -81,7 +84,11 @@ func (s *Server) handlePostPrompt(w http.ResponseWriter, r *http.Request, _ map[
 		return
 	}
 	s.put(it)
+	defer close(it.answered)
 	writeJSON(w, http.StatusOK, comfy.PromptResponse{PromptID: promptID, Number: number.lit, NodeErrors: res.NodeErrors})
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (s *Server) answerDecodeError(w http.ResponseWriter, err error) {
@@ -142,6 +149,7 @@ func (s *Server) newItem(n number, promptID string, res workflow.Result, body *w
 		outputs:   res.Outputs,
 		graph:     res.Graph,
 		created:   s.opts.Now(),
+		answered:  make(chan struct{}),
 	}, nil
 }
 

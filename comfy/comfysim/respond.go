@@ -31,8 +31,13 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 }
 
 // bodyError answers a failed readBody: 413 as aiohttp does for
-// client_max_size, 500 for anything else.
+// client_max_size, no answer to a client too slow to send its body (see
+// limitBodies), 500 for anything else.
 func (s *Server) bodyError(w http.ResponseWriter, r *http.Request, err error) {
+	if bodyTimedOut(r) {
+		dropConn(w)
+		return
+	}
 	if errors.Is(err, comfywire.ErrBodyTooLarge) {
 		comfywire.WriteBodyTooLarge(w, r, s.opts.maxUploadBytes())
 		return

@@ -51,9 +51,9 @@ func (s *Server) routes() http.Handler {
 	rt.Handle(get, "/sim/stats", s.handleSimStats)
 	rt.Handle(get, "/sim/faults", s.handleGetFaults)
 	rt.Handle(post, "/sim/faults", s.handlePostFaults)
-	return comfywire.OriginOnly(rt, func(r *http.Request, origin string) {
+	return s.limitBodies(comfywire.OriginOnly(rt, func(r *http.Request, origin string) {
 		s.logf("WARNING: request with non matching host and origin %s != %s, returning 403\n", r.Host, origin)
-	})
+	}))
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request, _ map[string]string) {

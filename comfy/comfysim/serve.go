@@ -3,6 +3,7 @@ package comfysim
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -17,9 +18,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return s.ctx },
-		ConnState:         fresh.track,
+		ReadHeaderTimeout: s.opts.readTimeout(),
+		// A handler panic (which net/http recovers) is logged with the
+		// simulator's own lines, where tests can see it.
+		ErrorLog:    slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelError),
+		BaseContext: func(net.Listener) context.Context { return s.ctx },
+		ConnState:   fresh.track,
 	}
 	s.mu.Lock()
 	if s.closed {

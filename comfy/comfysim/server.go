@@ -27,6 +27,7 @@ type Server struct {
 	dataDir string
 	ownsDir bool
 	lim     imaging.Limits
+	images  *imaging.Budget // memory of request-driven image work
 	catalog *workflow.Catalog
 	hub     *hub.Hub
 	exec    *engine.Executor
@@ -72,6 +73,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:      opts,
 		lim:       imaging.Limits{MaxSide: opts.MaxImageSide, MaxPixels: opts.MaxImagePixels},
+		images:    imaging.NewBudget(opts.imageBudgetBytes()),
 		logs:      newLogBuffer(opts.Now),
 		stats:     newStats(),
 		history:   queue.NewHistory[*historyItem](0),
@@ -100,6 +102,7 @@ func New(opts Options) (*Server, error) {
 		Limits:  s.lim,
 		Knobs:   s.knobs,
 		Emitter: (*emitter)(s),
+		Crash:   s.crashInNode,
 		Seed:    opts.Seed,
 		Now:     opts.Now,
 		Logger:  opts.Logger,
@@ -192,6 +195,24 @@ func (s *Server) Crash() {
 		s.knobs.release()
 		s.cancel()
 	})
+}
+
+// crashInNode is the crash_node fault: the server dies with the node. The
+// prompt's own POST /prompt answer goes out first, as it does from a real
+// server whose worker crashes later; without that, whether the client
+// learnt that its prompt was accepted would depend on thread timing.
+func (s *Server) crashInNode(nodeID, class string) {
+	s.mu.Lock()
+	it := s.running
+	s.mu.Unlock()
+	if it != nil && it.answered != nil {
+		select {
+		case <-it.answered:
+		case <-s.ctx.Done():
+		}
+	}
+	s.logf("simulated crash in node %s (%s)\n", nodeID, class)
+	s.Crash()
 }
 
 // Crashed is closed once Crash has been called.

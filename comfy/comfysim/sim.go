@@ -13,8 +13,9 @@
 // imitation of the Stable Diffusion nodes.
 //
 // Faults can be injected at run time (slow steps, failing node classes, a
-// hung worker, dropped sockets, a crash) through Server methods or
-// POST /sim/faults, and GET /sim/stats tells tests what ran.
+// hung worker, dropped sockets, a crash, a crash when a node class starts)
+// through Server methods or POST /sim/faults, and GET /sim/stats tells
+// tests what ran.
 package comfysim
 
 import (
@@ -48,6 +49,9 @@ type Options struct {
 	PreviewSize int
 	// FailNode makes every node of this class raise a RuntimeError.
 	FailNode string
+	// CrashNode makes the server crash (see Server.Crash) when a node of
+	// this class starts executing.
+	CrashNode string
 
 	// Checkpoints, Loras, VAEs and Embeddings are the model files the
 	// simulator pretends to have. A nil list takes workflow/corenodes'
@@ -65,10 +69,24 @@ type Options struct {
 	// MaxUploadSizeMB is ComfyUI's --max-upload-size (MB): every request
 	// body above it gets 413. Default 100.
 	MaxUploadSizeMB float64
+	// ReadTimeout is how long a client may take to send a request's
+	// headers, and the longest a request body may pause. Default 30s.
+	ReadTimeout time.Duration
+	// MinBodyRate (bytes a second) is the slowest a request body may
+	// arrive on average once its first ReadTimeout has passed; a client
+	// cut off by either limit gets its connection closed. Default 64 KiB/s
+	// (a 100 MB upload may take 26 minutes).
+	MinBodyRate int64
 	// MaxImageSide and MaxImagePixels bound every image a prompt or upload
 	// can make the simulator allocate. Defaults 16384 and 1<<25.
 	MaxImageSide   int
 	MaxImagePixels int64
+	// ImageBudgetMB is the memory (MB) that /view previews and channels
+	// and /upload/mask may hold at once to decode and re-encode images.
+	// Each reserves its need from the image's header first: one that needs
+	// more than the whole budget gets the 500 ComfyUI answers when PIL
+	// refuses an image, others wait their turn. Default 128.
+	ImageBudgetMB int
 
 	// WSBufferFrames is how many frames may wait for a slow socket before
 	// it is closed. Default 4096.
@@ -111,6 +129,27 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
+}
+
+func (o Options) readTimeout() time.Duration {
+	if o.ReadTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return o.ReadTimeout
+}
+
+func (o Options) minBodyRate() int64 {
+	if o.MinBodyRate <= 0 {
+		return 64 << 10
+	}
+	return o.MinBodyRate
+}
+
+func (o Options) imageBudgetBytes() int64 {
+	if o.ImageBudgetMB <= 0 {
+		return 128 << 20
+	}
+	return int64(o.ImageBudgetMB) << 20
 }
 
 // maxUploadBytes is client_max_size: round(MB * 1024 * 1024).

@@ -2,6 +2,7 @@ package comfysim
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -91,7 +92,7 @@ func (s *Server) handleUploadMask(w http.ResponseWriter, r *http.Request, _ map[
 }
 
 // saveFunc writes an upload somewhere other than verbatim (the mask route).
-type saveFunc func(f form, upload *formFile, path string) error
+type saveFunc func(ctx context.Context, f form, upload *formFile, path string) error
 
 // upload is image_upload.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request, save saveFunc) {
@@ -99,10 +100,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, save saveFunc) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.bodyError(w, r, comfywire.ErrBodyTooLarge)
-			return
+			err = comfywire.ErrBodyTooLarge
 		}
-		internalError(w)
+		s.bodyError(w, r, err)
 		return
 	}
 	typ := "input"
@@ -123,7 +123,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, save saveFunc) {
 		internalError(w) // a text field has no .file
 		return
 	}
-	name, status := s.storeUpload(f, file, typ, save)
+	name, status := s.storeUpload(r.Context(), f, file, typ, save)
 	if status != http.StatusOK {
 		if status == http.StatusInternalServerError {
 			internalError(w)
@@ -139,7 +139,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, save saveFunc) {
 // storeUpload applies ComfyUI's naming: an existing file with the same bytes
 // is reused, otherwise "name (1).ext", "name (2).ext"...; overwrite only with
 // "true" or "1".
-func (s *Server) storeUpload(f form, file *formFile, typ string, save saveFunc) (string, int) {
+func (s *Server) storeUpload(ctx context.Context, f form, file *formFile, typ string, save saveFunc) (string, int) {
 	filename := file.filename
 	if filename == "" {
 		return "", http.StatusBadRequest
@@ -174,7 +174,7 @@ func (s *Server) storeUpload(f form, file *formFile, typ string, save saveFunc) 
 	}
 	var err error
 	if save != nil {
-		err = save(f, file, path)
+		err = save(ctx, f, file, path)
 	} else {
 		err = os.WriteFile(path, file.data, 0o644)
 	}

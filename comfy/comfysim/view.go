@@ -74,12 +74,12 @@ func (s *Server) handleView(w http.ResponseWriter, r *http.Request, _ map[string
 		return
 	}
 	if _, ok := q["preview"]; ok {
-		s.viewPreview(w, file, filename, q.Get("preview"), q.Get("channel"))
+		s.viewPreview(w, r, file, filename, q.Get("preview"), q.Get("channel"))
 		return
 	}
 	switch q.Get("channel") {
 	case "rgb", "a":
-		s.viewChannel(w, file, filename, q.Get("channel"))
+		s.viewChannel(w, r, file, filename, q.Get("channel"))
 		return
 	}
 	s.serveFile(w, r, file, filename, st)
@@ -128,11 +128,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, file, name st
 
 // viewPreview re-encodes an image: "webp;90" or "jpeg;75" (other formats
 // become webp, as does any channel containing "a").
-func (s *Server) viewPreview(w http.ResponseWriter, file, name, preview, channel string) {
-	img, ok := s.openImage(w, file)
-	if !ok {
-		return
-	}
+func (s *Server) viewPreview(w http.ResponseWriter, r *http.Request, file, name, preview, channel string) {
 	parts := strings.Split(preview, ";")
 	format := parts[0]
 	if (format != "webp" && format != "jpeg") || strings.Contains(channel, "a") {
@@ -144,55 +140,53 @@ func (s *Server) viewPreview(w http.ResponseWriter, file, name, preview, channel
 			quality = q
 		}
 	}
-	var data []byte
-	var err error
+	work := int64(imaging.WebPWork)
 	if format == "jpeg" {
-		data, err = imaging.EncodeJPEG(imaging.DropAlpha(img), quality)
-	} else {
-		src := img
-		if channel == "rgb" {
-			src = imaging.DropAlpha(img)
+		work = imaging.EncodeWork
+	}
+	s.reencode(w, r, file, name, "image/"+format, work, func(img image.Image) ([]byte, error) {
+		if format == "jpeg" {
+			return imaging.EncodeJPEG(imaging.DropAlpha(img), quality)
 		}
-		data, err = imaging.EncodeWebP(src)
-	}
-	if err != nil {
-		internalError(w)
-		return
-	}
-	writeImage(w, "image/"+format, name, data)
+		return imaging.EncodeWebP(img, channel == "rgb")
+	})
 }
 
-func (s *Server) viewChannel(w http.ResponseWriter, file, name, channel string) {
-	img, ok := s.openImage(w, file)
-	if !ok {
-		return
-	}
-	out := imaging.DropAlpha(img)
-	if channel == "a" {
-		out = imaging.AlphaOnly(img)
-	}
-	data, err := imaging.EncodePNG(out, nil)
-	if err != nil {
-		internalError(w)
-		return
-	}
-	writeImage(w, "image/png", name, data)
+func (s *Server) viewChannel(w http.ResponseWriter, r *http.Request, file, name, channel string) {
+	s.reencode(w, r, file, name, "image/png", imaging.EncodeWork, func(img image.Image) ([]byte, error) {
+		if channel == "a" {
+			return imaging.EncodePNG(imaging.AlphaOnly(img), nil)
+		}
+		return imaging.EncodePNG(imaging.DropAlpha(img), nil)
+	})
 }
 
-// openImage decodes file; anything that is not an image is a 500, as
-// PIL's exception is unhandled.
-func (s *Server) openImage(w http.ResponseWriter, file string) (image.Image, bool) {
-	data, err := os.ReadFile(file)
+// reencode decodes file within the image budget (work bytes a pixel for
+// encode), encodes it and answers. Anything that is not an image, or too
+// large for the budget, is a 500, as PIL's exception is unhandled. The
+// encoded answer stays reserved until it is written.
+func (s *Server) reencode(w http.ResponseWriter, r *http.Request, file, name, typ string, work int64,
+	encode func(image.Image) ([]byte, error)) {
+	f, err := s.reserveImage(r.Context(), file, work, 0)
+	if err != nil {
+		if r.Context().Err() == nil {
+			internalError(w)
+		}
+		return
+	}
+	defer f.res.Release()
+	img, _, err := f.decode(s.lim)
 	if err != nil {
 		internalError(w)
-		return nil, false
+		return
 	}
-	img, _, err := imaging.Decode(s.lim, data)
+	data, err := encode(img)
 	if err != nil {
 		internalError(w)
-		return nil, false
+		return
 	}
-	return img, true
+	f.res.Keep(int64(len(data)))
+	writeImage(w, typ, name, data)
 }
 
 func writeImage(w http.ResponseWriter, typ, name string, data []byte) {

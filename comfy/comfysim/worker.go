@@ -57,6 +57,7 @@ func (s *Server) next() (*item, serverFlags, bool) {
 }
 
 func (s *Server) runItem(it *item) {
+	defer s.recoverItem(it)
 	started := time.Now()
 	job := &engine.Job{
 		PromptID:  it.promptID,
@@ -72,15 +73,21 @@ func (s *Server) runItem(it *item) {
 	s.stats.executed(it.promptID, res)
 	entry := newHistoryItem(it, res)
 
+	s.finishItem(it, entry)
+	s.logf("Prompt executed in %.2f seconds\n", time.Since(started).Seconds())
+}
+
+// finishItem writes the history entry, frees the running slot and sends the
+// final "executing" (node null).
+func (s *Server) finishItem(it *item, entry *historyItem) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.history.Put(it.promptID, entry)
 	s.running = nil
 	s.queueUpdatedLocked()
 	if client := clientOf(it.extra); client != nil {
 		s.emitLocked(comfy.Executing{PromptID: it.promptID}, client)
 	}
-	s.mu.Unlock()
-	s.logf("Prompt executed in %.2f seconds\n", time.Since(started).Seconds())
 }
 
 // clientOf is extra_data["client_id"] as the worker reads it for the final
@@ -99,4 +106,23 @@ func clientOf(extra any) *string {
 	}
 	s := "\x00" + comfyjson.Repr(v)
 	return &s
+}
+
+// recoverItem keeps the worker alive through a bug in the bookkeeping
+// around a run (the run itself recovers its own panics into an
+// execution_error): the prompt leaves the running slot, the failure is
+// logged, and the next prompt runs.
+func (s *Server) recoverItem(it *item) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	s.opts.Logger.Error("comfysim: internal error after running a prompt", "prompt_id", it.promptID, "panic", v)
+	s.logf("comfysim: internal error after running prompt %s: %v\n", it.promptID, v)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == it {
+		s.running = nil
+		s.queueUpdatedLocked()
+	}
 }

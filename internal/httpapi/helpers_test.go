@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // guard is the longest any test waits for a condition: it turns a hang into
 // a failure, and never decides a pass.
-const guard = 10 * time.Second
+const guard = 60 * time.Second
 
 // start serves the API over svc on a loopback listener.
 func start(tb testing.TB, svc httpapi.Service, cfg httpapi.Config) (*httpapi.Server, *httptest.Server) {

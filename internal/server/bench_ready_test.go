@@ -109,7 +109,7 @@ func seed(path string) error {
 	if err != nil {
 		return err
 	}
-	list, err := Examples()
+	body, err := exampleBody("txt2img")
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func seed(path string) error {
 	g.SetLimit(64)
 	for i := range seedJobs {
 		g.Go(func() error {
-			_, _, err := st.CreateJob(ctx, seedJob(i, list[0].Body))
+			_, _, err := st.CreateJob(ctx, seedJob(i, body))
 			return err
 		})
 	}

@@ -75,12 +75,12 @@ type jobSource struct {
 
 func newJobSource(tb testing.TB) *jobSource {
 	tb.Helper()
-	list, err := Examples()
+	body, err := exampleBody("txt2img")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var graph map[string]map[string]any
-	if err := json.Unmarshal(list[0].Body, &graph); err != nil {
+	if err := json.Unmarshal(body, &graph); err != nil {
 		tb.Fatal(err)
 	}
 	inputs := func(id string) map[string]any { return graph[id]["inputs"].(map[string]any) }

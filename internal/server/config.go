@@ -46,7 +46,7 @@ type Config struct {
 	// demo job show progress); Listen and DataDir are ignored. Default: the
 	// simulator's defaults.
 	Sim comfysim.Options
-	// Examples stores the example workflows (txt2img) at start when no
+	// Examples stores the example workflows (txt2img, img2img) at start when no
 	// workflow of that name exists. Default false; the demo sets it.
 	Examples bool
 

@@ -62,8 +62,24 @@ func (s *Server) Start(ctx context.Context) error {
 		s.mu.Unlock()
 		s.log.Info("comfygate started", "addr", p.ln.Addr().String(), "data", s.cfg.DataDir,
 			"backends", len(p.backends), "instance", p.instanceID)
+		if len(s.cfg.APIKeys) == 0 && !isLoopback(p.ln.Addr()) {
+			s.log.Warn(exposedWarning, "addr", p.ln.Addr().String())
+		}
 		return nil
 	})
+}
+
+// exposedWarning is logged when the server listens beyond this machine
+// with authentication off: the default is loopback for this reason.
+const exposedWarning = "listening on a non-loopback address with no API keys: anyone who can reach it can run jobs, " +
+	"read every output and change the fleet; set --api-key id:key (or COMFYGATE_API_KEY), or listen on 127.0.0.1"
+
+// isLoopback reports whether a listener's address is reachable from this
+// machine only. The unspecified address (":8080", "0.0.0.0") is every
+// interface, so not.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // Addr is the address the server listens on (nil before Start), so that a

@@ -151,7 +151,7 @@ func (s *signer) immediateSig(id string, order map[string]int) string {
 	for _, in := range sortedInputs(n) {
 		b.WriteString("," + strconv.Quote(in.name) + "=")
 		if in.link {
-			b.WriteString("A" + strconv.Itoa(order[in.from]) + ":" + strconv.Itoa(in.slot))
+			b.WriteString("A" + strconv.Itoa(order[in.from]) + ":" + in.slot.key())
 			continue
 		}
 		writeHashable(&b, in.value)

@@ -14,14 +14,16 @@ import (
 // Execute runs job to the end (success, error or interrupt) and returns what
 // its history entry needs. The final status broadcast and "executing null"
 // are the caller's, because they follow the history write.
-func (e *Executor) Execute(ctx context.Context, job *Job) Result {
+func (e *Executor) Execute(ctx context.Context, job *Job) (res Result) {
 	ictx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.mu.Lock()
 	e.interrupted.Store(false)
 	e.interrupt = cancel
 	e.mu.Unlock()
+	defer e.endRun()
 	r := &run{e: e, ctx: ctx, ictx: ictx, job: job, client: job.clientID(), progress: newProgressRegistry(job.PromptID)}
+	defer r.recoverRun(&res)
 	e.setState(r.client, nil)
 	r.addMessage(comfy.ExecutionStart{PromptID: job.PromptID, Timestamp: e.now()}, false)
 
@@ -36,7 +38,7 @@ func (e *Executor) Execute(ctx context.Context, job *Job) Result {
 	r.addMessage(comfy.ExecutionCached{Nodes: cached, PromptID: job.PromptID, Timestamp: e.now()}, false)
 	r.current = append([]string{}, r.p.order...)
 
-	res := Result{Success: true}
+	res = Result{Success: true}
 	list := newExecutionList(r.p, func(id string) bool { _, ok := e.caches.output(id); return ok })
 	for _, id := range job.Outputs {
 		if r.p.has(id) {
@@ -45,6 +47,7 @@ func (e *Executor) Execute(ctx context.Context, job *Job) Result {
 	}
 	for !list.empty() {
 		id, ok := list.stage()
+		r.staged = id
 		if !ok {
 			r.cycleError(list.cycle())
 			res.Success = false
@@ -65,10 +68,14 @@ func (e *Executor) Execute(ctx context.Context, job *Job) Result {
 	res.Outputs, res.Meta = r.historyOutputs()
 	res.Messages = r.messages
 	res.Executed = len(r.executed)
+	return res
+}
+
+// endRun forgets the finished run's resync node and interrupt hook.
+func (e *Executor) endRun() {
 	e.mu.Lock()
 	e.lastNode, e.interrupt = nil, nil
 	e.mu.Unlock()
-	return res
 }
 
 // isChanged is the IS_CHANGED part of a cache key.
@@ -113,12 +120,15 @@ type failure struct {
 	nodeID string
 	err    error
 	inputs comfyjson.Object // current_inputs; nil when never gathered
+	// ownFrames: the exception's Frames are its whole traceback, because it
+	// was raised outside the node's own call.
+	ownFrames bool
 }
 
 func (r *run) handleError(f *failure) {
 	classType := ""
-	if n := r.p.nodes[f.nodeID]; n != nil {
-		classType = n.class
+	if r.p != nil && r.p.nodes[f.nodeID] != nil {
+		classType = r.p.nodes[f.nodeID].class
 	}
 	executed := append([]string{}, r.executed...)
 	if errors.Is(f.err, nodes.ErrInterrupted) {
@@ -136,7 +146,7 @@ func (r *run) handleError(f *failure) {
 	r.addMessage(comfy.ExecutionError{
 		PromptID: r.job.PromptID, NodeID: f.nodeID, NodeType: classType, Executed: executed,
 		ExceptionMessage: exc.Message + "\n", ExceptionType: exc.Type,
-		Traceback: traceback(exc), CurrentInputs: comfyjson.MustDumps(inputs),
+		Traceback: f.traceback(exc), CurrentInputs: comfyjson.MustDumps(inputs),
 		CurrentOutputs: r.current, Timestamp: r.e.now(),
 	}, false)
 }
@@ -170,6 +180,13 @@ func asException(err error) *nodes.Exception {
 		return &nodes.Exception{Type: "KeyboardInterrupt", Message: "simulator shutting down"}
 	}
 	return &nodes.Exception{Type: "RuntimeError", Message: err.Error()}
+}
+
+func (f *failure) traceback(exc *nodes.Exception) []string {
+	if f.ownFrames {
+		return append([]string{}, exc.Frames...)
+	}
+	return traceback(exc)
 }
 
 // traceback is what ComfyUI's executor shows above a node's own frames

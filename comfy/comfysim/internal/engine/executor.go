@@ -32,6 +32,9 @@ type Knobs interface {
 	// NodeDelay is the minimum time a node of class takes.
 	NodeDelay(class string) time.Duration
 	FailClass() string
+	// CrashClass is the node class whose start kills the process ("" for
+	// none).
+	CrashClass() string
 	PreviewMethod() string
 	PreviewSize() int
 	Models(folder string) []string
@@ -50,6 +53,9 @@ type Config struct {
 	Limits  imaging.Limits
 	Knobs   Knobs
 	Emitter Emitter
+	// Crash kills the simulated process when a node of Knobs.CrashClass
+	// starts; it must end the context given to Execute. Nil: never.
+	Crash func(nodeID, class string)
 	// Seed seeds the random source of node instances (temp file prefixes).
 	Seed   uint64
 	Now    func() time.Time
@@ -65,6 +71,7 @@ type Executor struct {
 	caches      *cacheSet
 	interrupted atomic.Bool
 	changed     atomic.Uint64 // makes "always changed" keys unique
+	testHook    atomic.Pointer[func(class string)]
 
 	mu        sync.Mutex // guards the fields below
 	clientID  *string
@@ -81,6 +88,17 @@ func New(cfg Config) *Executor {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Executor{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), caches: newCacheSet()}
+}
+
+// SetTestHook makes every node call hook with its class just before its
+// implementation runs (nil removes it). Tests use it to make a node
+// misbehave, e.g. panic, in ways no knob offers.
+func (e *Executor) SetTestHook(hook func(class string)) {
+	if hook == nil {
+		e.testHook.Store(nil)
+		return
+	}
+	e.testHook.Store(&hook)
 }
 
 // Interrupt sets the process-wide interrupt flag; the running prompt stops
@@ -136,6 +154,7 @@ type run struct {
 	executed []string
 	messages []comfy.StatusMessage
 	current  []string // current_outputs
+	staged   string   // the node being run, blamed for a panic outside it
 }
 
 func (e *Executor) now() int64 { return e.cfg.Now().UnixMilli() }

@@ -15,7 +15,9 @@ import (
 // execute is execution.py's execute() for one staged node: a cached node
 // only re-sends its UI output; any other node announces itself, runs and
 // fills the caches. It returns nil on success.
-func (r *run) execute(id string) *failure {
+func (r *run) execute(id string) (f *failure) {
+	var inputs map[string]any
+	defer r.recoverNode(id, &inputs, &f)
 	e := r.e
 	n := r.p.nodes[id]
 	if _, ok := e.caches.output(id); ok {
@@ -34,7 +36,10 @@ func (r *run) execute(id string) *failure {
 	}
 	started := time.Now()
 	e.cfg.Emitter.Event(r.progress.start(id), r.client)
-	inputs := r.gatherInputs(n)
+	inputs, exc := r.gatherInputs(n)
+	if exc != nil {
+		return &failure{nodeID: id, err: exc, ownFrames: true}
+	}
 	if r.client != nil {
 		nodeID := id
 		e.setLastNode(&nodeID)
@@ -62,12 +67,24 @@ func (r *run) execute(id string) *failure {
 	return nil
 }
 
-// runNode checks for an interrupt (before_node_execution) and an injected
-// failure, then calls the node's implementation.
+// errCrashed ends the run of a node that crashed the simulated process.
+var errCrashed = errors.New("comfysim: simulated crash")
+
+// runNode checks for an interrupt (before_node_execution), an injected
+// crash and an injected failure, then calls the node's implementation.
 func (r *run) runNode(n *node, inputs map[string]any) (nodes.Result, error) {
 	e := r.e
 	if e.interrupted.Load() {
 		return nodes.Result{}, nodes.ErrInterrupted
+	}
+	if cc := e.cfg.Knobs.CrashClass(); cc != "" && cc == n.class && e.cfg.Crash != nil {
+		// The process dies here, as on a segfault: Crash ends r.ctx, and
+		// the caller drops the prompt without a history entry.
+		e.cfg.Crash(n.id, n.class)
+		return nodes.Result{}, errCrashed
+	}
+	if h := e.testHook.Load(); h != nil {
+		(*h)(n.class)
 	}
 	if fc := e.cfg.Knobs.FailClass(); fc != "" && fc == n.class {
 		return nodes.Result{}, nodes.Raise("RuntimeError", "comfysim: injected failure in node %s (%s)", n.id, n.class)
@@ -123,16 +140,17 @@ func (r *run) wait(started time.Time, delay func() time.Duration) error {
 }
 
 // gatherInputs is get_input_data: constants of declared inputs and the
-// upstream values of links, by input name.
-func (r *run) gatherInputs(n *node) map[string]any {
+// upstream values of links, by input name. A link whose slot Python could
+// not index raises here, before the node announces itself.
+func (r *run) gatherInputs(n *node) (map[string]any, *nodes.Exception) {
 	in := make(map[string]any, len(n.inputs))
 	for _, i := range n.inputs {
 		if i.link {
-			if vals, ok := r.e.caches.output(i.from); ok && i.slot < len(vals) {
-				in[i.name] = vals[i.slot]
-			} else {
-				in[i.name] = nil
+			v, exc := r.linkedValue(i)
+			if exc != nil {
+				return nil, exc
 			}
+			in[i.name] = v
 			continue
 		}
 		if n.def != nil {
@@ -142,7 +160,26 @@ func (r *run) gatherInputs(n *node) map[string]any {
 		}
 		in[i.name] = i.value
 	}
-	return in
+	return in, nil
+}
+
+// linkedValue reads output slot i.slot of node i.from: nil (None) when
+// that node has no outputs or the slot is past the end, a value counted
+// from the end for a negative slot, as Python indexes lists.
+func (r *run) linkedValue(i input) (any, *nodes.Exception) {
+	vals, ok := r.e.caches.output(i.from)
+	if !ok {
+		return nil, nil
+	}
+	at, missing, exc := i.slot.index(len(vals))
+	if exc != nil {
+		exc.Frames = inputFrames()
+		return nil, exc
+	}
+	if missing {
+		return nil, nil
+	}
+	return vals[at], nil
 }
 
 // currentInputs formats the inputs for execution_error: every value in a

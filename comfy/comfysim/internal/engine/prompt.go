@@ -69,7 +69,7 @@ type input struct {
 	name  string
 	link  bool
 	from  string
-	slot  int
+	slot  outSlot
 	value any
 }
 
@@ -91,7 +91,7 @@ func newPrompt(g workflow.Graph, cat *workflow.Catalog) *prompt {
 		for _, name := range n.InputNames() {
 			v := n.Inputs[name]
 			in := input{name: name, value: v}
-			if from, slot, ok := workflow.AsLink(v); ok {
+			if from, slot, ok := asLink(v); ok {
 				in.link, in.from, in.slot = true, from, slot
 			}
 			nd.inputs = append(nd.inputs, in)

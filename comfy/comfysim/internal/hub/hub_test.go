@@ -78,7 +78,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // A socket that stops reading is closed; the sender never blocks and the
 // other sockets keep getting everything.
 func TestSlowSocketIsDropped(t *testing.T) {
-	h := New(Options{BufferFrames: 256, BufferBytes: 32 << 20, WriteTimeout: 100 * time.Millisecond})
+	// The write timeout is long enough for a reader on a busy machine, and
+	// 12 MB is more than the kernel buffers of a socket nobody reads.
+	h := New(Options{BufferFrames: 256, BufferBytes: 32 << 20, WriteTimeout: 2 * time.Second})
 	url := serveHub(t, h)
 	slow := dial(t, url, "slow")
 	fast := dial(t, url, "fast")

@@ -8,12 +8,12 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 
 	// Formats LoadImage and /view accept besides PNG and JPEG.
 	_ "image/gif"
 
-	"github.com/HugoSmits86/nativewebp"
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/webp"
 )
@@ -100,6 +100,16 @@ func transparentPalette(img image.Image) bool {
 // knows (PIL's UnidentifiedImageError).
 var ErrUnidentified = errors.New("cannot identify image file")
 
+// Config reads an image's header: size, colour model and format, without
+// decoding pixels. Data that is not an image it knows is ErrUnidentified.
+func Config(r io.Reader) (image.Config, string, error) {
+	cfg, format, err := image.DecodeConfig(r)
+	if err != nil {
+		return image.Config{}, "", ErrUnidentified
+	}
+	return cfg, format, nil
+}
+
 // Decode decodes PNG, JPEG, GIF, BMP or WebP data after checking its declared
 // size against lim, so that a small file cannot claim a huge canvas.
 func Decode(lim Limits, data []byte) (image.Image, string, error) {
@@ -142,16 +152,6 @@ func EncodeJPEG(img image.Image, q int) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
 		return nil, fmt.Errorf("encode jpeg: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// EncodeWebP encodes img as lossless WebP. ComfyUI writes lossy WebP at the
-// requested quality; clients only rely on the format, not the bytes.
-func EncodeWebP(img image.Image) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := nativewebp.Encode(&buf, img, nil); err != nil {
-		return nil, fmt.Errorf("encode webp: %w", err)
 	}
 	return buf.Bytes(), nil
 }

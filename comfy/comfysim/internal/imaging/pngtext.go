@@ -17,8 +17,19 @@ type TextChunk struct {
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
-// maxTextChunk bounds one decompressed zTXt/iTXt value.
-const maxTextChunk = 8 << 20
+// maxTextChunk bounds one decompressed zTXt/iTXt value, and
+// maxTextTotal all text of one image (PIL has limits of the same kind:
+// a file full of small compressed chunks must not inflate without end).
+const (
+	maxTextChunk = 8 << 20
+	maxTextTotal = 8 << 20
+)
+
+// MaxText is the most text ReadText returns.
+const MaxText = maxTextTotal
+
+// errTooMuchText: an image's text chunks add up to more than maxTextTotal.
+var errTooMuchText = errors.New("read png text: too much memory used in text chunks")
 
 // InsertText adds text chunks just before the first IDAT chunk. Values that
 // are not Latin-1 go into iTXt chunks, as PIL does.
@@ -92,6 +103,7 @@ func ReadText(data []byte) ([]TextChunk, error) {
 		return nil, nil
 	}
 	var out []TextChunk
+	total := 0
 	pos := len(pngMagic)
 	for pos+12 <= len(data) {
 		n := int(binary.BigEndian.Uint32(data[pos:]))
@@ -106,6 +118,9 @@ func ReadText(data []byte) ([]TextChunk, error) {
 			return out, err
 		}
 		if ok {
+			if total += len(t.Key) + len(t.Value); total > maxTextTotal {
+				return out, errTooMuchText
+			}
 			out = append(out, t)
 		}
 		if typ == "IEND" {

@@ -87,10 +87,7 @@ function drawForm(ui, wf, name, models) {
       ui.panel.el.hidden = false;
       await ui.panel.show(job);
       drawSession(ui);
-      // On one-column screens the job is below the form: bring it up.
-      if (ui.panel.el.getBoundingClientRect().top > innerHeight) {
-        ui.panel.el.scrollIntoView({ block: 'start', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
-      }
+      reveal(ui.panel.el);
     },
   });
   replace(ui.formBox,
@@ -98,6 +95,16 @@ function drawForm(ui, wf, name, models) {
       wf.version ? h('code', { class: 'muted', title: 'Workflow version (content hash)' }, shortID(wf.version)) : null),
     wf.description ? h('p', { class: 'muted wf-description' }, wf.description) : null,
     form.el);
+}
+
+// reveal brings the job's panel into view when its head is not: below
+// the form on one-column screens, above the view when the person scrolled
+// down a long form to Run on wide ones.
+function reveal(el) {
+  const r = el.getBoundingClientRect();
+  const bar = document.querySelector('.topbar')?.getBoundingClientRect().bottom ?? 0;
+  if (r.top >= bar && r.top + Math.min(r.height, 120) <= innerHeight) return;
+  el.scrollIntoView({ block: 'start', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
 }
 
 function sessionJobs() {
