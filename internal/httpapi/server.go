@@ -100,6 +100,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/jobs", classAPI, smallBody, s.listJobs},
 		{"GET /v1/jobs/{id}", classAPI, smallBody, s.getJob},
 		{"POST /v1/jobs/{id}/cancel", classAPI, smallBody, s.cancelJob},
+		{"DELETE /v1/jobs/{id}", classAPI, smallBody, s.deleteJob},
 		{"GET /v1/jobs/{id}/events", classStream, smallBody, s.jobEventsSSE},
 		{"GET /v1/jobs/{id}/ws", classStream, smallBody, s.jobEventsWS},
 		{"GET /v1/events", classStream, smallBody, s.ownerEventsSSE},
