@@ -9,54 +9,58 @@ import (
 
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
 
-// Store is the part of comfygate's store the surface uses: jobs and the
-// file names it shows. The SQL stores implement both.
+// Store is the part of comfygate's store the surface reads (and where it
+// keeps its file names and hides history entries). Jobs are created by the
+// use cases only (Gateway.Submit), never here. The SQL stores implement it.
 type Store interface {
-	job.Store
-	job.ComfyFileStore
+	NameStore
+	ListJobs(ctx context.Context, f job.JobFilter) ([]*job.Job, string, error)
+	UpdateJob(ctx context.Context, id string, fn func(*job.Job) error) (*job.Job, error)
+	PutArtifact(ctx context.Context, a *job.Artifact) error
 }
 
-// Hub is where job lifecycle events come from (and where the surface
-// announces the jobs it creates). *events.Hub implements it.
+// Hub is where job lifecycle events come from. *events.Hub implements it.
 type Hub interface {
-	Publish(events.Event)
 	SubscribeFunc(ctx context.Context, match func(events.Event) bool) (*events.Subscription, error)
 }
 
-// Fleet is what the surface needs of the dispatcher; FleetOf adapts
-// *fleet.Fleet.
-type Fleet interface {
-	// Enqueue tells the scheduler a stored job is ready to dispatch.
-	Enqueue(id string)
-	// Cancel cancels a job in whatever state it is.
-	Cancel(ctx context.Context, id string) (*job.Job, error)
+// Gateway is what the surface needs of the use cases; *gateway.Service
+// implements it. The surface decodes ComfyUI's wire forms, calls these, and
+// answers in ComfyUI's shapes: it submits, cancels and finds jobs, stages
+// files and checks owners through them, never on its own.
+type Gateway interface {
+	// Submit creates a job (the one way to).
+	Submit(ctx context.Context, sub job.Submission) (gateway.Submitted, error)
+	// CancelJob cancels a job of the owner's in whatever state it is.
+	CancelJob(ctx context.Context, owner, id string) (gateway.JobStatus, error)
+	// JobByPromptID returns the owner's latest job with that prompt_id,
+	// or an error wrapping gateway.ErrNotFound.
+	JobByPromptID(ctx context.Context, owner, promptID string) (*job.Job, error)
+	// InputExists answers the file checks of validation for the owner.
+	InputExists(ctx context.Context, owner string) func(name string) bool
 	// Catalog is the merged node catalog of the healthy backends, nil
 	// before any backend answered.
 	Catalog() *workflow.Catalog
-	// CheckRunnable fails when no backend could run g.
-	CheckRunnable(g workflow.Graph) error
-	// Backends lists the backends, healthy ones first.
-	Backends() []Backend
+	// Backends lists the backends, in configuration order.
+	Backends(ctx context.Context) ([]gateway.Backend, error)
 }
 
-// Backend is one ComfyUI server of the fleet as the surface sees it.
-type Backend struct {
-	ID      string
-	URL     string // base URL, e.g. http://127.0.0.1:8188
-	Healthy bool
-	Header  http.Header // sent with every request to it (may be nil)
-}
+var _ Gateway = (*gateway.Service)(nil)
 
 // Config configures a Handler. Zero values take the documented defaults.
 type Config struct {
 	Store     Store          // required
 	Artifacts artifact.Store // required
 	Hub       Hub            // required
-	Fleet     Fleet          // required
+	Gateway   Gateway        // required
+	// Names are the file names the surface shows, shared with the
+	// Gateway's staging (gateway.Config.Names). Default: NewNames(Store).
+	Names *Names
 	// Owner authenticates a request and returns the API key id it acts
 	// for (the REST API's keys). nil: authentication is off and every
 	// caller shares one namespace, as with ComfyUI itself.
@@ -71,11 +75,6 @@ type Config struct {
 	// MaxUploadBytes bounds every request body, as ComfyUI's
 	// --max-upload-size does (413 beyond). Default 100 MiB.
 	MaxUploadBytes int64
-	// MaxQueued is the backlog above which POST /prompt answers 503.
-	// Default 100,000.
-	MaxQueued int
-	// MaxAttempts bounds how often a job is tried. Default 3.
-	MaxAttempts int
 	// MaxImagePixels bounds images decoded for /view re-encodes and
 	// /upload/mask (decompression bombs). Default 64 megapixels.
 	MaxImagePixels int64
@@ -101,7 +100,6 @@ type Config struct {
 // Defaults.
 const (
 	DefaultMaxUploadBytes = 100 << 20
-	DefaultMaxQueued      = 100_000
 	DefaultMaxImagePixels = 64 << 20
 	DefaultHoldTimeout    = 5 * time.Second
 	DefaultSocketBuffer   = 4096
@@ -111,8 +109,11 @@ const (
 )
 
 func (c Config) withDefaults() (Config, error) {
-	if c.Store == nil || c.Artifacts == nil || c.Hub == nil || c.Fleet == nil {
-		return c, errors.New("comfyapi: Store, Artifacts, Hub and Fleet are required")
+	if c.Store == nil || c.Artifacts == nil || c.Hub == nil || c.Gateway == nil {
+		return c, errors.New("comfyapi: Store, Artifacts, Hub and Gateway are required")
+	}
+	if c.Names == nil {
+		c.Names = NewNames(c.Store)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -135,8 +136,6 @@ func (c Config) withDefaults() (Config, error) {
 			*v = d
 		}
 	}
-	defInt(&c.MaxQueued, DefaultMaxQueued)
-	defInt(&c.MaxAttempts, 3)
 	defInt(&c.SocketBuffer, DefaultSocketBuffer)
 	defInt(&c.StatusBurst, DefaultStatusBurst)
 	defDur := func(v *time.Duration, d time.Duration) {

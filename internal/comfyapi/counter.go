@@ -23,7 +23,7 @@ type counter struct {
 
 // load continues after the newest counter-numbered prompt in the store,
 // so numbers keep growing across restarts (ComfyUI itself starts at 0).
-func (c *counter) load(ctx context.Context, s job.Store) error {
+func (c *counter) load(ctx context.Context, s Store) error {
 	jobs, _, err := s.ListJobs(ctx, job.JobFilter{Source: job.SourceComfy, Limit: 50})
 	if err != nil {
 		return fmt.Errorf("comfyapi: load prompt counter: %w", err)
@@ -31,7 +31,7 @@ func (c *counter) load(ctx context.Context, s job.Store) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, j := range jobs {
-		n := metaOf(j).Number
+		n := job.ComfyMetaOf(j).Number
 		if n == "" || strings.ContainsAny(string(n), ".eE") {
 			continue // a client's own number
 		}

@@ -10,6 +10,12 @@
 // one ComfyUI: one queue, one history (kept in comfygate's store, so it
 // survives restarts), one set of input/output directories per API key.
 //
+// The surface is ComfyUI's wire and nothing more: it decodes ComfyUI's
+// bodies, answers in ComfyUI's shapes (one table writes every error, see
+// respond), and goes through the use cases of internal/gateway, like every
+// surface, to submit, find and cancel jobs and to check and stage file
+// inputs; it never creates a job or reaches the dispatcher itself.
+//
 // Three things make that illusion hold:
 //
 //   - Relay. The fleet taps every message a backend sends about a job

@@ -14,6 +14,7 @@ import (
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/lifecycle"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
@@ -28,6 +29,7 @@ type env struct {
 	store *sqlite.Store
 	arts  *artifact.Local
 	hub   *events.Hub
+	gw    *gateway.Service
 	fleet *miniFleet
 	sim   *comfysim.Server
 }
@@ -58,7 +60,9 @@ func newEnv(tb testing.TB, o envOptions) *env {
 	}
 	e.sim = comfysim.Start(tb, o.sim)
 	e.fleet = startMiniFleet(tb, e.store, e.arts, e.hub, e.sim.URL())
-	cfg := Config{Store: e.store, Artifacts: e.arts, Hub: e.hub, Fleet: e.fleet, Owner: o.owner}
+	names := NewNames(e.store)
+	e.gw = newTestGateway(tb, e.store, e.arts, e.hub, e.fleet, names)
+	cfg := Config{Store: e.store, Artifacts: e.arts, Hub: e.hub, Gateway: e.gw, Names: names, Owner: o.owner}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}

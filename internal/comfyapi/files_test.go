@@ -29,6 +29,12 @@ func testPNG(tb testing.TB, w, h int, c color.NRGBA) []byte {
 // upload posts a multipart upload; fields are name, value pairs.
 func upload(tb testing.TB, base, route, filename string, data []byte, fields ...string) httpResult {
 	tb.Helper()
+	return uploadWith(tb, base, route, filename, data, http.Header{}, fields...)
+}
+
+// uploadWith is upload with the caller's headers (its key).
+func uploadWith(tb testing.TB, base, route, filename string, data []byte, h http.Header, fields ...string) httpResult {
+	tb.Helper()
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
 	fw, _ := w.CreateFormFile("image", filename)
@@ -37,7 +43,8 @@ func upload(tb testing.TB, base, route, filename string, data []byte, fields ...
 		_ = w.WriteField(fields[i], fields[i+1])
 	}
 	_ = w.Close()
-	return do(tb, http.MethodPost, base+route, b.Bytes(), http.Header{"Content-Type": []string{w.FormDataContentType()}})
+	h.Set("Content-Type", w.FormDataContentType())
+	return do(tb, http.MethodPost, base+route, b.Bytes(), h)
 }
 
 func TestUploadNaming(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/fleet"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
 
@@ -50,6 +51,18 @@ func (b blobs) OpenBlob(ctx context.Context, id string) (io.ReadCloser, error) {
 	return blob, err
 }
 
+// dispatcher is the real dispatcher as the use cases see it (the server's
+// adapter, reduced to what this surface reads of a backend).
+type dispatcher struct{ *fleet.Fleet }
+
+func (d dispatcher) Backends() []gateway.Backend {
+	var out []gateway.Backend
+	for _, b := range d.Fleet.Backends() {
+		out = append(out, gateway.Backend{ID: b.ID, URL: b.URL, State: string(b.State)})
+	}
+	return out
+}
+
 func newFleetEnv(tb testing.TB, o fleetEnvOptions) *fleetEnv {
 	tb.Helper()
 	dir := tb.TempDir()
@@ -77,7 +90,9 @@ func newFleetEnv(tb testing.TB, o fleetEnvOptions) *fleetEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if e.h, err = New(Config{Store: e.store, Artifacts: arts, Hub: hub, Fleet: FleetOf(e.fleet)}); err != nil {
+	names := NewNames(e.store)
+	gw := newTestGateway(tb, e.store, arts, hub, dispatcher{e.fleet}, names)
+	if e.h, err = New(Config{Store: e.store, Artifacts: arts, Hub: hub, Gateway: gw, Names: names}); err != nil {
 		tb.Fatal(err)
 	}
 	late.Set(e.h)

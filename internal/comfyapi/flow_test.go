@@ -97,7 +97,9 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	sock.wait("end of run", finished(id))
 	before := do(t, http.MethodGet, e.srv.URL+"/history/"+id, nil, nil)
 
-	h2, err := New(Config{Store: e.store, Artifacts: e.arts, Hub: e.hub, Fleet: e.fleet})
+	names := NewNames(e.store)
+	gw := newTestGateway(t, e.store, e.arts, e.hub, e.fleet, names)
+	h2, err := New(Config{Store: e.store, Artifacts: e.arts, Hub: e.hub, Gateway: gw, Names: names})
 	if err != nil {
 		t.Fatal(err)
 	}

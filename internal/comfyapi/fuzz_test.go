@@ -12,23 +12,10 @@ import (
 
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
-	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
 	"github.com/comfygate/comfygate/workflow"
 	"github.com/comfygate/comfygate/workflow/corenodes"
 )
-
-// catalogFleet is a Fleet with a catalog and nothing running: enough to
-// take prompts.
-type catalogFleet struct{ cat *workflow.Catalog }
-
-func (f catalogFleet) Enqueue(string) {}
-func (f catalogFleet) Cancel(ctx context.Context, id string) (*job.Job, error) {
-	return nil, job.ErrConflict
-}
-func (f catalogFleet) Catalog() *workflow.Catalog         { return f.cat }
-func (f catalogFleet) CheckRunnable(workflow.Graph) error { return nil }
-func (f catalogFleet) Backends() []Backend                { return nil }
 
 // newIdleHandler is a started Handler over a real store with the core
 // node catalog and no backend.
@@ -48,7 +35,9 @@ func newIdleHandler(tb testing.TB, mods ...func(*Config)) (*Handler, *sqlite.Sto
 		tb.Fatal(err)
 	}
 	hub := events.NewHub(events.Options{})
-	cfg := Config{Store: store, Artifacts: arts, Hub: hub, Fleet: catalogFleet{cat}}
+	names := NewNames(store)
+	gw := newTestGateway(tb, store, arts, hub, catalogFleet{cat}, names)
+	cfg := Config{Store: store, Artifacts: arts, Hub: hub, Gateway: gw, Names: names}
 	for _, m := range mods {
 		m(&cfg)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/lifecycle"
 )
 
@@ -16,7 +17,7 @@ type Handler struct {
 	cfg    Config
 	log    *slog.Logger
 	store  Store
-	fleet  Fleet
+	gw     Gateway
 	router *router
 	proxy  http.Handler
 
@@ -24,7 +25,7 @@ type Handler struct {
 	tracker *tracker   // pending+running jobs per owner
 	sockets *registry  // downstream WebSockets
 	relay   *relay     // upstream messages → sockets
-	names   *namer     // file names shown to clients
+	names   *Names     // file names shown to clients
 	info    *fleetInfo // merged /system_stats and model lists
 
 	life     lifecycle.Lifecycle
@@ -38,10 +39,9 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, fleet: cfg.Fleet}
+	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, gw: cfg.Gateway, names: cfg.Names}
 	h.tracker = newTracker()
 	h.sockets = newRegistry(cfg.SocketBuffer, cfg.Logger)
-	h.names = newNamer(cfg.Store)
 	h.info = newFleetInfo(h)
 	h.relay = newRelay(h)
 	h.proxy = newProxy(h)
@@ -88,6 +88,15 @@ func (h *Handler) stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Message takes one message a backend sent about a job (the fleet's tap):
+// it queues the message for the relay and returns at once.
+func (h *Handler) Message(jobID string, ev comfy.Event) {
+	if h.stopping.Load() {
+		return // nobody is left to tell
+	}
+	h.relay.mbox.Push(tapItem{jobID: jobID, ev: ev}, droppable(ev))
 }
 
 // ServeHTTP serves every route of the surface; paths it does not know are

@@ -20,7 +20,7 @@ var terminalStates = []job.State{job.StateSucceeded, job.StateFailed, job.StateC
 // started is a prompt deleted from the queue, which has none; a job that
 // failed before it ran still gets one, so a client polling /history
 // learns the outcome instead of waiting forever.
-func inHistory(j *job.Job, m comfyMeta) bool {
+func inHistory(j *job.Job, m job.ComfyMeta) bool {
 	if m.Hidden || m.Superseded || !j.State.Terminal() {
 		return false
 	}
@@ -69,7 +69,7 @@ func (h *Handler) newestHistory(ctx context.Context, owner string, n int) ([]*jo
 		}
 		scanned += len(page)
 		for _, j := range page {
-			if len(out) < n && inHistory(j, metaOf(j)) {
+			if len(out) < n && inHistory(j, job.ComfyMetaOf(j)) {
 				out = append(out, j)
 			}
 		}
@@ -85,14 +85,13 @@ func (h *Handler) newestHistory(ctx context.Context, owner string, n int) ([]*jo
 // getHistory is GET /history?max_items=&offset= (non-integers are a 500,
 // as in ComfyUI), answered from comfygate's store: it spans the fleet and
 // survives restarts.
-func (h *Handler) getHistory(c *call) {
+func (h *Handler) getHistory(c *call) error {
 	q := parseQuery(c.r.URL.RawQuery)
 	var maxItems *int
 	if v, ok := q["max_items"]; ok {
 		n, ok := pyInt(v[0])
 		if !ok {
-			internalError(c.w)
-			return
+			return errPython
 		}
 		maxItems = &n
 	}
@@ -100,91 +99,84 @@ func (h *Handler) getHistory(c *call) {
 	if v, ok := q["offset"]; ok {
 		n, ok := pyInt(v[0])
 		if !ok {
-			internalError(c.w)
-			return
+			return errPython
 		}
 		offset = n
 	}
 	jobs, err := h.historyPage(c.r.Context(), c.owner, maxItems, offset)
 	if err != nil {
-		h.unavailable(c, "reading the history", err)
-		return
+		return failed("reading the history", err)
 	}
-	h.writeHistory(c, jobs)
+	return h.writeHistory(c, jobs)
 }
 
 // getHistoryItem is GET /history/{prompt_id}: {} (200, never 404) for an
 // unknown prompt, or one that is still queued or running.
-func (h *Handler) getHistoryItem(c *call) {
+func (h *Handler) getHistoryItem(c *call) error {
 	j, m, err := h.findJob(c.r.Context(), c.owner, c.params["prompt_id"])
 	switch {
 	case errors.Is(err, errNoJob):
 		writeJSONBytes(c.w, http.StatusOK, []byte("{}"))
-		return
+		return nil
 	case err != nil:
-		h.unavailable(c, "reading the history", err)
-		return
+		return failed("reading the history", err)
 	case !inHistory(j, m):
 		writeJSONBytes(c.w, http.StatusOK, []byte("{}"))
-		return
+		return nil
 	}
-	h.writeHistory(c, []*job.Job{j})
+	return h.writeHistory(c, []*job.Job{j})
 }
 
 // writeHistory answers {"prompt_id": entry, ...} in the given order.
-func (h *Handler) writeHistory(c *call, jobs []*job.Job) {
+func (h *Handler) writeHistory(c *call, jobs []*job.Job) error {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, j := range jobs {
-		m := metaOf(j)
+		m := job.ComfyMetaOf(j)
 		entry, err := h.historyEntry(c.r.Context(), j, m)
 		if err != nil {
-			h.unavailable(c, "rendering the history", err)
-			return
+			return failed("rendering the history", err)
 		}
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		k, _ := json.Marshal(promptIDOf(j, m))
+		k, _ := json.Marshal(m.PromptIDFor(j))
 		b.Write(k)
 		b.WriteString(": ")
 		b.Write(entry)
 	}
 	b.WriteByte('}')
 	writeJSONBytes(c.w, http.StatusOK, b.Bytes())
+	return nil
 }
 
 // postHistory is POST /history: {"clear": true} and/or {"delete": [ids]}
 // take entries out of the caller's /history (the jobs stay in comfygate's
 // store and in /v1/jobs). An empty 200, or the 500s of odd bodies.
-func (h *Handler) postHistory(c *call) {
-	v, ok := h.readJSON(c)
-	if !ok {
-		return
+func (h *Handler) postHistory(c *call) error {
+	v, err := h.readJSON(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.r.Context()
 	var targets []*job.Job
 	clear, err := comfywire.ClearRequested(v)
 	if err != nil {
-		internalError(c.w)
-		return
+		return errPython
 	}
 	if clear {
 		if targets, err = h.newestHistory(ctx, c.owner, maxListed); err != nil {
-			h.unavailable(c, "reading the history", err)
-			return
+			return failed("reading the history", err)
 		}
 	}
 	ids, err := comfywire.DeleteIDs(v)
 	if err != nil {
-		internalError(c.w)
-		return
+		return errPython
 	}
 	for _, id := range ids {
 		switch s := id.(type) {
 		case []any, map[string]any:
-			internalError(c.w) // unhashable
-			return
+			return errPython // unhashable
 		case string:
 			if j, _, err := h.findJob(ctx, c.owner, s); err == nil {
 				targets = append(targets, j)
@@ -195,13 +187,14 @@ func (h *Handler) postHistory(c *call) {
 		h.hide(ctx, j.ID)
 	}
 	writeEmpty(c.w, http.StatusOK)
+	return nil
 }
 
 func (h *Handler) hide(ctx context.Context, id string) {
 	_, err := h.store.UpdateJob(ctx, id, func(j *job.Job) error {
-		m := metaOf(j)
+		m := job.ComfyMetaOf(j)
 		m.Hidden = true
-		j.Comfy = m.raw()
+		j.Comfy = m.Raw()
 		return nil
 	})
 	if err != nil {

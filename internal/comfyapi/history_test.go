@@ -14,16 +14,15 @@ import (
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// storeJob creates a job already in state st, as the fleet would leave it.
-func storeJob(tb testing.TB, s Store, id string, st job.State, mods ...func(*job.Job)) *job.Job {
+// storeJob submits a job with prompt_id (and job id) id through the use
+// cases, then moves it to state st as the fleet would; mods change the
+// stored record last.
+func storeJob(tb testing.TB, h *Handler, id string, st job.State, mods ...func(*job.Job)) *job.Job {
 	tb.Helper()
 	ctx := context.Background()
-	j := &job.Job{ID: id, Source: job.SourceComfy, Graph: json.RawMessage(`{"1":{"class_type":"EmptyImage","inputs":{}}}`),
-		Comfy: comfyMeta{Number: "1"}.raw(), State: job.StateQueued}
-	for _, m := range mods {
-		m(j)
-	}
-	if _, _, err := s.CreateJob(ctx, j); err != nil {
+	graph := json.RawMessage(`{"1":{"class_type":"EmptyImage","inputs":{"width":8,"height":8,"batch_size":1,"color":0}},` +
+		`"2":{"class_type":"PreviewImage","inputs":{"images":["1",0]}}}`)
+	if _, err := h.gw.Submit(ctx, job.Submission{Source: job.SourceComfy, PromptID: id, Number: "1", Prompt: graph}); err != nil {
 		tb.Fatal(err)
 	}
 	path := map[job.State][]job.State{
@@ -32,11 +31,16 @@ func storeJob(tb testing.TB, s Store, id string, st job.State, mods ...func(*job
 		job.StateCancelled: {job.StateCancelled},
 	}[st]
 	for _, next := range path {
-		if _, err := s.UpdateJob(ctx, id, func(j *job.Job) error { return j.TransitionTo(next, time.Now()) }); err != nil {
+		if _, err := h.store.UpdateJob(ctx, id, func(j *job.Job) error { return j.TransitionTo(next, time.Now()) }); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	out, err := s.GetJob(ctx, id)
+	out, err := h.store.UpdateJob(ctx, id, func(j *job.Job) error {
+		for _, m := range mods {
+			m(j)
+		}
+		return nil
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -67,16 +71,16 @@ func historyKeys(tb testing.TB, h *Handler, query string) []string {
 }
 
 func TestHistoryPaging(t *testing.T) {
-	h, s := newIdleHandler(t)
+	h, _ := newIdleHandler(t)
 	ids := []string{"00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002",
 		"00000000-0000-4000-8000-000000000003", "00000000-0000-4000-8000-000000000004"}
-	storeJob(t, s, ids[0], job.StateSucceeded)
-	storeJob(t, s, ids[1], job.StateFailed)
-	storeJob(t, s, "00000000-0000-4000-8000-00000000000a", job.StateCancelled) // deleted while queued: no entry
-	storeJob(t, s, ids[2], job.StateSucceeded)
-	storeJob(t, s, "00000000-0000-4000-8000-00000000000b", job.StateSucceeded, func(j *job.Job) { j.Comfy = comfyMeta{Hidden: true}.raw() })
-	storeJob(t, s, ids[3], job.StateSucceeded)
-	storeJob(t, s, "00000000-0000-4000-8000-00000000000c", job.StateQueued) // not finished
+	storeJob(t, h, ids[0], job.StateSucceeded)
+	storeJob(t, h, ids[1], job.StateFailed)
+	storeJob(t, h, "00000000-0000-4000-8000-00000000000a", job.StateCancelled) // deleted while queued: no entry
+	storeJob(t, h, ids[2], job.StateSucceeded)
+	storeJob(t, h, "00000000-0000-4000-8000-00000000000b", job.StateSucceeded, func(j *job.Job) { j.Comfy = job.ComfyMeta{Hidden: true}.Raw() })
+	storeJob(t, h, ids[3], job.StateSucceeded)
+	storeJob(t, h, "00000000-0000-4000-8000-00000000000c", job.StateQueued) // not finished
 	tests := []struct {
 		query string
 		want  []string
@@ -105,8 +109,8 @@ func TestHistoryPaging(t *testing.T) {
 func TestHistoryDelete(t *testing.T) {
 	h, s := newIdleHandler(t)
 	a, b := "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"
-	storeJob(t, s, a, job.StateSucceeded)
-	storeJob(t, s, b, job.StateSucceeded)
+	storeJob(t, h, a, job.StateSucceeded)
+	storeJob(t, h, b, job.StateSucceeded)
 	post := func(body string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/history", strings.NewReader(body)))

@@ -22,8 +22,8 @@ type storedEntry struct {
 // status messages with the client's prompt_id. A job without a saved
 // entry (run before the fleet kept them, or ended by comfygate itself)
 // gets one made from its own record.
-func (h *Handler) historyEntry(ctx context.Context, j *job.Job, m comfyMeta) (json.RawMessage, error) {
-	pid := promptIDOf(j, m)
+func (h *Handler) historyEntry(ctx context.Context, j *job.Job, m job.ComfyMeta) (json.RawMessage, error) {
+	pid := m.PromptIDFor(j)
 	var e storedEntry
 	if len(j.ComfyHistory) == 0 || json.Unmarshal(j.ComfyHistory, &e) != nil {
 		e = entryFromJob(j, pid)

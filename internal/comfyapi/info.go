@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/gateway"
 )
 
 // fleetInfo answers the routes that describe the server (/system_stats and
@@ -62,7 +63,7 @@ func (fi *fleetInfo) systemStats(ctx context.Context) (comfy.SystemStats, bool) 
 	v, ok := fi.get(ctx, "system_stats", func(ctx context.Context) (any, bool) {
 		var mu sync.Mutex
 		var all []comfy.SystemStats
-		fi.h.eachBackend(ctx, func(ctx context.Context, _ Backend, c *comfy.Client) error {
+		fi.h.eachBackend(ctx, func(ctx context.Context, _ gateway.Backend, c *comfy.Client) error {
 			st, err := c.SystemStats(ctx)
 			if err == nil {
 				mu.Lock()
@@ -94,7 +95,7 @@ func (fi *fleetInfo) list(ctx context.Context, route string) ([]string, bool) {
 	v, ok := fi.get(ctx, "list "+route, func(ctx context.Context) (any, bool) {
 		var mu sync.Mutex
 		lists := map[string][]string{}
-		fi.h.eachBackend(ctx, func(ctx context.Context, b Backend, c *comfy.Client) error {
+		fi.h.eachBackend(ctx, func(ctx context.Context, b gateway.Backend, c *comfy.Client) error {
 			l, err := fi.fetchList(ctx, b, c, route)
 			if err == nil {
 				mu.Lock()
@@ -109,13 +110,13 @@ func (fi *fleetInfo) list(ctx context.Context, route string) ([]string, bool) {
 		if len(lists) == 0 {
 			return []string{}, false
 		}
-		return unionLists(fi.h.fleet.Backends(), lists), true
+		return unionLists(fi.h.backends(ctx), lists), true
 	})
 	l, _ := v.([]string)
 	return l, ok
 }
 
-func (fi *fleetInfo) fetchList(ctx context.Context, b Backend, c *comfy.Client, route string) ([]string, error) {
+func (fi *fleetInfo) fetchList(ctx context.Context, b gateway.Backend, c *comfy.Client, route string) ([]string, error) {
 	switch {
 	case route == "/embeddings":
 		return c.Embeddings(ctx)
@@ -128,7 +129,7 @@ func (fi *fleetInfo) fetchList(ctx context.Context, b Backend, c *comfy.Client, 
 }
 
 // unionLists joins the lists in backend order without duplicates.
-func unionLists(backends []Backend, lists map[string][]string) []string {
+func unionLists(backends []gateway.Backend, lists map[string][]string) []string {
 	out := []string{}
 	for _, b := range backends {
 		for _, s := range lists[b.ID] {
@@ -141,13 +142,10 @@ func unionLists(backends []Backend, lists map[string][]string) []string {
 }
 
 // extensions reads GET /extensions, which package comfy has no call for.
-func (fi *fleetInfo) extensions(ctx context.Context, b Backend) ([]string, error) {
+func (fi *fleetInfo) extensions(ctx context.Context, b gateway.Backend) ([]string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(b.URL, "/")+"/extensions", nil)
 	if err != nil {
 		return nil, err
-	}
-	for k, vs := range b.Header {
-		req.Header[k] = vs
 	}
 	resp, err := fi.h.cfg.HTTPClient.Do(req)
 	if err != nil {
@@ -164,33 +162,33 @@ func (fi *fleetInfo) extensions(ctx context.Context, b Backend) ([]string, error
 	return out, nil
 }
 
-func (h *Handler) getSystemStats(c *call) {
+func (h *Handler) getSystemStats(c *call) error {
 	st, ok := h.info.systemStats(c.r.Context())
 	if !ok {
-		c.w.Header().Set("Retry-After", "5")
-		writeText(c.w, http.StatusServiceUnavailable, "503: Service Unavailable: no healthy backend")
-		return
+		return errNoBackend
 	}
 	writeJSON(c.w, http.StatusOK, st)
+	return nil
 }
 
 func (h *Handler) listRoute(route string) handlerFunc {
-	return func(c *call) {
+	return func(c *call) error {
 		r := route
 		if route == "/models/" {
 			r += c.params["folder"]
 		}
 		l, ok := h.info.list(c.r.Context(), r)
 		if !ok && r != "/embeddings" && r != "/extensions" && r != "/models" {
-			writeEmpty(c.w, http.StatusNotFound)
-			return
+			return statusOnly(http.StatusNotFound)
 		}
 		writeJSON(c.w, http.StatusOK, l)
+		return nil
 	}
 }
 
-func (h *Handler) getFeatures(c *call) {
+func (h *Handler) getFeatures(c *call) error {
 	writeJSON(c.w, http.StatusOK, map[string]any{
 		comfy.FlagSupportsPreviewMetadata: true, comfy.FlagMaxUploadSize: h.cfg.MaxUploadBytes,
 	})
+	return nil
 }

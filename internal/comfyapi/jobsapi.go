@@ -33,10 +33,6 @@ func statusOf(j *job.Job) string {
 	return comfy.JobPending
 }
 
-func jobError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
 // statesOf maps /api/jobs statuses onto comfygate's job states.
 func statesOf(statuses []string) []job.State {
 	var states []job.State
@@ -48,20 +44,18 @@ func statesOf(statuses []string) []job.State {
 
 // listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000),
 // filtered and sorted on the job records, rendered only for the page.
-func (h *Handler) listJobsAPI(c *call) {
+func (h *Handler) listJobsAPI(c *call) error {
 	jq, problem := comfywire.ParseJobQuery(c.r.URL.RawQuery)
 	if problem != "" {
-		jobError(c.w, http.StatusBadRequest, problem)
-		return
+		return jobsErrorf(http.StatusBadRequest, "%s", problem)
 	}
 	ctx := c.r.Context()
 	all, err := h.listJobs(ctx, c.owner, statesOf(jq.Statuses), maxListed, job.OrderDesc)
 	if err != nil {
-		h.unavailable(c, "listing jobs", err)
-		return
+		return failed("listing jobs", err)
 	}
 	all = slices.DeleteFunc(all, func(j *job.Job) bool {
-		m := metaOf(j)
+		m := job.ComfyMetaOf(j)
 		if m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) {
 			return true
 		}
@@ -76,15 +70,15 @@ func (h *Handler) listJobsAPI(c *call) {
 	}
 	views := make([]comfy.Job, 0, len(page))
 	for _, j := range page {
-		v, err := h.jobView(ctx, j, metaOf(j), false)
+		v, err := h.jobView(ctx, j, job.ComfyMetaOf(j), false)
 		if err != nil {
-			h.unavailable(c, "rendering jobs", err)
-			return
+			return failed("rendering jobs", err)
 		}
 		views = append(views, v)
 	}
 	writeJSON(c.w, http.StatusOK, comfy.JobList{Jobs: views, Pagination: comfy.Pagination{
 		Offset: jq.Offset, Limit: jq.Limit, Total: total, HasMore: jq.Offset+len(views) < total}})
+	return nil
 }
 
 func sortJobs(jobs []*job.Job, byDuration, desc bool) {
@@ -107,45 +101,42 @@ func sortJobs(jobs []*job.Job, byDuration, desc bool) {
 
 // getJobAPI is GET /api/jobs/{job_id}: one job with its outputs, status
 // and workflow, or 404 {"error": "Job not found"}.
-func (h *Handler) getJobAPI(c *call) {
+func (h *Handler) getJobAPI(c *call) error {
 	j, m, err := h.findJob(c.r.Context(), c.owner, c.params["job_id"])
 	if errors.Is(err, errNoJob) || err == nil && (j.State.Terminal() && !inHistory(j, m)) {
-		jobError(c.w, http.StatusNotFound, "Job not found")
-		return
+		return jobsErrorf(http.StatusNotFound, "Job not found")
 	}
 	if err != nil {
-		h.unavailable(c, "reading the job", err)
-		return
+		return failed("reading the job", err)
 	}
 	v, err := h.jobView(c.r.Context(), j, m, true)
 	if err != nil {
-		h.unavailable(c, "rendering the job", err)
-		return
+		return failed("rendering the job", err)
 	}
 	writeJSON(c.w, http.StatusOK, v)
+	return nil
 }
 
 // cancelJobAPI is POST /api/jobs/{job_id}/cancel: dequeued if pending,
 // interrupted if running, nothing otherwise.
-func (h *Handler) cancelJobAPI(c *call) {
+func (h *Handler) cancelJobAPI(c *call) error {
 	writeJSON(c.w, http.StatusOK, comfy.CancelResult{Cancelled: h.cancelOne(c.r.Context(), c.owner, c.params["job_id"])})
+	return nil
 }
 
 // cancelJobsAPI is POST /api/jobs/cancel {"job_ids": [...]}.
-func (h *Handler) cancelJobsAPI(c *call) {
-	v, answered, err := h.decodeBody(c)
-	if answered {
-		return
+func (h *Handler) cancelJobsAPI(c *call) error {
+	v, err := h.decodeBody(c)
+	if errors.Is(err, comfywire.ErrNotJSON) {
+		return jobsErrorf(http.StatusBadRequest, "Request body must be valid JSON")
 	}
 	if err != nil {
-		jobError(c.w, http.StatusBadRequest, "Request body must be valid JSON")
-		return
+		return err
 	}
 	idsV, _ := pyDictGet(v, "job_ids")
 	ids, ok := idsV.([]any)
 	if !ok {
-		jobError(c.w, http.StatusBadRequest, "job_ids must be a list")
-		return
+		return jobsErrorf(http.StatusBadRequest, "job_ids must be a list")
 	}
 	var invalid []string
 	for _, id := range ids {
@@ -154,14 +145,14 @@ func (h *Handler) cancelJobsAPI(c *call) {
 		}
 	}
 	if len(invalid) > 0 {
-		writeJSON(c.w, http.StatusBadRequest, map[string]any{"error": "job_ids contains invalid id(s)", "invalid_ids": invalid})
-		return
+		return &jobsError{status: http.StatusBadRequest, body: map[string]any{"error": "job_ids contains invalid id(s)", "invalid_ids": invalid}}
 	}
 	cancelled := false
 	for _, id := range ids {
 		cancelled = h.cancelOne(c.r.Context(), c.owner, id.(string)) || cancelled
 	}
 	writeJSON(c.w, http.StatusOK, comfy.CancelResult{Cancelled: cancelled})
+	return nil
 }
 
 func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
@@ -172,7 +163,7 @@ func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
 	if j.State.Dispatchable() {
 		return h.cancelPending(ctx, owner, []*job.Job{j})
 	}
-	if _, err := h.fleet.Cancel(ctx, j.ID); err != nil {
+	if _, err := h.gw.CancelJob(ctx, owner, j.ID); err != nil {
 		h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)
 		return false
 	}
@@ -180,9 +171,9 @@ func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
 }
 
 // jobView renders j as a newer ComfyUI's job object.
-func (h *Handler) jobView(ctx context.Context, j *job.Job, m comfyMeta, full bool) (comfy.Job, error) {
+func (h *Handler) jobView(ctx context.Context, j *job.Job, m job.ComfyMeta, full bool) (comfy.Job, error) {
 	created := j.CreatedAt.UnixMilli()
-	v := comfy.Job{ID: promptIDOf(j, m), Status: statusOf(j), Priority: numberOf(j, m), CreateTime: &created,
+	v := comfy.Job{ID: m.PromptIDFor(j), Status: statusOf(j), Priority: numberOf(j, m), CreateTime: &created,
 		WorkflowID: workflowID(j.ExtraData)}
 	if !j.StartedAt.IsZero() {
 		t := j.StartedAt.UnixMilli()

@@ -13,6 +13,7 @@ import (
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
@@ -24,7 +25,7 @@ import (
 // entry — with none of its resilience, so the surface can be tested on its
 // own.
 type miniFleet struct {
-	store   Store
+	store   job.Store
 	arts    artifact.Store
 	hub     *events.Hub
 	client  *comfy.Client
@@ -42,7 +43,7 @@ type miniFleet struct {
 
 const miniClientID = "minifleet"
 
-func startMiniFleet(tb testing.TB, store Store, arts artifact.Store, hub *events.Hub, url string) *miniFleet {
+func startMiniFleet(tb testing.TB, store job.Store, arts artifact.Store, hub *events.Hub, url string) *miniFleet {
 	tb.Helper()
 	c, err := comfy.NewClient(url)
 	if err != nil {
@@ -245,7 +246,7 @@ func (f *miniFleet) end(ctx context.Context, id string, st job.State, hist json.
 	}
 }
 
-// Fleet methods.
+// gateway.Fleet methods.
 
 func (f *miniFleet) Enqueue(string) {
 	select {
@@ -279,6 +280,7 @@ func (f *miniFleet) Cancel(ctx context.Context, id string) (*job.Job, error) {
 
 func (f *miniFleet) Catalog() *workflow.Catalog         { return f.catalog }
 func (f *miniFleet) CheckRunnable(workflow.Graph) error { return nil }
-func (f *miniFleet) Backends() []Backend {
-	return []Backend{{ID: "sim-1", URL: f.url, Healthy: true}}
+func (f *miniFleet) Ready() bool                        { return true }
+func (f *miniFleet) Backends() []gateway.Backend {
+	return []gateway.Backend{{ID: "sim-1", URL: f.url, State: gateway.StateHealthy}}
 }

@@ -10,15 +10,18 @@ import (
 	"sync"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
 
-// namer gives files the names clients see. Each owner has its own input,
-// output and temp directories; outputs keep ComfyUI's name pattern with a
-// counter of comfygate's own, so names stay unique across backends.
-type namer struct {
-	store Store
+// Names gives files the names clients see and finds the file a name
+// stands for. Each owner has its own input, output and temp directories;
+// outputs keep ComfyUI's name pattern with a counter of comfygate's own, so
+// names stay unique across backends. It implements gateway.Names, so that
+// file inputs of every surface may name an owner's files.
+type Names struct {
+	store NameStore
 
 	mu   sync.Mutex     // guards last
 	last map[dirKey]int // highest counter handed out per prefix
@@ -26,7 +29,21 @@ type namer struct {
 
 type dirKey struct{ owner, typ, sub, prefix string }
 
-func newNamer(s Store) *namer { return &namer{store: s, last: map[dirKey]int{}} }
+// NameStore is what Names keeps names in: the SQL stores implement it.
+type NameStore interface {
+	job.ComfyFileStore
+	GetJob(ctx context.Context, id string) (*job.Job, error)
+}
+
+// NewNames returns the file names kept in s.
+func NewNames(s NameStore) *Names { return &Names{store: s, last: map[dirKey]int{}} }
+
+var _ gateway.Names = (*Names)(nil)
+
+// ResolveName implements gateway.Names.
+func (n *Names) ResolveName(ctx context.Context, owner, value string) (string, bool, error) {
+	return n.resolveValue(ctx, owner, value)
+}
 
 // counterName matches names with a SaveImage-style counter:
 // "basic_00001_.png", "ComfyUI_temp_abcde_00003_.png", "clip_00001.mp4".
@@ -40,7 +57,7 @@ const maxRenames = 1000
 // cached output ComfyUI reports again under its old name (cached is true
 // for nodes of the run's execution_cached list). Anything else gets a new
 // name.
-func (n *namer) outputName(ctx context.Context, owner, jobID, backend string, ref comfy.FileRef, cached bool) (string, error) {
+func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, ref comfy.FileRef, cached bool) (string, error) {
 	typ := ref.Type
 	if typ == "" {
 		typ = comfy.FileTypeOutput
@@ -61,7 +78,7 @@ func (n *namer) outputName(ctx context.Context, owner, jobID, backend string, re
 }
 
 // create stores f under the first free name derived from want.
-func (n *namer) create(ctx context.Context, f *job.ComfyFile, want string) error {
+func (n *Names) create(ctx context.Context, f *job.ComfyFile, want string) error {
 	m := counterName.FindStringSubmatch(want)
 	if m == nil {
 		return n.createPlain(ctx, f, want)
@@ -85,7 +102,7 @@ func (n *namer) create(ctx context.Context, f *job.ComfyFile, want string) error
 }
 
 // createPlain stores f as want, or "stem (1).ext", "stem (2).ext", ...
-func (n *namer) createPlain(ctx context.Context, f *job.ComfyFile, want string) error {
+func (n *Names) createPlain(ctx context.Context, f *job.ComfyFile, want string) error {
 	stem, ext := splitExt(want)
 	for i := range maxRenames {
 		f.Filename = want
@@ -100,7 +117,7 @@ func (n *namer) createPlain(ctx context.Context, f *job.ComfyFile, want string) 
 	return fmt.Errorf("no free name for %s after %d tries", want, maxRenames)
 }
 
-func (n *namer) nextCounter(ctx context.Context, key dirKey) (int, error) {
+func (n *Names) nextCounter(ctx context.Context, key dirKey) (int, error) {
 	n.mu.Lock()
 	last, ok := n.last[key]
 	n.mu.Unlock()
@@ -118,7 +135,7 @@ func (n *namer) nextCounter(ctx context.Context, key dirKey) (int, error) {
 	return next, nil
 }
 
-func (n *namer) forget(key dirKey) {
+func (n *Names) forget(key dirKey) {
 	n.mu.Lock()
 	delete(n.last, key)
 	n.mu.Unlock()
@@ -155,7 +172,7 @@ func cleanSub(sub string) (string, bool) {
 
 // resolveValue finds the blob a LoadImage-style value names among the
 // owner's files: "photo.png", "sub/photo.png", "x.png [output]".
-func (n *namer) resolveValue(ctx context.Context, owner, value string) (string, bool, error) {
+func (n *Names) resolveValue(ctx context.Context, owner, value string) (string, bool, error) {
 	p, dir := workflow.SplitAnnotated(value)
 	if dir == "" {
 		dir = comfy.FileTypeInput
@@ -181,7 +198,7 @@ func (n *namer) resolveValue(ctx context.Context, owner, value string) (string, 
 // blobOf returns the blob behind a name: an upload's own, or the output
 // of its job that the backend wrote under the origin name. ok is false
 // while the job has not been finalized (the file is only on the backend).
-func (n *namer) blobOf(ctx context.Context, f *job.ComfyFile) (string, bool, error) {
+func (n *Names) blobOf(ctx context.Context, f *job.ComfyFile) (string, bool, error) {
 	if f.ArtifactID != "" {
 		return f.ArtifactID, true, nil
 	}
@@ -206,7 +223,7 @@ func (n *namer) blobOf(ctx context.Context, f *job.ComfyFile) (string, bool, err
 
 // inputNames lists the top of the owner's input directory, as LoadImage's
 // file list shows it.
-func (n *namer) inputNames(ctx context.Context, owner string) ([]string, error) {
+func (n *Names) inputNames(ctx context.Context, owner string) ([]string, error) {
 	files, err := n.store.ListComfyFiles(ctx, job.ComfyFileFilter{Owner: owner, Type: comfy.FileTypeInput, Limit: job.MaxComfyFileLimit})
 	if err != nil {
 		return nil, err

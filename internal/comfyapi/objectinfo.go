@@ -17,16 +17,15 @@ var uploadListing = map[string]string{"LoadImage": "image", "LoadImageMask": "im
 
 // getObjectInfo is GET /object_info: the fleet's merged catalog, with the
 // caller's uploads in LoadImage's file list.
-func (h *Handler) getObjectInfo(c *call) {
-	cat := h.fleet.Catalog()
+func (h *Handler) getObjectInfo(c *call) error {
+	cat := h.gw.Catalog()
 	if cat == nil {
 		writeJSONBytes(c.w, http.StatusOK, []byte("{}"))
-		return
+		return nil
 	}
 	uploads, err := h.uploadList(c.r.Context(), c.owner)
 	if err != nil {
-		h.unavailable(c, "listing uploads", err)
-		return
+		return failed("listing uploads", err)
 	}
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -42,31 +41,32 @@ func (h *Handler) getObjectInfo(c *call) {
 	}
 	b.WriteByte('}')
 	writeJSONBytes(c.w, http.StatusOK, b.Bytes())
+	return nil
 }
 
 // getObjectInfoClass is GET /object_info/{node_class}: {} for an unknown
 // class, as ComfyUI answers.
-func (h *Handler) getObjectInfoClass(c *call) {
+func (h *Handler) getObjectInfoClass(c *call) error {
 	name := c.params["node_class"]
-	cat := h.fleet.Catalog()
+	cat := h.gw.Catalog()
 	var nc *workflow.NodeClass
 	if cat != nil {
 		nc, _ = cat.Class(name)
 	}
 	if nc == nil {
 		writeJSONBytes(c.w, http.StatusOK, []byte("{}"))
-		return
+		return nil
 	}
 	var uploads []string
 	if _, ok := uploadListing[name]; ok {
 		var err error
 		if uploads, err = h.uploadList(c.r.Context(), c.owner); err != nil {
-			h.unavailable(c, "listing uploads", err)
-			return
+			return failed("listing uploads", err)
 		}
 	}
 	k, _ := json.Marshal(name)
 	writeJSONBytes(c.w, http.StatusOK, append(append(append([]byte("{"), k...), ": "...), append(withUploads(nc, uploads), '}')...))
+	return nil
 }
 
 // uploadList is the caller's top-level input files that are images, as

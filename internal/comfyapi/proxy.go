@@ -2,36 +2,15 @@ package comfyapi
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
 
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 )
-
-// errNoBackend: no backend is healthy to answer for the fleet.
-var errNoBackend = errors.New("no healthy backend")
-
-// healthyBackend returns the first healthy backend (or the first of all
-// when none is).
-func (h *Handler) healthyBackend() (Backend, error) {
-	if all := usable(h.fleet.Backends()); len(all) > 0 {
-		return all[0], nil
-	}
-	return Backend{}, errNoBackend
-}
-
-func (h *Handler) backend(id string) (Backend, bool) {
-	for _, b := range h.fleet.Backends() {
-		if b.ID == id {
-			return b, true
-		}
-	}
-	return Backend{}, false
-}
 
 // tenantPrivate are routes of a backend that show or change state every
 // caller would share (server logs and paths, user settings and files).
@@ -49,7 +28,7 @@ func newProxy(h *Handler) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Transport: h.cfg.HTTPClient.Transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			b, _ := pr.In.Context().Value(backendKey{}).(Backend)
+			b, _ := pr.In.Context().Value(backendKey{}).(gateway.Backend)
 			target, err := url.Parse(b.URL)
 			if err != nil {
 				return
@@ -59,13 +38,9 @@ func newProxy(h *Handler) http.Handler {
 			for _, k := range []string{"Origin", "Authorization", "X-Api-Key", "Cookie"} {
 				pr.Out.Header.Del(k)
 			}
-			for k, vs := range b.Header {
-				pr.Out.Header[k] = vs
-			}
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			h.log.Warn("comfyapi: proxied request failed", "path", r.URL.Path, "err", err)
-			writeText(w, http.StatusBadGateway, "502: Bad Gateway")
+			h.respond(w, r, &badGateway{err})
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -73,15 +48,14 @@ func newProxy(h *Handler) http.Handler {
 		if h.cfg.multiTenant() {
 			for _, p := range tenantPrivate {
 				if strings.HasPrefix(route, p) {
-					notFound(w)
+					h.respond(w, r, errRouteNotFound)
 					return
 				}
 			}
 		}
-		b, err := h.healthyBackend()
+		b, err := h.healthyBackend(r.Context())
 		if err != nil {
-			w.Header().Set("Retry-After", "5")
-			writeText(w, http.StatusServiceUnavailable, "503: Service Unavailable: no healthy backend")
+			h.respond(w, r, err)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUploadBytes)
@@ -92,32 +66,25 @@ func newProxy(h *Handler) http.Handler {
 // viewOnBackend serves an output whose job is not finalized yet from the
 // backend that wrote it (a client that fetches on "executed", as the
 // ComfyUI frontend does), under the name the caller knows.
-func (h *Handler) viewOnBackend(c *call, f *job.ComfyFile, q viewQuery) {
-	b, ok := h.backend(f.Backend)
+func (h *Handler) viewOnBackend(c *call, f *job.ComfyFile, q viewQuery) error {
+	b, ok := h.backend(c.r.Context(), f.Backend)
 	if !ok {
-		writeEmpty(c.w, http.StatusNotFound)
-		return
+		return statusOnly(http.StatusNotFound)
 	}
 	req, err := http.NewRequestWithContext(c.r.Context(), http.MethodGet, viewURL(b.URL, f, q), nil)
 	if err != nil {
-		writeEmpty(c.w, http.StatusNotFound)
-		return
-	}
-	for k, vs := range b.Header {
-		req.Header[k] = vs
+		return statusOnly(http.StatusNotFound)
 	}
 	if rg := c.r.Header.Get("Range"); rg != "" {
 		req.Header.Set("Range", rg)
 	}
 	resp, err := h.cfg.HTTPClient.Do(req)
 	if err != nil {
-		writeEmpty(c.w, http.StatusNotFound)
-		return
+		return statusOnly(http.StatusNotFound)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
-		writeEmpty(c.w, http.StatusNotFound)
-		return
+		return statusOnly(http.StatusNotFound)
 	}
 	hd := c.w.Header()
 	for _, k := range []string{"Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "Last-Modified"} {
@@ -129,4 +96,5 @@ func (h *Handler) viewOnBackend(c *call, f *job.ComfyFile, q viewQuery) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	c.w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(c.w, resp.Body)
+	return nil
 }

@@ -10,10 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/comfywire"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -54,18 +53,17 @@ func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State
 // several at once, and clients that poll /queue to learn whether a prompt
 // is still in the works must find every one of them. queue_pending is in
 // run order.
-func (h *Handler) getQueue(c *call) {
+func (h *Handler) getQueue(c *call) error {
 	ctx := c.r.Context()
 	active, err := h.listJobs(ctx, c.owner, append(slices.Clone(pendingStates), runningStates...), maxListed, job.OrderAsc)
 	if err != nil {
-		h.unavailable(c, "reading the queue", err)
-		return
+		return failed("reading the queue", err)
 	}
 	var pending []*job.Job
 	resp := comfy.QueueStatus{Running: []comfy.QueueItem{}, Pending: []comfy.QueueItem{}}
 	for _, j := range active {
 		if j.State.Active() {
-			resp.Running = append(resp.Running, queueItem(j, metaOf(j)))
+			resp.Running = append(resp.Running, queueItem(j, job.ComfyMetaOf(j)))
 		} else {
 			pending = append(pending, j)
 		}
@@ -77,25 +75,26 @@ func (h *Handler) getQueue(c *call) {
 		return int(a.Seq - b.Seq)
 	})
 	for _, j := range pending {
-		resp.Pending = append(resp.Pending, queueItem(j, metaOf(j)))
+		resp.Pending = append(resp.Pending, queueItem(j, job.ComfyMetaOf(j)))
 	}
 	writeJSON(c.w, http.StatusOK, resp)
+	return nil
 }
 
 // queueItem is [number, prompt_id, prompt, extra_data, outputs] as the
 // client sent them: its own upload names, its prompt_id, and extra_data
 // without credentials.
-func queueItem(j *job.Job, m comfyMeta) comfy.QueueItem {
+func queueItem(j *job.Job, m job.ComfyMeta) comfy.QueueItem {
 	return comfy.QueueItem{
 		Number:           numberOf(j, m),
-		PromptID:         promptIDOf(j, m),
+		PromptID:         m.PromptIDFor(j),
 		Prompt:           clientGraph(j.Graph, m.Inputs),
 		ExtraData:        publicExtra(j.ExtraData),
 		OutputsToExecute: slices.Clone(j.OutputNodes),
 	}
 }
 
-func numberOf(j *job.Job, m comfyMeta) json.Number {
+func numberOf(j *job.Job, m job.ComfyMeta) json.Number {
 	if m.Number != "" {
 		return m.Number
 	}
@@ -133,46 +132,45 @@ func secretKey(k string) bool {
 }
 
 // getPrompt is GET /prompt: the caller's pending + running count.
-func (h *Handler) getPrompt(c *call) {
+func (h *Handler) getPrompt(c *call) error {
 	writeJSON(c.w, http.StatusOK, comfy.PromptInfo{ExecInfo: comfy.ExecInfo{QueueRemaining: h.tracker.count(c.owner)}})
+	return nil
 }
 
 // postQueue is POST /queue: {"clear": true} cancels the caller's pending
 // jobs, {"delete": [ids]} the named ones that are still pending; a job a
 // backend has is not touched (as ComfyUI leaves the running prompt). An
 // empty 200, or the 500s Python raises on odd bodies.
-func (h *Handler) postQueue(c *call) {
-	v, ok := h.readJSON(c)
-	if !ok {
-		return
+func (h *Handler) postQueue(c *call) error {
+	v, err := h.readJSON(c)
+	if err != nil {
+		return err
 	}
 	var targets []*job.Job
 	clear, err := comfywire.ClearRequested(v)
 	if err != nil {
-		internalError(c.w)
-		return
+		return errPython
 	}
 	if clear {
 		if targets, err = h.listJobs(c.r.Context(), c.owner, pendingStates, maxListed, job.OrderAsc); err != nil {
-			h.unavailable(c, "reading the queue", err)
-			return
+			return failed("reading the queue", err)
 		}
 	}
-	more, ok := h.namedJobs(c, v)
-	if !ok {
-		return
+	more, err := h.namedJobs(c, v)
+	if err != nil {
+		return err
 	}
 	targets = append(targets, more...)
 	h.cancelPending(c.r.Context(), c.owner, targets)
 	writeEmpty(c.w, http.StatusOK)
+	return nil
 }
 
 // namedJobs resolves {"delete": [...]} to the caller's jobs.
-func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, bool) {
+func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, error) {
 	ids, err := comfywire.DeleteIDs(v)
 	if err != nil {
-		internalError(c.w)
-		return nil, false
+		return nil, errPython
 	}
 	var out []*job.Job
 	for _, id := range ids {
@@ -185,12 +183,11 @@ func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, bool) {
 			continue
 		}
 		if err != nil {
-			h.unavailable(c, "finding the prompt", err)
-			return nil, false
+			return nil, failed("finding the prompt", err)
 		}
 		out = append(out, j)
 	}
-	return out, true
+	return out, nil
 }
 
 // cancelPending cancels those of jobs that still wait in comfygate's queue
@@ -202,7 +199,7 @@ func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.J
 		if !j.State.Dispatchable() {
 			continue
 		}
-		got, err := h.fleet.Cancel(ctx, j.ID)
+		got, err := h.gw.CancelJob(ctx, owner, j.ID)
 		if err != nil {
 			h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)
 			continue
@@ -222,18 +219,17 @@ func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.J
 // prompt if it runs; without one, every running prompt of the caller (the
 // fleet runs several). Always an empty 200; a JSON body that is not an
 // object is a 500, a body that is not JSON counts as {}.
-func (h *Handler) postInterrupt(c *call) {
-	v, answered, err := h.decodeBody(c)
-	if answered {
-		return
+func (h *Handler) postInterrupt(c *call) error {
+	v, err := h.decodeBody(c)
+	if err != nil && !errors.Is(err, comfywire.ErrNotJSON) {
+		return err
 	}
 	if err != nil {
 		v = map[string]any{}
 	}
 	pid, err := pyDictGet(v, "prompt_id")
 	if err != nil {
-		internalError(c.w)
-		return
+		return errPython
 	}
 	ctx := c.r.Context()
 	var targets []*job.Job
@@ -244,18 +240,18 @@ func (h *Handler) postInterrupt(c *call) {
 			}
 		}
 	} else if targets, err = h.listJobs(ctx, c.owner, runningStates, maxListed, job.OrderAsc); err != nil {
-		h.unavailable(c, "reading the queue", err)
-		return
+		return failed("reading the queue", err)
 	}
 	for _, j := range targets {
 		if !h.running(j) {
 			continue // ComfyUI only interrupts the prompt that runs
 		}
-		if _, err := h.fleet.Cancel(ctx, j.ID); err != nil {
+		if _, err := h.gw.CancelJob(ctx, c.owner, j.ID); err != nil {
 			h.log.Warn("comfyapi: interrupt failed", "job", j.ID, "err", err)
 		}
 	}
 	writeEmpty(c.w, http.StatusOK)
+	return nil
 }
 
 // running reports whether j runs on its backend: the store says so, or
@@ -271,68 +267,20 @@ func (h *Handler) running(j *job.Job) bool {
 // postFree is POST /free. Single-tenant, it is passed to every healthy
 // backend. With API keys on it does nothing: unloading models or dropping
 // the node cache under other keys' jobs is not one caller's decision.
-func (h *Handler) postFree(c *call) {
-	v, ok := h.readJSON(c)
-	if !ok {
-		return
+func (h *Handler) postFree(c *call) error {
+	v, err := h.readJSON(c)
+	if err != nil {
+		return err
 	}
 	unload, err := pyDictGet(v, "unload_models")
 	if err != nil {
-		internalError(c.w)
-		return
+		return errPython
 	}
 	free, _ := pyDictGet(v, "free_memory")
 	req := comfy.FreeRequest{UnloadModels: truthy(unload), FreeMemory: truthy(free)}
 	if !h.cfg.multiTenant() && (req.UnloadModels || req.FreeMemory) {
-		h.eachBackend(c.r.Context(), func(ctx context.Context, _ Backend, cl *comfy.Client) error { return cl.Free(ctx, req) })
+		h.eachBackend(c.r.Context(), func(ctx context.Context, _ gateway.Backend, cl *comfy.Client) error { return cl.Free(ctx, req) })
 	}
 	writeEmpty(c.w, http.StatusOK)
-}
-
-// eachBackend runs fn against every healthy backend at once (every
-// backend, when none is healthy: one that is merely slow to answer its
-// probes still knows what it is), each bounded by BackendTimeout;
-// failures are logged.
-func (h *Handler) eachBackend(ctx context.Context, fn func(context.Context, Backend, *comfy.Client) error) {
-	var g errgroup.Group
-	for _, b := range usable(h.fleet.Backends()) {
-		g.Go(func() error {
-			cl, err := h.client(b)
-			if err == nil {
-				bctx, cancel := context.WithTimeout(ctx, h.cfg.BackendTimeout)
-				err = fn(bctx, b, cl)
-				cancel()
-			}
-			if err != nil {
-				h.log.Warn("comfyapi: backend request failed", "backend", b.ID, "err", err)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-}
-
-// usable are the healthy backends, or all of them when none is.
-func usable(all []Backend) []Backend {
-	var out []Backend
-	for _, b := range all {
-		if b.Healthy {
-			out = append(out, b)
-		}
-	}
-	if len(out) == 0 {
-		return all
-	}
-	return out
-}
-
-// client is a ComfyUI client for b.
-func (h *Handler) client(b Backend) (*comfy.Client, error) {
-	opts := []comfy.Option{comfy.WithHTTPClient(h.cfg.HTTPClient)}
-	for k, vs := range b.Header {
-		for _, v := range vs {
-			opts = append(opts, comfy.WithHeader(k, v))
-		}
-	}
-	return comfy.NewClient(b.URL, opts...)
+	return nil
 }

@@ -64,14 +64,6 @@ func newRelay(h *Handler) *relay {
 		ended: newEndedSet(4096), sem: make(chan struct{}, maxTasks), resync: resyncTable{m: map[sockKey]string{}}}
 }
 
-// Message implements fleet.Tap: it queues the message and returns at once.
-func (h *Handler) Message(jobID string, ev comfy.Event) {
-	if h.stopping.Load() {
-		return // nobody is left to tell
-	}
-	h.relay.mbox.Push(tapItem{jobID: jobID, ev: ev}, droppable(ev))
-}
-
 // droppable events may be lost when the relay falls far behind; those that
 // decide what a client sees at the end never are.
 func droppable(ev comfy.Event) bool {
@@ -83,7 +75,7 @@ func droppable(ev comfy.Event) bool {
 }
 
 // register tells the relay about a job this surface just accepted.
-func (r *relay) register(j *job.Job, m comfyMeta) {
+func (r *relay) register(j *job.Job, m job.ComfyMeta) {
 	r.mbox.Push(registerItem{info: infoOf(j, m)}, false)
 }
 
@@ -129,7 +121,9 @@ func (r *relay) handle(it any) {
 	case lifeItem:
 		r.onLifecycle(it.ev)
 	case registerItem:
-		r.state(it.info.id).setInfo(r, it.info)
+		if !r.ended.has(it.info.id) { // it may have ended before the surface registered it
+			r.state(it.info.id).setInfo(r, it.info)
+		}
 	case statusItem:
 		r.queueFor(it.owner).push(r, &entry{ready: true, frames: []outFrame{fixedStatus(it.count)}})
 	case resultItem:

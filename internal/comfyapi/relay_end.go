@@ -127,7 +127,7 @@ func (r *relay) finishUnknown(ev events.Event, statusDue bool) {
 			return nil
 		}
 		return func() {
-			info := infoOf(j, metaOf(j))
+			info := infoOf(j, job.ComfyMetaOf(j))
 			r.synthesize(&info, ev, false, false)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 // onTap takes one message a backend sent about a job.
@@ -72,7 +73,7 @@ func (r *relay) lookup(js *jobState) {
 			if js.backend == "" {
 				js.backend = j.Backend
 			}
-			js.setInfo(r, infoOf(j, metaOf(j)))
+			js.setInfo(r, infoOf(j, job.ComfyMetaOf(j)))
 		}
 	})
 }

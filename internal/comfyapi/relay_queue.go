@@ -21,9 +21,9 @@ type jobInfo struct {
 	renames map[string]string
 }
 
-func infoOf(j *job.Job, m comfyMeta) jobInfo {
+func infoOf(j *job.Job, m job.ComfyMeta) jobInfo {
 	has := m.Client || (j.Source != job.SourceComfy && j.ClientID != "")
-	return jobInfo{id: j.ID, owner: j.Owner, clientID: j.ClientID, promptID: promptIDOf(j, m), hasClient: has,
+	return jobInfo{id: j.ID, owner: j.Owner, clientID: j.ClientID, promptID: m.PromptIDFor(j), hasClient: has,
 		renames: stagedRenames(j.Graph, m.Inputs)}
 }
 

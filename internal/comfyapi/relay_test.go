@@ -14,6 +14,7 @@ import (
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
 
 // driver plays the fleet for relay tests: it moves a job through the
@@ -21,7 +22,7 @@ import (
 type driver struct {
 	tb testing.TB
 	h  *Handler
-	s  Store
+	s  *sqlite.Store
 }
 
 func (d driver) move(id string, to job.State, typ string, mod func(*job.Job)) {
@@ -39,7 +40,7 @@ func (d driver) move(id string, to job.State, typ string, mod func(*job.Job)) {
 	if err != nil {
 		d.tb.Fatalf("move %s to %s: %v", id, to, err)
 	}
-	d.h.cfg.Hub.Publish(events.FromStore(j.Owner, *ev))
+	d.h.cfg.Hub.(*events.Hub).Publish(events.FromStore(j.Owner, *ev))
 }
 
 func (d driver) tap(id string, evs ...comfy.Event) {

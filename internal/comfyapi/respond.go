@@ -23,14 +23,6 @@ func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
 
 func writeEmpty(w http.ResponseWriter, status int) { comfywire.WriteEmpty(w, status) }
 
-func writeText(w http.ResponseWriter, status int, text string) {
-	comfywire.WriteText(w, status, text)
-}
-
-func notFound(w http.ResponseWriter) { comfywire.NotFound(w) }
-
-func internalError(w http.ResponseWriter) { comfywire.InternalError(w) }
-
 func parseQuery(raw string) url.Values { return comfywire.ParseQuery(raw) }
 
 func pyInt(s string) (int, bool) { return comfywire.PyInt(s) }
@@ -45,8 +37,7 @@ func (h *Handler) authed(fn http.HandlerFunc) http.HandlerFunc {
 		if h.cfg.Owner != nil {
 			var err error
 			if owner, err = h.cfg.Owner(r); err != nil {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="comfygate"`)
-				writeText(w, http.StatusUnauthorized, "401: Unauthorized: "+err.Error())
+				h.respond(w, r, &unauthorized{err})
 				return
 			}
 		}
@@ -65,59 +56,37 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		internalError(w)
+		comfywire.InternalError(w)
 		return
 	}
 	writeJSONBytes(w, status, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
-
-// unavailable answers a failure of comfygate itself (store down): the
-// client may retry, unlike after ComfyUI's 500.
-func (h *Handler) unavailable(c *call, what string, err error) {
-	h.log.Error("comfyapi: "+what, "path", c.r.URL.Path, "err", err)
-	c.w.Header().Set("Retry-After", "1")
-	writeText(c.w, http.StatusServiceUnavailable, "503: Service Unavailable: "+what+" failed")
-}
-
-// errBodyTooLarge marks a body over MaxUploadBytes.
-var errBodyTooLarge = comfywire.ErrBodyTooLarge
 
 // readBody reads the whole body within the upload limit.
 func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	return comfywire.ReadBody(r, h.cfg.MaxUploadBytes)
 }
 
-// bodyError answers a failed readBody: 413 as aiohttp does beyond
-// client_max_size, 500 for anything else.
-func (h *Handler) bodyError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, errBodyTooLarge) {
-		comfywire.WriteBodyTooLarge(w, r, h.cfg.MaxUploadBytes)
-		return
+// readJSON reads a JSON body as ComfyUI's `await request.json()` does:
+// a body over the limit is a 413, one that is not JSON a Python exception.
+func (h *Handler) readJSON(c *call) (any, error) {
+	v, err := h.decodeBody(c)
+	if errors.Is(err, comfywire.ErrNotJSON) {
+		return nil, errPython
 	}
-	internalError(w)
-}
-
-// readJSON reads a JSON body as ComfyUI's `await request.json()` does; any
-// failure is answered (413 or 500) and reported as !ok.
-func (h *Handler) readJSON(c *call) (any, bool) {
-	v, answered, err := h.decodeBody(c)
-	if err != nil && !answered {
-		internalError(c.w)
-		return nil, false
-	}
-	return v, !answered
+	return v, err
 }
 
 // decodeBody is `await request.json()` in a handler that catches
-// json.JSONDecodeError: a body that is not JSON comes back as err for the
-// handler to answer; any other failure is answered here (413 or 500).
-func (h *Handler) decodeBody(c *call) (v any, answered bool, err error) {
-	v, err = comfywire.ReadJSON(c.r, h.cfg.MaxUploadBytes)
-	if err != nil && !errors.Is(err, comfywire.ErrNotJSON) {
-		h.bodyError(c.w, c.r, err)
-		return nil, true, err
+// json.JSONDecodeError: a body that is not JSON is an error wrapping
+// comfywire.ErrNotJSON, for the handler to answer; any other failure goes
+// to respond (413 or 500).
+func (h *Handler) decodeBody(c *call) (any, error) {
+	v, err := comfywire.ReadJSON(c.r, h.cfg.MaxUploadBytes)
+	if err != nil {
+		return nil, err
 	}
-	return comfyjson.Plain(v), false, err
+	return comfyjson.Plain(v), nil
 }
 
 // decodeJSON decodes one JSON value as json.loads does, objects as maps

@@ -16,7 +16,10 @@ type call struct {
 	params map[string]string
 }
 
-type handlerFunc func(c *call)
+// handlerFunc is every route's shape: it writes its answer itself and
+// returns a failure, which the router hands to respond, the one table that
+// writes ComfyUI's error answers.
+type handlerFunc func(c *call) error
 
 // router is ComfyUI's routing as clients see it (comfywire.Router: 405 with
 // Allow, no path cleaning) behind origin_only_middleware, with the caller
@@ -39,7 +42,9 @@ func newRouter(h *Handler, fallback http.Handler) *router {
 func (rt *router) handle(method, path string, fn handlerFunc) {
 	h := func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		rt.h.authed(func(w http.ResponseWriter, r *http.Request) {
-			fn(&call{w: w, r: r, owner: ownerOf(r), params: params})
+			if err := fn(&call{w: w, r: r, owner: ownerOf(r), params: params}); err != nil {
+				rt.h.respond(w, r, err)
+			}
 		})(w, r)
 	}
 	if strings.HasPrefix(path, "/api/") {

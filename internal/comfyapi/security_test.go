@@ -1,6 +1,9 @@
 package comfyapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"image/color"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +11,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/gateway"
 )
 
 // secretExtra is extra_data with Comfy.org credentials (which ComfyUI
@@ -184,5 +188,41 @@ func TestSharedBackendRoutesClosedToTenants(t *testing.T) {
 	}
 	if r := do(t, http.MethodGet, e.srv.URL+"/extensions", nil, keyHeader("A")); r.status != http.StatusOK {
 		t.Errorf("GET /extensions: %d", r.status)
+	}
+}
+
+// TestFileInputsStayWithTheirKey: a LoadImage may name the caller's own
+// uploads (by name, or by the staged name of their bytes), never another
+// key's: the use cases' one owner check answers for the surface.
+func TestFileInputsStayWithTheirKey(t *testing.T) {
+	e := newEnv(t, envOptions{owner: keyOwner})
+	data := testPNG(t, 3, 3, color.NRGBA{R: 200, A: 255})
+	if r := uploadWith(t, e.srv.URL, "/upload/image", "a.png", data, keyHeader("A")); r.status != http.StatusOK {
+		t.Fatalf("A's upload: %d %s", r.status, r.body)
+	}
+	sum := sha256.Sum256(data)
+	staged := gateway.StagedPrefix + hex.EncodeToString(sum[:]) + ".png"
+	loadImage := func(name string) map[string]any {
+		return map[string]any{
+			"1": map[string]any{"class_type": "LoadImage", "inputs": map[string]any{"image": name}},
+			"2": map[string]any{"class_type": "SaveImage", "inputs": map[string]any{"images": []any{"1", 0}, "filename_prefix": "in"}},
+		}
+	}
+	for _, tt := range []struct {
+		key, name string
+		want      int
+	}{
+		{"A", "a.png", http.StatusOK},
+		{"A", staged, http.StatusOK},
+		{"B", "a.png", http.StatusBadRequest},
+		{"B", staged, http.StatusBadRequest},
+	} {
+		r := do(t, http.MethodPost, e.srv.URL+"/prompt", mustJSON(t, map[string]any{"prompt": loadImage(tt.name)}), keyHeader(tt.key))
+		if r.status != tt.want {
+			t.Errorf("%s loads %s: %d %s, want %d", tt.key, tt.name, r.status, r.body, tt.want)
+		}
+		if r.status == http.StatusBadRequest && !strings.Contains(string(r.body), `"node_errors":{"1"`) {
+			t.Errorf("%s loads %s: refused without ComfyUI's node error: %s", tt.key, tt.name, r.body)
+		}
 	}
 }

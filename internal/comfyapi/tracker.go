@@ -3,14 +3,15 @@ package comfyapi
 import (
 	"context"
 	"fmt"
-
 	"sync"
 
 	"github.com/comfygate/comfygate/internal/job"
 )
 
 // tracker knows which jobs are pending or running, per owner, so that
-// queue_remaining (status broadcasts, GET /prompt) costs no query. It is
+// ComfyUI's queue_remaining (status broadcasts, GET /prompt) costs no
+// query. It counts, per owner, what ComfyUI counts; admission and queue
+// positions are the use cases' (internal/gateway). It is
 // loaded from the store at Start and kept current from job lifecycle
 // events; the surface's own queue changes update it directly.
 type tracker struct {
@@ -27,7 +28,7 @@ func newTracker() *tracker {
 }
 
 // load replaces the tracker's view with the store's active jobs.
-func (t *tracker) load(ctx context.Context, s job.Store) error {
+func (t *tracker) load(ctx context.Context, s Store) error {
 	byOwner := map[string]map[string]job.State{}
 	ownerOf := map[string]string{}
 	f := job.JobFilter{States: append(append([]job.State{}, pendingStates...), runningStates...),
@@ -95,24 +96,4 @@ func (t *tracker) count(owner string) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.byOwner[owner])
-}
-
-// pending is how many of owner's jobs wait in comfygate's queue.
-func (t *tracker) pending(owner string) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	for _, st := range t.byOwner[owner] {
-		if st.Dispatchable() {
-			n++
-		}
-	}
-	return n
-}
-
-// total is the number of active jobs of every owner.
-func (t *tracker) total() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.ownerOf)
 }

@@ -87,78 +87,70 @@ func (h *Handler) readMultipart(ctx context.Context, r *http.Request, f *uploadF
 	}
 }
 
-func (h *Handler) uploadImage(c *call) { h.upload(c, false) }
-func (h *Handler) uploadMask(c *call)  { h.upload(c, true) }
+func (h *Handler) uploadImage(c *call) error { return h.upload(c, false) }
+func (h *Handler) uploadMask(c *call) error  { return h.upload(c, true) }
 
 // upload is ComfyUI's image_upload: type defaults to input, an existing
 // name with the same bytes is reused, other bytes get "name (1).png", and
 // only overwrite "true" or "1" replaces. Files land in the owner's own
 // directories in the store, usable by LoadImage on any backend.
-func (h *Handler) upload(c *call, mask bool) {
+func (h *Handler) upload(c *call, mask bool) error {
 	ctx := c.r.Context()
 	f, err := h.readUploadForm(ctx, c.w, c.r)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig) || errors.Is(err, artifact.ErrTooLarge):
-		h.bodyError(c.w, c.r, errBodyTooLarge)
-		return
+		return errBodyTooLarge
 	case err != nil:
-		internalError(c.w)
-		return
+		return errPython
 	}
 	typ, ok := f.fields["type"]
 	if !ok {
 		typ = comfy.FileTypeInput
 	}
 	if typ != comfy.FileTypeInput && typ != comfy.FileTypeTemp && typ != comfy.FileTypeOutput {
-		internalError(c.w) // UnboundLocalError in ComfyUI's get_dir_by_type
-		return
+		return errPython // UnboundLocalError in ComfyUI's get_dir_by_type
 	}
 	switch {
 	case !f.hasImage:
-		writeEmpty(c.w, http.StatusBadRequest)
-		return
+		return statusOnly(http.StatusBadRequest)
 	case !f.isFile:
-		internalError(c.w) // a text field has no .file
-		return
+		return errPython // a text field has no .file
 	}
 	sub, subOK := cleanSub(f.fields["subfolder"])
 	if f.filename == "" || !subOK || strings.ContainsAny(f.filename, "/\\\x00") || strings.ContainsRune(sub, 0) ||
 		strings.Trim(f.filename, ".") == "" {
-		writeEmpty(c.w, http.StatusBadRequest)
-		return
+		return statusOnly(http.StatusBadRequest)
 	}
 	blob := f.blob
 	if mask {
 		var write bool
 		if blob, write, err = h.maskedBlob(ctx, c.owner, f); err != nil {
-			internalError(c.w)
-			return
+			return errPython
 		}
 		if !write {
 			// ComfyUI ignores an original_ref it cannot use and still
 			// answers with a name, having written nothing.
 			writeJSON(c.w, http.StatusOK, comfy.UploadResult{Name: f.filename, Subfolder: f.fields["subfolder"], Type: typ})
-			return
+			return nil
 		}
 	}
 	overwrite := f.fields["overwrite"] == "true" || f.fields["overwrite"] == "1"
 	name, err := h.names.uploadName(ctx, &job.ComfyFile{Owner: c.owner, Type: typ, Subfolder: sub, ArtifactID: blob.ID}, f.filename, overwrite)
 	if err != nil {
-		h.unavailable(c, "storing the upload", err)
-		return
+		return failed("storing the upload", err)
 	}
 	a := &job.Artifact{ID: blob.ID, ContentType: blob.ContentType, Size: blob.Size, Owner: c.owner, Filename: name, Kind: job.ArtifactInput}
 	if err := h.store.PutArtifact(ctx, a); err != nil {
-		h.unavailable(c, "recording the upload", err)
-		return
+		return failed("recording the upload", err)
 	}
 	writeJSON(c.w, http.StatusOK, comfy.UploadResult{Name: name, Subfolder: f.fields["subfolder"], Type: typ})
+	return nil
 }
 
 // uploadName stores the upload f under want or the name ComfyUI would
 // pick, and returns it.
-func (n *namer) uploadName(ctx context.Context, f *job.ComfyFile, want string, overwrite bool) (string, error) {
+func (n *Names) uploadName(ctx context.Context, f *job.ComfyFile, want string, overwrite bool) (string, error) {
 	if overwrite {
 		f.Filename = want
 		return want, n.store.PutComfyFile(ctx, f)

@@ -88,49 +88,42 @@ func parseViewQuery(filename, typ, sub string, hasType bool) viewQuery {
 // store (Range and conditional requests work), with ComfyUI's preview=
 // and channel= re-encodes. An output whose job is still running is read
 // from the backend that wrote it.
-func (h *Handler) view(c *call) {
+func (h *Handler) view(c *call) error {
 	q := parseView(c.r.URL.RawQuery)
 	if !q.ok() {
-		writeEmpty(c.w, q.status)
-		return
+		return statusOnly(q.status)
 	}
 	ctx := c.r.Context()
 	f, err := h.store.GetComfyFile(ctx, c.owner, q.typ, q.sub, q.name)
 	if errors.Is(err, job.ErrNotFound) {
-		writeEmpty(c.w, http.StatusNotFound)
-		return
+		return statusOnly(http.StatusNotFound)
 	}
 	if err != nil {
-		h.unavailable(c, "looking up the file", err)
-		return
+		return failed("looking up the file", err)
 	}
 	art, ok, err := h.names.blobOf(ctx, f)
 	switch {
 	case err != nil:
-		h.unavailable(c, "looking up the file", err)
+		return failed("looking up the file", err)
 	case ok:
-		h.serveBlob(c, art, q)
+		return h.serveBlob(c, art, q)
 	case f.Backend != "":
-		h.viewOnBackend(c, f, q)
-	default:
-		writeEmpty(c.w, http.StatusNotFound)
+		return h.viewOnBackend(c, f, q)
 	}
+	return statusOnly(http.StatusNotFound)
 }
 
-func (h *Handler) serveBlob(c *call, id string, q viewQuery) {
+func (h *Handler) serveBlob(c *call, id string, q viewQuery) error {
 	b, err := h.cfg.Artifacts.Open(c.r.Context(), id)
 	if errors.Is(err, artifact.ErrNotFound) {
-		writeEmpty(c.w, http.StatusNotFound)
-		return
+		return statusOnly(http.StatusNotFound)
 	}
 	if err != nil {
-		h.unavailable(c, "opening the file", err)
-		return
+		return failed("opening the file", err)
 	}
 	defer b.Close()
 	if q.hasPrev || q.channel == "rgb" || q.channel == "a" {
-		h.reencode(c.w, b, q)
-		return
+		return h.reencode(c.w, b, q)
 	}
 	hd := c.w.Header()
 	hd.Set("Content-Disposition", contentDisposition(q.name))
@@ -138,6 +131,7 @@ func (h *Handler) serveBlob(c *call, id string, q viewQuery) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Etag", `"`+id+`"`)
 	http.ServeContent(c.w, c.r, q.name, b.ModTime(), b)
+	return nil
 }
 
 // openFile opens the blob behind a reference of the caller's, if stored.
@@ -164,11 +158,10 @@ func (h *Handler) openFile(ctx context.Context, owner string, q viewQuery) (arti
 // quality 90 by default; a channel containing "a" forces webp) and
 // channel=rgb / channel=a (PNG). A file that is not an image is a 500, as
 // PIL's unhandled exception is in ComfyUI.
-func (h *Handler) reencode(w http.ResponseWriter, b artifact.Blob, q viewQuery) {
+func (h *Handler) reencode(w http.ResponseWriter, b artifact.Blob, q viewQuery) error {
 	img, _, err := decodeImage(b, h.cfg.MaxImagePixels)
 	if err != nil {
-		internalError(w)
-		return
+		return errPython
 	}
 	var data []byte
 	typ := "image/png"
@@ -199,8 +192,7 @@ func (h *Handler) reencode(w http.ResponseWriter, b artifact.Blob, q viewQuery) 
 		data, err = encodePNG(dropAlpha(img))
 	}
 	if err != nil {
-		internalError(w)
-		return
+		return errPython
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", typ)
@@ -208,6 +200,7 @@ func (h *Handler) reencode(w http.ResponseWriter, b artifact.Blob, q viewQuery) 
 	hd.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(data)
+	return nil
 }
 
 // contentDisposition is ComfyUI's inline `filename="<name>"`; names come

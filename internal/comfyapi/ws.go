@@ -22,32 +22,31 @@ const wsReadLimit = 4 << 20
 // answers feature_flags negotiation, and then receives what the relay
 // routes to it. With API keys on, a clientId is bound to the key that used
 // it first: another key gets 403.
-func (h *Handler) serveWS(c *call) {
+func (h *Handler) serveWS(c *call) error {
 	sid := parseQuery(c.r.URL.RawQuery).Get("clientId")
 	if sid == "" {
 		sid = newHexID()
 	} else if h.clientTaken(c.r.Context(), c.owner, sid) {
-		writeEmpty(c.w, http.StatusForbidden)
-		return
+		return statusOnly(http.StatusForbidden)
 	}
 	if h.stopping.Load() {
-		writeEmpty(c.w, http.StatusServiceUnavailable)
-		return
+		return statusOnly(http.StatusServiceUnavailable)
 	}
 	// aiohttp's 101 carries a stray Content-Type; clients have seen it.
 	c.w.Header().Set("Content-Type", contentEmpty)
 	ws, err := websocket.Accept(c.w, c.r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // origin checked by the router
 	if err != nil {
-		return
+		return nil // Accept answered the failed handshake itself
 	}
 	ws.SetReadLimit(wsReadLimit)
 	s, ok := h.sockets.add(ws, c.owner, sid, func() []frame { return h.greeting(c.owner, sid) })
 	if !ok {
 		_ = ws.Close(websocket.StatusGoingAway, "")
-		return
+		return nil
 	}
 	defer h.sockets.remove(s)
 	h.readLoop(c.r.Context(), s)
+	return nil
 }
 
 // clientTaken reports whether sid belongs to another API key: a live

@@ -2,11 +2,13 @@ package fidelity
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/png"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/comfygate/comfygate/comfy/comfyjson"
 )
@@ -28,12 +30,36 @@ func (s *session) openClient(name, clientID string) *socket {
 // runToEnd submits a workflow for clientID and waits for the end of its run,
 // as the capture tool did for every prompt of an earlier scenario that a
 // later one depends on. Used in setups; returns the id and its outputs.
+//
+// The end is read from /history, not from the socket: setups reopen one
+// client id right after closing it, and ComfyUI (so the simulator too) lets
+// the old socket's cleanup unregister the new one, whose events then never
+// come. The socket is still opened, as the capture tool's was.
 func (s *session) runToEnd(workflow, clientID string) (string, map[string]any) {
 	sk := s.openClient(clientID+" (setup)", clientID)
 	id := s.mustSubmit("", s.promptBody(workflow, clientID))
-	sk.wait("end of setup run", finished(id))
+	s.waitHistory(id)
 	sk.close()
 	return id, s.historyOutputs(id)
+}
+
+// waitHistory polls /history/{id} until the prompt's entry is there (ComfyUI
+// writes it when the run ends), up to Options.WaitTimeout.
+func (s *session) waitHistory(id string) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.WaitTimeout)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, ok := s.get("", "/history/"+url.PathEscape(id)).json()[id]; ok {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			s.abortf("setup: no history entry for %s within %s", id, s.opts.WaitTimeout)
+		}
+	}
 }
 
 // fileRef is one entry of a node's "images" output.

@@ -9,8 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-
-	"github.com/comfygate/comfygate/api"
 )
 
 // runRequest is a decoded POST /api/workflow/{name} body, in one of the
@@ -25,8 +23,8 @@ import (
 type runRequest struct {
 	simple    bool
 	prompt    string
-	target    string // "" = the positive prompt
-	overrides map[string]api.NodeOverride
+	target    string                    // "" = the positive prompt
+	overrides map[string]map[string]any // node id → inputs
 }
 
 // Messages of the Flask service, kept word for word: clients match them.
@@ -54,13 +52,13 @@ func decodeRunRequest(data []byte) (runRequest, error) {
 	if raw, ok := fields["prompt"]; ok {
 		return decodeSimple(raw, fields["target_node"])
 	}
-	req := runRequest{overrides: make(map[string]api.NodeOverride, len(fields))}
+	req := runRequest{overrides: make(map[string]map[string]any, len(fields))}
 	for id, raw := range fields {
 		inputs, err := decodeNodeUpdate(id, raw)
 		if err != nil {
 			return runRequest{}, err
 		}
-		req.overrides[id] = api.NodeOverride{Inputs: inputs}
+		req.overrides[id] = inputs
 	}
 	return req, nil
 }

@@ -9,8 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/comfygate/comfygate/api"
 )
 
 func TestDecodeRunRequest(t *testing.T) {
@@ -27,10 +25,10 @@ func TestDecodeRunRequest(t *testing.T) {
 		{name: "empty target is none", body: `{"prompt": "x", "target_node": ""}`, want: runRequest{simple: true, prompt: "x"}},
 		{name: "other keys ignored", body: `{"prompt": "x", "6": {"inputs": {}}}`, want: runRequest{simple: true, prompt: "x"}},
 		{name: "repeated key keeps last", body: `{"prompt": "a", "prompt": "b"}`, want: runRequest{simple: true, prompt: "b"}},
-		{name: "advanced", body: `{"6": {"inputs": {"text": "a", "n": 1.5}}, "3": {"seed": 1}}`, want: runRequest{overrides: map[string]api.NodeOverride{
-			"6": {Inputs: map[string]any{"text": "a", "n": json.Number("1.5")}},
-			"3": {Inputs: map[string]any{"seed": json.Number("1")}}}}},
-		{name: "advanced empty", body: ` {} `, want: runRequest{overrides: map[string]api.NodeOverride{}}},
+		{name: "advanced", body: `{"6": {"inputs": {"text": "a", "n": 1.5}}, "3": {"seed": 1}}`, want: runRequest{overrides: map[string]map[string]any{
+			"6": {"text": "a", "n": json.Number("1.5")},
+			"3": {"seed": json.Number("1")}}}},
+		{name: "advanced empty", body: ` {} `, want: runRequest{overrides: map[string]map[string]any{}}},
 		{name: "fractional target", body: `{"prompt": "x", "target_node": 1.5}`, wantErr: "target_node: must be a node id"},
 		{name: "object target", body: `{"prompt": "x", "target_node": {}}`, wantErr: "target_node: must be a node id"},
 		{name: "null prompt", body: `{"prompt": null}`, wantErr: "prompt: must be a string, not null"},
@@ -103,8 +101,8 @@ func FuzzDecodeRunRequest(f *testing.F) {
 		if req.simple && !utf8.ValidString(req.prompt) {
 			t.Fatalf("prompt %q is not valid UTF-8", req.prompt)
 		}
-		for id, o := range req.overrides {
-			if o.Inputs == nil {
+		for id, inputs := range req.overrides {
+			if inputs == nil {
 				t.Fatalf("node %q: nil inputs", id)
 			}
 		}

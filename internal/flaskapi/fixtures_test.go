@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -52,29 +52,30 @@ func fixtureJobs() []*job.Job {
 func newFakes(tb testing.TB) (*fakeService, *fakeStore) {
 	tb.Helper()
 	wfs := storedWorkflows(tb)
-	wfs["no-text"] = api.Workflow{Name: "no-text", Version: "v-no-text", Graph: json.RawMessage(
+	wfs["no-text"] = gateway.Workflow{Workflow: &job.Workflow{Name: "no-text", Version: "v-no-text", Graph: json.RawMessage(
 		`{"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}},
-		  "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}}}`)}
+		  "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}}}`)}}
+	store := &fakeStore{jobs: fixtureJobs(), positions: map[string]int{"job-queued": 2}}
 	svc := &fakeService{
-		GetWorkflowFunc: func(_ context.Context, name string) (api.Workflow, error) {
+		GetWorkflowFunc: func(_ context.Context, name string) (gateway.Workflow, error) {
 			if wf, ok := wfs[name]; ok {
 				return wf, nil
 			}
-			return api.Workflow{}, workflowNotFound(name)
+			return gateway.Workflow{}, workflowNotFound(name)
 		},
-		ListWorkflowsFunc: func(context.Context) ([]api.Workflow, error) {
-			return []api.Workflow{wfs["flux-text"], wfs["no-text"], wfs["sdxl-pair"], wfs["txt2img"]}, nil
+		ListWorkflowsFunc: func(context.Context) ([]gateway.Workflow, error) {
+			return []gateway.Workflow{wfs["flux-text"], wfs["no-text"], wfs["sdxl-pair"], wfs["txt2img"]}, nil
 		},
-		SubmitJobFunc: func(context.Context, string, api.SubmitJobRequest) (api.Job, error) {
-			return api.Job{ID: submittedID, State: api.StateQueued}, nil
+		SubmitFunc: func(context.Context, job.Submission) (gateway.Submitted, error) {
+			return gateway.Submitted{JobStatus: gateway.JobStatus{Job: &job.Job{ID: submittedID, State: job.StateQueued}}}, nil
 		},
 		ReadyFunc: func(context.Context) error { return nil },
-		BackendsFunc: func(context.Context) ([]api.Backend, error) {
-			return []api.Backend{{ID: "sim-1", URL: "http://10.0.0.5:8188", State: "healthy"},
+		BackendsFunc: func(context.Context) ([]gateway.Backend, error) {
+			return []gateway.Backend{{ID: "sim-1", URL: "http://10.0.0.5:8188", State: "healthy"},
 				{ID: "gpu-2", URL: "http://10.0.0.6:8188", State: "down"}}, nil
 		},
+		store: store,
 	}
-	store := &fakeStore{jobs: fixtureJobs(), positions: map[string]int{"job-queued": 2}}
 	return svc, store
 }
 

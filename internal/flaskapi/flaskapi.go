@@ -8,36 +8,29 @@ import (
 	"strings"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// The real implementations satisfy the consumer interfaces.
-var (
-	_ Service  = (*gateway.Service)(nil)
-	_ JobStore = job.Store(nil)
-)
+// The use cases satisfy the consumer interface.
+var _ Service = (*gateway.Service)(nil)
 
 // Service is what this surface needs of the use cases; *gateway.Service
-// satisfies it. Owner is the caller's API key id, "" when auth is off.
+// satisfies it. Owner is the caller's API key id, "" when auth is off: the
+// service's owner check decides which jobs a caller sees.
 type Service interface {
-	// SubmitJob validates and durably stores a job before it returns.
-	SubmitJob(ctx context.Context, owner string, req api.SubmitJobRequest, idempotencyKey string) (api.Job, bool, error)
-	GetWorkflow(ctx context.Context, name string) (api.Workflow, error)
-	ListWorkflows(ctx context.Context) ([]api.Workflow, error)
+	// Submit validates and durably stores a job before it returns.
+	Submit(ctx context.Context, sub job.Submission) (gateway.Submitted, error)
+	// GetJob returns the caller's job with its queue position; the full
+	// record is needed because the Flask shapes carry what the REST view
+	// leaves out: output subfolders and types, and the graph that ran.
+	GetJob(ctx context.Context, owner, id string) (gateway.JobStatus, error)
+	ListJobs(ctx context.Context, owner string, q gateway.JobQuery) (gateway.JobPage, error)
+	GetWorkflow(ctx context.Context, name string) (gateway.Workflow, error)
+	ListWorkflows(ctx context.Context) ([]gateway.Workflow, error)
 	// Ready is nil when the store answers and a backend is healthy.
 	Ready(ctx context.Context) error
-	Backends(ctx context.Context) ([]api.Backend, error)
-}
-
-// JobStore reads job records; job.Store satisfies it. The full record is
-// needed because the Flask shapes carry what the REST view leaves out:
-// output subfolders and types, and the graph that ran (for /api/history).
-type JobStore interface {
-	GetJob(ctx context.Context, id string) (*job.Job, error)
-	ListJobs(ctx context.Context, f job.JobFilter) ([]*job.Job, string, error)
-	QueuePosition(ctx context.Context, id string) (int, error)
+	Backends(ctx context.Context) ([]gateway.Backend, error)
 }
 
 // Prefix is where the whole Flask surface is served again, history
@@ -52,11 +45,10 @@ const (
 	DefaultArtifactPath = "/v1/artifacts/"
 )
 
-// Config configures the handler. Service and Store are required; every
-// other field's comment gives its default.
+// Config configures the handler. Service is required; every other
+// field's comment gives its default.
 type Config struct {
 	Service Service
-	Store   JobStore
 	// Owner authenticates a request and returns the owner it acts for (the
 	// API key id, as the REST API derives it). An error answers 401 with
 	// its message. It must fail when keys are required and none is valid:
@@ -83,8 +75,8 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.Service == nil || c.Store == nil {
-		return c, errors.New("flaskapi: Service and Store are required")
+	if c.Service == nil {
+		return c, errors.New("flaskapi: Service is required")
 	}
 	if c.ArtifactPath == "" {
 		c.ArtifactPath = DefaultArtifactPath
@@ -109,7 +101,6 @@ func (c Config) withDefaults() (Config, error) {
 type Handler struct {
 	cfg      Config
 	svc      Service
-	store    JobStore
 	log      *slog.Logger
 	mux      *http.ServeMux
 	patterns []string // what Register mounts on a process mux
@@ -122,7 +113,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, svc: cfg.Service, store: cfg.Store, log: cfg.Logger, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux()}
 	for _, rt := range h.routes() {
 		for _, prefix := range []string{"", Prefix} {
 			if prefix == "" && rt.prefixOnly && !cfg.RootHistory {

@@ -20,7 +20,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -31,51 +30,79 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fakeService is a hand-written Service: each method calls its Func, and
-// SubmitJob records the requests it got.
+// fakeService is a hand-written Service: each use case calls its Func,
+// Submit records the submissions it got, and the jobs are read from a
+// fakeStore with the gateway's owner rule.
 type fakeService struct {
-	SubmitJobFunc     func(ctx context.Context, owner string, req api.SubmitJobRequest) (api.Job, error)
-	GetWorkflowFunc   func(ctx context.Context, name string) (api.Workflow, error)
-	ListWorkflowsFunc func(ctx context.Context) ([]api.Workflow, error)
+	SubmitFunc        func(ctx context.Context, sub job.Submission) (gateway.Submitted, error)
+	GetWorkflowFunc   func(ctx context.Context, name string) (gateway.Workflow, error)
+	ListWorkflowsFunc func(ctx context.Context) ([]gateway.Workflow, error)
 	ReadyFunc         func(ctx context.Context) error
-	BackendsFunc      func(ctx context.Context) ([]api.Backend, error)
+	BackendsFunc      func(ctx context.Context) ([]gateway.Backend, error)
+	store             *fakeStore
 
 	mu        sync.Mutex // guards submitted
-	submitted []submitted
-}
-
-type submitted struct {
-	Owner string
-	Req   api.SubmitJobRequest
+	submitted []job.Submission
 }
 
 var errNotImplemented = errors.New("fake: not implemented")
 
-func (f *fakeService) SubmitJob(ctx context.Context, owner string, req api.SubmitJobRequest, _ string) (api.Job, bool, error) {
+func (f *fakeService) Submit(ctx context.Context, sub job.Submission) (gateway.Submitted, error) {
 	f.mu.Lock()
-	f.submitted = append(f.submitted, submitted{owner, req})
+	f.submitted = append(f.submitted, sub)
 	f.mu.Unlock()
-	if f.SubmitJobFunc == nil {
-		return api.Job{}, false, errNotImplemented
+	if f.SubmitFunc == nil {
+		return gateway.Submitted{}, errNotImplemented
 	}
-	j, err := f.SubmitJobFunc(ctx, owner, req)
-	return j, false, err
+	return f.SubmitFunc(ctx, sub)
 }
 
-func (f *fakeService) Submitted() []submitted {
+func (f *fakeService) Submitted() []job.Submission {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.submitted)
 }
 
-func (f *fakeService) GetWorkflow(ctx context.Context, name string) (api.Workflow, error) {
+// GetJob hides other owners' jobs as the gateway does, and gives waiting
+// jobs the store's position.
+func (f *fakeService) GetJob(_ context.Context, owner, id string) (gateway.JobStatus, error) {
+	j, err := f.store.get(id)
+	if err != nil {
+		return gateway.JobStatus{}, err
+	}
+	if owner != "" && j.Owner != owner {
+		return gateway.JobStatus{}, fmt.Errorf("job %q: %w", id, gateway.ErrNotFound)
+	}
+	st := gateway.JobStatus{Job: j}
+	if pos, ok := f.store.positions[id]; ok && j.State.Dispatchable() {
+		st.QueuePosition = &pos
+	}
+	return st, nil
+}
+
+// ListJobs filters by owner and states, newest first, like the real one.
+func (f *fakeService) ListJobs(_ context.Context, owner string, q gateway.JobQuery) (gateway.JobPage, error) {
+	if f.store.err != nil {
+		return gateway.JobPage{}, f.store.err
+	}
+	var out []gateway.JobStatus
+	for _, j := range slices.Backward(f.store.jobs) {
+		if (owner == "" || j.Owner == owner) && (len(q.States) == 0 || slices.Contains(q.States, j.State)) {
+			out = append(out, gateway.JobStatus{Job: j})
+		}
+	}
+	limit := job.JobFilter{Limit: q.Limit}.PageLimit()
+	return gateway.JobPage{Jobs: out[:min(len(out), limit)]}, nil
+}
+
+func (f *fakeService) GetWorkflow(ctx context.Context, name string) (gateway.Workflow, error) {
 	if f.GetWorkflowFunc == nil {
-		return api.Workflow{}, errNotImplemented
+		return gateway.Workflow{}, errNotImplemented
 	}
 	return f.GetWorkflowFunc(ctx, name)
 }
 
-func (f *fakeService) ListWorkflows(ctx context.Context) ([]api.Workflow, error) {
+func (f *fakeService) ListWorkflows(ctx context.Context) ([]gateway.Workflow, error) {
 	if f.ListWorkflowsFunc == nil {
 		return nil, errNotImplemented
 	}
@@ -89,21 +116,21 @@ func (f *fakeService) Ready(ctx context.Context) error {
 	return f.ReadyFunc(ctx)
 }
 
-func (f *fakeService) Backends(ctx context.Context) ([]api.Backend, error) {
+func (f *fakeService) Backends(ctx context.Context) ([]gateway.Backend, error) {
 	if f.BackendsFunc == nil {
 		return nil, errNotImplemented
 	}
 	return f.BackendsFunc(ctx)
 }
 
-// fakeStore is a JobStore over a fixed list of jobs, newest last.
+// fakeStore is the fake service's jobs, newest last.
 type fakeStore struct {
 	jobs      []*job.Job
 	positions map[string]int // queue positions of dispatchable jobs
-	err       error          // returned by every method when set
+	err       error          // returned by every read when set
 }
 
-func (s *fakeStore) GetJob(_ context.Context, id string) (*job.Job, error) {
+func (s *fakeStore) get(id string) (*job.Job, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -113,31 +140,7 @@ func (s *fakeStore) GetJob(_ context.Context, id string) (*job.Job, error) {
 			return &c, nil
 		}
 	}
-	return nil, fmt.Errorf("job %s: %w", id, job.ErrNotFound)
-}
-
-// ListJobs filters by owner and states, newest first, like the real store.
-func (s *fakeStore) ListJobs(_ context.Context, f job.JobFilter) ([]*job.Job, string, error) {
-	if s.err != nil {
-		return nil, "", s.err
-	}
-	var out []*job.Job
-	for _, j := range slices.Backward(s.jobs) {
-		if (f.Owner == "" || j.Owner == f.Owner) && (len(f.States) == 0 || slices.Contains(f.States, j.State)) {
-			out = append(out, j)
-		}
-	}
-	return out[:min(len(out), f.PageLimit())], "", nil
-}
-
-func (s *fakeStore) QueuePosition(_ context.Context, id string) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	if pos, ok := s.positions[id]; ok {
-		return pos, nil
-	}
-	return 0, job.ErrConflict
+	return nil, fmt.Errorf("job %q: %w", id, gateway.ErrNotFound)
 }
 
 // readTestdata returns a file of testdata/.
@@ -151,11 +154,11 @@ func readTestdata(tb testing.TB, name string) []byte {
 }
 
 // storedWorkflows are the fake service's workflows, by name.
-func storedWorkflows(tb testing.TB) map[string]api.Workflow {
+func storedWorkflows(tb testing.TB) map[string]gateway.Workflow {
 	tb.Helper()
-	out := map[string]api.Workflow{}
+	out := map[string]gateway.Workflow{}
 	for _, name := range []string{"txt2img", "flux-text", "sdxl-pair"} {
-		out[name] = api.Workflow{Name: name, Version: "v-" + name, Graph: readTestdata(tb, name+".json")}
+		out[name] = gateway.Workflow{Workflow: &job.Workflow{Name: name, Version: "v-" + name, Graph: readTestdata(tb, name+".json")}}
 	}
 	return out
 }

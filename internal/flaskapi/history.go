@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -20,14 +21,14 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, owner string) 
 	if err != nil {
 		return err
 	}
-	jobs, _, err := h.store.ListJobs(r.Context(), job.JobFilter{Owner: owner, Limit: limit,
+	page, err := h.svc.ListJobs(r.Context(), owner, gateway.JobQuery{Limit: limit,
 		States: []job.State{job.StateSucceeded, job.StateFailed, job.StateCancelled}})
 	if err != nil {
 		return err
 	}
-	out := make(comfy.History, 0, len(jobs))
-	for _, j := range slices.Backward(jobs) {
-		out = append(out, comfy.HistoryItem{PromptID: j.ID, Entry: historyEntry(j)})
+	out := make(comfy.History, 0, len(page.Jobs))
+	for _, j := range slices.Backward(page.Jobs) {
+		out = append(out, comfy.HistoryItem{PromptID: j.ID, Entry: historyEntry(j.Job)})
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -43,7 +44,7 @@ func (h *Handler) promptHistory(w http.ResponseWriter, r *http.Request, owner st
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, comfy.History{{PromptID: j.ID, Entry: historyEntry(j)}})
+	return writeJSON(w, http.StatusOK, comfy.History{{PromptID: j.ID, Entry: historyEntry(j.Job)}})
 }
 
 func maxItems(v string) (int, error) {

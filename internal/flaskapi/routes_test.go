@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,8 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 type routeCase struct {
@@ -23,16 +24,17 @@ type routeCase struct {
 	ctype  string // default application/json when there is a body
 	owner  string // X-Owner; default "alice", "-" for none
 	setup  func(*fakeService, *fakeStore, *Config)
-	// submit is the job request the route must make; nil: none.
-	submit *api.SubmitJobRequest
+	// submit is the submission the route must make, beyond what every
+	// Flask submission has (see checkSubmit); nil: none.
+	submit *job.Submission
 }
 
-func overrides(node string, inputs map[string]any) map[string]api.NodeOverride {
-	return map[string]api.NodeOverride{node: {Inputs: inputs}}
+func overrides(node string, inputs map[string]any) map[string]map[string]any {
+	return map[string]map[string]any{node: inputs}
 }
 
-func txt2img(o map[string]api.NodeOverride) *api.SubmitJobRequest {
-	return &api.SubmitJobRequest{Workflow: "txt2img", Version: "v-txt2img", Overrides: o}
+func txt2img(o map[string]map[string]any) *job.Submission {
+	return &job.Submission{Workflow: "txt2img", Version: "v-txt2img", Overrides: o}
 }
 
 var runCases = []routeCase{
@@ -48,27 +50,27 @@ var runCases = []routeCase{
 	{name: "run-simple-target-missing", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": "x", "target_node": "42"}`},
 	{name: "run-simple-target-bool", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": "x", "target_node": true}`},
 	{name: "run-simple-linked-text", method: "POST", path: "/api/workflow/flux-text", body: `{"prompt": "a cat"}`,
-		submit: &api.SubmitJobRequest{Workflow: "flux-text", Version: "v-flux-text", Overrides: overrides("6", map[string]any{"text": "a cat"})}},
+		submit: &job.Submission{Workflow: "flux-text", Version: "v-flux-text", Overrides: overrides("6", map[string]any{"text": "a cat"})}},
 	{name: "run-simple-text-multiline", method: "POST", path: "/api/workflow/flux-text", body: `{"prompt": "a cat", "target_node": "123"}`,
-		submit: &api.SubmitJobRequest{Workflow: "flux-text", Version: "v-flux-text", Overrides: overrides("123", map[string]any{"text": "a cat"})}},
+		submit: &job.Submission{Workflow: "flux-text", Version: "v-flux-text", Overrides: overrides("123", map[string]any{"text": "a cat"})}},
 	{name: "run-simple-sdxl-pair", method: "POST", path: "/api/workflow/sdxl-pair", body: `{"prompt": "both"}`,
-		submit: &api.SubmitJobRequest{Workflow: "sdxl-pair", Version: "v-sdxl-pair", Overrides: overrides("2", map[string]any{"text_g": "both", "text_l": "both"})}},
+		submit: &job.Submission{Workflow: "sdxl-pair", Version: "v-sdxl-pair", Overrides: overrides("2", map[string]any{"text_g": "both", "text_l": "both"})}},
 	{name: "run-simple-no-text-node", method: "POST", path: "/api/workflow/no-text", body: `{"prompt": "x"}`},
 	{name: "run-simple-prompt-not-string", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": 5}`},
 	{name: "run-advanced", method: "POST", path: "/api/workflow/txt2img",
 		body: `{"6": {"inputs": {"text": "fox"}}, "3": {"seed": 18446744073709551615, "cfg": 6.5}}`,
-		submit: txt2img(map[string]api.NodeOverride{
-			"6": {Inputs: map[string]any{"text": "fox"}},
-			"3": {Inputs: map[string]any{"seed": json.Number("18446744073709551615"), "cfg": json.Number("6.5")}}})},
+		submit: txt2img(map[string]map[string]any{
+			"6": {"text": "fox"},
+			"3": {"seed": json.Number("18446744073709551615"), "cfg": json.Number("6.5")}})},
 	{name: "run-advanced-empty", method: "POST", path: "/api/workflow/txt2img", body: `{}`,
-		submit: txt2img(map[string]api.NodeOverride{})},
+		submit: txt2img(map[string]map[string]any{})},
 	{name: "run-advanced-not-object", method: "POST", path: "/api/workflow/txt2img", body: `{"6": "fox"}`},
 	{name: "run-advanced-inputs-not-object", method: "POST", path: "/api/workflow/txt2img", body: `{"6": {"inputs": ["fox"]}}`},
 	{name: "run-advanced-unknown-node", method: "POST", path: "/api/workflow/txt2img", body: `{"99": {"inputs": {"text": "x"}}}`,
 		submit: txt2img(overrides("99", map[string]any{"text": "x"})),
 		setup: func(s *fakeService, _ *fakeStore, _ *Config) {
-			s.SubmitJobFunc = func(context.Context, string, api.SubmitJobRequest) (api.Job, error) {
-				return api.Job{}, &gateway.InputError{Field: "overrides.99", Problem: "no such node in the workflow"}
+			s.SubmitFunc = func(context.Context, job.Submission) (gateway.Submitted, error) {
+				return gateway.Submitted{}, &gateway.InputError{Field: "overrides.99", Problem: "no such node in the workflow"}
 			}
 		}},
 	{name: "run-unknown-workflow", method: "POST", path: "/api/workflow/nope", body: `{"prompt": "x"}`},
@@ -83,37 +85,37 @@ var runCases = []routeCase{
 	{name: "run-validation-error", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": "x"}`,
 		submit: txt2img(overrides("6", map[string]any{"text": "x"})),
 		setup: func(s *fakeService, _ *fakeStore, _ *Config) {
-			s.SubmitJobFunc = func(context.Context, string, api.SubmitJobRequest) (api.Job, error) {
-				return api.Job{}, &gateway.InputError{Field: "prompt.4.inputs.ckpt_name", Problem: "node 4 (CheckpointLoaderSimple): Value not in list",
+			s.SubmitFunc = func(context.Context, job.Submission) (gateway.Submitted, error) {
+				return gateway.Submitted{}, &gateway.InputError{Field: "prompt.4.inputs.ckpt_name", Problem: "node 4 (CheckpointLoaderSimple): Value not in list",
 					NodeErrors: map[string]any{"4": map[string]any{"class_type": "CheckpointLoaderSimple"}}}
 			}
 		}},
 	{name: "run-overloaded", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": "x"}`,
 		submit: txt2img(overrides("6", map[string]any{"text": "x"})),
 		setup: func(s *fakeService, _ *fakeStore, _ *Config) {
-			s.SubmitJobFunc = func(context.Context, string, api.SubmitJobRequest) (api.Job, error) {
-				return api.Job{}, &gateway.OverloadError{Message: "queue is full (5 jobs waiting)", RetryAfter: 4500 * time.Millisecond}
+			s.SubmitFunc = func(context.Context, job.Submission) (gateway.Submitted, error) {
+				return gateway.Submitted{}, &gateway.OverloadError{Message: "queue is full (5 jobs waiting)", RetryAfter: 4500 * time.Millisecond}
 			}
 		}},
 	{name: "run-unrunnable", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": "x"}`,
 		submit: txt2img(overrides("6", map[string]any{"text": "x"})),
 		setup: func(s *fakeService, _ *fakeStore, _ *Config) {
-			s.SubmitJobFunc = func(context.Context, string, api.SubmitJobRequest) (api.Job, error) {
-				return api.Job{}, &gateway.UnrunnableError{Message: "no backend has node class KSampler"}
+			s.SubmitFunc = func(context.Context, job.Submission) (gateway.Submitted, error) {
+				return gateway.Submitted{}, &gateway.UnrunnableError{Message: "no backend has node class KSampler"}
 			}
 		}},
 	{name: "run-internal-error", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": "x"}`,
 		submit: txt2img(overrides("6", map[string]any{"text": "x"})),
 		setup: func(s *fakeService, _ *fakeStore, _ *Config) {
-			s.SubmitJobFunc = func(context.Context, string, api.SubmitJobRequest) (api.Job, error) {
-				return api.Job{}, errors.New("disk I/O error at /var/lib/comfygate")
+			s.SubmitFunc = func(context.Context, job.Submission) (gateway.Submitted, error) {
+				return gateway.Submitted{}, errors.New("disk I/O error at /var/lib/comfygate")
 			}
 		}},
 	{name: "run-unauthorized", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": "x"}`, owner: "-"},
 	{name: "run-panic", method: "POST", path: "/api/workflow/txt2img", body: `{"prompt": "x"}`,
 		submit: txt2img(overrides("6", map[string]any{"text": "x"})),
 		setup: func(s *fakeService, _ *fakeStore, _ *Config) {
-			s.SubmitJobFunc = func(context.Context, string, api.SubmitJobRequest) (api.Job, error) { panic("boom") }
+			s.SubmitFunc = func(context.Context, job.Submission) (gateway.Submitted, error) { panic("boom") }
 		}},
 }
 
@@ -127,7 +129,7 @@ var infoCases = []routeCase{
 	}},
 	{name: "workflows", path: "/api/workflows"},
 	{name: "workflows-error", path: "/api/workflows", setup: func(s *fakeService, _ *fakeStore, _ *Config) {
-		s.ListWorkflowsFunc = func(context.Context) ([]api.Workflow, error) { return nil, errors.New("database is locked") }
+		s.ListWorkflowsFunc = func(context.Context) ([]gateway.Workflow, error) { return nil, errors.New("database is locked") }
 	}},
 	{name: "prefix-workflows", path: "/flask/api/workflows"},
 	{name: "prefix-unknown-route", path: "/flask/api/nope"},
@@ -152,7 +154,7 @@ func TestRoutes(t *testing.T) {
 func serveCase(tb testing.TB, tc routeCase) (*httptest.ResponseRecorder, *fakeService) {
 	tb.Helper()
 	svc, store := newFakes(tb)
-	cfg := Config{Service: svc, Store: store, Owner: headerOwner, Now: func() time.Time { return t0 }}
+	cfg := Config{Service: svc, Owner: headerOwner, Now: func() time.Time { return t0 }}
 	if tc.setup != nil {
 		tc.setup(svc, store, &cfg)
 	}
@@ -172,7 +174,10 @@ func serveCase(tb testing.TB, tc routeCase) (*httptest.ResponseRecorder, *fakeSe
 	return rec, svc
 }
 
-func checkSubmit(tb testing.TB, svc *fakeService, want *api.SubmitJobRequest) {
+// checkSubmit compares the one submission made with want, completed with
+// what every Flask submission carries: its source, the caller, and the
+// client id the answer names.
+func checkSubmit(tb testing.TB, svc *fakeService, want *job.Submission) {
 	tb.Helper()
 	got := svc.Submitted()
 	if want == nil {
@@ -184,7 +189,9 @@ func checkSubmit(tb testing.TB, svc *fakeService, want *api.SubmitJobRequest) {
 	if len(got) != 1 {
 		tb.Fatalf("submitted %d jobs, want 1", len(got))
 	}
-	if diff := cmp.Diff(submitted{Owner: "alice", Req: *want}, got[0]); diff != "" {
+	full := *want
+	full.Source, full.Owner, full.ClientID = job.SourceFlask, "alice", fmt.Sprintf("my-api-%d", t0.Unix())
+	if diff := cmp.Diff(full, got[0]); diff != "" {
 		tb.Errorf("submitted job (-want +got):\n%s", diff)
 	}
 }

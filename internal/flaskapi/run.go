@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
@@ -55,20 +54,20 @@ func (h *Handler) runWorkflow(w http.ResponseWriter, r *http.Request, owner stri
 	// Pin the version that was read, so the node chosen above is the node
 	// that runs even if the workflow is replaced meanwhile.
 	clientID := fmt.Sprintf("my-api-%d", h.cfg.Now().Unix())
-	ctx := gateway.WithOrigin(r.Context(), job.SourceFlask, clientID)
-	j, _, err := h.svc.SubmitJob(ctx, owner, api.SubmitJobRequest{
-		Workflow: wf.Name, Version: wf.Version, Overrides: overrides}, "")
+	res, err := h.svc.Submit(r.Context(), job.Submission{
+		Source: job.SourceFlask, Owner: owner, ClientID: clientID,
+		Workflow: wf.Name, Version: wf.Version, Overrides: overrides})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, runResponse{
 		ClientID: clientID, NodeErrors: map[string]any{},
-		PromptID: j.ID, Status: "success"})
+		PromptID: res.ID, Status: "success"})
 }
 
 // simpleOverride puts the prompt text into the target node or, without
 // one, into the positive prompt.
-func simpleOverride(wf api.Workflow, prompt, target string) (map[string]api.NodeOverride, error) {
+func simpleOverride(wf gateway.Workflow, prompt, target string) (map[string]map[string]any, error) {
 	g, err := workflow.ParseGraph(wf.Graph, workflow.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("stored workflow %s: %w", wf.Name, err)
@@ -89,7 +88,7 @@ func simpleOverride(wf api.Workflow, prompt, target string) (map[string]api.Node
 	for _, in := range inputs {
 		set[in] = prompt
 	}
-	return map[string]api.NodeOverride{target: {Inputs: set}}, nil
+	return map[string]map[string]any{target: set}, nil
 }
 
 // flaskTextClasses are the classes the Flask service writes "text" into,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -71,24 +72,21 @@ type (
 
 const msgTaskNotFound = "Task not found in queue or history"
 
-// errNoJob hides whether a job is absent or someone else's.
-var errNoJob = errors.New("no such job")
-
-// ownedJob loads a job the caller may see: with auth on, only its own
-// (the gateway's rule for every surface).
-func (h *Handler) ownedJob(ctx context.Context, owner, id string) (*job.Job, error) {
-	j, err := h.store.GetJob(ctx, id)
-	if errors.Is(err, job.ErrNotFound) {
-		return nil, errNoJob
+// ownedJob loads a job the caller may see, through the use cases' owner
+// check; errNoJob hides whether a job is absent or someone else's.
+func (h *Handler) ownedJob(ctx context.Context, owner, id string) (gateway.JobStatus, error) {
+	j, err := h.svc.GetJob(ctx, owner, id)
+	if errors.Is(err, gateway.ErrNotFound) {
+		return j, errNoJob
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get job %s: %w", id, err)
-	}
-	if owner != "" && j.Owner != owner {
-		return nil, errNoJob
+		return j, fmt.Errorf("get job %s: %w", id, err)
 	}
 	return j, nil
 }
+
+// errNoJob: no job of the caller's has that id.
+var errNoJob = errors.New("no such job")
 
 // taskStatus is GET /api/task_status/{prompt_id}. Every status, not_found
 // included, answers 200 as the Flask service does, so pollers that raise on
@@ -102,36 +100,28 @@ func (h *Handler) taskStatus(w http.ResponseWriter, r *http.Request, owner strin
 	if err != nil {
 		return err
 	}
-	body, err := h.statusOf(r, j)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, body)
+	return writeJSON(w, http.StatusOK, h.statusOf(r, j))
 }
 
-func (h *Handler) statusOf(r *http.Request, j *job.Job) (any, error) {
+func (h *Handler) statusOf(r *http.Request, j gateway.JobStatus) any {
 	switch j.State {
 	case job.StateQueued, job.StateRetrying:
-		pos, err := h.store.QueuePosition(r.Context(), j.ID)
-		if err == nil {
-			return pendingStatus{Message: "Task is waiting in queue", QueuePosition: pos + 1, Status: "pending"}, nil
-		}
-		if !errors.Is(err, job.ErrConflict) {
-			return nil, fmt.Errorf("queue position of %s: %w", j.ID, err)
+		if j.QueuePosition != nil {
+			return pendingStatus{Message: "Task is waiting in queue", QueuePosition: *j.QueuePosition + 1, Status: "pending"}
 		}
 		// Dispatched between the two reads: it is running now.
 	case job.StateSucceeded:
-		return h.completed(r, j), nil
+		return h.completed(r, j.Job)
 	case job.StateFailed:
 		msg := "Task failed"
 		if j.Error != nil {
 			msg = j.Error.Error()
 		}
-		return errorStatus{Error: msg, Message: msg, Status: "error"}, nil
+		return errorStatus{Error: msg, Message: msg, Status: "error"}
 	case job.StateCancelled:
-		return errorStatus{Error: "cancelled", Message: "Task was cancelled", Status: "error"}, nil
+		return errorStatus{Error: "cancelled", Message: "Task was cancelled", Status: "error"}
 	}
-	return runningStatus{ExecutionInfo: executionInfoOf(j), Message: "Task is currently running", Status: "running"}, nil
+	return runningStatus{ExecutionInfo: executionInfoOf(j.Job), Message: "Task is currently running", Status: "running"}
 }
 
 func executionInfoOf(j *job.Job) executionInfo {
@@ -193,11 +183,11 @@ func (h *Handler) images(w http.ResponseWriter, r *http.Request, owner string) e
 	switch j.State {
 	case job.StateSucceeded:
 	case job.StateFailed, job.StateCancelled:
-		return errorf(http.StatusNotFound, "No outputs found in history: the task %s", endedHow(j))
+		return errorf(http.StatusNotFound, "No outputs found in history: the task %s", endedHow(j.Job))
 	default:
 		return errorf(http.StatusNotFound, "History not found: the task is %s, not finished", j.State)
 	}
-	list := h.imagesOf(r, j)
+	list := h.imagesOf(r, j.Job)
 	if len(list) == 0 {
 		return errorf(http.StatusNotFound, "No images found in output")
 	}

@@ -53,8 +53,8 @@ var historyCases = []routeCase{
 
 func TestAuthOffSeesEveryJob(t *testing.T) {
 	t.Parallel()
-	svc, store := newFakes(t)
-	h, err := New(Config{Service: svc, Store: store})
+	svc, _ := newFakes(t)
+	h, err := New(Config{Service: svc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +78,8 @@ func TestPatterns(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			svc, store := newFakes(t)
-			h, err := New(Config{Service: svc, Store: store, RootHistory: tc.rootHistory})
+			svc, _ := newFakes(t)
+			h, err := New(Config{Service: svc, RootHistory: tc.rootHistory})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,13 +90,10 @@ func TestPatterns(t *testing.T) {
 	}
 }
 
-func TestNewNeedsServiceAndStore(t *testing.T) {
+func TestNewNeedsService(t *testing.T) {
 	t.Parallel()
-	svc, store := newFakes(t)
-	for name, cfg := range map[string]Config{"no service": {Store: store}, "no store": {Service: svc}} {
-		if _, err := New(cfg); err == nil {
-			t.Errorf("%s: New succeeded, want an error", name)
-		}
+	if _, err := New(Config{Owner: headerOwner}); err == nil {
+		t.Error("New without a Service succeeded, want an error")
 	}
 }
 

@@ -10,16 +10,74 @@ import (
 	"strings"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/comfy"
 )
+
+// Backend is one ComfyUI server of the fleet as the use cases describe it.
+type Backend struct {
+	ID  string
+	URL string
+	// State is the fleet's word for its health: "unknown" (not probed
+	// yet), "healthy", "degraded", "down" or "draining".
+	State string
+	// Running is the job it runs now ("" for none); Waiting are the jobs
+	// waiting in its own queue (the prefetch).
+	Running string
+	Waiting []string
+	// Done and Failed count the jobs that ended there.
+	Done, Failed int64
+	// Latency is how long its requests take, 0 when not known now.
+	Latency time.Duration
+	// LastError says what went wrong there last, and LastErrorAt when;
+	// they outlive a recovery, and are zero if nothing ever did.
+	LastError   string
+	LastErrorAt time.Time
+	Version     string
+	Devices     []comfy.Device
+	// NodeCount is how many node classes it has; Models are its model
+	// files by the loader input that takes them ("ckpt_name": [...]).
+	NodeCount int
+	Models    map[string][]string
+}
+
+// StateHealthy is the State of a backend that takes jobs.
+const StateHealthy = "healthy"
+
+// Healthy reports whether b takes jobs.
+func (b Backend) Healthy() bool { return b.State == StateHealthy }
+
+// NewBackend is a ComfyUI server to add to the fleet.
+type NewBackend struct {
+	// ID names it; "" picks the next free "backend-N".
+	ID  string
+	URL string
+	// MaxInflight is how many jobs it may hold at once; 0 is the fleet's
+	// default.
+	MaxInflight int
+}
+
+// BackendProbe is what a ComfyUI server answered when tried.
+type BackendProbe struct {
+	URL                 string
+	Latency             time.Duration
+	Version             string
+	VRAMTotal, VRAMFree int64
+	NodeCount           int
+	Devices             []comfy.Device
+}
+
+// Backends describes the fleet, in configuration order.
+func (s *Service) Backends(context.Context) ([]Backend, error) {
+	return s.cfg.Fleet.Backends(), nil
+}
 
 // FleetAdmin changes the fleet at run time. It is apart from Fleet so that
 // what only runs jobs (and its test fakes) need not grow admin methods.
 // An implementation reports an unknown id with an error wrapping
 // ErrUnknownBackend, and a taken id with one wrapping ErrDuplicateBackend.
 type FleetAdmin interface {
-	// AddBackend adds a ComfyUI server; req is checked and has an id.
-	AddBackend(req api.AddBackendRequest) error
+	// AddBackend adds a ComfyUI server; b is checked and has an id.
+	AddBackend(b NewBackend) error
 	// RemoveBackend drains a backend, waits until ctx ends for its jobs,
 	// moves the ones still there elsewhere and takes it out.
 	RemoveBackend(ctx context.Context, id string) error
@@ -27,7 +85,7 @@ type FleetAdmin interface {
 	Drain(id string) error
 	Resume(id string) error
 	// TestBackend probes a ComfyUI server without adding it.
-	TestBackend(ctx context.Context, url string) (api.BackendProbe, error)
+	TestBackend(ctx context.Context, url string) (BackendProbe, error)
 }
 
 // Errors of the FleetAdmin contract. The Service turns them into
@@ -56,13 +114,13 @@ var backendID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // AddBackend adds a ComfyUI server to the fleet, under req.ID or, when it
 // is empty, the next free "backend-N". It takes jobs once its first health
 // probe and socket succeed.
-func (s *Service) AddBackend(_ context.Context, req api.AddBackendRequest) (api.Backend, error) {
+func (s *Service) AddBackend(_ context.Context, req NewBackend) (Backend, error) {
 	admin, err := s.admin()
 	if err != nil {
-		return api.Backend{}, err
+		return Backend{}, err
 	}
 	if err := checkAddBackend(req); err != nil {
-		return api.Backend{}, err
+		return Backend{}, err
 	}
 	if req.ID != "" {
 		return s.addBackend(admin, req)
@@ -71,17 +129,17 @@ func (s *Service) AddBackend(_ context.Context, req api.AddBackendRequest) (api.
 	var conflict *ConflictError
 	for range 3 {
 		req.ID = nextBackendID(s.cfg.Fleet.Backends())
-		var b api.Backend
+		var b Backend
 		if b, err = s.addBackend(admin, req); !errors.As(err, &conflict) {
 			return b, err
 		}
 	}
-	return api.Backend{}, err
+	return Backend{}, err
 }
 
-func (s *Service) addBackend(admin FleetAdmin, req api.AddBackendRequest) (api.Backend, error) {
+func (s *Service) addBackend(admin FleetAdmin, req NewBackend) (Backend, error) {
 	if err := admin.AddBackend(req); err != nil {
-		return api.Backend{}, backendError("add", req.ID, err)
+		return Backend{}, backendError("add", req.ID, err)
 	}
 	return s.backend(req.ID)
 }
@@ -100,22 +158,22 @@ func (s *Service) RemoveBackend(ctx context.Context, id string) error {
 }
 
 // DrainBackend stops giving a backend new jobs; its jobs run to the end.
-func (s *Service) DrainBackend(_ context.Context, id string) (api.Backend, error) {
+func (s *Service) DrainBackend(_ context.Context, id string) (Backend, error) {
 	return s.changeBackend("drain", id, FleetAdmin.Drain)
 }
 
 // ResumeBackend undoes DrainBackend.
-func (s *Service) ResumeBackend(_ context.Context, id string) (api.Backend, error) {
+func (s *Service) ResumeBackend(_ context.Context, id string) (Backend, error) {
 	return s.changeBackend("resume", id, FleetAdmin.Resume)
 }
 
-func (s *Service) changeBackend(op, id string, change func(FleetAdmin, string) error) (api.Backend, error) {
+func (s *Service) changeBackend(op, id string, change func(FleetAdmin, string) error) (Backend, error) {
 	admin, err := s.admin()
 	if err != nil {
-		return api.Backend{}, err
+		return Backend{}, err
 	}
 	if err := change(admin, id); err != nil {
-		return api.Backend{}, backendError(op, id, err)
+		return Backend{}, backendError(op, id, err)
 	}
 	return s.backend(id)
 }
@@ -123,25 +181,25 @@ func (s *Service) changeBackend(op, id string, change func(FleetAdmin, string) e
 // TestBackend tries a ComfyUI server from here, without adding it: what
 // it answers is what the fleet would see. A server that does not answer as
 // ComfyUI does is an UpstreamError saying why.
-func (s *Service) TestBackend(ctx context.Context, rawURL string) (api.BackendProbe, error) {
+func (s *Service) TestBackend(ctx context.Context, rawURL string) (BackendProbe, error) {
 	admin, err := s.admin()
 	if err != nil {
-		return api.BackendProbe{}, err
+		return BackendProbe{}, err
 	}
 	if err := checkBackendURL("url", rawURL); err != nil {
-		return api.BackendProbe{}, err
+		return BackendProbe{}, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	p, err := admin.TestBackend(pctx, rawURL)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return api.BackendProbe{}, fmt.Errorf("test backend: %w", ctx.Err())
+		return BackendProbe{}, fmt.Errorf("test backend: %w", ctx.Err())
 	case err != nil && pctx.Err() != nil:
-		return api.BackendProbe{}, &UpstreamError{Err: err,
+		return BackendProbe{}, &UpstreamError{Err: err,
 			Message: fmt.Sprintf("%s did not answer within %s", rawURL, probeTimeout)}
 	case err != nil:
-		return api.BackendProbe{}, &UpstreamError{Err: err, Message: "not a reachable ComfyUI server: " + clip(err.Error(), maxReason)}
+		return BackendProbe{}, &UpstreamError{Err: err, Message: "not a reachable ComfyUI server: " + clip(err.Error(), maxReason)}
 	}
 	p.URL = rawURL
 	return p, nil
@@ -156,13 +214,13 @@ func (s *Service) admin() (FleetAdmin, error) {
 }
 
 // backend is one backend as the admin API shows it.
-func (s *Service) backend(id string) (api.Backend, error) {
+func (s *Service) backend(id string) (Backend, error) {
 	for _, b := range s.cfg.Fleet.Backends() {
 		if b.ID == id {
 			return b, nil
 		}
 	}
-	return api.Backend{}, fmt.Errorf("backend %q: %w", id, ErrNotFound)
+	return Backend{}, fmt.Errorf("backend %q: %w", id, ErrNotFound)
 }
 
 // backendError turns the FleetAdmin contract's errors into the gateway's.
@@ -178,7 +236,7 @@ func backendError(op, id string, err error) error {
 	return fmt.Errorf("%s backend %s: %w", op, id, err)
 }
 
-func checkAddBackend(req api.AddBackendRequest) error {
+func checkAddBackend(req NewBackend) error {
 	if req.ID != "" && !backendID.MatchString(req.ID) {
 		return &InputError{Field: "id", Problem: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"}
 	}
@@ -215,7 +273,7 @@ func checkBackendURL(field, raw string) error {
 }
 
 // nextBackendID is "backend-N", N one above the highest in use.
-func nextBackendID(bs []api.Backend) string {
+func nextBackendID(bs []Backend) string {
 	highest := 0
 	for _, b := range bs {
 		if n, err := strconv.Atoi(strings.TrimPrefix(b.ID, autoIDPrefix)); err == nil && strings.HasPrefix(b.ID, autoIDPrefix) {

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/comfygate/comfygate/api"
 )
 
 // fakeAdmin is a fleet whose backends are a list that the FleetAdmin
@@ -20,35 +18,35 @@ import (
 type fakeAdmin struct {
 	*fakeFleet
 	// BeforeAdd runs before an add takes effect (to imitate a racing one).
-	BeforeAdd       func(req api.AddBackendRequest)
-	TestBackendFunc func(ctx context.Context, url string) (api.BackendProbe, error)
+	BeforeAdd       func(req NewBackend)
+	TestBackendFunc func(ctx context.Context, url string) (BackendProbe, error)
 
 	mu       sync.Mutex // guards the fields below
-	backends []api.Backend
+	backends []Backend
 	removeDL time.Duration // time left on RemoveBackend's ctx
 }
 
-func (f *fakeAdmin) Backends() []api.Backend {
+func (f *fakeAdmin) Backends() []Backend {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.backends)
 }
 
-func (f *fakeAdmin) add(b api.Backend) error {
+func (f *fakeAdmin) add(b Backend) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if slices.ContainsFunc(f.backends, func(x api.Backend) bool { return x.ID == b.ID }) {
+	if slices.ContainsFunc(f.backends, func(x Backend) bool { return x.ID == b.ID }) {
 		return fmt.Errorf("add backend %s: %w", b.ID, ErrDuplicateBackend)
 	}
 	f.backends = append(f.backends, b)
 	return nil
 }
 
-func (f *fakeAdmin) AddBackend(req api.AddBackendRequest) error {
+func (f *fakeAdmin) AddBackend(req NewBackend) error {
 	if f.BeforeAdd != nil {
 		f.BeforeAdd(req)
 	}
-	return f.add(api.Backend{ID: req.ID, URL: req.URL, State: "unknown"})
+	return f.add(Backend{ID: req.ID, URL: req.URL, State: "unknown"})
 }
 
 func (f *fakeAdmin) RemoveBackend(ctx context.Context, id string) error {
@@ -57,7 +55,7 @@ func (f *fakeAdmin) RemoveBackend(ctx context.Context, id string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		f.removeDL = time.Until(dl)
 	}
-	i := slices.IndexFunc(f.backends, func(x api.Backend) bool { return x.ID == id })
+	i := slices.IndexFunc(f.backends, func(x Backend) bool { return x.ID == id })
 	if i < 0 {
 		return fmt.Errorf("remove backend %s: %w", id, ErrUnknownBackend)
 	}
@@ -68,7 +66,7 @@ func (f *fakeAdmin) RemoveBackend(ctx context.Context, id string) error {
 func (f *fakeAdmin) setState(id, state string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	i := slices.IndexFunc(f.backends, func(x api.Backend) bool { return x.ID == id })
+	i := slices.IndexFunc(f.backends, func(x Backend) bool { return x.ID == id })
 	if i < 0 {
 		return fmt.Errorf("%s: %w", id, ErrUnknownBackend)
 	}
@@ -79,12 +77,12 @@ func (f *fakeAdmin) setState(id, state string) error {
 func (f *fakeAdmin) Drain(id string) error  { return f.setState(id, "draining") }
 func (f *fakeAdmin) Resume(id string) error { return f.setState(id, "healthy") }
 
-func (f *fakeAdmin) TestBackend(ctx context.Context, url string) (api.BackendProbe, error) {
+func (f *fakeAdmin) TestBackend(ctx context.Context, url string) (BackendProbe, error) {
 	return f.TestBackendFunc(ctx, url)
 }
 
 // newAdminService is a Service over a fakeAdmin holding backends.
-func newAdminService(tb testing.TB, backends ...api.Backend) (*Service, *fakeAdmin) {
+func newAdminService(tb testing.TB, backends ...Backend) (*Service, *fakeAdmin) {
 	tb.Helper()
 	e := newEnv(tb)
 	fa := &fakeAdmin{fakeFleet: e.fleet, backends: backends}
@@ -98,29 +96,29 @@ func newAdminService(tb testing.TB, backends ...api.Backend) (*Service, *fakeAdm
 }
 
 func TestAddBackend(t *testing.T) {
-	existing := []api.Backend{{ID: "backend-1", State: "healthy"}, {ID: "gpu", State: "healthy"}, {ID: "backend-7", State: "down"}}
+	existing := []Backend{{ID: "backend-1", State: "healthy"}, {ID: "gpu", State: "healthy"}, {ID: "backend-7", State: "down"}}
 	tests := []struct {
 		name      string
-		req       api.AddBackendRequest
+		req       NewBackend
 		wantID    string
 		wantField string // an InputError on this field
 		wantCode  string // a ConflictError with this code
 	}{
-		{name: "named", req: api.AddBackendRequest{ID: "gpu2", URL: "http://10.0.0.8:8188", MaxInflight: 3}, wantID: "gpu2"},
-		{name: "id chosen above the highest", req: api.AddBackendRequest{URL: "https://comfy.example/prefix"}, wantID: "backend-8"},
-		{name: "duplicate id", req: api.AddBackendRequest{ID: "gpu", URL: "http://h:1"}, wantCode: "backend_exists"},
-		{name: "no url", req: api.AddBackendRequest{ID: "x"}, wantField: "url"},
-		{name: "not http", req: api.AddBackendRequest{URL: "ftp://h:21"}, wantField: "url"},
-		{name: "no scheme", req: api.AddBackendRequest{URL: "10.0.0.8:8188"}, wantField: "url"},
-		{name: "no host", req: api.AddBackendRequest{URL: "http:///x"}, wantField: "url"},
-		{name: "bad port", req: api.AddBackendRequest{URL: "http://h:port"}, wantField: "url"},
-		{name: "credentials", req: api.AddBackendRequest{URL: "http://u:p@h:8188"}, wantField: "url"},
-		{name: "query", req: api.AddBackendRequest{URL: "http://h:8188/?a=b"}, wantField: "url"},
-		{name: "too long", req: api.AddBackendRequest{URL: "http://h/" + strings.Repeat("a", maxBackendURL)}, wantField: "url"},
-		{name: "bad id", req: api.AddBackendRequest{ID: "-x", URL: "http://h:1"}, wantField: "id"},
-		{name: "long id", req: api.AddBackendRequest{ID: strings.Repeat("a", 65), URL: "http://h:1"}, wantField: "id"},
-		{name: "negative max_inflight", req: api.AddBackendRequest{URL: "http://h:1", MaxInflight: -1}, wantField: "max_inflight"},
-		{name: "huge max_inflight", req: api.AddBackendRequest{URL: "http://h:1", MaxInflight: maxInflight + 1}, wantField: "max_inflight"},
+		{name: "named", req: NewBackend{ID: "gpu2", URL: "http://10.0.0.8:8188", MaxInflight: 3}, wantID: "gpu2"},
+		{name: "id chosen above the highest", req: NewBackend{URL: "https://comfy.example/prefix"}, wantID: "backend-8"},
+		{name: "duplicate id", req: NewBackend{ID: "gpu", URL: "http://h:1"}, wantCode: "backend_exists"},
+		{name: "no url", req: NewBackend{ID: "x"}, wantField: "url"},
+		{name: "not http", req: NewBackend{URL: "ftp://h:21"}, wantField: "url"},
+		{name: "no scheme", req: NewBackend{URL: "10.0.0.8:8188"}, wantField: "url"},
+		{name: "no host", req: NewBackend{URL: "http:///x"}, wantField: "url"},
+		{name: "bad port", req: NewBackend{URL: "http://h:port"}, wantField: "url"},
+		{name: "credentials", req: NewBackend{URL: "http://u:p@h:8188"}, wantField: "url"},
+		{name: "query", req: NewBackend{URL: "http://h:8188/?a=b"}, wantField: "url"},
+		{name: "too long", req: NewBackend{URL: "http://h/" + strings.Repeat("a", maxBackendURL)}, wantField: "url"},
+		{name: "bad id", req: NewBackend{ID: "-x", URL: "http://h:1"}, wantField: "id"},
+		{name: "long id", req: NewBackend{ID: strings.Repeat("a", 65), URL: "http://h:1"}, wantField: "id"},
+		{name: "negative max_inflight", req: NewBackend{URL: "http://h:1", MaxInflight: -1}, wantField: "max_inflight"},
+		{name: "huge max_inflight", req: NewBackend{URL: "http://h:1", MaxInflight: maxInflight + 1}, wantField: "max_inflight"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,7 +138,7 @@ func TestAddBackend(t *testing.T) {
 					t.Fatalf("err = %v, want a ConflictError %s", err, tt.wantCode)
 				}
 			default:
-				want := api.Backend{ID: tt.wantID, URL: tt.req.URL, State: "unknown"}
+				want := Backend{ID: tt.wantID, URL: tt.req.URL, State: "unknown"}
 				if err != nil || !cmp.Equal(b, want) {
 					t.Fatalf("AddBackend = %+v, %v; want %+v", b, err, want)
 				}
@@ -163,19 +161,19 @@ func btoi(b bool) int {
 // this one, the next free id is picked.
 func TestAddBackendRacingID(t *testing.T) {
 	svc, fa := newAdminService(t)
-	fa.BeforeAdd = func(req api.AddBackendRequest) {
+	fa.BeforeAdd = func(req NewBackend) {
 		if req.ID == "backend-1" {
-			_ = fa.add(api.Backend{ID: "backend-1", State: "healthy"})
+			_ = fa.add(Backend{ID: "backend-1", State: "healthy"})
 		}
 	}
-	b, err := svc.AddBackend(context.Background(), api.AddBackendRequest{URL: "http://h:1"})
+	b, err := svc.AddBackend(context.Background(), NewBackend{URL: "http://h:1"})
 	if err != nil || b.ID != "backend-2" {
 		t.Fatalf("AddBackend = %+v, %v; want backend-2", b, err)
 	}
 }
 
 func TestBackendChanges(t *testing.T) {
-	svc, fa := newAdminService(t, api.Backend{ID: "gpu", State: "healthy"})
+	svc, fa := newAdminService(t, Backend{ID: "gpu", State: "healthy"})
 	ctx := context.Background()
 	if b, err := svc.DrainBackend(ctx, "gpu"); err != nil || b.State != "draining" {
 		t.Fatalf("drain: %+v, %v", b, err)
@@ -201,19 +199,19 @@ func TestBackendChanges(t *testing.T) {
 }
 
 func TestTestBackend(t *testing.T) {
-	probe := api.BackendProbe{LatencyMS: 2, Version: "0.3.64", NodeCount: 612, VRAMTotal: 8, VRAMFree: 4}
+	probe := BackendProbe{Latency: 2 * time.Millisecond, Version: "0.3.64", NodeCount: 612, VRAMTotal: 8, VRAMFree: 4}
 	refused := errors.New(`test backend http://h:1: dial tcp 127.0.0.1:1: connect: connection refused`)
 	tests := []struct {
 		name       string
 		url        string
-		fleet      func(ctx context.Context, url string) (api.BackendProbe, error)
-		want       api.BackendProbe
+		fleet      func(ctx context.Context, url string) (BackendProbe, error)
+		want       BackendProbe
 		wantField  string
 		wantReason string // an UpstreamError containing this
 	}{
-		{name: "answers", url: "http://h:1", fleet: func(context.Context, string) (api.BackendProbe, error) { return probe, nil },
-			want: api.BackendProbe{URL: "http://h:1", LatencyMS: 2, Version: "0.3.64", NodeCount: 612, VRAMTotal: 8, VRAMFree: 4}},
-		{name: "unreachable", url: "http://h:1", fleet: func(context.Context, string) (api.BackendProbe, error) { return api.BackendProbe{}, refused },
+		{name: "answers", url: "http://h:1", fleet: func(context.Context, string) (BackendProbe, error) { return probe, nil },
+			want: BackendProbe{URL: "http://h:1", Latency: 2 * time.Millisecond, Version: "0.3.64", NodeCount: 612, VRAMTotal: 8, VRAMFree: 4}},
+		{name: "unreachable", url: "http://h:1", fleet: func(context.Context, string) (BackendProbe, error) { return BackendProbe{}, refused },
 			wantReason: "connection refused"},
 		{name: "bad url", url: "h:1", wantField: "url"},
 		{name: "empty url", url: "", wantField: "url"},
@@ -249,9 +247,9 @@ func TestTestBackend(t *testing.T) {
 // backend failed.
 func TestTestBackendCallerGone(t *testing.T) {
 	svc, fa := newAdminService(t)
-	fa.TestBackendFunc = func(ctx context.Context, _ string) (api.BackendProbe, error) {
+	fa.TestBackendFunc = func(ctx context.Context, _ string) (BackendProbe, error) {
 		<-ctx.Done()
-		return api.BackendProbe{}, ctx.Err()
+		return BackendProbe{}, ctx.Err()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -264,7 +262,7 @@ func TestTestBackendCallerGone(t *testing.T) {
 
 func TestAdminOff(t *testing.T) {
 	e := newEnv(t) // no Admin in its Config
-	_, err := e.svc.AddBackend(context.Background(), api.AddBackendRequest{URL: "http://h:1"})
+	_, err := e.svc.AddBackend(context.Background(), NewBackend{URL: "http://h:1"})
 	var forbidden *ForbiddenError
 	if !errors.As(err, &forbidden) {
 		t.Fatalf("err = %v, want a ForbiddenError", err)

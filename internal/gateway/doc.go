@@ -1,9 +1,38 @@
 // Package gateway holds comfygate's use cases — submit, follow and cancel
-// jobs, store workflows, accept uploads — behind one Service that every
-// surface (REST, ComfyUI-compatible, Flask-compatible, CLI) calls.
+// jobs, store workflows, accept uploads, change the fleet — behind one
+// Service, in the domain's types. Every surface calls it: the REST API
+// (internal/httpapi), the ComfyUI-compatible surface (internal/comfyapi)
+// and the Flask-compatible one (internal/flaskapi) each decode their wire
+// form into a job.Submission or an id, call the Service, and encode its
+// answer in their own wire form; the CLI and the web UI go through the
+// REST API.
 //
-// Keeping the use cases here, apart from transports, means the rules (how a
-// request is validated, bound and made durable before it is acknowledged) are
-// written once, and each surface stays a thin translation of its own wire
-// format.
+// Keeping the use cases here, apart from transports, means each rule is
+// written once: how a submission is resolved, how its file inputs are
+// staged (only the caller's own files; no name that leaves a backend's
+// input directory), how it is validated, admitted against the backlog and
+// made durable before it is acknowledged (Submit is the only place a job
+// is created and its first event published), who may see or cancel a job
+// (another owner's job is not found), and what a queue position means.
+//
+// # Queue position
+//
+// A waiting job's queue position is the number of waiting jobs — queued
+// or retrying, of every owner — that come before it in the store's
+// dispatch order: higher priority first, then earlier submission. 0 means
+// no job is ahead. Jobs that have a backend have no position. Every
+// surface shows this number: the REST job's queue_position and the
+// "queued" event's position (0-based), the Flask task_status's
+// queue_position (1-based, as the Flask service counted). The
+// ComfyUI-compatible surface keeps ComfyUI's own "number" and /queue
+// shapes, which are not positions.
+//
+// Because the order is the store's, every replica sharing a store counts
+// the same. Counting reads the queue's shape from the dispatch index
+// (job.Store.QueueKeys): a short queue (under 256 jobs) for every count,
+// so its positions are exact; a long one at most once a second, adding
+// the jobs accepted here since, so positions deep in a long queue may be
+// up to a second old. The same count admits new jobs (Config.MaxQueued).
+// A position counts, it does not promise: the dispatcher lets owners take
+// turns within a priority, and a later job of higher priority goes ahead.
 package gateway

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
@@ -45,6 +44,5 @@ func (f *fakeFleet) CheckRunnable(g workflow.Graph) error {
 	return nil
 }
 
-func (f *fakeFleet) Ready() bool                      { return f.ready }
-func (f *fakeFleet) QueuePosition(string) (int, bool) { return 0, false }
-func (f *fakeFleet) Backends() []api.Backend          { return nil }
+func (f *fakeFleet) Ready() bool         { return f.ready }
+func (f *fakeFleet) Backends() []Backend { return nil }

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/comfygate/comfygate/internal/artifact"
-	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -17,74 +17,117 @@ import (
 // the inputs comfygate stages there (see artifact.StagedName).
 const StagedPrefix = artifact.StagedPrefix
 
-// imageInputs are the node inputs that name an input file on a backend.
-var imageInputs = map[string]map[string]bool{
-	"LoadImage":       {"image": true},
-	"LoadImageMask":   {"image": true},
-	"LoadImageOutput": {"image": true},
-	"VHS_LoadVideo":   {"video": true},
-	"LoadVideo":       {"file": true},
-	"LoadAudio":       {"audio": true},
+// fileInputs are the node inputs that name a file in a backend's input
+// directory.
+var fileInputs = map[string][]string{
+	"LoadImage":       {"image"},
+	"LoadImageMask":   {"image"},
+	"LoadImageOutput": {"image"},
+	"VHS_LoadVideo":   {"video"},
+	"LoadVideo":       {"file"},
+	"LoadAudio":       {"audio"},
 }
 
-// stageGraphInputs rewrites every file input of g that refers to comfygate
-// content — an upload id, a data: URL or an http(s) URL — into a staged
-// name, storing fetched content as an artifact on the way. Plain names are
-// left alone (they name files already on the backends) but may not escape
-// the input directory.
-func (s *Service) stageGraphInputs(ctx context.Context, owner string, g workflow.Graph) error {
+// clientValues are the file inputs staging rewrote, as the caller gave
+// them: node id → input → value.
+type clientValues map[string]map[string]string
+
+func (c *clientValues) add(id, input, v string) {
+	if *c == nil {
+		*c = clientValues{}
+	}
+	if (*c)[id] == nil {
+		(*c)[id] = map[string]string{}
+	}
+	(*c)[id][input] = v
+}
+
+// stageInputs rewrites every file input of g that names comfygate content
+// into the staged name of its blob, which the fleet uploads to whichever
+// backend runs the job. It is the one place file inputs are checked, for
+// every surface: content is the caller's own or refused, and a plain name
+// may not leave the backend's input directory. It returns the values it
+// rewrote, as given.
+func (s *Service) stageInputs(ctx context.Context, owner string, g workflow.Graph) (clientValues, error) {
+	var given clientValues
 	for _, id := range g.IDs() {
 		n := g[id]
-		for input := range imageInputs[n.ClassType] {
+		for _, input := range fileInputs[n.ClassType] {
 			v, ok := n.Inputs[input].(string)
 			if !ok {
 				continue
 			}
 			staged, err := s.stageValue(ctx, owner, v)
 			if err != nil {
-				return &InputError{Field: fmt.Sprintf("prompt.%s.inputs.%s", id, input), Problem: err.Error()}
+				return nil, &InputError{Field: fmt.Sprintf("prompt.%s.inputs.%s", id, input), Problem: err.Error()}
 			}
-			n.Inputs[input] = staged
+			if staged != v {
+				n.Inputs[input] = staged
+				given.add(id, input, v)
+			}
 		}
 	}
-	return nil
+	return given, nil
 }
 
+// stageValue returns the name the backend is to load for v: the staged
+// name of an upload id, a staged name, a data: URL or an http(s) URL
+// (the last two stored first), or of one of the owner's file names; any
+// other name as it is, since it names a file the backends have.
 func (s *Service) stageValue(ctx context.Context, owner, v string) (string, error) {
 	switch {
 	case artifact.ValidID(v):
-		return s.stagedFor(ctx, v)
+		return s.stagedFor(ctx, owner, v)
 	case isStaged(v):
 		id, _, _ := artifact.ParseStaged(v)
-		return s.stagedFor(ctx, id)
+		return s.stagedFor(ctx, owner, id)
 	case strings.HasPrefix(v, "data:"):
 		return s.stageDataURL(ctx, owner, v)
 	case strings.HasPrefix(v, "http://"), strings.HasPrefix(v, "https://"):
 		return s.stageURL(ctx, owner, v)
 	case escapesInputDir(v):
 		return "", fmt.Errorf("file name %q may not leave the input directory", v)
-	default:
-		return v, nil
 	}
+	return s.stagedName(ctx, owner, v)
 }
 
-// escapesInputDir reports names that could reach outside a backend's
-// input directory (ComfyUI's LoadImage validator only checks existence).
+// escapesInputDir reports file names that could reach outside a backend's
+// input directory: ComfyUI's loaders only check that the file exists. An
+// annotation (" [output]") is not part of the name.
 func escapesInputDir(v string) bool {
-	return strings.Contains(v, "..") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, `\`) ||
-		(len(v) > 1 && v[1] == ':') || strings.ContainsRune(v, 0)
+	p, _ := workflow.SplitAnnotated(v)
+	return strings.Contains(p, "..") || strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) ||
+		(len(p) > 1 && p[1] == ':') || strings.ContainsRune(p, 0)
 }
 
-// stagedFor returns the staged name of a stored artifact.
-func (s *Service) stagedFor(ctx context.Context, id string) (string, error) {
-	a, err := s.cfg.Store.GetArtifact(ctx, id)
-	if errors.Is(err, job.ErrNotFound) {
+// stagedFor returns the staged name of a stored file of the owner's.
+func (s *Service) stagedFor(ctx context.Context, owner, id string) (string, error) {
+	a, err := s.ownedArtifact(ctx, owner, id)
+	if errors.Is(err, ErrNotFound) {
 		return "", fmt.Errorf("no upload with id %s", id)
 	}
 	if err != nil {
 		return "", err
 	}
 	return artifact.StagedName(id, a.ContentType), nil
+}
+
+// stagedName returns the staged name of one of the owner's file names, or
+// v itself when it is none of them (or its blob is gone): the backends
+// may have such a file themselves.
+func (s *Service) stagedName(ctx context.Context, owner, v string) (string, error) {
+	if s.cfg.Names == nil {
+		return v, nil
+	}
+	id, ok, err := s.cfg.Names.ResolveName(ctx, owner, v)
+	if err != nil || !ok {
+		return v, err
+	}
+	info, err := s.cfg.Artifacts.Stat(ctx, id)
+	if err != nil {
+		return v, nil
+	}
+	return artifact.StagedName(id, info.ContentType), nil
 }
 
 func (s *Service) stageDataURL(ctx context.Context, owner, v string) (string, error) {
@@ -115,9 +158,8 @@ func (s *Service) storeInput(ctx context.Context, owner string, r io.Reader, cty
 	if err != nil {
 		return "", inputStoreError(err, s.cfg.MaxUploadBytes)
 	}
-	a := &job.Artifact{ID: info.ID, ContentType: info.ContentType, Size: info.Size, Owner: owner, Filename: name, Kind: job.ArtifactInput}
-	if err := s.cfg.Store.PutArtifact(ctx, a); err != nil {
-		return "", fmt.Errorf("record input: %w", err)
+	if _, err := s.recordInput(ctx, owner, info, name); err != nil {
+		return "", err
 	}
 	return artifact.StagedName(info.ID, info.ContentType), nil
 }
@@ -136,4 +178,46 @@ func inputStoreError(err error, limit int64) error {
 func isStaged(v string) bool {
 	_, _, ok := artifact.ParseStaged(v)
 	return ok
+}
+
+// InputExists answers the file checks of loader nodes (LoadImage's
+// "Invalid image file") for owner, as validation asks them before
+// anything is staged: a staged file of the owner's, one of the owner's
+// file names, or a file the backends list in their input directories.
+func (s *Service) InputExists(ctx context.Context, owner string) func(name string) bool {
+	var listed []string
+	if cat := s.Catalog(); cat != nil {
+		listed = backendInputs(cat)
+	}
+	return func(name string) bool {
+		if id, _, staged := artifact.ParseStaged(name); staged {
+			_, err := s.ownedArtifact(ctx, owner, id)
+			return err == nil
+		}
+		if s.cfg.Names != nil {
+			if _, ok, err := s.cfg.Names.ResolveName(ctx, owner, name); err == nil && ok {
+				return true
+			}
+		}
+		return slices.Contains(listed, name)
+	}
+}
+
+// backendInputs are the input files the backends list for LoadImage.
+func backendInputs(cat *workflow.Catalog) []string {
+	nc, ok := cat.Class("LoadImage")
+	if !ok {
+		return nil
+	}
+	in, ok := nc.Input("image")
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(in.Values))
+	for _, v := range in.Values {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }

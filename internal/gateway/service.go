@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -22,21 +20,28 @@ type Fleet interface {
 	Enqueue(id string)
 	// Cancel cancels a job in whatever state it is.
 	Cancel(ctx context.Context, id string) (*job.Job, error)
-	// Catalog is the merged node catalog of the healthy backends.
+	// Catalog is the merged node catalog of the healthy backends, nil
+	// before any backend answered.
 	Catalog() *workflow.Catalog
 	// CheckRunnable fails when no backend could run g.
 	CheckRunnable(g workflow.Graph) error
 	// Ready reports whether at least one backend is healthy.
 	Ready() bool
-	// QueuePosition is a queued job's 0-based position.
-	QueuePosition(id string) (int, bool)
-	// Backends describes every backend.
-	Backends() []api.Backend
+	// Backends describes every backend, in configuration order.
+	Backends() []Backend
 }
 
 // Fetcher fetches a caller-supplied URL; internal/safefetch implements it.
 type Fetcher interface {
 	Fetch(ctx context.Context, url string) (body io.ReadCloser, contentType string, err error)
+}
+
+// Names resolves the file names an owner sees on the ComfyUI-compatible
+// surface ("photo.png", "sub/photo.png", "x.png [output]") to the stored
+// blob behind them; internal/comfyapi's Names implements it. ok is false
+// for a name that is none of the owner's files.
+type Names interface {
+	ResolveName(ctx context.Context, owner, value string) (artifactID string, ok bool, err error)
 }
 
 // Config configures a Service. Zero values take the documented defaults.
@@ -54,6 +59,10 @@ type Config struct {
 	// Fetcher fetches image parameters given as URLs (internal/safefetch
 	// refuses private addresses); nil refuses URL inputs.
 	Fetcher Fetcher
+	// Names lets file inputs name the owner's files of the
+	// ComfyUI-compatible surface on every surface. Default nil: only
+	// upload ids, staged names, data: and http(s) URLs are staged.
+	Names Names
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 	// Clock defaults to time.Now.
@@ -97,7 +106,7 @@ func (c Config) withDefaults() (Config, error) {
 // Service implements comfygate's use cases. It is safe for concurrent use.
 type Service struct {
 	cfg   Config
-	depth depthCache
+	queue *queueView
 }
 
 // New returns a Service.
@@ -106,7 +115,9 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg}, nil
+	// One key past MaxQueued is enough to refuse; reading no more keeps a
+	// full queue's view small.
+	return &Service{cfg: cfg, queue: newQueueView(cfg.Store, cfg.Clock, cfg.MaxQueued+1)}, nil
 }
 
 // Ready reports whether the service can take and run work.
@@ -131,10 +142,9 @@ type readier interface {
 	Ready(ctx context.Context) error
 }
 
-// Backends describes the fleet.
-func (s *Service) Backends(context.Context) ([]api.Backend, error) {
-	return s.cfg.Fleet.Backends(), nil
-}
+// Catalog is the fleet's merged node catalog, nil before any backend
+// answered: what graphs are checked against.
+func (s *Service) Catalog() *workflow.Catalog { return s.cfg.Fleet.Catalog() }
 
 // notFound wraps job.ErrNotFound-style errors into the gateway's sentinel.
 func notFound(what, id string, err error) error {
@@ -142,37 +152,4 @@ func notFound(what, id string, err error) error {
 		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
 	}
 	return err
-}
-
-// depthCache remembers the backlog for a second, so that admission control
-// costs one query per second rather than one per request.
-type depthCache struct {
-	mu    sync.Mutex // guards the fields below
-	at    time.Time
-	value int
-}
-
-// queueDepth is the number of jobs waiting for a backend, at most a second
-// old. New jobs since the last count are added as they are accepted.
-func (s *Service) queueDepth(ctx context.Context) int {
-	d := &s.depth
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	now := s.cfg.Clock()
-	if now.Sub(d.at) < time.Second {
-		return d.value
-	}
-	counts, err := s.cfg.Store.CountByState(ctx)
-	if err != nil {
-		return d.value
-	}
-	d.at, d.value = now, counts[job.StateQueued]+counts[job.StateRetrying]
-	return d.value
-}
-
-// accepted counts a job into the cached backlog until the next recount.
-func (s *Service) accepted() {
-	s.depth.mu.Lock()
-	s.depth.value++
-	s.depth.mu.Unlock()
 }

@@ -11,12 +11,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -32,9 +32,13 @@ type env struct {
 	fleet *fakeFleet
 	store job.Store
 	hub   *events.Hub
+	now   *fakeNow // the Service's clock
 }
 
-func newEnv(tb testing.TB) *env {
+// envOption changes the Service's configuration before it is built.
+type envOption func(*Config)
+
+func newEnv(tb testing.TB, opts ...envOption) *env {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
@@ -54,11 +58,30 @@ func newEnv(tb testing.TB) *env {
 		tb.Fatal(err)
 	}
 	fl := &fakeFleet{catalog: cat, ready: true}
-	svc, err := New(Config{Store: st, Artifacts: arts, Hub: hub, Fleet: fl, MaxUploadBytes: 1 << 20})
+	now := &fakeNow{}
+	now.ns.Store(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano())
+	cfg := Config{Store: st, Artifacts: arts, Hub: hub, Fleet: fl, MaxUploadBytes: 1 << 20, Clock: now.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &env{svc: svc, fleet: fl, store: st, hub: hub}
+	return &env{svc: svc, fleet: fl, store: st, hub: hub, now: now}
+}
+
+// fakeNow is a clock that moves only when told: nanoseconds since the
+// Unix epoch.
+type fakeNow struct{ ns atomic.Int64 }
+
+func (c *fakeNow) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeNow) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// rest is a submission of the REST surface, as httpapi makes them.
+func rest(owner string, sub job.Submission) job.Submission {
+	sub.Source, sub.Owner = job.SourceREST, owner
+	return sub
 }
 
 func readTestdata(tb testing.TB, name string) []byte {
@@ -71,7 +94,7 @@ func readTestdata(tb testing.TB, name string) []byte {
 }
 
 // putTxt2img stores the default graph as workflow "t2i".
-func (e *env) putTxt2img(tb testing.TB) api.Workflow {
+func (e *env) putTxt2img(tb testing.TB) Workflow {
 	tb.Helper()
 	w, created, err := e.svc.PutWorkflow(context.Background(), "t2i", readTestdata(tb, "txt2img.json"))
 	if err != nil || !created {
@@ -85,7 +108,7 @@ func TestPutWorkflowDetectsParams(t *testing.T) {
 	w := e.putTxt2img(t)
 	got := map[string]string{}
 	for _, p := range w.Params {
-		got[p.Name] = p.Target
+		got[p.Name] = p.Target.String()
 	}
 	want := map[string]string{
 		"prompt": "6.inputs.text", "negative_prompt": "7.inputs.text", "seed": "3.inputs.seed",
@@ -97,9 +120,10 @@ func TestPutWorkflowDetectsParams(t *testing.T) {
 			t.Errorf("param %s targets %q, want %q (all: %v)", name, got[name], target, got)
 		}
 	}
-	props, _ := w.Schema["properties"].(map[string]any)
+	schema := workflow.Schema(w.Params)
+	props, _ := schema["properties"].(map[string]any)
 	if _, ok := props["seed"]; !ok {
-		t.Errorf("schema has no seed property: %v", w.Schema)
+		t.Errorf("schema has no seed property: %v", schema)
 	}
 	// Storing the same content again is not a change.
 	_, created, err := e.svc.PutWorkflow(context.Background(), "t2i", readTestdata(t, "txt2img.json"))
@@ -165,15 +189,15 @@ func TestSubmitWorkflowJob(t *testing.T) {
 	e := newEnv(t)
 	e.putTxt2img(t)
 	ctx := context.Background()
-	req := api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{
+	sub := rest("", job.Submission{Workflow: "t2i", Params: map[string]any{
 		"prompt": "a blue fox", "seed": json.Number("18446744073709551615"), "width": 320, "height": 256,
-	}, Priority: 5}
-	j, replayed, err := e.svc.SubmitJob(ctx, "", req, "")
-	if err != nil || replayed {
-		t.Fatalf("SubmitJob: replayed=%v err=%v", replayed, err)
+	}, Priority: 5})
+	j, err := e.svc.Submit(ctx, sub)
+	if err != nil || j.Replayed {
+		t.Fatalf("Submit: replayed=%v err=%v", j.Replayed, err)
 	}
-	if j.State != api.StateQueued || j.Workflow != "t2i" || j.Priority != 5 {
-		t.Errorf("job = %+v", j)
+	if j.State != job.StateQueued || j.Workflow != "t2i" || j.Priority != 5 || j.Source != job.SourceREST {
+		t.Errorf("job = %+v", j.Job)
 	}
 	stored, err := e.store.GetJob(ctx, j.ID)
 	if err != nil {
@@ -215,25 +239,25 @@ func TestSubmitErrors(t *testing.T) {
 	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
 	tests := []struct {
 		name  string
-		req   api.SubmitJobRequest
+		sub   job.Submission
 		field string
 	}{
-		{"neither workflow nor prompt", api.SubmitJobRequest{}, "workflow"},
-		{"both", api.SubmitJobRequest{Workflow: "t2i", Prompt: raw(`{}`)}, "prompt"},
-		{"unknown param", api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"colour": "red"}}, "params.colour"},
-		{"steps too big", api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"steps": 100000}}, "params.steps"},
-		{"seed wrong type", api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"seed": "abc"}}, "params.seed"},
-		{"sampler not in enum", api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"sampler_name": "warp"}}, "params.sampler_name"},
-		{"params with prompt", api.SubmitJobRequest{Prompt: raw(`{"1":{}}`), Params: map[string]any{"a": 1}}, "params"},
-		{"prompt not a graph", api.SubmitJobRequest{Prompt: raw(`[1]`)}, "prompt"},
-		{"priority", api.SubmitJobRequest{Workflow: "t2i", Priority: 5000}, "priority"},
-		{"override unknown node", api.SubmitJobRequest{Workflow: "t2i", Overrides: map[string]api.NodeOverride{"99": {Inputs: map[string]any{"x": 1}}}}, "overrides.99"},
-		{"missing model", api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"checkpoint": "nope.safetensors"}}, "params.checkpoint"},
-		{"traversal in image", api.SubmitJobRequest{Prompt: raw(`{"1":{"class_type":"LoadImage","inputs":{"image":"../../etc/passwd"}},"2":{"class_type":"PreviewImage","inputs":{"images":["1",0]}}}`)}, "prompt.1.inputs.image"},
+		{"neither workflow nor prompt", job.Submission{}, "workflow"},
+		{"both", job.Submission{Workflow: "t2i", Prompt: raw(`{}`)}, "prompt"},
+		{"unknown param", job.Submission{Workflow: "t2i", Params: map[string]any{"colour": "red"}}, "params.colour"},
+		{"steps too big", job.Submission{Workflow: "t2i", Params: map[string]any{"steps": 100000}}, "params.steps"},
+		{"seed wrong type", job.Submission{Workflow: "t2i", Params: map[string]any{"seed": "abc"}}, "params.seed"},
+		{"sampler not in enum", job.Submission{Workflow: "t2i", Params: map[string]any{"sampler_name": "warp"}}, "params.sampler_name"},
+		{"params with prompt", job.Submission{Prompt: raw(`{"1":{}}`), Params: map[string]any{"a": 1}}, "params"},
+		{"prompt not a graph", job.Submission{Prompt: raw(`[1]`)}, "prompt"},
+		{"priority", job.Submission{Workflow: "t2i", Priority: 5000}, "priority"},
+		{"override unknown node", job.Submission{Workflow: "t2i", Overrides: map[string]map[string]any{"99": {"x": 1}}}, "overrides.99"},
+		{"missing model", job.Submission{Workflow: "t2i", Params: map[string]any{"checkpoint": "nope.safetensors"}}, "params.checkpoint"},
+		{"traversal in image", job.Submission{Prompt: raw(`{"1":{"class_type":"LoadImage","inputs":{"image":"../../etc/passwd"}},"2":{"class_type":"PreviewImage","inputs":{"images":["1",0]}}}`)}, "prompt.1.inputs.image"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := e.svc.SubmitJob(context.Background(), "", tt.req, "")
+			_, err := e.svc.Submit(context.Background(), rest("", tt.sub))
 			assertField(t, err, tt.field)
 		})
 	}
@@ -242,7 +266,7 @@ func TestSubmitErrors(t *testing.T) {
 func TestSubmitValidationNamesNode(t *testing.T) {
 	e := newEnv(t)
 	prompt := `{"1":{"class_type":"EmptyImage","inputs":{"width":-5,"height":8,"batch_size":1,"color":0}},"2":{"class_type":"SaveImage","inputs":{"filename_prefix":"x","images":["1",0]}}}`
-	_, _, err := e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Prompt: json.RawMessage(prompt)}, "")
+	_, err := e.svc.Submit(context.Background(), rest("", job.Submission{Prompt: json.RawMessage(prompt)}))
 	assertField(t, err, "prompt.1.inputs.width")
 	var ie *InputError
 	errors.As(err, &ie)
@@ -250,7 +274,7 @@ func TestSubmitValidationNamesNode(t *testing.T) {
 		t.Errorf("node errors %v lack node 1", ie.NodeErrors)
 	}
 	unknown := `{"1":{"class_type":"NoSuchNode","inputs":{}}}`
-	_, _, err = e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Prompt: json.RawMessage(unknown)}, "")
+	_, err = e.svc.Submit(context.Background(), rest("", job.Submission{Prompt: json.RawMessage(unknown)}))
 	if !errors.As(err, &ie) || ie.Problem == "" {
 		t.Fatalf("unknown class: err = %v", err)
 	}
@@ -260,17 +284,17 @@ func TestSubmitUnrunnableAndOverload(t *testing.T) {
 	e := newEnv(t)
 	e.putTxt2img(t)
 	e.fleet.RunnableFunc = func(workflow.Graph) error { return errors.New(`model "x" is not on any backend`) }
-	_, _, err := e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Workflow: "t2i"}, "")
+	_, err := e.svc.Submit(context.Background(), rest("", job.Submission{Workflow: "t2i"}))
 	var ue *UnrunnableError
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want *UnrunnableError", err)
 	}
 	e.fleet.RunnableFunc = nil
 	e.svc.cfg.MaxQueued = 1
-	if _, _, err := e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Workflow: "t2i"}, ""); err != nil {
+	if _, err := e.svc.Submit(context.Background(), rest("", job.Submission{Workflow: "t2i"})); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Workflow: "t2i"}, "")
+	_, err = e.svc.Submit(context.Background(), rest("", job.Submission{Workflow: "t2i"}))
 	var oe *OverloadError
 	if !errors.As(err, &oe) || oe.RetryAfter <= 0 {
 		t.Fatalf("err = %v, want *OverloadError with RetryAfter", err)
@@ -281,24 +305,25 @@ func TestIdempotency(t *testing.T) {
 	e := newEnv(t)
 	e.putTxt2img(t)
 	ctx := context.Background()
-	req := api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"seed": 1}}
-	first, _, err := e.svc.SubmitJob(ctx, "alice", req, "k1")
+	keyed := func(owner, hash string, seed int) job.Submission {
+		return rest(owner, job.Submission{Workflow: "t2i", Params: map[string]any{"seed": seed}, IdempotencyKey: "k1", RequestHash: hash})
+	}
+	first, err := e.svc.Submit(ctx, keyed("alice", "h1", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, replayed, err := e.svc.SubmitJob(ctx, "alice", req, "k1")
-	if err != nil || !replayed || again.ID != first.ID {
-		t.Fatalf("replay: id %s vs %s replayed=%v err=%v", again.ID, first.ID, replayed, err)
+	again, err := e.svc.Submit(ctx, keyed("alice", "h1", 1))
+	if err != nil || !again.Replayed || again.ID != first.ID {
+		t.Fatalf("replay: id %s vs %s replayed=%v err=%v", again.ID, first.ID, again.Replayed, err)
 	}
-	other := api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"seed": 2}}
-	_, _, err = e.svc.SubmitJob(ctx, "alice", other, "k1")
+	_, err = e.svc.Submit(ctx, keyed("alice", "h2", 2))
 	var ce *ConflictError
 	if !errors.As(err, &ce) || !bytes.Contains([]byte(ce.Message), []byte(`"k1"`)) {
 		t.Fatalf("err = %v, want ConflictError naming the key", err)
 	}
 	// Another owner's key space is separate.
-	if _, replayed, err := e.svc.SubmitJob(ctx, "bob", other, "k1"); err != nil || replayed {
-		t.Fatalf("bob: replayed=%v err=%v", replayed, err)
+	if res, err := e.svc.Submit(ctx, keyed("bob", "h2", 2)); err != nil || res.Replayed {
+		t.Fatalf("bob: replayed=%v err=%v", res.Replayed, err)
 	}
 	if n := len(e.fleet.Enqueued()); n != 2 {
 		t.Errorf("enqueued %d jobs, want 2", n)
@@ -333,7 +358,7 @@ func TestUploadStagesInputs(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			prompt := bytes.Replace(readTestdata(t, "load-image.json"), []byte("example.png"), []byte(value), 1)
-			j, _, err := e.svc.SubmitJob(ctx, "", api.SubmitJobRequest{Prompt: prompt}, "")
+			j, err := e.svc.Submit(ctx, rest("", job.Submission{Prompt: prompt}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -360,7 +385,7 @@ func TestUploadStagesInputs(t *testing.T) {
 		t.Error("oversized upload accepted")
 	}
 	missing := bytes.Replace(readTestdata(t, "load-image.json"), []byte("example.png"), bytes.Repeat([]byte("a"), 64), 1)
-	_, _, err = e.svc.SubmitJob(ctx, "", api.SubmitJobRequest{Prompt: missing}, "")
+	_, err = e.svc.Submit(ctx, rest("", job.Submission{Prompt: missing}))
 	assertField(t, err, "prompt.1.inputs.image")
 }
 
@@ -369,37 +394,33 @@ func TestStreamsAndWait(t *testing.T) {
 	e.putTxt2img(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	j, _, err := e.svc.SubmitJob(ctx, "", api.SubmitJobRequest{Workflow: "t2i"}, "")
+	j, err := e.svc.Submit(ctx, rest("", job.Submission{Workflow: "t2i"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := e.svc.SubscribeJob(ctx, "", j.ID, "")
+	sub, err := e.svc.SubscribeJob(ctx, "", j.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	waited := make(chan api.Job, 1)
+	defer sub.Close()
+	waited := make(chan JobStatus, 1)
 	go func() {
 		w, _ := e.svc.WaitJob(ctx, "", j.ID)
 		waited <- w
 	}()
-	if ev := <-st.Events(); ev.Type != api.EventQueued || ev.ID != "1" {
+	if ev := <-sub.C(); ev.Type != job.EventQueued || ev.ID().String() != "1" {
 		t.Fatalf("first event = %+v, want queued with id 1", ev)
 	}
 	finish(t, e, j.ID)
-	var last api.Event
-	for ev := range st.Events() {
-		last = ev
+	var last string
+	for ev := range sub.C() {
+		last = ev.Type
 	}
-	if st.Err() != nil || last.Type != api.EventSucceeded {
-		t.Fatalf("last event %+v err %v", last, st.Err())
+	if sub.Err() != nil || last != job.EventSucceeded {
+		t.Fatalf("last event %s err %v", last, sub.Err())
 	}
-	var final api.Job
-	if err := json.Unmarshal(last.Data, &final); err != nil || final.State != api.StateSucceeded {
-		t.Errorf("terminal event data = %s (%v)", last.Data, err)
-	}
-	if w := <-waited; w.State != api.StateSucceeded {
-		t.Errorf("WaitJob returned state %s", w.State)
+	if w := <-waited; w.State != job.StateSucceeded || w.QueuePosition != nil {
+		t.Errorf("WaitJob returned state %s position %v", w.State, w.QueuePosition)
 	}
 	// A late subscriber resuming after the first event gets the rest.
 	late, err := e.svc.SubscribeJob(ctx, "", j.ID, "1")
@@ -408,14 +429,17 @@ func TestStreamsAndWait(t *testing.T) {
 	}
 	defer late.Close()
 	var types []string
-	for ev := range late.Events() {
+	for ev := range late.C() {
 		types = append(types, ev.Type)
 	}
-	if len(types) != 3 || types[2] != api.EventSucceeded {
+	if len(types) != 3 || types[2] != job.EventSucceeded {
 		t.Errorf("resumed types = %v", types)
 	}
 	if _, err := e.svc.SubscribeJob(ctx, "", j.ID, "x.y"); err == nil {
 		t.Error("bad Last-Event-ID accepted")
+	}
+	if _, err := e.svc.SubscribeJob(ctx, "mallory", j.ID, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another owner subscribes: err = %v, want ErrNotFound", err)
 	}
 }
 
@@ -442,7 +466,7 @@ func TestCancelAndOwnership(t *testing.T) {
 	e := newEnv(t)
 	e.putTxt2img(t)
 	ctx := context.Background()
-	j, _, err := e.svc.SubmitJob(ctx, "alice", api.SubmitJobRequest{Workflow: "t2i"}, "")
+	j, err := e.svc.Submit(ctx, rest("alice", job.Submission{Workflow: "t2i"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,33 +480,34 @@ func TestCancelAndOwnership(t *testing.T) {
 		t.Errorf("bob reads alice's job: err = %v", err)
 	}
 	got, err := e.svc.CancelJob(ctx, "alice", j.ID)
-	if err != nil || got.State != api.StateCancelled {
+	if err != nil || got.State != job.StateCancelled {
 		t.Fatalf("cancel: %+v %v", got, err)
 	}
-	list, err := e.svc.ListJobs(ctx, "bob", api.JobQuery{})
+	list, err := e.svc.ListJobs(ctx, "bob", JobQuery{})
 	if err != nil || len(list.Jobs) != 0 {
 		t.Errorf("bob lists %d jobs (%v)", len(list.Jobs), err)
 	}
-	list, err = e.svc.ListJobs(ctx, "alice", api.JobQuery{State: []api.JobState{api.StateCancelled}})
+	list, err = e.svc.ListJobs(ctx, "alice", JobQuery{States: []job.State{job.StateCancelled}})
 	if err != nil || len(list.Jobs) != 1 {
 		t.Errorf("alice lists %d cancelled jobs (%v)", len(list.Jobs), err)
 	}
 }
 
-func TestSubmitOrigin(t *testing.T) {
+func TestSubmitSource(t *testing.T) {
 	e := newEnv(t)
 	e.putTxt2img(t)
-	ctx := WithOrigin(context.Background(), job.SourceFlask, "my-api-1")
-	j, _, err := e.svc.SubmitJob(ctx, "", api.SubmitJobRequest{Workflow: "t2i"}, "")
+	ctx := context.Background()
+	j, err := e.svc.Submit(ctx, job.Submission{Source: job.SourceFlask, ClientID: "my-api-1", Workflow: "t2i"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stored, _ := e.store.GetJob(ctx, j.ID)
-	if stored.Source != job.SourceFlask || stored.ClientID != "my-api-1" {
-		t.Errorf("source %q client %q", stored.Source, stored.ClientID)
+	if stored.Source != job.SourceFlask || stored.ClientID != "my-api-1" || len(stored.Comfy) != 0 {
+		t.Errorf("source %q client %q comfy %s", stored.Source, stored.ClientID, stored.Comfy)
 	}
-	plain, _, _ := e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Workflow: "t2i"}, "")
-	if got, _ := e.store.GetJob(ctx, plain.ID); got.Source != job.SourceREST {
-		t.Errorf("default source %q", got.Source)
+	for _, source := range []string{"", "web"} {
+		if _, err := e.svc.Submit(ctx, job.Submission{Source: source, Workflow: "t2i"}); err == nil {
+			t.Errorf("source %q accepted", source)
+		}
 	}
 }

@@ -2,41 +2,16 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"sync"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// Stream is a live, ordered stream of job events.
-type Stream struct {
-	sub  *events.Subscription
-	out  chan api.Event
-	done chan struct{}
-	once sync.Once
-	err  error
-}
-
-// Events delivers the stream; it is closed when the stream ends.
-func (st *Stream) Events() <-chan api.Event { return st.out }
-
-// Err says why the stream ended: nil after a terminal event or Close.
-func (st *Stream) Err() error {
-	<-st.done
-	return st.err
-}
-
-// Close ends the stream and waits for its goroutine.
-func (st *Stream) Close() {
-	st.once.Do(st.sub.Close)
-	<-st.done
-}
-
-// SubscribeJob streams a job's events after lastEventID ("" = all), live
-// until its terminal event, which carries the final job.
-func (s *Service) SubscribeJob(ctx context.Context, owner, jobID, lastEventID string) (*Stream, error) {
+// SubscribeJob subscribes to a job the caller owns: its events after
+// lastEventID ("" = all), live until its terminal event. A surface renders
+// the events in its own wire form; after a terminal event it reads the
+// final job with GetJob.
+func (s *Service) SubscribeJob(ctx context.Context, owner, jobID, lastEventID string) (*events.Subscription, error) {
 	if _, err := s.ownedJob(ctx, owner, jobID); err != nil {
 		return nil, err
 	}
@@ -47,56 +22,12 @@ func (s *Service) SubscribeJob(ctx context.Context, owner, jobID, lastEventID st
 			return nil, &InputError{Field: "Last-Event-ID", Problem: err.Error()}
 		}
 	}
-	sub, err := s.cfg.Hub.Subscribe(ctx, jobID, after)
-	if err != nil {
-		return nil, err
-	}
-	return s.stream(ctx, sub), nil
+	return s.cfg.Hub.Subscribe(ctx, jobID, after)
 }
 
-// SubscribeOwner streams the live events of all of a caller's jobs.
-func (s *Service) SubscribeOwner(ctx context.Context, owner string) (*Stream, error) {
-	sub, err := s.cfg.Hub.SubscribeAll(ctx, owner)
-	if err != nil {
-		return nil, err
-	}
-	return s.stream(ctx, sub), nil
-}
-
-// stream converts hub events to wire events on a goroutine it owns; the
-// goroutine ends when the subscription does.
-func (s *Service) stream(ctx context.Context, sub *events.Subscription) *Stream {
-	st := &Stream{sub: sub, out: make(chan api.Event), done: make(chan struct{})}
-	go func() {
-		defer close(st.done)
-		defer close(st.out)
-		for e := range sub.C() {
-			select {
-			case st.out <- s.wireEvent(ctx, e):
-			case <-ctx.Done():
-				st.once.Do(sub.Close)
-			}
-		}
-		st.err = sub.Err()
-	}()
-	return st
-}
-
-// wireEvent renders a hub event for the REST stream. Names and payloads
-// are the domain's (internal/job), whose encoding is the wire's, so they
-// pass through (wire_test.go holds the two equal); terminal events, which
-// carry no payload of their own, carry the final job.
-func (s *Service) wireEvent(ctx context.Context, e events.Event) api.Event {
-	w := api.Event{ID: e.ID().String(), JobID: e.JobID, Type: e.Type, Time: e.Time, Data: e.Data}
-	if job.TerminalEvent(e.Type) {
-		if j, err := s.cfg.Store.GetJob(ctx, e.JobID); err == nil {
-			w.Data, _ = json.Marshal(s.view(j))
-		}
-	}
-	if len(w.Data) == 0 {
-		w.Data = json.RawMessage("{}")
-	}
-	return w
+// SubscribeOwner subscribes to the live events of all of a caller's jobs.
+func (s *Service) SubscribeOwner(ctx context.Context, owner string) (*events.Subscription, error) {
+	return s.cfg.Hub.SubscribeAll(ctx, owner)
 }
 
 // Replayer serves the hub's resumes from the store's durable events.

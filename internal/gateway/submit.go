@@ -2,70 +2,128 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
 
-// resolved is a submission turned into the graph that will run.
-type resolved struct {
-	graph   workflow.Graph
-	name    string
-	version string
-	params  json.RawMessage
+// overloadRetry is how long a caller refused for a full queue is asked to
+// wait.
+const overloadRetry = 5 * time.Second
+
+// Submitted is the answer of Submit.
+type Submitted struct {
+	JobStatus
+	// Replayed: the idempotency key was used before with the same request,
+	// and the job is the one that request created.
+	Replayed bool
 }
 
-// SubmitJob validates a request, stores it durably as a queued job and wakes
-// the scheduler. With an idempotency key already used for the same request
-// it returns the original job and replayed == true.
-func (s *Service) SubmitJob(ctx context.Context, owner string, req api.SubmitJobRequest, idemKey string) (api.Job, bool, error) {
-	if req.Priority < api.MinPriority || req.Priority > api.MaxPriority {
-		return api.Job{}, false, &InputError{Field: "priority", Problem: fmt.Sprintf("must be between %d and %d", api.MinPriority, api.MaxPriority)}
+// Submit is the one way a job comes to be, whichever surface it came
+// through: the submission's graph is resolved (a stored workflow bound
+// with its parameters, or the prompt as given, with overrides), its file
+// inputs staged, checked against the fleet's node catalog, admitted
+// against the backlog, stored with its "queued" event in one durable
+// commit, announced on the event hub and handed to the scheduler.
+//
+// With an idempotency key already used for the same request it returns
+// the original job and Replayed; with a prompt_id the owner used before,
+// the new job supersedes the earlier one (see createGeneration).
+func (s *Service) Submit(ctx context.Context, sub job.Submission) (Submitted, error) {
+	if err := checkSubmission(sub); err != nil {
+		return Submitted{}, err
 	}
-	hash, err := requestHash(req)
+	r, err := s.resolve(ctx, sub)
 	if err != nil {
-		return api.Job{}, false, err
+		return Submitted{}, err
 	}
-	r, err := s.resolve(ctx, owner, req)
+	given, err := s.stageInputs(ctx, sub.Owner, r.graph)
 	if err != nil {
-		return api.Job{}, false, err
+		return Submitted{}, err
 	}
-	outputs, err := s.validate(r)
+	outputs, err := s.validate(r.graph, sub.Outputs)
 	if err != nil {
-		return api.Job{}, false, err
+		return Submitted{}, err
 	}
-	depth := s.queueDepth(ctx)
+	depth, pos := s.queue.admit(ctx, sub.Priority)
 	if depth >= s.cfg.MaxQueued {
-		return api.Job{}, false, &OverloadError{Message: fmt.Sprintf("queue is full (%d jobs waiting)", depth), RetryAfter: 5e9}
+		return Submitted{}, &OverloadError{Message: fmt.Sprintf("queue is full (%d jobs waiting)", depth), RetryAfter: overloadRetry}
 	}
-	j, err := s.newJob(ctx, owner, req, r, outputs, idemKey, hash)
+	j, err := s.newJob(sub, r, outputs)
 	if err != nil {
-		return api.Job{}, false, err
+		return Submitted{}, err
 	}
-	// The job and its "queued" event are one commit: one fsync per
-	// submission, and no stored job without its first event. The jobs
-	// waiting before this one are its position.
-	data, _ := json.Marshal(job.QueuedData{Position: max(depth, 0)})
-	stored, replayed, first, err := s.cfg.Store.CreateJobWithEvent(ctx, j, &job.Event{Type: job.EventQueued, Data: data})
+	data, _ := json.Marshal(job.QueuedData{Position: pos})
+	stored, replayed, first, err := s.create(ctx, j, &job.Event{Type: job.EventQueued, Data: data}, sub, given)
 	if err != nil {
-		return api.Job{}, false, s.createError(idemKey, err)
+		return Submitted{}, err
 	}
-	if !replayed {
-		s.announce(stored, first)
+	if replayed {
+		return Submitted{JobStatus: s.status(ctx, stored), Replayed: true}, nil
 	}
-	return s.view(stored), replayed, nil
+	s.announce(stored, first)
+	return Submitted{JobStatus: JobStatus{Job: stored, QueuePosition: &pos}}, nil
+}
+
+// checkSubmission refuses what no surface should send: a submission
+// without its surface is a wiring bug, a priority out of range the
+// caller's mistake.
+func checkSubmission(sub job.Submission) error {
+	switch sub.Source {
+	case job.SourceREST, job.SourceComfy, job.SourceFlask:
+	default:
+		return fmt.Errorf("gateway: submission from unknown source %q", sub.Source)
+	}
+	if sub.Priority < job.MinPriority || sub.Priority > job.MaxPriority {
+		return &InputError{Field: "priority", Problem: fmt.Sprintf("must be between %d and %d", job.MinPriority, job.MaxPriority)}
+	}
+	return nil
+}
+
+func (s *Service) newJob(sub job.Submission, r resolved, outputs []string) (*job.Job, error) {
+	graph, err := json.Marshal(r.graph)
+	if err != nil {
+		return nil, fmt.Errorf("encode graph: %w", err)
+	}
+	number, _ := sub.Number.Float64()
+	return &job.Job{
+		ID: uuid.NewString(), Owner: sub.Owner, Source: sub.Source, ClientID: sub.ClientID,
+		Workflow: r.name, WorkflowVersion: r.version, Params: r.params,
+		Graph: graph, OutputNodes: outputs, ExtraData: sub.ExtraData, Priority: sub.Priority,
+		Number: number, State: job.StateQueued, MaxAttempts: s.cfg.MaxAttempts,
+		IdempotencyKey: sub.IdempotencyKey, RequestHash: sub.RequestHash, Webhook: sub.Webhook,
+		CreatedAt: s.cfg.Clock(),
+	}, nil
+}
+
+// create stores j and its first event in one commit: one fsync per
+// submission, and no stored job without its first event. A job of the
+// ComfyUI-compatible surface gets its ComfyMeta, and a caller's prompt_id
+// picks the job id (see createGeneration).
+func (s *Service) create(ctx context.Context, j *job.Job, first *job.Event, sub job.Submission, given clientValues) (*job.Job, bool, *job.Event, error) {
+	var m job.ComfyMeta
+	if sub.Source == job.SourceComfy {
+		m = job.ComfyMeta{Number: sub.Number, Client: sub.HasClientID, Inputs: given}
+		j.Comfy = m.Raw()
+	}
+	if sub.PromptID != "" {
+		return s.createGeneration(ctx, j, first, sub.PromptID, m)
+	}
+	stored, replayed, ev, err := s.cfg.Store.CreateJobWithEvent(ctx, j, first)
+	if err != nil {
+		return nil, false, nil, s.createError(sub.IdempotencyKey, err)
+	}
+	return stored, replayed, ev, nil
 }
 
 func (s *Service) createError(key string, err error) error {
@@ -80,102 +138,26 @@ func (s *Service) createError(key string, err error) error {
 // wakes the scheduler. Publishing waits for the commit, so no subscriber
 // sees an event that could still be lost.
 func (s *Service) announce(j *job.Job, first *job.Event) {
-	s.accepted()
+	s.queue.accepted(job.QueueKey{Priority: j.Priority, Seq: j.Seq})
 	s.cfg.Hub.Publish(events.FromStore(j.Owner, *first))
 	s.cfg.Fleet.Enqueue(j.ID)
 }
 
-func (s *Service) newJob(ctx context.Context, owner string, req api.SubmitJobRequest, r resolved, outputs []string, key, hash string) (*job.Job, error) {
-	graph, err := json.Marshal(r.graph)
-	if err != nil {
-		return nil, fmt.Errorf("encode graph: %w", err)
-	}
-	source, clientID := originOf(ctx)
-	if source == "" {
-		source = job.SourceREST
-	}
-	return &job.Job{
-		ID: uuid.NewString(), Owner: owner, Source: source, ClientID: clientID,
-		Workflow: r.name, WorkflowVersion: r.version, Params: r.params,
-		Graph: graph, OutputNodes: outputs, Priority: req.Priority,
-		State: job.StateQueued, MaxAttempts: s.cfg.MaxAttempts,
-		IdempotencyKey: key, RequestHash: hash, Webhook: req.Webhook,
-		CreatedAt: s.cfg.Clock(),
-	}, nil
-}
-
-// resolve turns a request into a bound graph with staged inputs.
-func (s *Service) resolve(ctx context.Context, owner string, req api.SubmitJobRequest) (resolved, error) {
-	var r resolved
-	var err error
-	switch {
-	case req.Workflow != "" && len(req.Prompt) > 0:
-		return r, &InputError{Field: "prompt", Problem: "give either workflow or prompt, not both"}
-	case req.Workflow != "":
-		r, err = s.fromWorkflow(ctx, req)
-	case len(req.Prompt) > 0:
-		r, err = s.fromPrompt(req)
-	default:
-		return r, &InputError{Field: "workflow", Problem: "either workflow or prompt is required"}
-	}
-	if err != nil {
-		return r, err
-	}
-	if len(req.Overrides) > 0 {
-		if r.graph, err = applyOverrides(r.graph, req.Overrides); err != nil {
-			return r, err
-		}
-	}
-	if err := s.stageGraphInputs(ctx, owner, r.graph); err != nil {
-		return r, err
-	}
-	return r, nil
-}
-
-func (s *Service) fromWorkflow(ctx context.Context, req api.SubmitJobRequest) (resolved, error) {
-	wf, err := s.cfg.Store.GetWorkflow(ctx, req.Workflow, req.Version)
-	if err != nil {
-		return resolved{}, notFound("workflow", req.Workflow, err)
-	}
-	g, params, err := decodeStored(wf, s.cfg.Limits)
-	if err != nil {
-		return resolved{}, err
-	}
-	bound, err := workflow.Bind(g, params, req.Params)
-	if err != nil {
-		return resolved{}, paramError(err)
-	}
-	// What the ComfyUI editor expands when it queues (%date:…%, %Node.widget%).
-	bound = workflow.ExpandTextTokens(bound, s.cfg.Clock())
-	raw, _ := json.Marshal(req.Params)
-	if len(req.Params) == 0 {
-		raw = nil
-	}
-	return resolved{graph: bound, name: wf.Name, version: wf.Version, params: raw}, nil
-}
-
-func (s *Service) fromPrompt(req api.SubmitJobRequest) (resolved, error) {
-	if len(req.Params) > 0 {
-		return resolved{}, &InputError{Field: "params", Problem: "params need a workflow; use overrides with a raw prompt"}
-	}
-	g, err := workflow.ParseGraph(req.Prompt, s.cfg.Limits)
-	if err != nil {
-		return resolved{}, &InputError{Field: "prompt", Problem: err.Error()}
-	}
-	return resolved{graph: g}, nil
-}
-
 // validate checks the graph against the fleet's node catalog, as ComfyUI
-// would, and that some backend can run it. Without a catalog (no backend
+// would, and that some backend can run it; it returns the output nodes to
+// run (those of only, when it is not nil). Without a catalog (no backend
 // has answered yet) the job is accepted and the backend validates it.
-func (s *Service) validate(r resolved) ([]string, error) {
-	cat := s.cfg.Fleet.Catalog()
+func (s *Service) validate(g workflow.Graph, only []string) ([]string, error) {
+	cat := s.Catalog()
 	if cat == nil {
 		return nil, nil
 	}
 	// No InputFileExists: staged inputs were checked while staging, and
 	// other file names are checked by the backend itself at dispatch.
-	res := cat.Validate(r.graph, workflow.ValidateOptions{})
+	res := cat.Validate(g, workflow.ValidateOptions{PartialTargets: only})
+	if res.Err != nil {
+		return nil, &InputError{Field: "prompt", Problem: res.Err.Error()}
+	}
 	if res.Error != nil {
 		return nil, validationError(res.Error, res.NodeErrors)
 	}
@@ -207,15 +189,4 @@ func validationError(top *comfy.ErrorInfo, nodes map[string]comfy.NodeError) err
 		}
 	}
 	return e
-}
-
-// requestHash fingerprints a request for idempotency. encoding/json sorts
-// map keys, so equal requests hash equally.
-func requestHash(req api.SubmitJobRequest) (string, error) {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return "", &InputError{Field: "params", Problem: err.Error()}
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }

@@ -9,26 +9,31 @@ import (
 	"strings"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
 // Upload stores an input file; its id can be given as an image parameter.
-func (s *Service) Upload(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error) {
-	name := safeName(filename)
+// The record returned names the stored blob (ID, ContentType, Size) and the
+// file name it is offered under.
+func (s *Service) Upload(ctx context.Context, owner string, r io.Reader, filename, contentType string) (*job.Artifact, error) {
 	info, err := s.cfg.Artifacts.Put(ctx, r, artifact.PutOptions{MaxSize: s.cfg.MaxUploadBytes, ContentType: contentType})
 	if errors.Is(err, artifact.ErrTooLarge) {
-		return api.Upload{}, &InputError{Field: "file", Problem: fmt.Sprintf("larger than the %d byte limit", s.cfg.MaxUploadBytes)}
+		return nil, &InputError{Field: "file", Problem: fmt.Sprintf("larger than the %d byte limit", s.cfg.MaxUploadBytes)}
 	}
 	if err != nil {
-		return api.Upload{}, fmt.Errorf("store upload: %w", err)
+		return nil, fmt.Errorf("store upload: %w", err)
 	}
+	return s.recordInput(ctx, owner, info, safeName(filename))
+}
+
+// recordInput records a stored blob as owner's input file.
+func (s *Service) recordInput(ctx context.Context, owner string, info artifact.Info, name string) (*job.Artifact, error) {
 	a := &job.Artifact{ID: info.ID, ContentType: info.ContentType, Size: info.Size, Owner: owner, Filename: name, Kind: job.ArtifactInput}
 	if err := s.cfg.Store.PutArtifact(ctx, a); err != nil {
-		return api.Upload{}, fmt.Errorf("record upload: %w", err)
+		return nil, fmt.Errorf("record input %s: %w", info.ID, err)
 	}
-	return api.Upload{ID: info.ID, Filename: name, ContentType: info.ContentType, Size: info.Size, URL: "/v1/artifacts/" + info.ID}, nil
+	return a, nil
 }
 
 // Artifact is an open stored file.
@@ -62,18 +67,21 @@ func (s *Service) OpenArtifact(ctx context.Context, owner, id string) (*Artifact
 	if !artifact.ValidID(id) {
 		return nil, &InputError{Field: "id", Problem: "must be 64 lowercase hex digits"}
 	}
-	meta, err := s.cfg.Store.GetArtifact(ctx, id)
+	meta, err := s.ownedArtifact(ctx, owner, id)
 	if err != nil {
-		return nil, notFound("artifact", id, err)
-	}
-	if owner != "" && meta.Owner != owner {
-		return nil, fmt.Errorf("artifact %q: %w", id, ErrNotFound)
+		return nil, err
 	}
 	b, err := s.cfg.Artifacts.Open(ctx, id)
 	if err != nil {
 		return nil, notFound("artifact", id, err)
 	}
 	return &Artifact{Blob: b, meta: meta}, nil
+}
+
+// ownedArtifact loads the record of a stored file the caller may use:
+// downloads and file inputs both check through here.
+func (s *Service) ownedArtifact(ctx context.Context, owner, id string) (*job.Artifact, error) {
+	return owned(ctx, "artifact", id, owner, s.cfg.Store.GetArtifact, func(a *job.Artifact) string { return a.Owner })
 }
 
 // safeName keeps the base name of an uploaded file, without control

@@ -7,15 +7,23 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/workflow"
 )
 
+// workflowDocument is the wrapped form of a workflow. Its JSON fields are
+// those of the REST API's api.WorkflowRequest, the type the OpenAPI
+// document describes (workflow_body_test.go holds the two equal); params
+// is the parameter spec, which the spec's own parser reads.
+type workflowDocument struct {
+	Graph       json.RawMessage `json:"graph"`
+	Params      json.RawMessage `json:"params"`
+	Description string          `json:"description"`
+}
+
 // decodeWorkflowBody reads the body of PUT /v1/workflows/{name}: the
-// wrapped form api.WorkflowRequest when its "graph" is an object, else a
-// bare graph (API or UI format). The wrapped form is decoded strictly into
-// the very type the OpenAPI document describes, so an unknown or mistyped
-// field is refused by name rather than ignored.
+// wrapped form (workflowDocument) when its "graph" is an object, else a
+// bare graph (API or UI format). The wrapped form is decoded strictly, so
+// an unknown or mistyped field is refused by name rather than ignored.
 func decodeWorkflowBody(body []byte) (workflowParts, error) {
 	var probe struct {
 		Graph  json.RawMessage `json:"graph"`
@@ -34,7 +42,7 @@ func decodeWorkflowBody(body []byte) (workflowParts, error) {
 			return workflowParts{}, specError(err)
 		}
 	}
-	var req api.WorkflowRequest
+	var req workflowDocument
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()

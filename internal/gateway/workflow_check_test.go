@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/comfygate/comfygate/workflow"
 	"github.com/comfygate/comfygate/workflow/corenodes"
 )
 
@@ -87,7 +88,7 @@ func TestEmptyChoicesKeepTheParameter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	props := w.Schema["properties"].(map[string]any)
+	props := workflow.Schema(w.Params)["properties"].(map[string]any)
 	ckpt, ok := props["checkpoint"].(map[string]any)
 	if !ok || ckpt["type"] != "string" {
 		t.Fatalf("checkpoint vanished from the schema: %v", props)

@@ -3,25 +3,33 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
 
 var workflowName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
+// Workflow is a stored workflow version with its parameter spec decoded.
+type Workflow struct {
+	*job.Workflow
+	Params []workflow.Param
+	// Warnings are what storing it found worth saying but not refusing;
+	// only PutWorkflow's answer carries them.
+	Warnings []string
+}
+
 // PutWorkflow stores a workflow given as a bare API-format graph, a
-// UI-format workflow (converted with the fleet's node catalog), or
-// api.WorkflowRequest {"graph", "params", "description"}. Without a
-// parameter spec the parameters are detected from the graph.
-func (s *Service) PutWorkflow(ctx context.Context, name string, body []byte) (api.Workflow, bool, error) {
+// UI-format workflow (converted with the fleet's node catalog), or the
+// wrapped form {"graph", "params", "description"} (the REST API's
+// WorkflowRequest). Without a parameter spec the parameters are detected
+// from the graph.
+func (s *Service) PutWorkflow(ctx context.Context, name string, body []byte) (Workflow, bool, error) {
 	parts, err := decodeWorkflowBody(body)
 	if err != nil {
-		return api.Workflow{}, false, err
+		return Workflow{}, false, err
 	}
 	return s.putParts(ctx, name, parts)
 }
@@ -35,37 +43,37 @@ type workflowParts struct {
 	description string
 }
 
-func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (api.Workflow, bool, error) {
+func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (Workflow, bool, error) {
 	if !workflowName.MatchString(name) {
-		return api.Workflow{}, false, &InputError{Field: "name", Problem: "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"}
+		return Workflow{}, false, &InputError{Field: "name", Problem: "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"}
 	}
 	g, err := s.parseGraphAnyFormat(p.graph, p.graphField)
 	if err != nil {
-		return api.Workflow{}, false, err
+		return Workflow{}, false, err
 	}
 	cat := s.cfg.Fleet.Catalog()
 	warnings, err := checkGraph(g, cat, p.graphField)
 	if err != nil {
-		return api.Workflow{}, false, err
+		return Workflow{}, false, err
 	}
 	params, err := paramsFor(g, p.spec, cat)
 	if err != nil {
-		return api.Workflow{}, false, err
+		return Workflow{}, false, err
 	}
 	warnings = append(warnings, paramWarnings(g, params, cat)...)
 	graphJSON, err := json.Marshal(g)
 	if err != nil {
-		return api.Workflow{}, false, fmt.Errorf("encode graph: %w", err)
+		return Workflow{}, false, fmt.Errorf("encode graph: %w", err)
 	}
 	paramsJSON, err := json.Marshal(params)
 	if err != nil {
-		return api.Workflow{}, false, fmt.Errorf("encode params: %w", err)
+		return Workflow{}, false, fmt.Errorf("encode params: %w", err)
 	}
 	stored, changed, err := s.cfg.Store.PutWorkflow(ctx, &job.Workflow{Name: name, Graph: graphJSON, Params: paramsJSON, Description: p.description})
 	if err != nil {
-		return api.Workflow{}, false, fmt.Errorf("store workflow %s: %w", name, err)
+		return Workflow{}, false, fmt.Errorf("store workflow %s: %w", name, err)
 	}
-	w, err := workflowView(stored, s.cfg.Limits)
+	w, err := withParams(stored, s.cfg.Limits)
 	w.Warnings = warnings
 	return w, changed, err
 }
@@ -109,23 +117,23 @@ func paramsFor(g workflow.Graph, spec json.RawMessage, cat *workflow.Catalog) ([
 }
 
 // GetWorkflow returns the latest version of a workflow.
-func (s *Service) GetWorkflow(ctx context.Context, name string) (api.Workflow, error) {
+func (s *Service) GetWorkflow(ctx context.Context, name string) (Workflow, error) {
 	w, err := s.cfg.Store.GetWorkflow(ctx, name, "")
 	if err != nil {
-		return api.Workflow{}, notFound("workflow", name, err)
+		return Workflow{}, notFound("workflow", name, err)
 	}
-	return workflowView(w, s.cfg.Limits)
+	return withParams(w, s.cfg.Limits)
 }
 
 // ListWorkflows returns the latest version of every workflow.
-func (s *Service) ListWorkflows(ctx context.Context) ([]api.Workflow, error) {
+func (s *Service) ListWorkflows(ctx context.Context) ([]Workflow, error) {
 	list, err := s.cfg.Store.ListWorkflows(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}
-	out := make([]api.Workflow, 0, len(list))
+	out := make([]Workflow, 0, len(list))
 	for _, w := range list {
-		v, err := workflowView(w, s.cfg.Limits)
+		v, err := withParams(w, s.cfg.Limits)
 		if err != nil {
 			return nil, err
 		}
@@ -157,31 +165,13 @@ func decodeStored(w *job.Workflow, lim workflow.Limits) (workflow.Graph, []workf
 	return g, params, nil
 }
 
-func workflowView(w *job.Workflow, lim workflow.Limits) (api.Workflow, error) {
+// withParams decodes a stored workflow's parameter spec.
+func withParams(w *job.Workflow, lim workflow.Limits) (Workflow, error) {
 	_, params, err := decodeStored(w, lim)
 	if err != nil {
-		return api.Workflow{}, err
+		return Workflow{}, err
 	}
-	v := api.Workflow{Name: w.Name, Version: w.Version, Description: w.Description, Graph: w.Graph,
-		Params: make([]api.Param, 0, len(params)), Schema: workflow.Schema(params),
-		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
-	for _, p := range params {
-		v.Params = append(v.Params, paramView(p))
-	}
-	return v, nil
-}
-
-func paramView(p workflow.Param) api.Param {
-	return api.Param{Name: p.Name, Target: p.Target.String(), Type: p.Type, Default: p.Default,
-		Minimum: numberOrNil(p.Minimum), Maximum: numberOrNil(p.Maximum), Step: numberOrNil(p.Step),
-		Enum: p.Enum, Description: p.Description}
-}
-
-func numberOrNil(n json.Number) any {
-	if n == "" {
-		return nil
-	}
-	return n
+	return Workflow{Workflow: w, Params: params}, nil
 }
 
 // checkTargets makes sure every parameter of a spec points at an input of
@@ -198,34 +188,4 @@ func checkTargets(g workflow.Graph, params []workflow.Param) error {
 		}
 	}
 	return nil
-}
-
-// paramError turns a binding error into an InputError naming the field.
-func paramError(err error) error {
-	var pe *workflow.ParamError
-	if errors.As(err, &pe) {
-		return &InputError{Field: "params." + pe.Param, Problem: pe.Problem}
-	}
-	return &InputError{Field: "params", Problem: err.Error()}
-}
-
-// applyOverrides sets node inputs directly.
-func applyOverrides(g workflow.Graph, o map[string]api.NodeOverride) (workflow.Graph, error) {
-	m := make(map[string]workflow.NodeOverride, len(o))
-	for id, n := range o {
-		m[id] = workflow.NodeOverride{Inputs: n.Inputs}
-	}
-	out, err := workflow.ApplyOverrides(g, m)
-	if err != nil {
-		var oe *workflow.OverrideError
-		if errors.As(err, &oe) {
-			field := "overrides." + oe.NodeID
-			if oe.Input != "" {
-				field += ".inputs." + oe.Input
-			}
-			return nil, &InputError{Field: field, Problem: oe.Problem}
-		}
-		return nil, &InputError{Field: "overrides", Problem: err.Error()}
-	}
-	return out, nil
 }

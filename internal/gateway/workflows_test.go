@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -34,16 +35,16 @@ func TestWorkflowRequestIsWhatTheServerDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := map[string]api.Param{}
+	byName := map[string]workflow.Param{}
 	for _, p := range w.Params {
 		byName[p.Name] = p
 	}
 	steps, cfg := byName["steps"], byName["cfg"]
-	if steps.Target != "3.inputs.steps" || steps.Minimum != json.Number("2") || steps.Maximum != json.Number("40") ||
+	if steps.Target.String() != "3.inputs.steps" || steps.Minimum != json.Number("2") || steps.Maximum != json.Number("40") ||
 		len(steps.Enum) != 2 || steps.Description != "how long to sample" || w.Description != "steps only" {
 		t.Errorf("steps = %+v", steps)
 	}
-	if cfg.Target != "3.inputs.cfg" || cfg.Minimum != json.Number("1") || cfg.Maximum != json.Number("9") {
+	if cfg.Target.String() != "3.inputs.cfg" || cfg.Minimum != json.Number("1") || cfg.Maximum != json.Number("9") {
 		t.Errorf("cfg = %+v", cfg)
 	}
 }
@@ -113,7 +114,7 @@ func TestSpecFilledFromCatalog(t *testing.T) {
 	if sampler.Name != "sampler" || len(sampler.Enum) == 0 || sampler.Default == nil {
 		t.Errorf("sampler = %+v, want the sampler list and a default", sampler)
 	}
-	props := w.Schema["properties"].(map[string]any)
+	props := workflow.Schema(w.Params)["properties"].(map[string]any)
 	if s := props["steps"].(map[string]any); s["maximum"] == nil || s["default"] == nil {
 		t.Errorf("schema of steps = %v", s)
 	}
@@ -131,7 +132,7 @@ func TestJobExpandsEditorTokens(t *testing.T) {
 	if _, _, err := e.svc.PutWorkflow(context.Background(), "dated", []byte(graph)); err != nil {
 		t.Fatal(err)
 	}
-	j, _, err := e.svc.SubmitJob(context.Background(), "", api.SubmitJobRequest{Workflow: "dated", Params: map[string]any{"seed": json.Number("42")}}, "")
+	j, err := e.svc.Submit(context.Background(), rest("", job.Submission{Workflow: "dated", Params: map[string]any{"seed": json.Number("42")}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -73,3 +74,53 @@ type ComfyFileStore interface {
 
 // ComfyFileLimit applies ListComfyFiles' default and cap to limit.
 func ComfyFileLimit(limit int) int { return clampLimit(limit, DefaultListLimit, MaxComfyFileLimit) }
+
+// ComfyMeta is what the ComfyUI-compatible surface keeps about a job beyond
+// the job's own fields (the Job.Comfy record). The submit use case writes it
+// for jobs of that surface; the surface reads it and marks entries hidden.
+type ComfyMeta struct {
+	// PromptID is the prompt_id the client knows, when it is not the job
+	// id: ComfyUI 0.3.64 takes any string as prompt_id and lets it be
+	// reused, while job ids are UUIDs and unique (newer ComfyUI versions
+	// behind the fleet insist on UUIDs too).
+	PromptID string `json:"prompt_id,omitempty"`
+	// Number is ComfyUI's queue number as shown: "3", "-40", or "7.5" for
+	// a client's own number (ComfyUI echoes those as floats).
+	Number json.Number `json:"number,omitempty"`
+	// Client is true when the body had a client_id: its events are then
+	// targeted at that socket instead of broadcast.
+	Client bool `json:"client,omitempty"`
+	// Inputs are the file inputs the client named by its own file names,
+	// which the graph now names by staged artifact (node id → input →
+	// client value).
+	Inputs map[string]map[string]string `json:"inputs,omitempty"`
+	// Superseded: a later prompt reused this prompt_id; ComfyUI's history
+	// keeps only the latest run under an id.
+	Superseded bool `json:"superseded,omitempty"`
+	// Hidden: deleted from /history by POST /history.
+	Hidden bool `json:"hidden,omitempty"`
+}
+
+// ComfyMetaOf reads j's ComfyMeta; a job without one (or with a record this
+// version cannot read) has the zero value.
+func ComfyMetaOf(j *Job) ComfyMeta {
+	var m ComfyMeta
+	if len(j.Comfy) > 0 {
+		_ = json.Unmarshal(j.Comfy, &m)
+	}
+	return m
+}
+
+// Raw is m as stored in Job.Comfy.
+func (m ComfyMeta) Raw() json.RawMessage {
+	b, _ := json.Marshal(m) // plain fields: cannot fail
+	return b
+}
+
+// PromptIDFor is the prompt_id a client sees for j, whose record m is.
+func (m ComfyMeta) PromptIDFor(j *Job) string {
+	if m.PromptID != "" {
+		return m.PromptID
+	}
+	return j.ID
+}

@@ -136,6 +136,13 @@ type Store interface {
 	// if the job is not queued or retrying.
 	QueuePosition(ctx context.Context, id string) (int, error)
 
+	// QueueKeys returns the (Priority, Seq) of up to limit dispatchable
+	// jobs, in DispatchOrder: the shape of the whole queue in a few bytes a
+	// job, from which queue positions are counted without a query per job.
+	// limit <= 0 means DefaultQueueKeys; it is capped at MaxQueueKeys.
+	// Served by the dispatch index alone.
+	QueueKeys(ctx context.Context, limit int) ([]QueueKey, error)
+
 	// CountByState returns the number of jobs in each state; states with no
 	// jobs are absent.
 	CountByState(ctx context.Context) (map[State]int, error)
@@ -206,6 +213,21 @@ type Store interface {
 	Close() error
 }
 
+// QueueKey is where a dispatchable job stands in DispatchOrder.
+type QueueKey struct {
+	Priority int
+	Seq      int64
+}
+
+// Before reports whether a job at k is dispatched before one at o:
+// DispatchOrder's order.
+func (k QueueKey) Before(o QueueKey) bool {
+	if k.Priority != o.Priority {
+		return k.Priority > o.Priority
+	}
+	return k.Seq < o.Seq
+}
+
 // Order is the direction of a job listing.
 type Order string
 
@@ -221,6 +243,8 @@ const (
 	MaxListLimit      = 1000
 	DefaultEventLimit = 1000
 	MaxEventLimit     = 10000
+	DefaultQueueKeys  = 100_000
+	MaxQueueKeys      = 10_000_000
 )
 
 // JobFilter selects jobs for ListJobs. Zero fields do not filter.
@@ -242,6 +266,9 @@ type JobFilter struct {
 
 // PageLimit returns f.Limit after applying the default and the cap.
 func (f JobFilter) PageLimit() int { return clampLimit(f.Limit, DefaultListLimit, MaxListLimit) }
+
+// QueueKeysLimit applies QueueKeys' default and cap to limit.
+func QueueKeysLimit(limit int) int { return clampLimit(limit, DefaultQueueKeys, MaxQueueKeys) }
 
 // EventLimit applies ListEvents' default and cap to limit.
 func EventLimit(limit int) int { return clampLimit(limit, DefaultEventLimit, MaxEventLimit) }

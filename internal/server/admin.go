@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/gateway"
 )
@@ -16,8 +15,8 @@ import (
 
 var _ gateway.FleetAdmin = fleetAdapter{}
 
-func (a fleetAdapter) AddBackend(req api.AddBackendRequest) error {
-	return adminError(a.f.AddBackend(fleet.BackendConfig{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight}))
+func (a fleetAdapter) AddBackend(b gateway.NewBackend) error {
+	return adminError(a.f.AddBackend(fleet.BackendConfig{ID: b.ID, URL: b.URL, MaxInflight: b.MaxInflight}))
 }
 
 func (a fleetAdapter) RemoveBackend(ctx context.Context, id string) error {
@@ -28,17 +27,13 @@ func (a fleetAdapter) Drain(id string) error { return adminError(a.f.Drain(id)) 
 
 func (a fleetAdapter) Resume(id string) error { return adminError(a.f.Resume(id)) }
 
-func (a fleetAdapter) TestBackend(ctx context.Context, url string) (api.BackendProbe, error) {
+func (a fleetAdapter) TestBackend(ctx context.Context, url string) (gateway.BackendProbe, error) {
 	p, err := a.f.TestBackend(ctx, url)
 	if err != nil {
-		return api.BackendProbe{}, err
+		return gateway.BackendProbe{}, err
 	}
-	out := api.BackendProbe{URL: url, LatencyMS: float64(p.Latency.Microseconds()) / 1000, Version: p.Version,
-		VRAMTotal: p.VRAMTotal, VRAMFree: p.VRAMFree, NodeCount: p.NodeCount}
-	for _, d := range p.Devices {
-		out.Devices = append(out.Devices, api.Device{Name: d.Name, Type: d.Type, VRAMTotal: d.VRAMTotal, VRAMFree: d.VRAMFree})
-	}
-	return out, nil
+	return gateway.BackendProbe{URL: url, Latency: p.Latency, Version: p.Version,
+		VRAMTotal: p.VRAMTotal, VRAMFree: p.VRAMFree, NodeCount: p.NodeCount, Devices: p.Devices}, nil
 }
 
 // adminError marks the fleet's admin errors with the gateway's sentinels,

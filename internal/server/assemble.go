@@ -35,6 +35,7 @@ type parts struct {
 	fleet *fleet.Fleet
 	tap   *comfyapi.TapLater // the fleet's tap, pointing at comfy once it exists
 	comfy *comfyapi.Handler  // the ComfyUI-compatible surface
+	names *comfyapi.Names    // the ComfyUI surface's file names, which every surface's inputs may use
 	svc   *gateway.Service
 	watch *gateway.DirWatcher // the workflows/ directory
 	keep  *gateway.Retention  // deletes old jobs; nil without Config.Retain
@@ -149,8 +150,9 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	p.names = comfyapi.NewNames(p.store)
 	gcfg := gateway.Config{
-		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet},
+		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
 		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes,
 	}
@@ -173,7 +175,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if p.watch, err = svc.WatchDir(ctx, filepath.Join(cfg.DataDir, workflowsDir), 0); err != nil {
 		return err
 	}
-	p.api, err = httpapi.New(&apiService{Service: svc}, httpapi.Config{
+	p.api, err = httpapi.New(httpapi.Gateway(svc), httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
 		APIKeys: cfg.APIKeys, MaxUploadBytes: cfg.MaxUploadBytes,
 	})
@@ -186,7 +188,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err := p.startComfy(ctx, cfg, owner); err != nil {
 		return err
 	}
-	if p.root, err = rootHandler(p.api, p.comfy, svc, p.store, owner, cfg.Logger); err != nil {
+	if p.root, err = rootHandler(p.api, p.comfy, svc, owner, cfg.Logger); err != nil {
 		return err
 	}
 	p.root, err = httpapi.CORS(cfg.CORSOrigins, p.root) // outermost: it answers preflights for every surface

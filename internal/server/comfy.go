@@ -7,16 +7,23 @@ import (
 	"strings"
 
 	"github.com/comfygate/comfygate/internal/comfyapi"
+	"github.com/comfygate/comfygate/internal/fleet"
 )
 
-// startComfy builds and starts the ComfyUI-compatible surface over the
-// fleet, and points the fleet's tap (p.tap, given to the fleet when it was
+// The surface takes every message a backend sends about a job, through
+// the tap the fleet was built with.
+var (
+	_ fleet.Tap = (*comfyapi.Handler)(nil)
+	_ fleet.Tap = (*comfyapi.TapLater)(nil)
+)
+
+// startComfy builds and starts the ComfyUI-compatible surface over the use
+// cases, and points the fleet's tap (p.tap, given to the fleet when it was
 // built) at it. owner authenticates its requests (nil: authentication off).
 func (p *parts) startComfy(ctx context.Context, cfg Config, owner func(*http.Request) (string, error)) error {
 	h, err := comfyapi.New(comfyapi.Config{
-		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: comfyapi.FleetOf(p.fleet),
+		Store: p.store, Artifacts: p.arts, Hub: p.hub, Gateway: p.svc, Names: p.names,
 		Owner: owner, Logger: cfg.Logger, MaxUploadBytes: cfg.MaxUploadBytes,
-		MaxQueued: cfg.MaxQueued, MaxAttempts: cfg.MaxAttempts,
 	})
 	if err != nil {
 		return fmt.Errorf("comfyui surface: %w", err)

@@ -9,7 +9,6 @@ import (
 	"github.com/comfygate/comfygate/internal/flaskapi"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
-	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/internal/ui"
 )
 
@@ -19,8 +18,8 @@ import (
 // frontend's files), which the ComfyUI surface proxies to a backend.
 // owner authenticates the Flask surface's requests (httpapi.Authenticator;
 // nil when authentication is off).
-func rootHandler(rest *httpapi.Server, comfy *comfyapi.Handler, svc *gateway.Service, store job.Store, owner func(*http.Request) (string, error), log *slog.Logger) (http.Handler, error) {
-	flask, err := flaskapi.New(flaskapi.Config{Service: svc, Store: store, Owner: owner, Logger: log})
+func rootHandler(rest *httpapi.Server, comfy *comfyapi.Handler, svc *gateway.Service, owner func(*http.Request) (string, error), log *slog.Logger) (http.Handler, error) {
+	flask, err := flaskapi.New(flaskapi.Config{Service: svc, Owner: owner, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("flask surface: %w", err)
 	}

@@ -128,7 +128,7 @@ func TestOpenAPICoversEverySurface(t *testing.T) {
 	s.mu.Lock()
 	p := s.parts
 	s.mu.Unlock()
-	flask, err := flaskapi.New(flaskapi.Config{Service: p.svc, Store: p.store})
+	flask, err := flaskapi.New(flaskapi.Config{Service: p.svc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ const (
 // partial index that serves them (where the dialect can), since a planner
 // without statistics may prefer the plain state index and then sort.
 type schedulerSQL struct {
-	dispatchOrder, activeJobs, queuePosition string
+	dispatchOrder, activeJobs, queuePosition, queueKeys string
 }
 
 func newSchedulerSQL(d Dialect) schedulerSQL {
@@ -37,6 +37,8 @@ func newSchedulerSQL(d Dialect) schedulerSQL {
 	}
 	return schedulerSQL{
 		dispatchOrder: `SELECT ` + jobCols + from("jobs_dispatch") + ` WHERE ` + dispatchableStates +
+			` ORDER BY priority DESC, seq ASC LIMIT ?`,
+		queueKeys: `SELECT priority, seq` + from("jobs_dispatch") + ` WHERE ` + dispatchableStates +
 			` ORDER BY priority DESC, seq ASC LIMIT ?`,
 		activeJobs: `SELECT ` + jobCols + from("jobs_active") + ` WHERE ` + activeStates + ` ORDER BY seq`,
 		queuePosition: `SELECT j.state,
@@ -60,6 +62,7 @@ func (s *Store) IndexedQueries() map[string]IndexedQuery {
 		"DispatchOrder":      {s.sql(s.sched.dispatchOrder), []any{100}},
 		"ActiveJobs":         {s.sql(s.sched.activeJobs), nil},
 		"QueuePosition":      {s.sql(s.sched.queuePosition), []any{"id"}},
+		"QueueKeys":          {s.sql(s.sched.queueKeys), []any{100}},
 		"JobsFinishedBefore": {s.sql(s.deletion.finishedBefore), []any{s.timeArg(time.Unix(1, 0)), 100}},
 		"BlobReferenced":     {s.sql(s.deletion.blobReferenced), []any{"blob", "blob"}},
 	}
@@ -191,6 +194,30 @@ func (s *Store) DispatchOrder(ctx context.Context, limit int) ([]*job.Job, error
 		return nil, s.fail("dispatch order", err)
 	}
 	return jobs, nil
+}
+
+// QueueKeys implements job.Store.
+func (s *Store) QueueKeys(ctx context.Context, limit int) ([]job.QueueKey, error) {
+	if s.closed.Load() {
+		return nil, job.ErrClosed
+	}
+	rows, err := s.read.QueryContext(ctx, s.sql(s.sched.queueKeys), job.QueueKeysLimit(limit))
+	if err != nil {
+		return nil, s.fail("queue keys", err)
+	}
+	defer rows.Close()
+	var keys []job.QueueKey
+	for rows.Next() {
+		var k job.QueueKey
+		if err := rows.Scan(&k.Priority, &k.Seq); err != nil {
+			return nil, s.fail("queue keys", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("queue keys", err)
+	}
+	return keys, nil
 }
 
 // ActiveJobs implements job.Store.

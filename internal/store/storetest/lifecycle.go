@@ -63,6 +63,7 @@ func closeTest(t *testing.T, ns NewStore) {
 		"DispatchOrder":  func() error { _, err := s.DispatchOrder(ctx, 1); return err },
 		"ActiveJobs":     func() error { _, err := s.ActiveJobs(ctx); return err },
 		"QueuePosition":  func() error { _, err := s.QueuePosition(ctx, j.ID); return err },
+		"QueueKeys":      func() error { _, err := s.QueueKeys(ctx, 1); return err },
 		"CountByState":   func() error { _, err := s.CountByState(ctx); return err },
 		"PutWorkflow":    func() error { _, _, err := s.PutWorkflow(ctx, wf("w", `{}`)); return err },
 		"GetWorkflow":    func() error { _, err := s.GetWorkflow(ctx, "w", ""); return err },

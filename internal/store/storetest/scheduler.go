@@ -13,6 +13,7 @@ var schedulerTests = map[string]func(*testing.T, NewStore){
 	"DispatchOrderLimit": dispatchOrderLimit,
 	"ActiveJobs":         activeJobs,
 	"QueuePosition":      queuePosition,
+	"QueueKeys":          queueKeys,
 	"CountByState":       countByState,
 }
 
@@ -100,6 +101,32 @@ func queuePosition(t *testing.T, ns NewStore) {
 	setState(t, s, f.p5a.ID, job.StateDispatched)
 	if got, err := s.QueuePosition(t.Context(), f.n1.ID); err != nil || got != 3 {
 		t.Errorf("QueuePosition(last) after a dispatch = %d, %v; want 3", got, err)
+	}
+}
+
+func queueKeys(t *testing.T, ns NewStore) {
+	s := ns(t)
+	f := newQueueFixture(t, s)
+	var want []job.QueueKey
+	for _, id := range f.order() {
+		j := get(t, s, id)
+		want = append(want, job.QueueKey{Priority: j.Priority, Seq: j.Seq})
+	}
+	got, err := s.QueueKeys(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "queue keys", want, got)
+	for i := 1; i < len(got); i++ {
+		if !got[i-1].Before(got[i]) {
+			t.Errorf("key %d %+v is not Before key %d %+v", i-1, got[i-1], i, got[i])
+		}
+	}
+	if got, err := s.QueueKeys(t.Context(), 2); err != nil || len(got) != 2 || got[1] != want[1] {
+		t.Errorf("QueueKeys(limit 2) = %+v, %v; want %+v", got, err, want[:2])
+	}
+	if empty, err := ns(t).QueueKeys(t.Context(), 0); err != nil || len(empty) != 0 {
+		t.Errorf("QueueKeys on an empty store = %v, %v", empty, err)
 	}
 }
 
