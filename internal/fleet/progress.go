@@ -32,8 +32,8 @@ type progressState struct {
 // init sets up the state for a graph (node → class) whose step hints are
 // steps, with costs estimated by m.
 func (p *progressState) init(classOf map[string]string, steps map[string]float64, m *costModel) {
-	p.known, p.total = classOf, len(classOf)
-	p.cost = make(map[string]nodeCost, len(classOf))
+	*p = progressState{known: classOf, total: len(classOf), cost: make(map[string]nodeCost, len(classOf)),
+		lastPersist: p.lastPersist, lastPreview: p.lastPreview}
 	for id, class := range classOf {
 		c := m.estimate(class, steps[id])
 		p.cost[id] = c
@@ -72,12 +72,13 @@ func (p *progressState) start(node string, now time.Time, m *costModel) {
 }
 
 // end closes the running node at now: it is done, and m learns how long
-// its class took (per step, when it reported steps).
+// its class took (per step, when it reported steps). ComfyUI may have said
+// the node finished already (progress_state); it ran until now all the same.
 func (p *progressState) end(now time.Time, m *costModel) {
 	if p.node == "" {
 		return
 	}
-	if class, ok := p.known[p.node]; ok && !p.done[p.node] && !p.nodeStart.IsZero() {
+	if class, ok := p.known[p.node]; ok && !p.nodeStart.IsZero() {
 		m.observe(class, now.Sub(p.nodeStart), p.max)
 	}
 	p.markDone(p.node)

@@ -204,6 +204,28 @@ func TestCostModelLearnsSteppedClasses(t *testing.T) {
 	}
 }
 
+// TestProgressLearnsNodesReportedFinished: newer ComfyUI says a node
+// finished (progress_state) before the next one starts; its time is
+// learned all the same.
+func TestProgressLearnsNodesReportedFinished(t *testing.T) {
+	t.Parallel()
+	m := newCostModel()
+	var p progressState
+	p.init(map[string]string{"1": "VAEDecode", "2": "SaveImage"}, nil, m)
+	t0 := time.Unix(1000, 0)
+	p.start("1", t0, m)
+	p.markDone("1") // progress_state: finished
+	p.start("2", t0.Add(3*time.Second), m)
+	p.markDone("2")
+	p.end(t0.Add(4*time.Second), m)
+	if c := m.estimate("VAEDecode", 0); math.Abs(c.secs-3) > 1e-9 {
+		t.Errorf("VAEDecode estimate %.3f s, want the 3 s it took", c.secs)
+	}
+	if c := m.estimate("SaveImage", 0); math.Abs(c.secs-1) > 1e-9 {
+		t.Errorf("SaveImage estimate %.3f s, want the 1 s it took", c.secs)
+	}
+}
+
 func TestStepHints(t *testing.T) {
 	t.Parallel()
 	graph := `{
@@ -267,6 +289,12 @@ func TestSamplingDominatesProgress(t *testing.T) {
 		}
 		if samplerSteps == 0 {
 			t.Errorf("run %d: no sampler progress was published", run)
+		}
+		e.fleet.costs.mu.Lock()
+		sampler := e.fleet.costs.classes["KSampler"]
+		e.fleet.costs.mu.Unlock()
+		if !sampler.stepped || sampler.unitSecs <= 0 || sampler.steps != 20 {
+			t.Errorf("run %d: what the fleet learned of KSampler: %+v, want a stepped class of 20 steps", run, sampler)
 		}
 	}
 }
