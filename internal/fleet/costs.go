@@ -101,6 +101,10 @@ type nodeCost struct {
 	secs     float64 // the whole node
 	unitSecs float64 // one step, when stepped
 	stepped  bool
+	// measured: unitSecs was measured on this fleet, so the node's pace
+	// in this run (real seconds) may replace it; a prior may not, since
+	// the other nodes of the graph would still be weighed by priors.
+	measured bool
 }
 
 // estimate returns the cost of a node of class whose graph asks for
@@ -116,8 +120,8 @@ func (m *costModel) estimate(class string, steps float64) nodeCost {
 		}
 		return nodeCost{secs: priorSecs(class)}
 	}
-	unit := priorStepSecs
-	if learned && c.stepped {
+	unit, measured := priorStepSecs, learned && c.stepped
+	if measured {
 		unit = c.unitSecs
 	}
 	if steps <= 0 {
@@ -126,7 +130,7 @@ func (m *costModel) estimate(class string, steps float64) nodeCost {
 			steps = c.steps
 		}
 	}
-	return nodeCost{secs: steps * unit, unitSecs: unit, stepped: true}
+	return nodeCost{secs: steps * unit, unitSecs: unit, stepped: true, measured: measured}
 }
 
 // stepHints reads, for each node, the step count its graph gives: its own

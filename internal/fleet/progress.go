@@ -85,15 +85,20 @@ func (p *progressState) end(now time.Time, m *costModel) {
 	p.node = ""
 }
 
-// step records a progress message of the running node. A stepped node's
-// cost follows the step count it reports, which beats the graph's hint.
-func (p *progressState) step(value, maxValue float64) {
+// step records a progress message of the running node at now. A stepped
+// node's cost follows the step count it reports, which beats the graph's
+// hint, and, once its class was measured, its own pace in this run, which
+// beats the average (a larger image, a slower backend).
+func (p *progressState) step(value, maxValue float64, now time.Time) {
 	p.value, p.max = value, maxValue
 	c, ok := p.cost[p.node]
 	if !ok || !c.stepped || maxValue <= 0 || p.done[p.node] {
 		return
 	}
 	secs := maxValue * c.unitSecs
+	if elapsed := now.Sub(p.nodeStart).Seconds(); c.measured && value >= 1 && elapsed > 0 {
+		secs = elapsed / value * maxValue
+	}
 	p.costTotal += secs - c.secs
 	c.secs = secs
 	p.cost[p.node] = c

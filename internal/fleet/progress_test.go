@@ -57,7 +57,7 @@ func (pr progressRun) replay(m *costModel) (fractions []float64, at map[string]f
 		if id == "3" {
 			for s := 1; s <= pr.steps; s++ {
 				now = now.Add(time.Duration(d / float64(pr.steps) * float64(time.Second)))
-				p.step(float64(s), float64(pr.steps))
+				p.step(float64(s), float64(pr.steps), now)
 				record(fmt.Sprintf("3@%d", s))
 			}
 			continue
@@ -122,6 +122,22 @@ func TestProgressIsWeightedByNodeTime(t *testing.T) {
 				"3@10": {0.39, 0.41},
 				"8":    {0.79, 0.81},
 			},
+		},
+		{
+			name:  "a sampler slower than measured is weighed by its pace in this run",
+			learn: &progressRun{classes: txt2imgClasses, order: txt2imgOrder, hints: steps20, steps: 20, secs: measured},
+			run: progressRun{classes: txt2imgClasses, order: txt2imgOrder, hints: steps20, steps: 20,
+				secs: map[string]float64{"KSampler": 200, "VAEDecode": 5}, cached: []string{"4", "6", "7", "5"}},
+			want: map[string][2]float64{
+				"3@10": {0.46, 0.51}, // 100 s of 205; by the average, 10 of 25
+				"3@19": {0.90, 0.95}, // by the average, 76%
+			},
+		},
+		{
+			name: "an unmeasured sampler keeps the prior, whatever its pace",
+			run: progressRun{classes: txt2imgClasses, order: txt2imgOrder, hints: steps20, steps: 20,
+				secs: map[string]float64{"KSampler": 0.02, "VAEDecode": 5}},
+			want: map[string][2]float64{"3@1": {0.05, 0.15}, "3@10": {0.45, 0.55}},
 		},
 		{
 			name: "the step count reported beats the graph's",
@@ -258,7 +274,10 @@ func TestStepHints(t *testing.T) {
 // count, step 10 of 20 showed 64%), never goes back, and reaches 1 only
 // with the job's success.
 func TestSamplingDominatesProgress(t *testing.T) {
-	s := startSim(t, comfysim.Options{StepDelay: time.Millisecond})
+	// The second run is weighed by what the first measured: sampling must
+	// be nearly all of the real time for the sampler's share to be the
+	// job's (the decode and save take tens of milliseconds under -race).
+	s := startSim(t, comfysim.Options{StepDelay: 50 * time.Millisecond})
 	e := newEnv(t, backendOf("gpu", s, 1))
 	for run := range 2 { // the second run uses the durations the first measured
 		id := e.submit(t, imageGraph(simCheckpoint, 10+run, 20))

@@ -92,7 +92,7 @@ func (r *run) onProgress(ctx context.Context, e comfy.Progress) {
 	}
 	value, _ := e.Value.Float64()
 	maxValue, _ := e.Max.Float64()
-	r.prog.step(value, maxValue)
+	r.prog.step(value, maxValue, r.f.clock.Now())
 	r.progressed(ctx)
 }
 
