@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +10,7 @@ import (
 // retainFlag is --retain: how long finished jobs are kept, as a Go
 // duration ("36h") or in days ("30d", "1.5d"), since retention periods are
 // counted in days and Go durations have no day unit. 0 keeps them forever.
+// Errors do not repeat the value: the flag parser quotes it.
 type retainFlag struct{ d *time.Duration }
 
 func (f retainFlag) Set(s string) error {
@@ -40,13 +41,13 @@ func parseRetain(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseFloat(days, 64)
 		if err != nil || !(n >= 0) || n*24 > maxRetain.Hours() { // !(n >= 0) also refuses NaN
-			return 0, fmt.Errorf("%q: want a number of days like 30d, or a duration like 36h", s)
+			return 0, errors.New("want a number of days like 30d, or a duration like 36h")
 		}
 		d = time.Duration(n * float64(24*time.Hour))
 	} else {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil || d < 0 || d > maxRetain {
-			return 0, fmt.Errorf("%q: want a duration like 36h, or a number of days like 30d", s)
+			return 0, errors.New("want a duration like 36h, or a number of days like 30d")
 		}
 	}
 	return d, nil
