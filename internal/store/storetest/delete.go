@@ -188,3 +188,22 @@ func finishedBefore(t *testing.T, ns NewStore) {
 		t.Errorf("finished before the first = %v, %v; want none", got, err)
 	}
 }
+
+// deleteWebhookMessages: the job's webhook messages and their attempts go
+// with it (a delivery in flight then fails to record, and is dropped).
+func deleteWebhookMessages(t *testing.T, ns NewStore) {
+	s, ws := outbox(t, ns)
+	j := startedAndEnded(t, s)
+	if len(messages(t, ws, j.ID)) == 0 {
+		t.Fatal("the fixture queued no webhook message")
+	}
+	if _, err := s.DeleteJob(t.Context(), j.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ms := messages(t, ws, j.ID); len(ms) != 0 {
+		t.Errorf("messages after delete: %d, want none", len(ms))
+	}
+	if as, err := ws.ListDeliveryAttempts(t.Context(), j.ID); err != nil || len(as) != 0 {
+		t.Errorf("attempts after delete: %v, %v; want none", as, err)
+	}
+}

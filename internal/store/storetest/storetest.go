@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Lifecycle", lifecycleTests},
 		{"Comfy", comfyTests},
 		{"Delete", deleteTests},
+		{"Webhooks", webhookTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
