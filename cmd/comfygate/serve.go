@@ -39,6 +39,7 @@ type serveFlags struct {
 	stepDelay, shutdownTimeout time.Duration
 	logLevel, logFormat        string
 	corsOrigins                multiFlag
+	retain                     time.Duration
 }
 
 // newServeFlags defines the flags on a set named name; defaults differ
@@ -67,6 +68,10 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.DurationVar(&f.webhookRetryFor, 0, "webhook-retry-for", d.webhookRetryFor, "how long a webhook message is retried before it is given up")
 	fs.DurationVar(&f.webhookTimeout, 0, "webhook-timeout", d.webhookTimeout, "time one webhook attempt may take, answer included")
 	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
+	if _, err := fs.AddFlag(ff.FlagConfig{LongName: "retain", Placeholder: "DURATION", Value: retainFlag{&f.retain},
+		Usage: "delete finished jobs, and the files only they used, this long after they ended: 30d, 36h; 0 keeps them"}); err != nil {
+		panic(err)
+	}
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	addEnum(fs, "log-level", "log level", &f.logLevel, "info", "debug", "warn", "error")
 	addEnum(fs, "log-format", "log format", &f.logFormat, "text", "json")
@@ -130,6 +135,7 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	}
 	cfg.Sim.StepDelay = f.stepDelay
 	cfg.CORSOrigins = f.corsOrigins
+	cfg.Retain = f.retain
 	for _, b := range f.backends {
 		id, url, ok := strings.Cut(b, "=")
 		if !ok {

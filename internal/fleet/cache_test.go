@@ -81,3 +81,25 @@ func TestCachedRunWithDeletedFileAndNoCopyRunsAgain(t *testing.T) {
 	}
 	_ = first // the re-run may or may not produce the same bytes; both are fine
 }
+
+// TestCachedRunWithDeletedFileAndDeletedCopyRunsAgain: the earlier copy
+// this process remembers was removed with the job that made it (DELETE
+// /v1/jobs, retention), so it cannot stand in for the backend's file.
+func TestCachedRunWithDeletedFileAndDeletedCopyRunsAgain(t *testing.T) {
+	s := startSim(t, comfysim.Options{})
+	e := newEnv(t, backendOf("gpu", s, 1))
+	g := imageGraph(simCheckpoint, 10, 2)
+	first := e.hub.waitTerminal(t, e.store, e.submit(t, g))
+	if first.State != job.StateSucceeded || len(first.Outputs) != 1 {
+		t.Fatalf("first: %s outputs %+v", first.State, first.Outputs)
+	}
+	e.arts.remove(first.Outputs[0].ArtifactID)
+	removeOutputs(t, s)
+	j := e.hub.waitTerminal(t, e.store, e.submit(t, g))
+	if j.State != job.StateSucceeded || len(j.Outputs) != 1 || j.Attempts != 2 || j.AttemptLog[0].Outcome != outcomeOutputsGone {
+		t.Fatalf("state %s attempts %d outputs %+v log %+v error %v", j.State, j.Attempts, j.Outputs, j.AttemptLog, j.Error)
+	}
+	if data, ok := e.arts.get(j.Outputs[0].ArtifactID); !ok || !bytes.HasPrefix(data, pngMagic) {
+		t.Error("the output is not a stored PNG")
+	}
+}

@@ -26,6 +26,20 @@ func (e *viewError) Error() string {
 }
 func (e *viewError) Unwrap() error { return e.err }
 
+// blobKept reports whether an earlier copy is still stored: deleting the
+// jobs that made it (DELETE /v1/jobs, retention) removes the blob.
+func (r *run) blobKept(ctx context.Context, id string) bool {
+	b, err := r.f.arts.OpenBlob(ctx, id)
+	if err != nil {
+		if !errors.Is(err, ErrBlobNotFound) {
+			r.f.log.Warn("fleet: earlier copy of an output unreadable", "job", r.jobID, "blob", id, "err", err)
+		}
+		return false
+	}
+	b.Close()
+	return true
+}
+
 // maxTextOutput bounds one text output kept in the job.
 const maxTextOutput = 1 << 20
 
@@ -66,7 +80,7 @@ func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile)
 	rec, err := r.download(ctx, f.FileRef)
 	if errors.Is(err, comfy.ErrNotFound) {
 		var ok bool
-		if rec, ok = r.b.fileFor(f.FileRef); !ok {
+		if rec, ok = r.b.fileFor(f.FileRef); !ok || !r.blobKept(ctx, rec.ArtifactID) {
 			return job.Output{}, fmt.Errorf("%w: %s", errOutputsGone, f.Filename)
 		}
 	} else if err != nil {

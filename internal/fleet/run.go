@@ -122,10 +122,11 @@ func (r *run) adoptJob(j *job.Job, seq int64) {
 	if r.req == nil {
 		r.req, _ = requirementsFromJSON(j.Graph)
 	}
+	var steps map[string]float64
 	if r.req != nil {
-		r.classOf = r.req.classOf
+		r.classOf, steps = r.req.classOf, r.req.steps
 	}
-	r.prog.known, r.prog.total = r.classOf, len(r.classOf)
+	r.prog.init(r.classOf, steps, r.f.costs)
 }
 
 // releaseSlot gives the backend slot back as soon as ComfyUI is done with

@@ -89,6 +89,10 @@ func (g gatewayService) CancelJob(ctx context.Context, owner, id string) (api.Jo
 	return rendered(j, err, jobView)
 }
 
+func (g gatewayService) DeleteJob(ctx context.Context, owner, id string) error {
+	return g.svc.DeleteJob(ctx, owner, id)
+}
+
 func (g gatewayService) WaitJob(ctx context.Context, owner, id string) (api.Job, error) {
 	j, err := g.svc.WaitJob(ctx, owner, id)
 	return rendered(j, err, jobView)

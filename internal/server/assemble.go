@@ -38,6 +38,7 @@ type parts struct {
 	names *comfyapi.Names    // the ComfyUI surface's file names, which every surface's inputs may use
 	svc   *gateway.Service
 	watch *gateway.DirWatcher // the workflows/ directory
+	keep  *gateway.Retention  // deletes old jobs; nil without Config.Retain
 	api   *httpapi.Server
 	root  http.Handler // every surface
 
@@ -173,6 +174,9 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	if err := p.startRetention(ctx, cfg); err != nil {
+		return err
+	}
 	if p.watch, err = svc.WatchDir(ctx, filepath.Join(cfg.DataDir, workflowsDir), 0); err != nil {
 		return err
 	}
@@ -195,6 +199,22 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	}
 	p.root, err = httpapi.CORS(cfg.CORSOrigins, p.root) // outermost: it answers preflights for every surface
 	return err
+}
+
+// startRetention starts deleting old jobs when Config.Retain asks for it.
+func (p *parts) startRetention(ctx context.Context, cfg Config) error {
+	if cfg.Retain <= 0 {
+		return nil
+	}
+	keep, err := p.svc.NewRetention(gateway.RetentionConfig{MaxAge: cfg.Retain, Metrics: p.reg})
+	if err != nil {
+		return err
+	}
+	if err := keep.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start retention: %w", err)
+	}
+	p.keep = keep
+	return nil
 }
 
 func (p *parts) listen(cfg Config) error {
