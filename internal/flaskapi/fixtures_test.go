@@ -28,9 +28,11 @@ func fixtureJobs() []*job.Job {
 		{ID: "job-retrying", Owner: "alice", Seq: 2, State: job.StateRetrying, CreatedAt: t0},
 		{ID: "job-running", Owner: "alice", Seq: 3, State: job.StateRunning, CreatedAt: t0, StartedAt: at(time.Second),
 			Progress: job.Progress{Node: "3", NodeType: "KSampler", Value: 5, Max: 20, Fraction: 0.4, NodesDone: 3, NodesTotal: 7}},
+		// The backend wrote job-done's files in the job's own folder
+		// (job.OutputFolder); callers see the folders the graph asked for.
 		done("job-done", []job.Output{
-			{ArtifactID: imageID1, NodeID: "9", Kind: "images", Filename: "ComfyUI_00001_.png", Type: "output", ContentType: "image/png", Size: 10},
-			{ArtifactID: imageID2, NodeID: "9", Kind: "images", Filename: "ComfyUI_00002_.png", Subfolder: "portraits", Type: "output"},
+			{ArtifactID: imageID1, NodeID: "9", Kind: "images", Filename: "ComfyUI_00001_.png", Subfolder: "comfygate/job-done", Type: "output", ContentType: "image/png", Size: 10},
+			{ArtifactID: imageID2, NodeID: "9", Kind: "images", Filename: "ComfyUI_00002_.png", Subfolder: "comfygate/job-done/portraits", Type: "output"},
 			{ArtifactID: tempID, NodeID: "10", Kind: "images", Filename: "ComfyUI_temp_abcde_00001_.png", Type: "temp"},
 			{NodeID: "12", Kind: "text", Text: "HELLO, WORLD"},
 		}),

@@ -2,8 +2,10 @@ package fleet
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/comfygate/comfygate/comfy/comfysim"
@@ -12,39 +14,66 @@ import (
 
 // ComfyUI answers an identical graph from its cache with the old file
 // names and writes nothing; these tests check users still get their files.
+// Save nodes the fleet moves into each job's own folder (outfolder.go) are
+// never answered from the cache, since the folder is part of their
+// inputs; nodes it does not move are, as PreviewImage is here.
+
+// previewGraph is imageGraph ending in PreviewImage (files in ComfyUI's
+// temp directory, under a name of the run's own).
+func previewGraph(seed int) json.RawMessage {
+	g := string(imageGraph(simCheckpoint, seed, 2))
+	return json.RawMessage(strings.Replace(g, `"SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "fleet"}`,
+		`"PreviewImage", "inputs": {"images": ["8", 0]}`, 1))
+}
 
 func TestIdenticalResubmissionGetsOutputs(t *testing.T) {
 	s := startSim(t, comfysim.Options{})
 	e := newEnv(t, backendOf("gpu", s, 1))
-	g := imageGraph(simCheckpoint, 7, 2)
-	first := e.hub.waitTerminal(t, e.store, e.submit(t, g))
-	second := e.hub.waitTerminal(t, e.store, e.submit(t, g))
-	for _, j := range []*job.Job{first, second} {
-		if j.State != job.StateSucceeded || len(j.Outputs) != 1 {
-			t.Fatalf("job %s: %s outputs %+v", j.ID, j.State, j.Outputs)
-		}
+	tests := []struct {
+		name  string
+		graph json.RawMessage
+		// cached: the second run reports the first one's file
+		cached bool
+	}{
+		{"a save node runs for each job", imageGraph(simCheckpoint, 7, 2), false},
+		{"a node left in place is answered from the cache", previewGraph(7), true},
 	}
-	if first.Outputs[0].ArtifactID != second.Outputs[0].ArtifactID {
-		t.Errorf("cached re-run gave another artifact: %s vs %s", first.Outputs[0].ArtifactID, second.Outputs[0].ArtifactID)
+	for _, tt := range tests {
+		first := e.hub.waitTerminal(t, e.store, e.submit(t, tt.graph))
+		second := e.hub.waitTerminal(t, e.store, e.submit(t, tt.graph))
+		for _, j := range []*job.Job{first, second} {
+			if j.State != job.StateSucceeded || len(j.Outputs) != 1 {
+				t.Fatalf("%s: job %s: %s outputs %+v", tt.name, j.ID, j.State, j.Outputs)
+			}
+			if data, ok := e.arts.get(j.Outputs[0].ArtifactID); !ok || !bytes.HasPrefix(data, pngMagic) {
+				t.Errorf("%s: job %s: output is not a stored PNG", tt.name, j.ID)
+			}
+		}
+		f, g := first.Outputs[0], second.Outputs[0]
+		if sameFile := f.Filename == g.Filename && f.Subfolder == g.Subfolder && f.ArtifactID == g.ArtifactID; sameFile != tt.cached {
+			t.Errorf("%s: outputs %+v and %+v; want the same file: %v", tt.name, f, g, tt.cached)
+		}
 	}
 }
 
 // removeOutputs deletes every file the simulator saved.
 func removeOutputs(tb testing.TB, s *sim) {
 	tb.Helper()
-	dir := filepath.Join(s.DataDir(), "output")
-	if err := os.RemoveAll(dir); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
+	for _, kind := range []string{"output", "temp"} {
+		dir := filepath.Join(s.DataDir(), kind)
+		if err := os.RemoveAll(dir); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 
 func TestCachedRunWithDeletedFileReusesEarlierCopy(t *testing.T) {
 	s := startSim(t, comfysim.Options{})
 	e := newEnv(t, backendOf("gpu", s, 1))
-	g := imageGraph(simCheckpoint, 8, 2)
+	g := previewGraph(8)
 	first := e.hub.waitTerminal(t, e.store, e.submit(t, g))
 	removeOutputs(t, s)
 	second := e.hub.waitTerminal(t, e.store, e.submit(t, g))
@@ -58,7 +87,7 @@ func TestCachedRunWithDeletedFileReusesEarlierCopy(t *testing.T) {
 
 func TestCachedRunWithDeletedFileAndNoCopyRunsAgain(t *testing.T) {
 	s := startSim(t, comfysim.Options{})
-	g := imageGraph(simCheckpoint, 9, 2)
+	g := previewGraph(9)
 	arts := newMemArtifacts()
 	dir := t.TempDir()
 	st := openStore(t, dir)

@@ -51,7 +51,7 @@ func (r *run) submit(ctx context.Context, j *job.Job) verdict {
 	if err := r.stage(ctx); err != nil {
 		return r.submitFailed(ctx, err)
 	}
-	graph := j.Graph
+	graph := intoJobFolder(j.Graph, r.classOf, j.ID)
 	if needsCacheBust(j) {
 		graph, r.busted = bustCache(graph, r.promptID), true
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"path"
 	"slices"
@@ -80,9 +81,14 @@ func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile)
 	}, nil
 }
 
-// download streams one file into the artifact store. No timeout but ctx:
-// a large video over a slow link must not be cut off.
+// download streams one file into the artifact store: from the backend's
+// output directory when it can (outdisk.go), else through /view. No
+// timeout but ctx: a large video over a slow link must not be cut off.
 func (r *run) download(ctx context.Context, ref comfy.FileRef) (fileRecord, error) {
+	if f, ok := r.openOnDisk(ref); ok {
+		defer f.Close()
+		return r.storeOutput(ctx, f, contentType("", ref.Filename), ref)
+	}
 	start := time.Now()
 	resp, err := r.b.client.View(ctx, ref, comfy.ViewOptions{})
 	if err != nil {
@@ -92,10 +98,16 @@ func (r *run) download(ctx context.Context, ref comfy.FileRef) (fileRecord, erro
 		return fileRecord{}, &viewError{err}
 	}
 	defer resp.Body.Close()
-	ctype := contentType(resp.ContentType, ref.Filename)
-	body := &capReader{r: resp.Body, n: r.f.cfg.MaxOutputBytes}
-	id, size, err := r.f.arts.PutBlob(ctx, body, ctype)
+	rec, err := r.storeOutput(ctx, resp.Body, contentType(resp.ContentType, ref.Filename), ref)
 	r.f.m.observeRequest(r.b.ID(), "view", time.Since(start), err)
+	return rec, err
+}
+
+// storeOutput copies one output file into the artifact store, at most
+// MaxOutputBytes of it.
+func (r *run) storeOutput(ctx context.Context, src io.Reader, ctype string, ref comfy.FileRef) (fileRecord, error) {
+	body := &capReader{r: src, n: r.f.cfg.MaxOutputBytes}
+	id, size, err := r.f.arts.PutBlob(ctx, body, ctype)
 	if err != nil {
 		switch {
 		case body.readErr != nil:

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -59,7 +60,8 @@ type run struct {
 	obs         observed
 	history     json.RawMessage // the history entry saved with the job when it ends
 	prog        progressState
-	socketGen   int64 // the backend's socket generation when posted
+	socketGen   int64    // the backend's socket generation when posted
+	outDir      *os.Root // the backend's output directory, once opened (outdisk.go)
 }
 
 // maxMailbox bounds a run's backlog of droppable events (progress,
@@ -139,6 +141,7 @@ func (r *run) resume(ctx context.Context) {
 }
 
 func (r *run) cleanup() {
+	r.closeOutputDir()
 	r.b.removeRun(r)
 	r.releaseSlot()
 	r.f.forgetRun(r)
