@@ -8,9 +8,11 @@ import (
 	"image/png"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 func testPNG(tb testing.TB, w, h int, c color.NRGBA) []byte {
@@ -182,21 +184,23 @@ func TestOutputNamesUniqueAcrossBackends(t *testing.T) {
 	}
 }
 
-// TestOutputNamesLeaveOutTheJobFolder: a file the backend wrote in the
-// job's own folder is shown in the folder the graph asked for, with a
-// counter of that folder, and /history and /view agree on it.
-func TestOutputNamesLeaveOutTheJobFolder(t *testing.T) {
+// TestOutputNamesLeaveOutTheOutputFolder: a file the backend wrote in one
+// of comfygate's output folders (job.OutputFolder) is shown in the folder
+// the graph asked for, with a counter of that folder, and /history and
+// /view agree on it.
+func TestOutputNamesLeaveOutTheOutputFolder(t *testing.T) {
 	h, store := newIdleHandler(t)
 	ctx := context.Background()
+	f1, f2 := job.OutputFolder(strings.Repeat("a1", 16)), job.OutputFolder(strings.Repeat("b2", 16))
 	tests := []struct {
 		name, job, sub    string
 		wantName, wantSub string
 	}{
-		{"the job's folder itself", "j1", "comfygate/j1", "ComfyUI_00001_.png", ""},
-		{"a folder the graph asked for", "j2", "comfygate/j2/portraits", "ComfyUI_00001_.png", "portraits"},
-		{"the next job in that folder", "j3", "comfygate/j3/portraits", "ComfyUI_00002_.png", "portraits"},
-		{"the next job in the root", "j4", "comfygate/j4", "ComfyUI_00002_.png", ""},
-		{"another job's folder is not ours to hide", "j5", "comfygate/j1", "ComfyUI_00001_.png", "comfygate/j1"},
+		{"the output folder itself", "j1", f1, "ComfyUI_00001_.png", ""},
+		{"a folder the graph asked for", "j2", f1 + "/portraits", "ComfyUI_00001_.png", "portraits"},
+		{"the next job in that folder", "j3", f2 + "/portraits", "ComfyUI_00002_.png", "portraits"},
+		{"the next job in the root", "j4", f2, "ComfyUI_00002_.png", ""},
+		{"a folder that is not one", "j5", "comfygate/j1", "ComfyUI_00001_.png", "comfygate/j1"},
 	}
 	for _, tt := range tests {
 		ref := comfy.FileRef{Filename: "ComfyUI_00001_.png", Subfolder: tt.sub, Type: "output"}

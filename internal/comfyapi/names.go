@@ -70,7 +70,7 @@ func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, re
 	case err != nil && !errors.Is(err, job.ErrNotFound):
 		return comfy.FileRef{}, fmt.Errorf("find name of %s: %w", ref.Filename, err)
 	}
-	f := &job.ComfyFile{Owner: owner, Type: typ, Subfolder: job.ClientSubfolder(jobID, ref.Subfolder), JobID: jobID,
+	f := &job.ComfyFile{Owner: owner, Type: typ, Subfolder: job.ClientSubfolder(ref.Subfolder), JobID: jobID,
 		Backend: backend, OriginType: typ, OriginSubfolder: ref.Subfolder, OriginFilename: ref.Filename}
 	if err := n.create(ctx, f, ref.Filename); err != nil {
 		return comfy.FileRef{}, err

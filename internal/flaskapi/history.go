@@ -72,7 +72,7 @@ func historyEntry(j *job.Job) comfy.HistoryEntry {
 	e := comfy.HistoryEntry{
 		Prompt: comfy.QueueItem{Number: json.Number(number), PromptID: j.ID, Prompt: j.Graph,
 			ExtraData: extra, OutputsToExecute: j.OutputNodes},
-		Outputs: nodeOutputs(j.ID, j.Outputs),
+		Outputs: nodeOutputs(j.Outputs),
 		Status:  historyStatus(j),
 		Meta:    map[string]comfy.OutputMeta{},
 	}
@@ -117,10 +117,10 @@ func message(event string, data any) comfy.StatusMessage {
 	return comfy.StatusMessage{Event: event, Data: raw}
 }
 
-// nodeOutputs regroups the outputs of job id into ComfyUI's per-node UI
-// output: {"9": {"images": [{filename, subfolder, type}]}, "12": {"text":
-// ["..."]}}, each file in the subfolder its graph asked for.
-func nodeOutputs(id string, outs []job.Output) map[string]json.RawMessage {
+// nodeOutputs regroups a job's outputs into ComfyUI's per-node UI output:
+// {"9": {"images": [{filename, subfolder, type}]}, "12": {"text": ["..."]}},
+// each file in the subfolder its graph asked for.
+func nodeOutputs(outs []job.Output) map[string]json.RawMessage {
 	byNode := map[string]map[string][]any{}
 	for _, o := range outs {
 		kinds := byNode[o.NodeID]
@@ -132,7 +132,7 @@ func nodeOutputs(id string, outs []job.Output) map[string]json.RawMessage {
 			kinds[o.Kind] = append(kinds[o.Kind], o.Text)
 			continue
 		}
-		kinds[o.Kind] = append(kinds[o.Kind], comfy.FileRef{Filename: o.Filename, Subfolder: job.ClientSubfolder(id, o.Subfolder), Type: orDefault(o.Type, comfy.FileTypeOutput)})
+		kinds[o.Kind] = append(kinds[o.Kind], comfy.FileRef{Filename: o.Filename, Subfolder: job.ClientSubfolder(o.Subfolder), Type: orDefault(o.Type, comfy.FileTypeOutput)})
 	}
 	out := make(map[string]json.RawMessage, len(byNode))
 	for id, kinds := range byNode {

@@ -133,7 +133,7 @@ func executionInfoOf(j *job.Job) executionInfo {
 func (h *Handler) completed(r *http.Request, j *job.Job) completedStatus {
 	c := completedStatus{ExecutionTime: executionTime(j), Images: h.imagesOf(r, j),
 		Message: "Image generation completed", NodeErrors: map[string]any{},
-		Outputs: nodeOutputs(j.ID, j.Outputs), Status: "completed"}
+		Outputs: nodeOutputs(j.Outputs), Status: "completed"}
 	if len(c.Images) == 0 {
 		c.Message = "Task completed but no images found"
 	}
@@ -163,7 +163,7 @@ func (h *Handler) imagesOf(r *http.Request, j *job.Job) []imageRef {
 		if o.Kind != "images" || o.ArtifactID == "" {
 			continue
 		}
-		out = append(out, imageRef{Filename: o.Filename, Subfolder: job.ClientSubfolder(j.ID, o.Subfolder),
+		out = append(out, imageRef{Filename: o.Filename, Subfolder: job.ClientSubfolder(o.Subfolder),
 			Type: orDefault(o.Type, "output"), URL: base + o.ArtifactID})
 	}
 	return out

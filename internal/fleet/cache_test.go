@@ -13,10 +13,10 @@ import (
 )
 
 // ComfyUI answers an identical graph from its cache with the old file
-// names and writes nothing; these tests check users still get their files.
-// Save nodes the fleet moves into each job's own folder (outfolder.go) are
-// never answered from the cache, since the folder is part of their
-// inputs; nodes it does not move are, as PreviewImage is here.
+// names and writes nothing; these tests check users still get their files,
+// both from save nodes the fleet moves into an output folder
+// (outfolder.go: an equal graph gets the same folder, so the cache still
+// answers) and from nodes it leaves in place, as PreviewImage here.
 
 // previewGraph is imageGraph ending in PreviewImage (files in ComfyUI's
 // temp directory, under a name of the run's own).
@@ -32,11 +32,9 @@ func TestIdenticalResubmissionGetsOutputs(t *testing.T) {
 	tests := []struct {
 		name  string
 		graph json.RawMessage
-		// cached: the second run reports the first one's file
-		cached bool
 	}{
-		{"a save node runs for each job", imageGraph(simCheckpoint, 7, 2), false},
-		{"a node left in place is answered from the cache", previewGraph(7), true},
+		{"a save node in an output folder", imageGraph(simCheckpoint, 7, 2)},
+		{"a node left in place", previewGraph(7)},
 	}
 	for _, tt := range tests {
 		first := e.hub.waitTerminal(t, e.store, e.submit(t, tt.graph))
@@ -49,9 +47,8 @@ func TestIdenticalResubmissionGetsOutputs(t *testing.T) {
 				t.Errorf("%s: job %s: output is not a stored PNG", tt.name, j.ID)
 			}
 		}
-		f, g := first.Outputs[0], second.Outputs[0]
-		if sameFile := f.Filename == g.Filename && f.Subfolder == g.Subfolder && f.ArtifactID == g.ArtifactID; sameFile != tt.cached {
-			t.Errorf("%s: outputs %+v and %+v; want the same file: %v", tt.name, f, g, tt.cached)
+		if f, g := first.Outputs[0], second.Outputs[0]; f != g {
+			t.Errorf("%s: cached re-run gave %+v after %+v; want the same file", tt.name, g, f)
 		}
 	}
 }
@@ -73,7 +70,7 @@ func removeOutputs(tb testing.TB, s *sim) {
 func TestCachedRunWithDeletedFileReusesEarlierCopy(t *testing.T) {
 	s := startSim(t, comfysim.Options{})
 	e := newEnv(t, backendOf("gpu", s, 1))
-	g := previewGraph(8)
+	g := imageGraph(simCheckpoint, 8, 2)
 	first := e.hub.waitTerminal(t, e.store, e.submit(t, g))
 	removeOutputs(t, s)
 	second := e.hub.waitTerminal(t, e.store, e.submit(t, g))
@@ -87,7 +84,7 @@ func TestCachedRunWithDeletedFileReusesEarlierCopy(t *testing.T) {
 
 func TestCachedRunWithDeletedFileAndNoCopyRunsAgain(t *testing.T) {
 	s := startSim(t, comfysim.Options{})
-	g := previewGraph(9)
+	g := imageGraph(simCheckpoint, 9, 2)
 	arts := newMemArtifacts()
 	dir := t.TempDir()
 	st := openStore(t, dir)

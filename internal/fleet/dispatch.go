@@ -51,7 +51,10 @@ func (r *run) submit(ctx context.Context, j *job.Job) verdict {
 	if err := r.stage(ctx); err != nil {
 		return r.submitFailed(ctx, err)
 	}
-	graph := intoJobFolder(j.Graph, r.classOf, j.ID)
+	graph := j.Graph
+	if r.folder != "" {
+		graph = intoFolder(graph, r.classOf, r.folder)
+	}
 	if needsCacheBust(j) {
 		graph, r.busted = bustCache(graph, r.promptID), true
 	}

@@ -156,7 +156,7 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 	}
 	r.f.m.jobs.ended(j)
 	r.b.done.Add(1)
-	r.removeJobFolder()
+	r.removeFolder()
 }
 
 // artifactsOf returns the artifact records of the run's file outputs.

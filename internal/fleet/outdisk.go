@@ -14,17 +14,17 @@ import (
 // A backend on the same host can hand over its outputs through the file
 // system (BackendConfig.OutputDir): reading a file is cheaper for both
 // sides than ComfyUI's /view, which reads it in Python and sends it over
-// HTTP, and removing each job's folder once its files are stored keeps the
-// backend's disk from filling with copies. Only files in the job's own
-// folder are touched: its name holds the job id, so nothing of another job
-// or of the backend's own can be read or removed by mistake, even when
-// the configured directory is the wrong one.
+// HTTP, and removing each output folder once its files are stored keeps
+// the backend's disk from filling with copies. Only files in comfygate's
+// own output folders (outfolder.go) are touched, so nothing of the
+// backend's own can be read or removed by mistake, even when the
+// configured directory is the wrong one.
 
 // diskFile returns where, relative to the output directory, the backend
-// saved ref for job id, if it is a file of the job's own folder. Names come
-// from the backend and are checked here: after cleaning, the path must
-// still be inside the job's folder.
-func diskFile(id string, ref comfy.FileRef) (string, bool) {
+// saved ref, if it is a file of one of comfygate's output folders. Names
+// come from the backend and are checked here: after cleaning, the path
+// must still be inside such a folder.
+func diskFile(ref comfy.FileRef) (string, bool) {
 	if ref.Type != "" && ref.Type != comfy.FileTypeOutput {
 		return "", false
 	}
@@ -32,9 +32,10 @@ func diskFile(id string, ref comfy.FileRef) (string, bool) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
 		return "", false
 	}
-	folder := job.OutputFolder(id)
 	rel := path.Clean(strings.ReplaceAll(ref.Subfolder, `\`, "/") + "/" + name)
-	if !strings.HasPrefix(rel, folder+"/") {
+	root, rest, _ := strings.Cut(rel, "/")
+	key, _, ok := strings.Cut(rest, "/")
+	if !ok || root+"/"+key != job.OutputFolder(key) || !job.IsOutputKey(key) {
 		return "", false
 	}
 	return rel, true
@@ -44,7 +45,7 @@ func diskFile(id string, ref comfy.FileRef) (string, bool) {
 // the backend has none configured, ref is not a file of the job's folder,
 // or the file cannot be opened there: the caller downloads it instead.
 func (r *run) openOnDisk(ref comfy.FileRef) (*os.File, bool) {
-	rel, ok := diskFile(r.jobID, ref)
+	rel, ok := diskFile(ref)
 	if !ok || !r.openOutputDir() {
 		return nil, false
 	}
@@ -75,17 +76,21 @@ func (r *run) openOutputDir() bool {
 	return true
 }
 
-// removeJobFolder deletes the job's folder from the backend's output
-// directory once the job's outputs are stored. A failure costs disk space,
-// not correctness: it is logged.
-func (r *run) removeJobFolder() {
-	if !r.openOutputDir() {
+// removeFolder deletes the run's output folder from the backend's output
+// directory once the job's outputs are stored, unless another run on the
+// backend saves into the same folder (an equal graph, which ComfyUI may
+// answer from this run's files). The last of them removes it. A failure
+// costs disk space, not correctness: it is logged. A run re-attached
+// after a restart under another InstanceID reads its files from the
+// previous process's folder, which stays.
+func (r *run) removeFolder() {
+	if r.folder == "" || r.b.folderInUse(r) || !r.openOutputDir() {
 		return
 	}
-	err := r.outDir.RemoveAll(job.OutputFolder(r.jobID))
+	err := r.outDir.RemoveAll(r.folder)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		r.f.log.Warn("fleet: removing the job's folder from the backend's output directory failed",
-			"backend", r.b.ID(), "job", r.jobID, "err", err)
+		r.f.log.Warn("fleet: removing an output folder from the backend's output directory failed",
+			"backend", r.b.ID(), "job", r.jobID, "folder", r.folder, "err", err)
 	}
 }
 

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 
@@ -10,15 +12,19 @@ import (
 
 // ComfyUI's save nodes find the next file counter by listing their whole
 // target folder on every save (folder_paths.get_save_image_path): 6.4 ms
-// per save once the shared output folder holds 3,000 files. Each job's
-// files therefore go into a folder of their own, job.OutputFolder, by
-// putting it in front of the save nodes' filename_prefix when the prompt is
-// posted. ComfyUI takes the prefix's directory part as the subfolder it
-// saves in and reports, so files land in "comfygate/<job id>/<the graph's
+// per save once the shared output folder holds 3,000 files. Outputs
+// therefore go into folders of comfygate's own, job.OutputFolder, by
+// putting one in front of the save nodes' filename_prefix when the prompt
+// is posted. ComfyUI takes the prefix's directory part as the subfolder it
+// saves in and reports, so files land in "comfygate/<key>/<the graph's
 // folder>"; the job record keeps that, and surfaces show
-// job.ClientSubfolder. The prefix also joins the node's cache key, so a
-// save node runs for every job: ComfyUI never answers a job with another
-// job's files (see cachebust.go).
+// job.ClientSubfolder.
+//
+// The key is derived from the graph (outputKey), not from the job: the
+// prefix joins the save node's cache key in ComfyUI, and an identical
+// graph must still be answered from ComfyUI's cache (no work at all) as
+// it is without comfygate. A folder thus holds the files of one graph,
+// a handful at most.
 
 // prefixInput is the input naming where a save node writes.
 const prefixInput = "filename_prefix"
@@ -34,11 +40,23 @@ var folderSaveNodes = map[string]bool{
 	"SaveVideo": true, "SaveWEBM": true, "SaveGLB": true,
 }
 
-// intoJobFolder returns graph with the filename_prefix of each save node
-// (classOf maps node ids to classes) moved into job id's folder. Node
-// order and every other byte of a node are kept; a graph it cannot read
-// is returned unchanged, for ComfyUI to judge.
-func intoJobFolder(graph json.RawMessage, classOf map[string]string, id string) json.RawMessage {
+// outputKey is the key of graph's output folder for the process instance:
+// equal graphs share a folder, so ComfyUI's cache answers them; other
+// processes (replicas, this one after a restart with another InstanceID)
+// use folders of their own, so none removes a folder another writes in.
+func outputKey(instance string, graph []byte) string {
+	h := sha256.New()
+	h.Write([]byte(instance))
+	h.Write([]byte{0})
+	h.Write(graph)
+	return hex.EncodeToString(h.Sum(nil)[:job.OutputKeyLen/2])
+}
+
+// intoFolder returns graph with the filename_prefix of each save node
+// (classOf maps node ids to classes) moved into folder. Node order and
+// every other byte of a node are kept; a graph it cannot read is returned
+// unchanged, for ComfyUI to judge.
+func intoFolder(graph json.RawMessage, classOf map[string]string, folder string) json.RawMessage {
 	if !hasFolderSaveNode(classOf) {
 		return graph
 	}
@@ -53,7 +71,7 @@ func intoJobFolder(graph json.RawMessage, classOf map[string]string, id string) 
 	changed := false
 	for i, k := range keys {
 		if folderSaveNodes[classOf[k]] {
-			if n, ok := withJobPrefix(nodes[i], id); ok {
+			if n, ok := withPrefixIn(nodes[i], folder); ok {
 				nodes[i], changed = n, true
 			}
 		}
@@ -77,16 +95,16 @@ func hasFolderSaveNode(classOf map[string]string) bool {
 	return false
 }
 
-// withJobPrefix rewrites one node's literal filename_prefix; ok is false
+// withPrefixIn rewrites one node's literal filename_prefix; ok is false
 // when there is none or it may not be moved.
-func withJobPrefix(node json.RawMessage, id string) (json.RawMessage, bool) {
+func withPrefixIn(node json.RawMessage, folder string) (json.RawMessage, bool) {
 	return rewriteMember(node, "inputs", func(inputs json.RawMessage) (json.RawMessage, bool) {
 		return rewriteMember(inputs, prefixInput, func(v json.RawMessage) (json.RawMessage, bool) {
 			var prefix string
 			if json.Unmarshal(v, &prefix) != nil || !movablePrefix(prefix) {
 				return nil, false // a link, or a prefix ComfyUI must judge as sent
 			}
-			out, err := json.Marshal(job.OutputFolder(id) + "/" + prefix)
+			out, err := json.Marshal(folder + "/" + prefix)
 			return out, err == nil
 		})
 	})
@@ -116,11 +134,11 @@ func rewriteMember(obj json.RawMessage, key string, edit func(json.RawMessage) (
 }
 
 // movablePrefix reports whether prefix names a place inside the output
-// directory that stays the same below the job's folder. A prefix that
-// climbs out ("..") or is absolute makes ComfyUI refuse the save; under
-// the job's folder it would be accepted, or land elsewhere, so it is sent
-// as it is. So is one with no name at all ("", "."), whose meaning would
-// change. Both separators count, for backends on Windows.
+// directory that stays the same below the folder. A prefix that climbs
+// out ("..") or is absolute makes ComfyUI refuse the save; below the
+// folder it would be accepted, or land elsewhere, so it is sent as it is.
+// So is one with no name at all ("", "."), whose meaning would change.
+// Both separators count, for backends on Windows.
 func movablePrefix(prefix string) bool {
 	if prefix == "" || prefix[0] == '/' || prefix[0] == '\\' || (len(prefix) > 1 && prefix[1] == ':') {
 		return false

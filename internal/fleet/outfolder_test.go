@@ -17,16 +17,16 @@ import (
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-const folderJob = "0b6f4c1e-2d0a-4b7e-9f55-3c2a1d9e8b70"
+var testFolder = job.OutputFolder(strings.Repeat("0123456789abcdef", 2))
 
-func TestIntoJobFolder(t *testing.T) {
+func TestIntoFolder(t *testing.T) {
 	t.Parallel()
 	classes := map[string]string{"1": "EmptyImage", "9": "SaveImage", "10": "PreviewImage", "11": "CheckpointSave", "12": "SaveAnimatedWEBP"}
 	save := func(prefix string) string {
 		return `{"9": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": ` + prefix + `}}, "1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}`
 	}
 	moved := func(prefix string) string {
-		p, _ := json.Marshal(job.OutputFolder(folderJob) + "/" + prefix)
+		p, _ := json.Marshal(testFolder + "/" + prefix)
 		return `{"9": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": ` + string(p) + `}}, "1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}`
 	}
 	tests := []struct{ name, graph, want string }{
@@ -52,7 +52,7 @@ func TestIntoJobFolder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := intoJobFolder(json.RawMessage(tt.graph), classes, folderJob)
+			got := intoFolder(json.RawMessage(tt.graph), classes, testFolder)
 			if !jsonEqual(t, got, tt.want) {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
@@ -60,7 +60,7 @@ func TestIntoJobFolder(t *testing.T) {
 	}
 	t.Run("node and input order are kept", func(t *testing.T) {
 		g := `{"9": {"inputs": {"filename_prefix": "a", "images": ["1", 0]}, "class_type": "SaveImage"}, "12": {"class_type": "SaveAnimatedWEBP", "inputs": {"filename_prefix": "b"}}, "1": {"class_type": "EmptyImage"}}`
-		got := string(intoJobFolder(json.RawMessage(g), classes, folderJob))
+		got := string(intoFolder(json.RawMessage(g), classes, testFolder))
 		order := []string{`"9"`, `"inputs"`, `"filename_prefix"`, `"images"`, `"class_type"`, `"12"`, `"1"`}
 		last := -1
 		for _, k := range order {
@@ -70,7 +70,7 @@ func TestIntoJobFolder(t *testing.T) {
 			}
 			last += 1 + i
 		}
-		if !strings.Contains(got, `"comfygate/`+folderJob+`/b"`) {
+		if !strings.Contains(got, `"`+testFolder+`/b"`) {
 			t.Errorf("the second save node kept its prefix: %s", got)
 		}
 	})
@@ -90,31 +90,48 @@ func jsonEqual(t *testing.T, got json.RawMessage, want string) bool {
 	return string(ja) == string(jb)
 }
 
+func TestOutputKey(t *testing.T) {
+	t.Parallel()
+	a, b := []byte(`{"1": {}}`), []byte(`{"2": {}}`)
+	k := outputKey("r1", a)
+	if !job.IsOutputKey(k) {
+		t.Fatalf("key %q has not the shape of one", k)
+	}
+	if outputKey("r1", a) != k {
+		t.Error("an equal graph got another folder: ComfyUI's cache would not answer it")
+	}
+	if outputKey("r1", b) == k || outputKey("r2", a) == k {
+		t.Error("another graph, or another process, shares a folder")
+	}
+}
+
 func TestDiskFile(t *testing.T) {
 	t.Parallel()
-	folder := job.OutputFolder(folderJob)
+	folder := testFolder
+	key := strings.TrimPrefix(folder, "comfygate/")
 	tests := []struct {
 		name string
 		ref  comfy.FileRef
 		want string // "" when the file must be downloaded
 	}{
-		{"the job's folder", comfy.FileRef{Filename: "a_00001_.png", Subfolder: folder, Type: "output"}, folder + "/a_00001_.png"},
+		{"an output folder", comfy.FileRef{Filename: "a_00001_.png", Subfolder: folder, Type: "output"}, folder + "/a_00001_.png"},
 		{"a folder within", comfy.FileRef{Filename: "a.png", Subfolder: folder + "/x/y", Type: "output"}, folder + "/x/y/a.png"},
 		{"no type is output", comfy.FileRef{Filename: "a.png", Subfolder: folder}, folder + "/a.png"},
-		{"windows separators", comfy.FileRef{Filename: "a.png", Subfolder: `comfygate\` + folderJob + `\x`, Type: "output"}, folder + "/x/a.png"},
+		{"windows separators", comfy.FileRef{Filename: "a.png", Subfolder: `comfygate\` + key + `\x`, Type: "output"}, folder + "/x/a.png"},
 		{"temp files are downloaded", comfy.FileRef{Filename: "a.png", Subfolder: folder, Type: "temp"}, ""},
 		{"the shared folder", comfy.FileRef{Filename: "a.png", Type: "output"}, ""},
-		{"another job's folder", comfy.FileRef{Filename: "a.png", Subfolder: "comfygate/other", Type: "output"}, ""},
+		{"staged inputs' folder", comfy.FileRef{Filename: "a.png", Subfolder: "comfygate", Type: "output"}, ""},
+		{"not a key", comfy.FileRef{Filename: "a.png", Subfolder: "comfygate/other", Type: "output"}, ""},
 		{"climbing out of the folder", comfy.FileRef{Filename: "a.png", Subfolder: folder + "/../other", Type: "output"}, ""},
 		{"climbing out to the root", comfy.FileRef{Filename: "a.png", Subfolder: folder + "/../../..", Type: "output"}, ""},
 		{"a name with a separator", comfy.FileRef{Filename: "../../x.png", Subfolder: folder, Type: "output"}, ""},
 		{"a dot name", comfy.FileRef{Filename: "..", Subfolder: folder + "/x", Type: "output"}, ""},
-		{"the folder as a name", comfy.FileRef{Filename: folderJob, Subfolder: "comfygate", Type: "output"}, ""},
+		{"the folder as a name", comfy.FileRef{Filename: key, Subfolder: "comfygate", Type: "output"}, ""},
 		{"NUL", comfy.FileRef{Filename: "a\x00.png", Subfolder: folder, Type: "output"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := diskFile(folderJob, tt.ref)
+			got, ok := diskFile(tt.ref)
 			if ok != (tt.want != "") || got != tt.want {
 				t.Errorf("diskFile = %q, %v; want %q", got, ok, tt.want)
 			}
@@ -164,46 +181,48 @@ func outputFiles(tb testing.TB, s *sim) []string {
 	return files
 }
 
-// TestEachJobSavesInItsOwnFolder: the backend writes each job's files in
-// the job's folder (one folder per job, however many jobs ran), ComfyUI's
-// cache never answers a job with another's files, and each output is
-// fetched once.
-func TestEachJobSavesInItsOwnFolder(t *testing.T) {
+// TestOutputsGoToFoldersOfTheirOwn: the backend writes each graph's files
+// in a folder of its own, an identical graph is still answered from
+// ComfyUI's cache, and each file is fetched once.
+func TestOutputsGoToFoldersOfTheirOwn(t *testing.T) {
 	s, views := startViewCountingSim(t)
 	e := newEnv(t, backendOf("gpu", s, 2))
 	same := imageGraph(simCheckpoint, 1, 2)
 	nested := json.RawMessage(strings.Replace(string(same), `"fleet"`, `"portraits/fleet"`, 1))
-	var want []string
-	for _, c := range []struct {
+	var files []string
+	for i, c := range []struct {
 		graph json.RawMessage
-		sub   string // below the job's folder
+		sub   string // below the folder
 	}{{same, ""}, {same, ""}, {nested, "/portraits"}} {
 		id := e.submit(t, c.graph)
 		j := e.hub.waitTerminal(t, e.store, id)
 		if j.State != job.StateSucceeded || j.Attempts != 1 || len(j.Outputs) != 1 {
 			t.Fatalf("job %s: %s after %d attempts, outputs %+v, error %v", id, j.State, j.Attempts, j.Outputs, j.Error)
 		}
-		o, sub := j.Outputs[0], job.OutputFolder(id)+c.sub
+		o, sub := j.Outputs[0], job.OutputFolder(outputKey("test", c.graph))+c.sub
 		if o.Subfolder != sub || o.Filename != "fleet_00001_.png" {
-			t.Errorf("job %s: output in %q as %q, want %q as fleet_00001_.png", id, o.Subfolder, o.Filename, sub)
+			t.Errorf("job %d: output in %q as %q, want %q as fleet_00001_.png", i, o.Subfolder, o.Filename, sub)
 		}
 		if _, ok := e.arts.get(o.ArtifactID); !ok {
-			t.Errorf("job %s: output not stored", id)
+			t.Errorf("job %d: output not stored", i)
 		}
-		want = append(want, sub+"/fleet_00001_.png")
+		if i != 1 { // the second is answered from the cache: the first's file
+			files = append(files, sub+"/fleet_00001_.png")
+		}
 	}
-	slices.Sort(want)
-	if got := outputFiles(t, s); !slices.Equal(got, want) {
-		t.Errorf("backend output directory holds %v, want %v", got, want)
+	slices.Sort(files)
+	if got := outputFiles(t, s); !slices.Equal(got, files) {
+		t.Errorf("backend output directory holds %v, want %v", got, files)
 	}
-	if n := views.Load(); n != 3 {
-		t.Errorf("%d /view requests for 3 outputs, want one each", n)
+	if n := views.Load(); n != 2 {
+		t.Errorf("%d /view requests for 2 files, want one each", n)
 	}
 }
 
 // TestOutputsReadFromDiskAndRemoved: with the backend's output directory
-// known, outputs are read from disk, never through /view, and each job's
-// folder is removed once the job has its files.
+// known, outputs are read from disk, never through /view, and each output
+// folder is removed once its job has the files, also when ComfyUI answers
+// an equal graph from its cache and when two equal graphs are in flight.
 func TestOutputsReadFromDiskAndRemoved(t *testing.T) {
 	s, views := startViewCountingSim(t)
 	b := backendOf("gpu", s, 2)
@@ -211,8 +230,8 @@ func TestOutputsReadFromDiskAndRemoved(t *testing.T) {
 	e := newEnv(t, b)
 	same := imageGraph(simCheckpoint, 1, 2)
 	nested := json.RawMessage(strings.Replace(string(same), `"fleet"`, `"portraits/fleet"`, 1))
-	for _, g := range []json.RawMessage{same, nested, same} {
-		id := e.submit(t, g)
+	check := func(id string) {
+		t.Helper()
 		j := e.hub.waitTerminal(t, e.store, id)
 		if j.State != job.StateSucceeded || j.Attempts != 1 || len(j.Outputs) != 1 {
 			t.Fatalf("job %s: %s after %d attempts, outputs %+v, error %v", id, j.State, j.Attempts, j.Outputs, j.Error)
@@ -222,14 +241,19 @@ func TestOutputsReadFromDiskAndRemoved(t *testing.T) {
 		if !ok || !bytes.HasPrefix(data, pngMagic) || int64(len(data)) != o.Size || o.ContentType != "image/png" {
 			t.Errorf("job %s: stored %v, %d bytes of %d, %s", id, ok, len(data), o.Size, o.ContentType)
 		}
-		// The folder goes right after the job's end is published.
-		waitUntil(t, "job "+id+"'s folder to go", func() bool {
-			_, err := os.Stat(filepath.Join(b.OutputDir, job.OutputFolder(id)))
-			return os.IsNotExist(err)
-		})
 	}
-	if files := outputFiles(t, s); len(files) != 0 {
-		t.Errorf("the backend kept %v", files)
+	for _, g := range []json.RawMessage{same, same, nested} { // the second is cached
+		check(e.submit(t, g))
+	}
+	other := imageGraph(simCheckpoint, 2, 2)
+	both := []string{e.submit(t, other), e.submit(t, other)} // in flight together
+	for _, id := range both {
+		check(id)
+	}
+	// A folder goes right after its last job's end is published.
+	waitUntil(t, "the output folders to go", func() bool { return len(outputFiles(t, s)) == 0 })
+	if entries, err := os.ReadDir(filepath.Join(b.OutputDir, "comfygate")); err != nil || len(entries) != 0 {
+		t.Errorf("output folders left: %v, %v", entries, err)
 	}
 	if n := views.Load(); n != 0 {
 		t.Errorf("%d /view requests, want none: the files were on disk", n)

@@ -36,6 +36,7 @@ const maxTextOutput = 1 << 20
 func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Output, error) {
 	ids := sortedKeys(entry.Outputs)
 	slices.SortFunc(ids, compareNodeIDs)
+	cached := cachedNodes(entry.Status.Messages)
 	var outs []job.Output
 	for _, id := range ids {
 		if len(r.outputNodes) > 0 && !slices.Contains(r.outputNodes, id) {
@@ -47,7 +48,7 @@ func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Outp
 			return nil, fmt.Errorf("outputs of node %s: %w", id, err)
 		}
 		for _, f := range files {
-			o, err := r.copyOutput(ctx, id, f)
+			o, err := r.copyOutput(ctx, id, f, cached[id])
 			if err != nil {
 				return nil, err
 			}
@@ -60,18 +61,24 @@ func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Outp
 	return outs, nil
 }
 
-// copyOutput streams one file from the backend's /view into the artifact
-// store. A file that is gone is answered from an earlier
-// copy of the same file, if this process made one.
-func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile) (job.Output, error) {
-	rec, err := r.download(ctx, f.FileRef)
-	if errors.Is(err, comfy.ErrNotFound) {
-		var ok bool
-		if rec, ok = r.b.fileFor(f.FileRef); !ok {
-			return job.Output{}, fmt.Errorf("%w: %s", errOutputsGone, f.Filename)
+// copyOutput copies one file off the backend into the artifact store. A
+// node ComfyUI answered from its cache (cached) names the files of an
+// earlier run: a copy this process made of one is used as it is, so each
+// file is fetched once. A file that is gone is answered from such a copy
+// too, if there is one.
+func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile, cached bool) (job.Output, error) {
+	rec, known := r.b.fileFor(f.FileRef)
+	if !cached || !known {
+		var err error
+		rec, err = r.download(ctx, f.FileRef)
+		switch {
+		case errors.Is(err, comfy.ErrNotFound):
+			if rec, known = r.b.fileFor(f.FileRef); !known {
+				return job.Output{}, fmt.Errorf("%w: %s", errOutputsGone, f.Filename)
+			}
+		case err != nil:
+			return job.Output{}, err
 		}
-	} else if err != nil {
-		return job.Output{}, err
 	}
 	r.b.recordFile(f.FileRef, rec)
 	// The artifact's record is written with the job's end (see succeed).
@@ -129,6 +136,24 @@ func contentType(fromServer, filename string) string {
 		return t
 	}
 	return "application/octet-stream"
+}
+
+// cachedNodes are the nodes of a run's execution_cached message.
+func cachedNodes(msgs []comfy.StatusMessage) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range msgs {
+		if m.Event != comfy.EventExecutionCached {
+			continue
+		}
+		if ev, err := m.Decode(); err == nil {
+			if c, ok := ev.(comfy.ExecutionCached); ok {
+				for _, n := range c.Nodes {
+					out[n] = true
+				}
+			}
+		}
+	}
+	return out
 }
 
 // textOutputs returns the strings of a node's "text" UI output (PreviewAny

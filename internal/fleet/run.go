@@ -62,6 +62,10 @@ type run struct {
 	prog        progressState
 	socketGen   int64    // the backend's socket generation when posted
 	outDir      *os.Root // the backend's output directory, once opened (outdisk.go)
+	// folder is where the graph's save nodes write (outfolder.go), "" when
+	// it has none to move. Set before the run is added to its backend and
+	// never changed: other runs read it (Backend.folderInUse).
+	folder string
 }
 
 // maxMailbox bounds a run's backlog of droppable events (progress,
@@ -91,6 +95,9 @@ func (r *run) adoptJob(j *job.Job, seq int64) {
 	}
 	if r.req != nil {
 		r.classOf = r.req.classOf
+	}
+	if hasFolderSaveNode(r.classOf) {
+		r.folder = job.OutputFolder(outputKey(r.f.cfg.InstanceID, j.Graph))
 	}
 	r.prog.known, r.prog.total = r.classOf, len(r.classOf)
 }

@@ -2,38 +2,49 @@ package job
 
 import "strings"
 
-// Each job's output files are written on the backend into a folder of
-// their own, OutputFolder(id) under ComfyUI's output directory: ComfyUI's
-// save nodes list their whole target folder on every save to find the next
-// file counter, so a folder shared by every job costs more with each file
-// it holds. The dispatcher puts the folder in front of the save nodes'
-// filename_prefix when it submits; callers never see it. An Output keeps
-// the subfolder the backend reported (that is where the file is); every
-// surface shows ClientSubfolder instead.
+// Outputs are written on the backend into folders of comfygate's own,
+// OutputFolder(key) under ComfyUI's output directory: ComfyUI's save nodes
+// list their whole target folder on every save to find the next file
+// counter, so a folder shared by every job costs more with each file it
+// holds. The dispatcher puts the folder in front of the save nodes'
+// filename_prefix when it submits, with a key it derives from the graph
+// (see the fleet); callers never see it. An Output keeps the subfolder the
+// backend reported (that is where the file is); every surface shows
+// ClientSubfolder instead.
 
 // outputRoot is the folder, under a backend's output directory, holding
-// the jobs' folders.
+// the output folders.
 const outputRoot = "comfygate"
 
-// OutputFolder is the folder, relative to a backend's output directory,
-// where the backend writes the files of job id.
-func OutputFolder(id string) string { return outputRoot + "/" + id }
+// OutputKeyLen is the length of an output folder's key: lowercase hex.
+const OutputKeyLen = 32
 
-// ClientSubfolder is the subfolder shown to callers for a file that the
-// backend reported in subfolder sub for job id: sub without the job's own
-// folder, so the caller sees the folder its graph asked for. A backend on
-// Windows reports the folder with backslashes.
-func ClientSubfolder(id, sub string) string {
-	folder := OutputFolder(id)
-	if len(sub) < len(folder) || strings.ReplaceAll(sub[:len(folder)], `\`, "/") != folder {
+// OutputFolder is the folder, relative to a backend's output directory,
+// of the outputs keyed key.
+func OutputFolder(key string) string { return outputRoot + "/" + key }
+
+// ClientSubfolder is the subfolder shown to callers for a file that a
+// backend reported in subfolder sub: sub without comfygate's output folder
+// ("comfygate/<key>"), so the caller sees the folder its graph asked for.
+// A backend on Windows reports the folder with backslashes.
+func ClientSubfolder(sub string) string {
+	n := len(outputRoot) + 1 + OutputKeyLen
+	if len(sub) < n || sub[:len(outputRoot)] != outputRoot || !isSep(sub[len(outputRoot)]) ||
+		!IsOutputKey(sub[len(outputRoot)+1:n]) {
 		return sub
 	}
-	rest := sub[len(folder):]
 	switch {
-	case rest == "":
+	case len(sub) == n:
 		return ""
-	case rest[0] == '/' || rest[0] == '\\':
-		return rest[1:]
+	case isSep(sub[n]):
+		return sub[n+1:]
 	}
 	return sub // another folder whose name merely starts the same
+}
+
+func isSep(c byte) bool { return c == '/' || c == '\\' }
+
+// IsOutputKey reports whether s has the shape of an output folder's key.
+func IsOutputKey(s string) bool {
+	return len(s) == OutputKeyLen && strings.Trim(s, "0123456789abcdef") == ""
 }
