@@ -57,7 +57,7 @@ const maxRenames = 1000
 // its name; so does a cached output ComfyUI reports again under its old
 // name (cached is true for nodes of the run's execution_cached list).
 // Anything else gets a new name, in the subfolder the job's graph asked
-// for (without the job's own folder on the backend, see job.OutputFolder).
+// for (without comfygate's output folder on the backend, see job.OutputFolder).
 func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, ref comfy.FileRef, cached bool) (comfy.FileRef, error) {
 	typ := ref.Type
 	if typ == "" {

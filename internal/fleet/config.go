@@ -40,10 +40,11 @@ type BackendConfig struct {
 	Headers http.Header
 	// OutputDir is ComfyUI's output directory as this process sees it,
 	// for a backend on the same host (or sharing the directory): an
-	// absolute path to an existing directory. The files each job saved in
-	// its own folder there (job.OutputFolder) are then read from disk
-	// instead of downloaded through /view, and the folder is removed once
-	// they are stored, so the backend keeps no copies. Other outputs
+	// absolute path to an existing directory. The files save nodes wrote
+	// in comfygate's output folders there (job.OutputFolder) are then read
+	// from disk instead of downloaded through /view, and a folder is
+	// removed once its files are stored, so the backend keeps no copies.
+	// Other outputs
 	// (previews in ComfyUI's temp directory, files of custom save nodes)
 	// are downloaded and left as they are, and so is a file not found on
 	// disk. Default "": every output is downloaded and left on the

@@ -42,7 +42,7 @@ func diskFile(ref comfy.FileRef) (string, bool) {
 }
 
 // openOnDisk opens ref in the backend's output directory. ok is false when
-// the backend has none configured, ref is not a file of the job's folder,
+// the backend has none configured, ref is not a file of an output folder,
 // or the file cannot be opened there: the caller downloads it instead.
 func (r *run) openOnDisk(ref comfy.FileRef) (*os.File, bool) {
 	rel, ok := diskFile(ref)
