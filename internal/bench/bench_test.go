@@ -3,10 +3,15 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,8 +34,14 @@ const testTimeout = 60 * time.Second
 func startGateway(tb testing.TB) string {
 	tb.Helper()
 	sim := comfysim.Start(tb, comfysim.Options{})
+	return startGatewayWith(tb, server.BackendConfig{URL: sim.URL()})
+}
+
+// startGatewayWith runs comfygate in this process in front of backends.
+func startGatewayWith(tb testing.TB, backends ...server.BackendConfig) string {
+	tb.Helper()
 	s, err := server.New(server.Config{Listen: "127.0.0.1:0", DataDir: tb.TempDir(),
-		Backends: []server.BackendConfig{{URL: sim.URL()}}, Logger: slog.New(slog.DiscardHandler)})
+		Backends: backends, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -118,6 +129,78 @@ func TestRunDrivesBothPaths(t *testing.T) {
 			total += 12 + 3
 			if n := serverJobs(t, url); n != total {
 				t.Errorf("the gateway holds %d jobs, want %d (measured and warm-up)", n, total)
+			}
+		})
+	}
+}
+
+// countingSim is a simulator behind a handler that counts the sockets
+// opened to it and the files fetched from it.
+type countingSim struct {
+	*comfysim.Server
+	url          string
+	views, socks atomic.Int64
+}
+
+func startCountingSim(tb testing.TB) *countingSim {
+	tb.Helper()
+	srv, err := comfysim.New(comfysim.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &countingSim{Server: srv}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/ws"):
+			s.socks.Add(1)
+		case strings.HasSuffix(r.URL.Path, "/view"):
+			s.views.Add(1)
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	tb.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+	})
+	s.url = ts.URL
+	return s
+}
+
+// TestComfyUIDoesLess: however many ComfyUI clients use the gateway, the
+// backend sees one socket; each output is fetched from it once, or not at
+// all when the gateway reads the backend's output directory; and no
+// output stays in the backend's shared output folder.
+func TestComfyUIDoesLess(t *testing.T) {
+	for _, onDisk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("output_dir=%v", onDisk), func(t *testing.T) {
+			sim := startCountingSim(t)
+			b := server.BackendConfig{URL: sim.url}
+			if onDisk {
+				b.OutputDir = filepath.Join(sim.DataDir(), "output")
+			}
+			url := startGatewayWith(t, b)
+			res, err := runBench(t, Config{Server: url, Path: PathComfy, Clients: 4, Jobs: 12})
+			if err != nil || res.Jobs != 12 {
+				t.Fatalf("%+v, %v", res, err)
+			}
+			if n := sim.socks.Load(); n != 1 {
+				t.Errorf("the backend saw %d sockets for 4 clients, want the gateway's one", n)
+			}
+			wantViews := int64(12)
+			if onDisk {
+				wantViews = 0
+			}
+			if n := sim.views.Load(); n != wantViews {
+				t.Errorf("the backend served %d files for 12 outputs, want %d", n, wantViews)
+			}
+			entries, err := os.ReadDir(filepath.Join(sim.DataDir(), "output"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if e.Name() != "comfygate" {
+					t.Errorf("the shared output folder holds %s", e.Name())
+				}
 			}
 		})
 	}
