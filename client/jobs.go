@@ -154,3 +154,27 @@ var errBadEvent = errors.New("client: malformed event")
 func badEvent(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errBadEvent}, args...)...)
 }
+
+// Deliveries lists a job's webhook messages with every attempt at them.
+func (c *Client) Deliveries(ctx context.Context, id string) (api.DeliveryList, error) {
+	var d api.DeliveryList
+	_, err := c.call(ctx, "GET", "/v1/jobs/"+url.PathEscape(id)+"/deliveries", nil, nil, nil, &d)
+	return d, err
+}
+
+// Redeliver sends a job's webhook message again with the same webhook-id:
+// messageID, or the job's latest message when it is "". The answer is the
+// job's deliveries after the request.
+func (c *Client) Redeliver(ctx context.Context, id, messageID string) (api.DeliveryList, error) {
+	var d api.DeliveryList
+	_, err := c.call(ctx, "POST", "/v1/jobs/"+url.PathEscape(id)+"/deliveries/redeliver", nil, nil,
+		api.RedeliverRequest{MessageID: messageID}, &d)
+	return d, err
+}
+
+// WebhookSecret returns the secret that signs webhooks (admin keys only).
+func (c *Client) WebhookSecret(ctx context.Context) (api.WebhookSecret, error) {
+	var s api.WebhookSecret
+	_, err := c.call(ctx, "GET", "/v1/webhooks/secret", nil, nil, nil, &s)
+	return s, err
+}

@@ -132,7 +132,7 @@ func publicExtra(raw json.RawMessage) json.RawMessage {
 		return json.RawMessage("{}")
 	}
 	for k := range m {
-		if secretKey(k) {
+		if secretKey(k) || k == extraKey {
 			delete(m, k)
 		}
 	}

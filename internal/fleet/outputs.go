@@ -63,12 +63,12 @@ func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Outp
 
 // copyOutput copies one file off the backend into the artifact store. A
 // node ComfyUI answered from its cache (cached) names the files of an
-// earlier run: a copy this process made of one is used as it is, so each
-// file is fetched once. A file that is gone is answered from such a copy
-// too, if there is one.
+// earlier run: a copy this process made of one is used as it is (unless
+// the job wants it in another format), so each file is fetched once. A
+// file that is gone is answered from such a copy too, if there is one.
 func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile, cached bool) (job.Output, error) {
 	rec, known := r.b.fileFor(f.FileRef)
-	if !cached || !known {
+	if !cached || !known || wantsFormat(r.format, rec.ContentType) {
 		var err error
 		rec, err = r.download(ctx, f.FileRef)
 		switch {
@@ -80,10 +80,17 @@ func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile,
 			return job.Output{}, err
 		}
 	}
-	r.b.recordFile(f.FileRef, rec)
+	name := f.Filename
+	if rec.Filename != "" {
+		name = rec.Filename
+	} else {
+		// Only the backend's own bytes answer for its file later: a copy
+		// in one job's delivery format is not another job's output.
+		r.b.recordFile(f.FileRef, rec)
+	}
 	// The artifact's record is written with the job's end (see succeed).
 	return job.Output{
-		ArtifactID: rec.ArtifactID, NodeID: nodeID, Kind: f.Kind, Filename: f.Filename,
+		ArtifactID: rec.ArtifactID, NodeID: nodeID, Kind: f.Kind, Filename: name,
 		Subfolder: f.Subfolder, Type: f.Type, ContentType: rec.ContentType, Size: rec.Size,
 	}, nil
 }
@@ -94,7 +101,7 @@ func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile,
 func (r *run) download(ctx context.Context, ref comfy.FileRef) (fileRecord, error) {
 	if f, ok := r.openOnDisk(ref); ok {
 		defer f.Close()
-		return r.storeOutput(ctx, f, contentType("", ref.Filename), ref)
+		return r.storeOutput(ctx, f, contentType("", ref.Filename), ref, time.Time{})
 	}
 	start := time.Now()
 	resp, err := r.b.client.View(ctx, ref, comfy.ViewOptions{})
@@ -105,16 +112,19 @@ func (r *run) download(ctx context.Context, ref comfy.FileRef) (fileRecord, erro
 		return fileRecord{}, &viewError{err}
 	}
 	defer resp.Body.Close()
-	rec, err := r.storeOutput(ctx, resp.Body, contentType(resp.ContentType, ref.Filename), ref)
-	r.f.m.observeRequest(r.b.ID(), "view", time.Since(start), err)
-	return rec, err
+	return r.storeOutput(ctx, resp.Body, contentType(resp.ContentType, ref.Filename), ref, start)
 }
 
 // storeOutput copies one output file into the artifact store, at most
-// MaxOutputBytes of it.
-func (r *run) storeOutput(ctx context.Context, src io.Reader, ctype string, ref comfy.FileRef) (fileRecord, error) {
+// MaxOutputBytes of it, in the job's delivery format if it asks for one.
+// start is when its download began, zero for a file read from disk.
+func (r *run) storeOutput(ctx context.Context, src io.Reader, ctype string, ref comfy.FileRef, start time.Time) (fileRecord, error) {
 	body := &capReader{r: src, n: r.f.cfg.MaxOutputBytes}
+	if wantsFormat(r.format, ctype) {
+		return r.storeFormatted(ctx, ref, body, ctype, start)
+	}
 	id, size, err := r.f.arts.PutBlob(ctx, body, ctype)
+	r.observeView(start, err)
 	if err != nil {
 		switch {
 		case body.readErr != nil:
@@ -125,6 +135,14 @@ func (r *run) storeOutput(ctx context.Context, src io.Reader, ctype string, ref 
 		return fileRecord{}, fmt.Errorf("store %s: %w", ref.Filename, err)
 	}
 	return fileRecord{ArtifactID: id, ContentType: ctype, Size: size}, nil
+}
+
+// observeView records a download through /view that began at start; a
+// file read from disk (zero start) is none.
+func (r *run) observeView(start time.Time, err error) {
+	if !start.IsZero() {
+		r.f.m.observeRequest(r.b.ID(), "view", time.Since(start), err)
+	}
 }
 
 // contentType prefers the backend's answer unless it is generic.
