@@ -308,3 +308,30 @@ func TestOutputDirIsChecked(t *testing.T) {
 		t.Errorf("an existing directory: %v", err)
 	}
 }
+
+// TestDiskOutputsTakeTheDeliveryFormat: a file read from disk is
+// re-encoded as the job asks, as a downloaded one is; and a job that wants
+// another format is not handed the earlier job's copy of a cached file.
+func TestDiskOutputsTakeTheDeliveryFormat(t *testing.T) {
+	s, views := startViewCountingSim(t)
+	b := backendOf("gpu", s, 1)
+	b.OutputDir = filepath.Join(s.DataDir(), "output")
+	e := newEnv(t, b)
+	g := imageGraph(simCheckpoint, 3, 2)
+	for i, format := range []string{"", job.FormatJPEG} { // the second is answered from the cache
+		id := e.submit(t, g, func(j *job.Job) { j.OutputOptions = job.OutputOptions{Format: format} })
+		j := e.hub.waitTerminal(t, e.store, id)
+		if j.State != job.StateSucceeded || len(j.Outputs) != 1 {
+			t.Fatalf("job %d: %s, outputs %+v, error %v", i, j.State, j.Outputs, j.Error)
+		}
+		o := j.Outputs[0]
+		data, _ := e.arts.get(o.ArtifactID)
+		isJPEG := bytes.HasPrefix(data, []byte{0xff, 0xd8})
+		if wantJPEG := format == job.FormatJPEG; isJPEG != wantJPEG || (o.ContentType == "image/jpeg") != wantJPEG {
+			t.Errorf("job %d (format %q): stored %s, JPEG bytes %v", i, format, o.ContentType, isJPEG)
+		}
+	}
+	if n := views.Load(); n != 0 {
+		t.Errorf("%d /view requests, want none", n)
+	}
+}

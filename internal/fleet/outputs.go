@@ -63,22 +63,25 @@ func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Outp
 
 // copyOutput copies one file off the backend into the artifact store. A
 // node ComfyUI answered from its cache (cached) names the files of an
-// earlier run: a copy this process made of one is used as it is (unless
-// the job wants it in another format), so each file is fetched once. A
-// file that is gone is answered from such a copy too, if there is one.
+// earlier run: a copy this process made of one is used instead, so each
+// file is fetched once. A file that is gone is answered from such a copy
+// too, if there is one.
 func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile, cached bool) (job.Output, error) {
 	rec, known := r.b.fileFor(f.FileRef)
-	if !cached || !known || wantsFormat(r.format, rec.ContentType) {
-		var err error
+	var err error
+	if cached && known {
+		rec, err = r.fromCopy(ctx, f.FileRef, rec)
+	} else {
 		rec, err = r.download(ctx, f.FileRef)
-		switch {
-		case errors.Is(err, comfy.ErrNotFound):
+		if errors.Is(err, comfy.ErrNotFound) {
 			if rec, known = r.b.fileFor(f.FileRef); !known {
 				return job.Output{}, fmt.Errorf("%w: %s", errOutputsGone, f.Filename)
 			}
-		case err != nil:
-			return job.Output{}, err
+			rec, err = r.fromCopy(ctx, f.FileRef, rec)
 		}
+	}
+	if err != nil {
+		return job.Output{}, err
 	}
 	name := f.Filename
 	if rec.Filename != "" {
@@ -135,6 +138,20 @@ func (r *run) storeOutput(ctx context.Context, src io.Reader, ctype string, ref 
 		return fileRecord{}, fmt.Errorf("store %s: %w", ref.Filename, err)
 	}
 	return fileRecord{ArtifactID: id, ContentType: ctype, Size: size}, nil
+}
+
+// fromCopy answers ref with this process's earlier copy of it, rec,
+// re-encoded when the job wants its outputs in another format.
+func (r *run) fromCopy(ctx context.Context, ref comfy.FileRef, rec fileRecord) (fileRecord, error) {
+	if !wantsFormat(r.format, rec.ContentType) {
+		return rec, nil
+	}
+	b, err := r.f.arts.OpenBlob(ctx, rec.ArtifactID)
+	if err != nil {
+		return fileRecord{}, fmt.Errorf("read the earlier copy of %s: %w", ref.Filename, err)
+	}
+	defer b.Close()
+	return r.storeOutput(ctx, b, rec.ContentType, ref, time.Time{})
 }
 
 // observeView records a download through /view that began at start; a
