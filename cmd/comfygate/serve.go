@@ -50,7 +50,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.StringVar(&f.listen, 0, "listen", d.listen, "address to listen on (host:port; port 0 picks one)")
 	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
 	fs.StringVar(&f.artifacts, 0, "artifacts", "", "artifact store: a directory, or s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true with AWS_* credentials (default: the data directory's artifacts/)")
-	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
+	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL; add ,output_dir=/abs/path for one on this host, whose outputs are then read from disk and removed (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
 	addList(fs, "api-key", "KEY", &f.apiKeys, "API key as id:key, or id:sha256:<hex> of the key; add :admin to let it change the fleet (repeatable); none: no authentication, everyone is admin")
@@ -136,16 +136,11 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	cfg.Sim.StepDelay = f.stepDelay
 	cfg.CORSOrigins = f.corsOrigins
 	cfg.Retain = f.retain
-	for _, b := range f.backends {
-		id, url, ok := strings.Cut(b, "=")
-		if !ok {
-			id, url = "", b
-		}
-		if err := checkBaseURL(url); err != nil {
-			return cfg, fmt.Errorf("--backend %q: %w", b, err)
-		}
-		cfg.Backends = append(cfg.Backends, server.BackendConfig{ID: id, URL: url})
+	backends, err := parseBackends(f.backends)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.Backends = backends
 	for _, k := range f.apiKeys {
 		key, err := server.ParseAPIKey(k)
 		if err != nil {

@@ -156,6 +156,7 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 	for i := range evs {
 		r.publish(j, &evs[i])
 	}
+	r.removeFolder()
 }
 
 // artifactsOf returns the artifact records of the run's file outputs.

@@ -157,7 +157,7 @@ func (g gatewayService) Backends(ctx context.Context) ([]api.Backend, error) {
 }
 
 func (g gatewayService) AddBackend(ctx context.Context, req api.AddBackendRequest) (api.Backend, error) {
-	b, err := g.svc.AddBackend(ctx, gateway.NewBackend{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight})
+	b, err := g.svc.AddBackend(ctx, gateway.NewBackend{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight, OutputDir: req.OutputDir})
 	return rendered(b, err, backendView)
 }
 

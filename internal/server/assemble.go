@@ -116,7 +116,7 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 // configured backends. The fleet's Start re-attaches jobs left running.
 func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 	for _, b := range cfg.Backends {
-		p.backends = append(p.backends, fleet.BackendConfig{ID: b.ID, URL: b.URL})
+		p.backends = append(p.backends, fleet.BackendConfig{ID: b.ID, URL: b.URL, OutputDir: b.OutputDir})
 	}
 	if cfg.SimBackends > 0 {
 		// A simulator that crashes (POST /sim/faults) is a backend going
@@ -128,7 +128,10 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 		}
 		p.sims = sims
 		for i, u := range sims.urls {
-			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u})
+			// In-process simulators share this host: their outputs are
+			// read from disk, as a co-located ComfyUI's can be.
+			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u,
+				OutputDir: sims.outputDir(i)})
 		}
 	}
 	p.tap = &comfyapi.TapLater{}

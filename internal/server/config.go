@@ -136,6 +136,10 @@ type BackendConfig struct {
 	// ID names the backend in jobs and logs. Default: "backend-N", N its
 	// 1-based position in Config.Backends.
 	ID string
+	// OutputDir is ComfyUI's output directory, for a backend on this host:
+	// outputs are read from there and removed once stored (see
+	// fleet.BackendConfig.OutputDir). Default "": outputs are downloaded.
+	OutputDir string
 }
 
 // Defaults.
