@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
+	"net"
 	"strings"
 	"time"
 
@@ -31,9 +31,15 @@ type serveFlags struct {
 	maxQueued                  int
 	maxUploadMB                int
 	allowURLs, allowPrivate    bool
+	allowLoopback              bool
+	webhookSecrets             multiFlag
+	webhookRetryBase           time.Duration
+	webhookRetryFor            time.Duration
+	webhookTimeout             time.Duration
 	stepDelay, shutdownTimeout time.Duration
 	logLevel, logFormat        string
 	corsOrigins                multiFlag
+	retain                     time.Duration
 }
 
 // newServeFlags defines the flags on a set named name; defaults differ
@@ -45,7 +51,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
 	fs.StringVar(&f.artifacts, 0, "artifacts", "", "artifact store: a directory, or s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true with AWS_* credentials (default: the data directory's artifacts/)")
 	fs.StringVar(&f.database, 0, "database", "", "job database: a SQLite file (or sqlite:PATH), or postgres://USER:PASS@HOST/DB?pool_max_conns=N shared by several replicas (default: the data directory's comfygate.db)")
-	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
+	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL; add ,output_dir=/abs/path for one on this host, whose outputs are then read from disk and removed (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
 	addList(fs, "api-key", "KEY", &f.apiKeys, "API key as id:key, or id:sha256:<hex> of the key; add :admin to let it change the fleet (repeatable); none: no authentication, everyone is admin")
@@ -56,8 +62,17 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", d.maxUploadMB, "largest upload or fetched input in MiB")
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
-	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
+	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs and webhooks reach loopback and private networks")
+	fs.BoolVar(&f.allowLoopback, 0, "allow-loopback-urls", "let URL inputs and webhooks reach this host (loopback), and no other private network")
+	addList(fs, "webhook-secret", "whsec_…", &f.webhookSecrets, "secret that signs webhooks (Standard Webhooks, whsec_<base64>); give a second to rotate: both signatures are sent (default: generated once, kept in the database, shown to admins at GET /v1/webhooks/secret)")
+	fs.DurationVar(&f.webhookRetryBase, 0, "webhook-retry-base", d.webhookRetryBase, "first webhook retry delay; each next one doubles (up to 1h), with jitter")
+	fs.DurationVar(&f.webhookRetryFor, 0, "webhook-retry-for", d.webhookRetryFor, "how long a webhook message is retried before it is given up")
+	fs.DurationVar(&f.webhookTimeout, 0, "webhook-timeout", d.webhookTimeout, "time one webhook attempt may take, answer included")
 	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
+	if _, err := fs.AddFlag(ff.FlagConfig{LongName: "retain", Placeholder: "DURATION", Value: retainFlag{&f.retain},
+		Usage: "delete finished jobs, and the files only they used, this long after they ended: 30d, 36h; 0 keeps them"}); err != nil {
+		panic(err)
+	}
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	addEnum(fs, "log-level", "log level", &f.logLevel, "info", "debug", "warn", "error")
 	addEnum(fs, "log-format", "log format", &f.logFormat, "text", "json")
@@ -105,6 +120,8 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 		Listen: f.listen, DataDir: f.data, Artifacts: f.artifacts, Database: f.database, SimBackends: f.sims,
 		MaxAttempts: f.maxAttempts, MaxQueued: f.maxQueued, MaxUploadBytes: int64(f.maxUploadMB) << 20,
 		AllowURLInputs: f.allowURLs, AllowedHosts: f.hosts, AllowPrivateURLs: f.allowPrivate,
+		AllowLoopbackURLs: f.allowLoopback, WebhookSecrets: f.webhookSecrets,
+		WebhookRetryBase: f.webhookRetryBase, WebhookRetryFor: f.webhookRetryFor, WebhookTimeout: f.webhookTimeout,
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
 		MaxCrashRetries: f.maxCrashRetries, StallTimeout: f.stallTimeout,
 	}
@@ -119,16 +136,12 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	}
 	cfg.Sim.StepDelay = f.stepDelay
 	cfg.CORSOrigins = f.corsOrigins
-	for _, b := range f.backends {
-		id, url, ok := strings.Cut(b, "=")
-		if !ok {
-			id, url = "", b
-		}
-		if err := checkBaseURL(url); err != nil {
-			return cfg, fmt.Errorf("--backend %q: %w", b, err)
-		}
-		cfg.Backends = append(cfg.Backends, server.BackendConfig{ID: id, URL: url})
+	cfg.Retain = f.retain
+	backends, err := parseBackends(f.backends)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.Backends = backends
 	for _, k := range f.apiKeys {
 		key, err := server.ParseAPIKey(k)
 		if err != nil {
@@ -139,14 +152,6 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	cfg.Logger = log
 	return cfg, err
-}
-
-// buildVersion is the module version the binary was built from.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -166,7 +171,9 @@ func serveDefaults() serveFlags {
 	return serveFlags{listen: server.DefaultListen, data: server.DefaultDataDir,
 		maxAttempts: server.DefaultMaxAttempts, maxQueued: server.DefaultMaxQueued,
 		maxCrashRetries: server.DefaultMaxCrashRetries, stallTimeout: server.DefaultStallTimeout,
-		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout}
+		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout,
+		webhookRetryBase: server.DefaultWebhookRetryBase, webhookRetryFor: server.DefaultWebhookRetryFor,
+		webhookTimeout: server.DefaultWebhookTimeout}
 }
 
 func newServeCommand(stdout, stderr io.Writer) *ff.Command {
@@ -199,7 +206,6 @@ func runServer(ctx context.Context, cfg server.Config, stdout io.Writer) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	u := srv.URL()
-	fmt.Fprintf(stdout, "comfygate listening on %s (docs: %s/docs)\n", u, u)
+	fmt.Fprint(stdout, listeningText(srv.Addr(), net.InterfaceAddrs))
 	return srv.Run(ctx)
 }

@@ -56,6 +56,7 @@ type Fleet struct {
 
 	catalog  catalogCache
 	reqs     reqInterner
+	costs    *costModel // learned node durations, for progress
 	busy     busyTracker
 	ownsHTTP bool // the HTTP client is ours to close
 
@@ -87,6 +88,7 @@ func New(cfg Config) (*Fleet, error) {
 		wake:      make(chan struct{}, 1),
 		shareWake: make(chan struct{}, 1),
 		runs:      make(map[string]*run),
+		costs:     newCostModel(),
 	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {

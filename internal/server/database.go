@@ -20,6 +20,7 @@ type dataStore interface {
 	job.Store
 	job.ComfyFileStore
 	job.BackendStore
+	job.WebhookStore
 }
 
 var (

@@ -47,6 +47,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Lifecycle", lifecycleTests},
 		{"Comfy", comfyTests},
 		{"Backends", backendTests},
+		{"Delete", deleteTests},
+		{"Webhooks", webhookTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
