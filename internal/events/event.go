@@ -48,6 +48,11 @@ type Event struct {
 	Type  string
 	Data  json.RawMessage
 	Time  time.Time
+	// Relayed marks an event another replica published and this hub got
+	// through Deliver; it is not on the wire. Consumers that act once per
+	// event for the whole system (the webhook progress sender) skip
+	// relayed events: the replica that published the event acts on it.
+	Relayed bool
 }
 
 // Durable reports whether e is a stored lifecycle event rather than an

@@ -170,13 +170,14 @@ func (h *Hub) shard(jobID string) *shard {
 // after the events clients already have.
 func (h *Hub) Publish(e Event) { h.publish(e, h.opts.Forward) }
 
-// Deliver publishes an event that another replica published (see Link): it
-// is not forwarded again, and an ephemeral one is dropped unless a
+// Deliver publishes an event that another replica published (see Link),
+// marked Relayed: it is not forwarded again, and an ephemeral one is dropped unless a
 // subscriber here may want it, since no resume ever asks for it later.
 // Durable events may arrive out of order (they come from the replicas
 // that produced them, over separate connections): one that arrives after
 // a gap heals the job's subscriptions from the store.
 func (h *Hub) Deliver(e Event) {
+	e.Relayed = true
 	if !e.Durable() && !h.wanted(e) {
 		return
 	}

@@ -126,11 +126,20 @@ func TestDeliverDropsUnwatchedEphemeral(t *testing.T) {
 	h.Deliver(preview)
 	select {
 	case e := <-all.C():
-		if e.Type != "preview" {
-			t.Errorf("owner stream got %s", e.Type)
+		if e.Type != "preview" || !e.Relayed {
+			t.Errorf("owner stream got %s (relayed %v), want the relayed preview", e.Type, e.Relayed)
 		}
 	case <-time.After(waitLimit):
 		t.Fatal("an owner stream did not get an ephemeral event meant for it")
+	}
+	h.Publish(ephemeral("j1", "progress"))
+	select {
+	case e := <-all.C():
+		if e.Relayed {
+			t.Errorf("an event published here is marked relayed: %+v", e)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("an owner stream did not get an event published here")
 	}
 }
 
