@@ -27,7 +27,7 @@ func ownerService() *httpapitest.Service {
 			return j, nil
 		},
 		ReadyFunc:         func(context.Context) error { return nil },
-		ListWorkflowsFunc: func(context.Context) ([]api.Workflow, error) { return nil, nil },
+		ListWorkflowsFunc: func(context.Context, string) ([]api.Workflow, error) { return nil, nil },
 	}
 }
 
