@@ -32,6 +32,8 @@ type serveFlags struct {
 	stepDelay, shutdownTimeout time.Duration
 	logLevel, logFormat        string
 	corsOrigins                multiFlag
+	proxyAllow                 multiFlag
+	metricsKey                 string
 }
 
 // newServeFlags defines the flags on a set named name; defaults differ
@@ -52,6 +54,8 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
 	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
+	addList(fs, "proxy-allow", "PREFIX", &f.proxyAllow, "backend route prefix user keys may reach through the ComfyUI-compatible proxy, e.g. /my_node (repeatable; default: only admin keys reach backend routes comfygate does not serve)")
+	fs.StringVar(&f.metricsKey, 0, "metrics-key", "", "key that opens /metrics (and nothing else), or sha256:<hex> of it; with API keys, /metrics otherwise needs an admin key")
 	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	addEnum(fs, "log-level", "log level", &f.logLevel, "info", "debug", "warn", "error")
@@ -104,6 +108,14 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	}
 	cfg.Sim.StepDelay = f.stepDelay
 	cfg.CORSOrigins = f.corsOrigins
+	cfg.ProxyAllow = f.proxyAllow
+	if f.metricsKey != "" {
+		h, err := server.ParseMetricsKey(f.metricsKey)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.MetricsKeyHash = h
+	}
 	for _, b := range f.backends {
 		id, url, ok := strings.Cut(b, "=")
 		if !ok {
