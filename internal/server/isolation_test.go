@@ -272,7 +272,8 @@ func TestUploadsAndWorkflowsPerKey(t *testing.T) {
 
 // TestBackendPathsHiddenFromUserKeys: a job whose input is not an image
 // fails on the simulator with its own file path in the message; a user
-// key reads the message without the directory, the admin reads it whole.
+// key reads the message without the directory on the REST and Flask
+// surfaces, the admin reads it whole.
 func TestBackendPathsHiddenFromUserKeys(t *testing.T) {
 	tn := startTenants(t)
 	for _, key := range []string{"alice", "ops"} {
@@ -285,9 +286,14 @@ func TestBackendPathsHiddenFromUserKeys(t *testing.T) {
 		if !strings.Contains(msg, "cannot identify image file") {
 			t.Fatalf("%s's job failed otherwise: %q", key, msg)
 		}
-		shown := strings.Contains(msg, tn.s.cfg.DataDir)
-		if shown != (key == "ops") {
-			t.Errorf("%s reads the data directory in %q: %v", key, msg, shown)
+		_, flask := tn.do(key, "GET", "/api/task_status/"+j.ID, "", nil)
+		for where, text := range map[string]string{"REST": msg, "Flask": string(flask)} {
+			if !strings.Contains(text, "cannot identify image file") {
+				t.Errorf("%s's %s answer lost the error: %s", key, where, text)
+			}
+			if shown := strings.Contains(text, tn.s.cfg.DataDir); shown != (key == "ops") {
+				t.Errorf("%s reads the data directory on %s: %v (%s)", key, where, shown, text)
+			}
 		}
 	}
 }
