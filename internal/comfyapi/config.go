@@ -54,6 +54,8 @@ type Gateway interface {
 	// TextFor is a backend's or the system's error text as the owner may
 	// read it (whole for admins; without addresses and paths otherwise).
 	TextFor(owner, text string) string
+	// CheckWebhook refuses a webhook URL the URL policy forbids.
+	CheckWebhook(url string) error
 }
 
 var _ Gateway = (*gateway.Service)(nil)

@@ -41,7 +41,8 @@ type parts struct {
 	api   *httpapi.Server
 	root  http.Handler // every surface
 
-	fetcher *safefetch.Fetcher // nil when URL inputs are off
+	fetcher  *safefetch.Fetcher // nil when URL inputs are off
+	webhooks webhookParts
 
 	reg       *prometheus.Registry
 	ln        net.Listener
@@ -66,6 +67,9 @@ func assemble(ctx context.Context, cfg Config) (_ *parts, err error) {
 		return nil, err
 	}
 	if err := p.startFleet(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.startWebhooks(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if err := p.startService(ctx, cfg); err != nil {
@@ -154,7 +158,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	gcfg := gateway.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
-		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes, CheckWebhook: p.webhooks.policy.CheckURL,
 		Admins: adminIDs(cfg.APIKeys), ProxyAllow: cfg.ProxyAllow,
 	}
 	if fetcher != nil { // a nil *Fetcher in the interface would not read as "off"
@@ -176,6 +180,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	p.api, err = httpapi.New(httpapi.Gateway(svc), httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
 		APIKeys: cfg.APIKeys, MetricsKeyHash: cfg.MetricsKeyHash, MaxUploadBytes: cfg.MaxUploadBytes,
+		Webhooks: webhookAPI{Service: svc, parts: &p.webhooks},
 	})
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)

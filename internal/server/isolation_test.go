@@ -30,7 +30,7 @@ type tenants struct {
 
 const metricsKey = "scraper-key-0123456789"
 
-func startTenants(tb testing.TB) tenants {
+func startTenants(tb testing.TB, mods ...func(*Config)) tenants {
 	tb.Helper()
 	var keys []httpapi.APIKey
 	for _, k := range []string{"alice:alice-key-0123456789", "bob:bob-key-0123456789", "carol:carol-key-0123456789", "ops:ops-key-0123456789:admin"} {
@@ -44,7 +44,11 @@ func startTenants(tb testing.TB) tenants {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := startServer(tb, Config{SimBackends: 2, Examples: true, APIKeys: keys, MetricsKeyHash: mk})
+	cfg := Config{SimBackends: 2, Examples: true, APIKeys: keys, MetricsKeyHash: mk}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	s := startServer(tb, cfg)
 	c := client(tb)
 	tn := tenants{tb: tb, s: s, c: c, base: s.URL()}
 	a := adminClient{tb: tb, c: c, base: s.URL(), key: "ops-key-0123456789"}
@@ -294,6 +298,34 @@ func TestBackendPathsHiddenFromUserKeys(t *testing.T) {
 			if shown := strings.Contains(text, tn.s.cfg.DataDir); shown != (key == "ops") {
 				t.Errorf("%s reads the data directory on %s: %v (%s)", key, where, shown, text)
 			}
+		}
+	}
+}
+
+// TestWebhookErrorsHideAddresses: a webhook whose receiver refuses the
+// connection records the network's words; the delivery list shows a user
+// key no address, and the admin the whole error.
+func TestWebhookErrorsHideAddresses(t *testing.T) {
+	tn := startTenants(t, func(c *Config) { c.AllowLoopbackURLs = true })
+	hook := closedURL(t) + "/hook"
+	const host = "127.0.0.1" // closedURL's
+	for _, key := range []string{"alice", "ops"} {
+		j := tn.runJob(key, map[string]any{"workflow": "txt2img", "params": map[string]any{"steps": 1, "width": 64, "height": 64}, "webhook": hook})
+		var list api.DeliveryList
+		if !poll(func() bool {
+			_, body := tn.do(key, "GET", "/v1/jobs/"+j.ID+"/deliveries", "", nil)
+			list = api.DeliveryList{}
+			_ = json.Unmarshal(body, &list)
+			return len(list.Deliveries) > 0 && len(list.Deliveries[0].Attempts) > 0
+		}) {
+			t.Fatalf("%s's webhook was never tried", key)
+		}
+		msg := list.Deliveries[0].Attempts[0].Error
+		if !strings.Contains(msg, "connection refused") {
+			t.Fatalf("%s's attempt failed otherwise: %q", key, msg)
+		}
+		if shown := strings.Contains(msg, host); shown != (key == "ops") {
+			t.Errorf("%s reads the receiver's address in %q: %v", key, msg, shown)
 		}
 	}
 }
