@@ -12,11 +12,28 @@ import (
 // authentication on, a surface always names the key, so "" never stands
 // for a request.
 
+// Access knows which keys are admins' and shows each owner what it may
+// read. The Service has one (from Config.Admins); a part that renders jobs
+// for their owners outside the use cases (the webhook sender, which starts
+// before them) makes its own from the same key list with NewAccess.
+type Access struct {
+	admins map[string]bool
+}
+
+// NewAccess is the access of the admin key ids given.
+func NewAccess(admins []string) Access {
+	a := Access{admins: make(map[string]bool, len(admins))}
+	for _, id := range admins {
+		a.admins[id] = true
+	}
+	return a
+}
+
 // IsAdmin reports whether owner acts with an admin key: admins write the
 // shared workflows, read error texts in full, and reach every backend
 // route through the ComfyUI-compatible surface's proxy.
-func (s *Service) IsAdmin(owner string) bool {
-	return owner == "" || s.admins[owner]
+func (a Access) IsAdmin(owner string) bool {
+	return owner == "" || a.admins[owner]
 }
 
 // ProxyAllowed says whether owner may reach a backend route comfygate

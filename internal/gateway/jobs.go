@@ -64,10 +64,10 @@ func owned[T any](ctx context.Context, what, id, caller string, load func(contex
 }
 
 // status is j as its owner sees it: its record, with the error texts of
-// backends shown as the owner may read them (shownJob), and its queue
+// backends shown as the owner may read them (ShownJob), and its queue
 // position.
 func (s *Service) status(ctx context.Context, j *job.Job) JobStatus {
-	return JobStatus{Job: s.shownJob(j), QueuePosition: s.position(ctx, j)}
+	return JobStatus{Job: s.ShownJob(j), QueuePosition: s.position(ctx, j)}
 }
 
 // ListJobs returns one page of the caller's jobs, newest first.

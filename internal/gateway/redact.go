@@ -78,16 +78,16 @@ func ipv6OrKeep(m string) string {
 
 // TextFor is text from a backend or the system as owner may read it:
 // whole for admins, PublicText for every other key.
-func (s *Service) TextFor(owner, text string) string {
-	if s.IsAdmin(owner) {
+func (a Access) TextFor(owner, text string) string {
+	if a.IsAdmin(owner) {
 		return text
 	}
 	return PublicText(text)
 }
 
 // linesFor is TextFor for each line of a traceback.
-func (s *Service) linesFor(owner string, lines []string) []string {
-	if s.IsAdmin(owner) || lines == nil {
+func (a Access) linesFor(owner string, lines []string) []string {
+	if a.IsAdmin(owner) || lines == nil {
 		return lines
 	}
 	out := make([]string, len(lines))
@@ -97,17 +97,18 @@ func (s *Service) linesFor(owner string, lines []string) []string {
 	return out
 }
 
-// shownJob is j as its owner reads it: the error texts the backends and
+// ShownJob is j as its owner reads it: the error texts the backends and
 // the system wrote (the job's error and traceback, each attempt's error)
-// pass through TextFor. j itself is not changed.
-func (s *Service) shownJob(j *job.Job) *job.Job {
-	if s.IsAdmin(j.Owner) || (j.Error == nil && len(j.AttemptLog) == 0) {
+// pass through TextFor. j itself is not changed. Every view of a job goes
+// through it: the use cases' answers, and the webhooks sent to the owner.
+func (a Access) ShownJob(j *job.Job) *job.Job {
+	if a.IsAdmin(j.Owner) || (j.Error == nil && len(j.AttemptLog) == 0) {
 		return j
 	}
 	c := *j
 	if j.Error != nil {
 		e := *j.Error
-		e.Message, e.Traceback = PublicText(e.Message), s.linesFor(j.Owner, e.Traceback)
+		e.Message, e.Traceback = PublicText(e.Message), a.linesFor(j.Owner, e.Traceback)
 		c.Error = &e
 	}
 	if j.AttemptLog != nil {
@@ -124,8 +125,8 @@ func (s *Service) shownJob(j *job.Job) *job.Job {
 // "retrying" event (a backend's or the network's words) passes through
 // TextFor; other events carry no such text. Surfaces render events
 // through it.
-func (s *Service) ShownEvent(owner string, e events.Event) events.Event {
-	if e.Type != job.EventRetrying || s.IsAdmin(owner) {
+func (a Access) ShownEvent(owner string, e events.Event) events.Event {
+	if e.Type != job.EventRetrying || a.IsAdmin(owner) {
 		return e
 	}
 	var d job.RetryingData

@@ -121,9 +121,9 @@ func (c Config) withDefaults() (Config, error) {
 
 // Service implements comfygate's use cases. It is safe for concurrent use.
 type Service struct {
+	Access // who is an admin (Config.Admins), and what each owner reads
 	cfg    Config
 	queue  *queueView
-	admins map[string]bool // Config.Admins
 }
 
 // New returns a Service.
@@ -134,11 +134,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	// One key past MaxQueued is enough to refuse; reading no more keeps a
 	// full queue's view small.
-	admins := make(map[string]bool, len(cfg.Admins))
-	for _, id := range cfg.Admins {
-		admins[id] = true
-	}
-	return &Service{cfg: cfg, queue: newQueueView(cfg.Store, cfg.Clock, cfg.MaxQueued+1), admins: admins}, nil
+	return &Service{Access: NewAccess(cfg.Admins), cfg: cfg, queue: newQueueView(cfg.Store, cfg.Clock, cfg.MaxQueued+1)}, nil
 }
 
 // Ready reports whether the service can take and run work.

@@ -11,8 +11,10 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/comfygate/comfygate/api"
@@ -277,21 +279,36 @@ func TestUploadsAndWorkflowsPerKey(t *testing.T) {
 // TestBackendPathsHiddenFromUserKeys: a job whose input is not an image
 // fails on the simulator with its own file path in the message; a user
 // key reads the message without the directory on the REST and Flask
-// surfaces, the admin reads it whole.
+// surfaces and in its webhook, the admin reads it whole.
 func TestBackendPathsHiddenFromUserKeys(t *testing.T) {
-	tn := startTenants(t)
+	tn := startTenants(t, func(c *Config) { c.AllowLoopbackURLs = true })
+	var (
+		mu    sync.Mutex // guards hooks
+		hooks = map[string]string{}
+	)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m api.WebhookMessage
+		if json.Unmarshal(body, &m) == nil && m.Type == api.WebhookFailed {
+			mu.Lock()
+			hooks[m.Data.ID] = string(body)
+			mu.Unlock()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
 	for _, key := range []string{"alice", "ops"} {
 		id := tn.restUpload(key, "broken.png", []byte("these bytes are no image"))
-		j := tn.runJob(key, map[string]any{"prompt": loadImagePrompt(id)})
+		j := tn.runJob(key, map[string]any{"prompt": loadImagePrompt(id), "webhook": receiver.URL + "/hook"})
 		if j.State != api.StateFailed || j.Error == nil {
 			t.Fatalf("%s's job on a broken image: %s", key, j.State)
 		}
-		msg := j.Error.Message
-		if !strings.Contains(msg, "cannot identify image file") {
-			t.Fatalf("%s's job failed otherwise: %q", key, msg)
-		}
 		_, flask := tn.do(key, "GET", "/api/task_status/"+j.ID, "", nil)
-		for where, text := range map[string]string{"REST": msg, "Flask": string(flask)} {
+		var hook string
+		if !poll(func() bool { mu.Lock(); defer mu.Unlock(); hook = hooks[j.ID]; return hook != "" }) {
+			t.Fatalf("%s's job.failed webhook never came", key)
+		}
+		for where, text := range map[string]string{"REST": j.Error.Message, "Flask": string(flask), "webhook": hook} {
 			if !strings.Contains(text, "cannot identify image file") {
 				t.Errorf("%s's %s answer lost the error: %s", key, where, text)
 			}
