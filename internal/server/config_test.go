@@ -36,6 +36,9 @@ func TestConfigErrors(t *testing.T) {
 		{"database of another kind", Config{Database: "mysql://db/comfygate"}, "postgres://"},
 		{"database with an empty sqlite path", Config{Database: "sqlite:"}, "file path"},
 		{"simulators on a shared database", Config{SimBackends: 1, Database: "postgres://db/comfygate"}, "comfygate sim"},
+		{"proxy prefix with dot segments", Config{ProxyAllow: []string{"/a/../sim"}}, "proxy prefix"},
+		{"proxy prefix of everything", Config{ProxyAllow: []string{"/"}}, "every backend route"},
+		{"proxy prefix under /api", Config{ProxyAllow: []string{"/api/x"}}, "no /api"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
@@ -120,5 +123,19 @@ func TestParseDatabase(t *testing.T) {
 	_, err := parseDatabase("mysql://root:hunter2@db/x", "data")
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("error %v: want one, without the password", err)
+	}
+}
+
+func TestParseMetricsKey(t *testing.T) {
+	if h, err := ParseMetricsKey("scraper-key-0123456"); err != nil || h != httpapi.HashKey("scraper-key-0123456") {
+		t.Errorf("plain key: %x %v", h, err)
+	}
+	if h, err := ParseMetricsKey("sha256:" + strings.Repeat("0f", 32)); err != nil || h != filled(0x0f) {
+		t.Errorf("hash form: %x %v", h, err)
+	}
+	for _, bad := range []string{"short", "sha256:abc", ""} {
+		if _, err := ParseMetricsKey(bad); err == nil {
+			t.Errorf("ParseMetricsKey(%q) accepted", bad)
+		}
 	}
 }
