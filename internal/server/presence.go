@@ -49,7 +49,7 @@ type presence struct {
 	now    func() time.Time
 	local  atomic.Pointer[func() wants] // this replica's wants, once its surfaces exist
 
-	mu    sync.Mutex // guards peers
+	mu    sync.Mutex // guards peers and the writes of the sums below
 	peers map[string]peerWants
 	// What the peers want together, recomputed on every message and tick,
 	// so that the per-event checks are one atomic load.
@@ -125,11 +125,14 @@ func (p *presence) receive(body []byte) {
 	p.recompute()
 }
 
-// recompute forgets what lapsed and sums up what the others want.
+// recompute forgets what lapsed and sums up what the others want. The sums
+// are stored under mu, so that a message and a tick recomputing at once
+// cannot leave the older sum in place.
 func (p *presence) recompute() {
 	now := p.now()
 	var sum wants
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	for origin, pw := range p.peers {
 		if !now.Before(pw.until) {
 			delete(p.peers, origin)
@@ -138,7 +141,6 @@ func (p *presence) recompute() {
 		sum.events = sum.events || pw.w.events
 		sum.sockets = sum.sockets || pw.w.sockets
 	}
-	p.mu.Unlock()
 	p.othersEvents.Store(sum.events)
 	p.othersSockets.Store(sum.sockets)
 }
