@@ -75,9 +75,16 @@ type Config struct {
 	// MaxUploadBytes bounds every request body, as ComfyUI's
 	// --max-upload-size does (413 beyond). Default 100 MiB.
 	MaxUploadBytes int64
-	// MaxImagePixels bounds images decoded for /view re-encodes and
-	// /upload/mask (decompression bombs). Default 64 megapixels.
+	// MaxImagePixels bounds the images /view re-encodes and /upload/mask
+	// merges (width × height; every pass visits every pixel): beyond it a
+	// 422. Default 64 Mi pixels (8192×8192).
 	MaxImagePixels int64
+	// ImageBudgetBytes is the memory that images decoded whole (all but
+	// PNGs that are not interlaced, which stream a few rows at a time) may
+	// hold at once for those routes. Each reserves what its header
+	// announces before decoding and waits while others hold the budget;
+	// one that needs more than all of it gets a 422. Default 128 MiB.
+	ImageBudgetBytes int64
 	// Limits bound prompt graphs.
 	Limits workflow.Limits
 	// HoldTimeout is how long a run whose end is held back (waiting for the
@@ -101,6 +108,7 @@ type Config struct {
 const (
 	DefaultMaxUploadBytes = 100 << 20
 	DefaultMaxImagePixels = 64 << 20
+	DefaultImageBudget    = 128 << 20
 	DefaultHoldTimeout    = 5 * time.Second
 	DefaultSocketBuffer   = 4096
 	DefaultStatusBurst    = 50
@@ -131,6 +139,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def64(&c.MaxUploadBytes, DefaultMaxUploadBytes)
 	def64(&c.MaxImagePixels, DefaultMaxImagePixels)
+	def64(&c.ImageBudgetBytes, DefaultImageBudget)
 	defInt := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d

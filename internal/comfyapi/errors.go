@@ -102,6 +102,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		unrun      *gateway.UnrunnableError
 		overload   *gateway.OverloadError
 		tooLarge   *http.MaxBytesError
+		image      *imageTooLarge
 		clientGone = r.Context().Err() != nil
 	)
 	switch {
@@ -123,6 +124,8 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, jobs.status, jobs.body)
 	case errors.Is(err, errBodyTooLarge), errors.As(err, &tooLarge), errors.Is(err, artifact.ErrTooLarge):
 		comfywire.WriteBodyTooLarge(w, r, h.cfg.MaxUploadBytes)
+	case errors.As(err, &image):
+		comfywire.WriteText(w, http.StatusUnprocessableEntity, "422: Unprocessable Entity: "+image.Error())
 	case errors.As(err, &overload):
 		unavailableText(w, retryAfter(overload.RetryAfter), "the queue is full")
 	case errors.Is(err, errNoBackend):

@@ -1,7 +1,6 @@
 package comfyapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -125,7 +124,10 @@ func (h *Handler) upload(c *call, mask bool) error {
 	blob := f.blob
 	if mask {
 		var write bool
-		if blob, write, err = h.maskedBlob(ctx, c.owner, f); err != nil {
+		var large *imageTooLarge
+		if blob, write, err = h.maskedBlob(ctx, c.owner, f); errors.As(err, &large) {
+			return err
+		} else if err != nil {
 			return errPython
 		}
 		if !write {
@@ -210,24 +212,16 @@ func (h *Handler) maskedBlob(ctx context.Context, owner string, f *uploadForm) (
 		return artifact.Info{}, false, err
 	}
 	defer orig.Close()
-	img, data, err := decodeImage(orig, h.cfg.MaxImagePixels)
-	if err != nil {
-		return artifact.Info{}, false, nil
-	}
 	mask, err := h.cfg.Artifacts.Open(ctx, f.blob.ID)
 	if err != nil {
 		return artifact.Info{}, false, err
 	}
 	defer mask.Close()
-	m, _, err := decodeImage(mask, h.cfg.MaxImagePixels)
-	if err != nil {
-		return artifact.Info{}, false, err
-	}
-	out, err := encodePNG(withAlpha(img, m))
-	if err != nil {
-		return artifact.Info{}, false, err
-	}
-	out = withTextChunks(out, pngTextChunks(data))
-	info, err := h.cfg.Artifacts.Put(ctx, bytes.NewReader(out), artifact.PutOptions{ContentType: "image/png"})
+	var info artifact.Info
+	err = h.mergeMask(ctx, orig, mask, func(r io.Reader) error {
+		var err error
+		info, err = h.cfg.Artifacts.Put(ctx, r, artifact.PutOptions{ContentType: "image/png"})
+		return err
+	})
 	return info, err == nil, err
 }
