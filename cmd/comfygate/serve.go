@@ -26,6 +26,8 @@ type serveFlags struct {
 	artifacts                  string
 	backends, apiKeys, hosts   multiFlag
 	sims, maxAttempts          int
+	maxCrashRetries            int
+	stallTimeout               time.Duration
 	maxQueued                  int
 	maxUploadMB                int
 	allowURLs, allowPrivate    bool
@@ -47,6 +49,8 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
 	addList(fs, "api-key", "KEY", &f.apiKeys, "API key as id:key, or id:sha256:<hex> of the key; add :admin to let it change the fleet (repeatable); none: no authentication, everyone is admin")
 	fs.IntVar(&f.maxAttempts, 0, "max-attempts", d.maxAttempts, "dispatches per job before it fails")
+	fs.IntVar(&f.maxCrashRetries, 0, "max-crash-retries", d.maxCrashRetries, "retries of a job after a backend died while running it; one more death fails it as a suspected crasher")
+	fs.DurationVar(&f.stallTimeout, 0, "stall-timeout", d.stallTimeout, "a running job its backend says nothing about for this long is interrupted and retried elsewhere (raise it for video)")
 	fs.IntVar(&f.maxQueued, 0, "max-queued", d.maxQueued, "backlog above which new jobs get 503")
 	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", d.maxUploadMB, "largest upload or fetched input in MiB")
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
@@ -101,6 +105,16 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 		MaxAttempts: f.maxAttempts, MaxQueued: f.maxQueued, MaxUploadBytes: int64(f.maxUploadMB) << 20,
 		AllowURLInputs: f.allowURLs, AllowedHosts: f.hosts, AllowPrivateURLs: f.allowPrivate,
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
+		MaxCrashRetries: f.maxCrashRetries, StallTimeout: f.stallTimeout,
+	}
+	switch {
+	case f.maxCrashRetries < 0:
+		return cfg, fmt.Errorf("max-crash-retries %d: must not be negative", f.maxCrashRetries)
+	case f.maxCrashRetries == 0:
+		cfg.MaxCrashRetries = server.NoCrashRetries // 0 on the command line means none, not the default
+	}
+	if f.stallTimeout <= 0 {
+		return cfg, fmt.Errorf("stall-timeout %s: must be positive", f.stallTimeout)
 	}
 	cfg.Sim.StepDelay = f.stepDelay
 	cfg.CORSOrigins = f.corsOrigins
@@ -150,6 +164,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 func serveDefaults() serveFlags {
 	return serveFlags{listen: server.DefaultListen, data: server.DefaultDataDir,
 		maxAttempts: server.DefaultMaxAttempts, maxQueued: server.DefaultMaxQueued,
+		maxCrashRetries: server.DefaultMaxCrashRetries, stallTimeout: server.DefaultStallTimeout,
 		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout}
 }
 

@@ -53,7 +53,7 @@ func (r *run) finish(ctx context.Context) {
 // start we saw, with no reconnect since the prompt was posted.
 func (r *run) heardAll() (comfy.HistoryEntry, bool) {
 	o := r.obs
-	if r.f.cfg.VerifyHistory || !o.start || !o.success || o.merged || r.foreign ||
+	if r.f.cfg.VerifyHistory || !o.start || !o.success || o.merged || r.blind.Load() ||
 		r.socketGen == 0 || r.socketGen != r.b.socketGen.Load() {
 		return comfy.HistoryEntry{}, false
 	}
@@ -176,6 +176,13 @@ func (r *run) artifactsOf(outs []job.Output) []*job.Artifact {
 // interrupted ends a run ComfyUI interrupted: cancelled if we asked for it
 // (now or before a restart), failed if someone else interrupted it.
 func (r *run) interrupted(ctx context.Context) {
+	if !r.cancelAsked && r.postedAt != 0 && r.b.stallInterruptAt.Load() >= r.postedAt {
+		// Our own stall handling interrupted the prompt before this one
+		// as it ended (ComfyUI's flag is global: stall.go). Not the
+		// job's doing, and not the user's: run it again.
+		r.retry(ctx, outcomeStallInterrupt, "interrupted on backend "+r.b.ID()+" by comfygate, which was interrupting a stalled prompt there")
+		return
+	}
 	r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		if j.CancelRequested || r.cancelAsked {
 			j.Error = nil

@@ -43,8 +43,20 @@ type run struct {
 	owner    string
 	promptID string
 	req      *Requirements
+	seq      int64 // the job's queue order, for picking whom to move first
 	mbox     *mailbox.Mailbox[any]
 	seen     atomic.Int64 // unix ns of the last event or check
+
+	// Read by the health loop and the scheduler; written by the run
+	// goroutine (and the socket router, for heard).
+	shared  atomic.Int32 // phase, mirrored by setPhase (see sharedPhase)
+	heard   atomic.Int64 // unix ns of the post, the start, or the last frame of the prompt (stall.go)
+	number  atomic.Int64 // ComfyUI's queue number of the prompt; 0 = unknown (crash.go)
+	blind   atomic.Bool  // posted under another client id: events never reach us
+	suspect atomic.Bool  // a death of the backend is charged to this run (crash.go)
+	// stallAsked and moving keep one msgStall / msgMove in flight.
+	stallAsked atomic.Bool
+	moving     atomic.Bool
 
 	// Owned by the run goroutine.
 	attempt     int
@@ -53,13 +65,13 @@ type run struct {
 	outputNodes []string
 	phase       phase
 	slotHeld    bool
-	foreign     bool // posted under another client id: events never reach us
 	cancelAsked bool
 	busted      bool // this attempt was sent with a cache-busting nonce
 	obs         observed
 	history     json.RawMessage // the history entry saved with the job when it ends
 	prog        progressState
 	socketGen   int64 // the backend's socket generation when posted
+	postedAt    int64 // unix ns when ComfyUI accepted the prompt
 }
 
 // maxMailbox bounds a run's backlog of droppable events (progress,
@@ -68,12 +80,33 @@ type run struct {
 const maxMailbox = 4096
 
 func (f *Fleet) newRun(b *Backend, c *Candidate) *run {
-	r := &run{f: f, b: b, jobID: c.ID, owner: c.Owner, req: c.Req, mbox: mailbox.New[any](maxMailbox), slotHeld: true}
+	r := &run{f: f, b: b, jobID: c.ID, owner: c.Owner, seq: c.Seq, req: c.Req, mbox: mailbox.New[any](maxMailbox), slotHeld: true}
 	r.touch(f.clock.Now())
 	return r
 }
 
 func (r *run) touch(now time.Time) { r.seen.Store(now.UnixNano()) }
+
+// sharedPhase is the run's phase as other goroutines may read it.
+func (r *run) sharedPhase() phase { return phase(r.shared.Load()) }
+
+// setPhase moves the run on and publishes what the health loop and the
+// scheduler read about it.
+func (r *run) setPhase(p phase) {
+	if p == r.phase {
+		return
+	}
+	r.phase = p
+	now := r.f.clock.Now().UnixNano()
+	switch p {
+	case phaseQueued:
+		r.postedAt = now
+		r.heard.Store(now) // the wait for it to start counts from here
+	case phaseRunning:
+		r.heard.Store(now) // the stall clock starts when the run does
+	}
+	r.shared.Store(int32(p))
+}
 
 func (r *run) lastSeen() time.Time { return time.Unix(0, r.seen.Load()) }
 
@@ -182,7 +215,7 @@ func answerCancels(msgs []any) {
 
 // needsPoll: the socket cannot tell us about this prompt right now.
 func (r *run) needsPoll() bool {
-	return r.phase >= phaseQueued && (r.foreign || !r.b.socketUp.Load())
+	return r.phase >= phaseQueued && (r.blind.Load() || !r.b.socketUp.Load())
 }
 
 func (r *run) handle(ctx context.Context, m any) verdict {
@@ -202,6 +235,10 @@ func (r *run) handle(ctx context.Context, m any) verdict {
 		return vAbandon
 	case msgEvict:
 		return r.onEvict(ctx)
+	case msgStall:
+		return r.onStall(ctx)
+	case msgMove:
+		return r.onMove(ctx, m)
 	}
 	return keepGoing
 }
@@ -213,14 +250,22 @@ func (r *run) conclude(ctx context.Context, v verdict) {
 	case vFinished:
 		r.f.busy.enter()
 		defer r.f.busy.leave()
-		r.phase = phaseFinishing
+		r.setPhase(phaseFinishing)
 		r.releaseSlot()
 		r.finish(ctx)
 	case vLost:
-		r.retry(ctx, "backend_lost", "the backend lost the job: it is neither queued nor in its history (restarted?)")
+		if r.suspect.Load() {
+			r.retry(ctx, outcomeBackendCrashed, "backend "+r.b.ID()+" died while running the job: it came back without it")
+			return
+		}
+		r.retry(ctx, outcomeBackendLost, "the backend lost the job: it is neither queued nor in its history (restarted?)")
 	case vGiveUp:
 		r.b.addOrphan(r.promptID, r.jobID)
-		r.retry(ctx, "backend_down", "the backend stopped answering")
+		if r.suspect.Load() {
+			r.retry(ctx, outcomeBackendCrashed, "backend "+r.b.ID()+" died while running the job: its socket dropped and it stopped answering")
+			return
+		}
+		r.retry(ctx, outcomeBackendDown, "the backend stopped answering")
 	}
 }
 

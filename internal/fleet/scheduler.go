@@ -49,6 +49,7 @@ func (f *Fleet) schedulerLoop(ctx context.Context) {
 		}
 		f.loadIncoming(ctx)
 		f.schedule(ctx)
+		f.stealForIdle()
 	}
 }
 

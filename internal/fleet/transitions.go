@@ -17,6 +17,10 @@ const (
 	outcomeSubmit      = "submit_failed"
 	outcomeOOM         = "out_of_memory"
 	outcomeOutputsGone = "outputs_gone"
+	outcomeStalled     = "stalled"
+	outcomeMoved       = "moved"
+	// outcomeStallInterrupt: hit by an interrupt meant for a stalled prompt.
+	outcomeStallInterrupt = "stall_interrupt"
 )
 
 // errStale is returned inside store callbacks when the job is no longer
@@ -67,7 +71,7 @@ func (r *run) markStarted(ctx context.Context) {
 	if r.phase >= phaseRunning {
 		return
 	}
-	r.phase = phaseRunning
+	r.setPhase(phaseRunning)
 	now := r.f.clock.Now()
 	r.prog.lastPersist = now // the first progress write waits ProgressEvery
 	j, _ := r.update(ctx, func(j *job.Job) (*job.Event, error) {
@@ -96,6 +100,10 @@ func (r *run) retry(ctx context.Context, outcome, msg string) {
 		case j.CancelRequested:
 			j.Error = nil
 			return r.terminal(j, job.StateCancelled, "")
+		case outcome == outcomeBackendCrashed && r.f.crashBudgetSpent(j):
+			ev, err := r.terminal(j, job.StateFailed, outcome)
+			j.Error = r.suspectedCrash(j)
+			return ev, err
 		case j.Attempts >= r.f.maxAttempts(j):
 			ev, err := r.terminal(j, job.StateFailed, outcome)
 			j.Error = &job.Error{Type: outcome, Message: attemptSummary(msg, j.AttemptLog)}

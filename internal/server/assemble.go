@@ -130,6 +130,7 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 	f, err := fleet.New(fleet.Config{
 		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap,
 		Logger: cfg.Logger, Metrics: p.reg, InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
+		MaxCrashRetries: cfg.MaxCrashRetries, StallTimeout: cfg.StallTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/httpapi"
 )
 
@@ -57,6 +58,17 @@ type Config struct {
 	// MaxAttempts bounds how often a job is dispatched.
 	// Default DefaultMaxAttempts (3).
 	MaxAttempts int
+	// MaxCrashRetries bounds how often a job is retried after a backend
+	// died while running it; one more death fails it as a suspected
+	// crasher. Default 1 (0 takes the default); NoCrashRetries fails it at
+	// the first death.
+	MaxCrashRetries int
+	// StallTimeout: a job its backend says nothing about for this long
+	// while running it is interrupted there and retried elsewhere, and the
+	// backend takes no new jobs until it answers again. Default
+	// DefaultStallTimeout (2m); raise it above your workflows' longest
+	// silent step (video decodes, model loads).
+	StallTimeout time.Duration
 	// MaxQueued is the backlog above which new jobs get 503 with
 	// Retry-After. Default DefaultMaxQueued (100,000).
 	MaxQueued int
@@ -108,9 +120,15 @@ const (
 	DefaultDataDir         = "./comfygate-data"
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultMaxAttempts     = 3
+	DefaultStallTimeout    = fleet.DefaultStallTimeout
+	DefaultMaxCrashRetries = fleet.DefaultMaxCrashRetries
 	DefaultMaxQueued       = 100_000
 	DefaultMaxUploadBytes  = 100 << 20
 )
+
+// NoCrashRetries as Config.MaxCrashRetries fails a job the first time a
+// backend dies while running it.
+const NoCrashRetries = fleet.NoCrashRetries
 
 // Files and directories inside DataDir.
 const (
@@ -164,6 +182,9 @@ func (c Config) validate() error {
 	}
 	if c.SimBackends < 0 || c.MaxAttempts < 0 || c.MaxQueued < 0 || c.MaxUploadBytes < 0 {
 		return errors.New("sim backends, max attempts, max queued and max upload bytes must not be negative")
+	}
+	if c.StallTimeout < 0 || c.MaxCrashRetries < NoCrashRetries {
+		return errors.New("stall timeout and max crash retries must not be negative (NoCrashRetries for none)")
 	}
 	if _, err := httpapi.CORS(c.CORSOrigins, nil); err != nil {
 		return err
