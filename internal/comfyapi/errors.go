@@ -13,6 +13,7 @@ import (
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/inflight"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -35,6 +36,13 @@ var errNoBackend = errors.New("no healthy backend")
 
 // errBodyTooLarge marks a body over MaxUploadBytes: aiohttp's 413.
 var errBodyTooLarge = comfywire.ErrBodyTooLarge
+
+// bodyTooLarge is a JSON body over MaxPromptBytes: aiohttp's 413, naming
+// that limit.
+type bodyTooLarge struct{ limit int64 }
+
+func (e *bodyTooLarge) Error() string { return fmt.Sprintf("request body over %d bytes", e.limit) }
+func (e *bodyTooLarge) Unwrap() error { return errBodyTooLarge }
 
 // badGateway is a proxied request the backend did not answer.
 type badGateway struct{ err error }
@@ -103,6 +111,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		overload   *gateway.OverloadError
 		tooLarge   *http.MaxBytesError
 		image      *imageTooLarge
+		bigBody    *bodyTooLarge
 		clientGone = r.Context().Err() != nil
 	)
 	switch {
@@ -122,7 +131,9 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, invalidPrompt("Cannot execute because no backend can run this prompt", unrun.Message).Body())
 	case errors.As(err, &jobs):
 		writeJSON(w, jobs.status, jobs.body)
-	case errors.Is(err, errBodyTooLarge), errors.As(err, &tooLarge), errors.Is(err, artifact.ErrTooLarge):
+	case errors.As(err, &bigBody):
+		comfywire.WriteBodyTooLarge(w, r, bigBody.limit)
+	case errors.Is(err, errBodyTooLarge), errors.As(err, &tooLarge), errors.Is(err, artifact.ErrTooLarge), errors.Is(err, inflight.ErrTooLarge):
 		comfywire.WriteBodyTooLarge(w, r, h.cfg.MaxUploadBytes)
 	case errors.As(err, &image):
 		comfywire.WriteText(w, http.StatusUnprocessableEntity, "422: Unprocessable Entity: "+image.Error())

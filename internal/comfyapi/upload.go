@@ -23,8 +23,12 @@ type uploadForm struct {
 	blob     artifact.Info
 }
 
-// maxFieldBytes bounds one text field of an upload form.
-const maxFieldBytes = 1 << 20
+// maxFieldBytes bounds one text field of an upload form, maxFormText all
+// of them together (the form is held in memory; the file is not).
+const (
+	maxFieldBytes = 1 << 20
+	maxFormText   = 4 << 20
+)
 
 // readUploadForm parses a multipart or urlencoded body within the upload
 // limit, streaming the image into the artifact store as it arrives.
@@ -53,6 +57,7 @@ func (h *Handler) readMultipart(ctx context.Context, r *http.Request, f *uploadF
 		return err
 	}
 	seen := map[string]bool{}
+	text := 0
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -82,6 +87,9 @@ func (h *Handler) readMultipart(ctx context.Context, r *http.Request, f *uploadF
 		if err != nil {
 			return err
 		}
+		if text += len(b); text > maxFormText {
+			return errBodyTooLarge
+		}
 		f.fields[name] = string(b)
 	}
 }
@@ -100,6 +108,8 @@ func (h *Handler) upload(c *call, mask bool) error {
 	switch {
 	case errors.As(err, &tooBig) || errors.Is(err, artifact.ErrTooLarge):
 		return errBodyTooLarge
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err() // the client went away, or its body stopped arriving
 	case err != nil:
 		return errPython
 	}

@@ -41,6 +41,11 @@ func ReadJSON(r *http.Request, limit int64) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeJSON(data)
+}
+
+// DecodeJSON is ReadJSON's decoding of a body already read.
+func DecodeJSON(data []byte) (any, error) {
 	v, err := comfyjson.Decode(data)
 	if err != nil && !errors.Is(err, comfyjson.ErrInvalidUTF8) {
 		return nil, fmt.Errorf("%w: %w", ErrNotJSON, err)
