@@ -222,7 +222,7 @@ func TestServeRequestLimits(t *testing.T) {
 		{"flags", []string{"--max-prompt-mb", "4", "--max-inflight-mb", "32", "--body-timeout", "5s", "--min-body-rate", "1000", "--read-header-timeout", "3s"}, nil,
 			server.RequestLimits{MaxPromptBytes: 4 << 20, MaxInFlightBytes: 32 << 20, ReadHeaderTimeout: 3 * time.Second, BodyTimeout: 5 * time.Second, MinBodyRate: 1000}},
 		{"environment", nil, map[string]string{"COMFYGATE_MAX_PROMPT_MB": "2", "COMFYGATE_BODY_TIMEOUT": "1m"},
-			with(func(l *server.RequestLimits) { l.MaxPromptBytes, l.BodyTimeout = 2 << 20, time.Minute })},
+			with(func(l *server.RequestLimits) { l.MaxPromptBytes, l.BodyTimeout = 2<<20, time.Minute })},
 		{"file", []string{"--config", writeConfig(t, "c.yaml", "min-body-rate: 4096\nmax-inflight-mb: 128\n")}, nil,
 			with(func(l *server.RequestLimits) { l.MinBodyRate, l.MaxInFlightBytes = 4096, 128<<20 })},
 	} {

@@ -82,7 +82,7 @@ type Config struct {
 	// (/prompt, /queue, /history, /interrupt, /free, /api/jobs/cancel):
 	// 413 beyond, in aiohttp's words. ComfyUI applies its upload size
 	// here too; a prompt is decoded, validated and stored, each a copy, so
-	// its bound is kept well below. Default DefaultMaxPromptBytes (16 MiB).
+	// its bound is kept well below. Default DefaultMaxPromptBytes (8 MiB).
 	MaxPromptBytes int64
 	// InFlight bounds the bytes of those bodies each key has in memory at
 	// once, shared with the other surfaces. nil: a limiter of its own of
@@ -120,8 +120,8 @@ type Config struct {
 // Defaults.
 const (
 	DefaultMaxUploadBytes = 100 << 20
-	DefaultMaxPromptBytes = 16 << 20
-	DefaultInFlightBytes  = 64 << 20
+	DefaultMaxPromptBytes = 8 << 20
+	DefaultInFlightBytes  = 32 << 20
 	DefaultMaxImagePixels = 64 << 20
 	DefaultImageBudget    = 128 << 20
 	DefaultHoldTimeout    = 5 * time.Second

@@ -37,6 +37,13 @@ var errNoBackend = errors.New("no healthy backend")
 // errBodyTooLarge marks a body over MaxUploadBytes: aiohttp's 413.
 var errBodyTooLarge = comfywire.ErrBodyTooLarge
 
+// jsonTooLarge is a JSON body beyond the decoder's bounds (its values,
+// nesting or strings), on a route other than /prompt: a 413 that says
+// which.
+type jsonTooLarge struct{ err *comfyjson.LimitError }
+
+func (e *jsonTooLarge) Error() string { return e.err.Error() }
+
 // bodyTooLarge is a JSON body over MaxPromptBytes: aiohttp's 413, naming
 // that limit.
 type bodyTooLarge struct{ limit int64 }
@@ -112,6 +119,8 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		tooLarge   *http.MaxBytesError
 		image      *imageTooLarge
 		bigBody    *bodyTooLarge
+		bigJSON    *jsonTooLarge
+		manyIDs    *tooManyIDs
 		clientGone = r.Context().Err() != nil
 	)
 	switch {
@@ -131,6 +140,10 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, invalidPrompt("Cannot execute because no backend can run this prompt", unrun.Message).Body())
 	case errors.As(err, &jobs):
 		writeJSON(w, jobs.status, jobs.body)
+	case errors.As(err, &manyIDs):
+		comfywire.WriteText(w, http.StatusBadRequest, "400: Bad Request: "+manyIDs.Error())
+	case errors.As(err, &bigJSON):
+		comfywire.WriteText(w, http.StatusRequestEntityTooLarge, "413: Request Entity Too Large: "+bigJSON.Error())
 	case errors.As(err, &bigBody):
 		comfywire.WriteBodyTooLarge(w, r, bigBody.limit)
 	case errors.Is(err, errBodyTooLarge), errors.As(err, &tooLarge), errors.Is(err, artifact.ErrTooLarge), errors.Is(err, inflight.ErrTooLarge):

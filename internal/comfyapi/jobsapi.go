@@ -43,55 +43,87 @@ func statesOf(statuses []string) []job.State {
 }
 
 // listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000),
-// filtered and sorted on the job records, rendered only for the page.
+// filtered and sorted on what the walk kept of them, each job of the page
+// loaded and rendered in turn.
 func (h *Handler) listJobsAPI(c *call) error {
 	jq, problem := comfywire.ParseJobQuery(c.r.URL.RawQuery)
 	if problem != "" {
 		return jobsErrorf(http.StatusBadRequest, "%s", problem)
 	}
 	ctx := c.r.Context()
-	all, err := h.listJobs(ctx, c.owner, statesOf(jq.Statuses), maxListed, job.OrderDesc)
+	f := job.JobFilter{Owner: c.owner, States: statesOf(jq.Statuses), Order: job.OrderDesc}
+	all, err := h.refs(ctx, f, maxListed, func(r jobRef) bool { return r.listed })
+	if err == nil && jq.WorkflowID != "" {
+		all, err = h.withWorkflowID(ctx, all, jq.WorkflowID)
+	}
 	if err != nil {
 		return failed("listing jobs", err)
 	}
-	all = slices.DeleteFunc(all, func(j *job.Job) bool {
-		m := job.ComfyMetaOf(j)
-		if m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) {
-			return true
-		}
-		id := workflowID(j.ExtraData)
-		return jq.WorkflowID != "" && (id == nil || *id != jq.WorkflowID)
-	})
 	sortJobs(all, jq.ByDuration, jq.Desc)
 	total := len(all)
 	page := all[min(jq.Offset, len(all)):]
 	if jq.Limit != nil && *jq.Limit < len(page) {
 		page = page[:*jq.Limit]
 	}
-	views := make([]comfy.Job, 0, len(page))
-	for _, j := range page {
+	s := &jsonStream{w: c.w}
+	s.writeString(`{"jobs":[`)
+	for i, r := range page {
+		j, err := h.load(ctx, r)
+		if err != nil {
+			return s.fail(failed("listing jobs", err))
+		}
 		v, err := h.jobView(ctx, j, job.ComfyMetaOf(j), false)
 		if err != nil {
-			return failed("rendering jobs", err)
+			return s.fail(failed("rendering jobs", err))
 		}
-		views = append(views, v)
+		b, err := marshalJSON(v)
+		if err != nil {
+			return s.fail(err)
+		}
+		if i > 0 {
+			s.writeString(",")
+		}
+		s.write(b)
 	}
-	writeJSON(c.w, http.StatusOK, comfy.JobList{Jobs: views, Pagination: comfy.Pagination{
-		Offset: jq.Offset, Limit: jq.Limit, Total: total, HasMore: jq.Offset+len(views) < total}})
+	p, err := marshalJSON(comfy.Pagination{Offset: jq.Offset, Limit: jq.Limit, Total: total, HasMore: jq.Offset+len(page) < total})
+	if err != nil {
+		return s.fail(err)
+	}
+	s.writeString(`],"pagination":`)
+	s.write(p)
+	s.writeString("}")
+	s.end()
 	return nil
 }
 
-func sortJobs(jobs []*job.Job, byDuration, desc bool) {
-	key := func(j *job.Job) int64 {
+// withWorkflowID keeps the refs whose job's extra_pnginfo names workflow
+// id: each job is loaded whole in turn, its extra_data holding the UI
+// workflow.
+func (h *Handler) withWorkflowID(ctx context.Context, refs []jobRef, id string) ([]jobRef, error) {
+	out := refs[:0]
+	for _, r := range refs {
+		j, err := h.load(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if w := workflowID(j.ExtraData); w != nil && *w == id {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func sortJobs(jobs []jobRef, byDuration, desc bool) {
+	key := func(j jobRef) int64 {
 		if byDuration {
-			if !j.StartedAt.IsZero() && !j.FinishedAt.IsZero() {
-				return j.FinishedAt.Sub(j.StartedAt).Milliseconds()
+			if !j.started.IsZero() && !j.finished.IsZero() {
+				return j.finished.Sub(j.started).Milliseconds()
 			}
 			return 0
 		}
-		return j.CreatedAt.UnixMilli()
+		return j.created.UnixMilli()
 	}
-	slices.SortStableFunc(jobs, func(a, b *job.Job) int {
+	slices.SortStableFunc(jobs, func(a, b jobRef) int {
 		if desc {
 			return cmp.Compare(key(b), key(a))
 		}
@@ -161,7 +193,7 @@ func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
 		return false
 	}
 	if j.State.Dispatchable() {
-		return h.cancelPending(ctx, owner, []*job.Job{j})
+		return h.cancelPending(ctx, owner, []jobRef{refOf(j)})
 	}
 	if _, err := h.gw.CancelJob(ctx, owner, j.ID); err != nil {
 		h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)

@@ -1,6 +1,8 @@
 package comfyapi
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,26 +27,14 @@ var (
 	runningStates = []job.State{job.StateDispatched, job.StateRunning}
 )
 
-// listJobs returns up to max of owner's jobs in states, in order (oldest
-// first with job.OrderAsc).
-func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State, max int, order job.Order) ([]*job.Job, error) {
-	var out []*job.Job
-	f := job.JobFilter{Owner: owner, States: states, Order: order, Limit: job.MaxListLimit}
-	for len(out) < max {
-		page, next, err := h.store.ListJobs(ctx, f)
-		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
-		}
-		out = append(out, page...)
-		if next == "" {
-			break
-		}
-		f.Cursor = next
+// activeRefs are the owner's jobs in states, oldest first, at most
+// maxListed of them.
+func (h *Handler) activeRefs(ctx context.Context, owner string, states []job.State) ([]jobRef, error) {
+	refs, err := h.refs(ctx, job.JobFilter{Owner: owner, States: states, Order: job.OrderAsc}, maxListed, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	if len(out) > max {
-		out = out[:max]
-	}
-	return out, nil
+	return refs, nil
 }
 
 // getQueue is GET /queue: the caller's part of the gateway-wide queue as
@@ -52,33 +42,71 @@ func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State
 // (dispatched or running), not at most one as in ComfyUI: a fleet runs
 // several at once, and clients that poll /queue to learn whether a prompt
 // is still in the works must find every one of them. queue_pending is in
-// run order.
+// run order. Each item is loaded and written in turn (see listing.go).
 func (h *Handler) getQueue(c *call) error {
 	ctx := c.r.Context()
-	active, err := h.listJobs(ctx, c.owner, append(slices.Clone(pendingStates), runningStates...), maxListed, job.OrderAsc)
+	active, err := h.activeRefs(ctx, c.owner, append(slices.Clone(pendingStates), runningStates...))
 	if err != nil {
 		return failed("reading the queue", err)
 	}
-	var pending []*job.Job
-	resp := comfy.QueueStatus{Running: []comfy.QueueItem{}, Pending: []comfy.QueueItem{}}
-	for _, j := range active {
-		if j.State.Active() {
-			resp.Running = append(resp.Running, queueItem(j, job.ComfyMetaOf(j)))
+	var running, pending []jobRef
+	for _, r := range active {
+		if r.state.Active() {
+			running = append(running, r)
 		} else {
-			pending = append(pending, j)
+			pending = append(pending, r)
 		}
 	}
-	slices.SortStableFunc(pending, func(a, b *job.Job) int {
-		if a.Priority != b.Priority {
-			return b.Priority - a.Priority
+	slices.SortStableFunc(pending, func(a, b jobRef) int {
+		if a.priority != b.priority {
+			return b.priority - a.priority
 		}
-		return int(a.Seq - b.Seq)
+		return cmp.Compare(a.seq, b.seq)
 	})
-	for _, j := range pending {
-		resp.Pending = append(resp.Pending, queueItem(j, job.ComfyMetaOf(j)))
+	s := &jsonStream{w: c.w}
+	s.writeString(`{"queue_running":`)
+	if err := h.writeQueueItems(ctx, s, running); err != nil {
+		return s.fail(failed("reading the queue", err))
 	}
-	writeJSON(c.w, http.StatusOK, resp)
+	s.writeString(`,"queue_pending":`)
+	if err := h.writeQueueItems(ctx, s, pending); err != nil {
+		return s.fail(failed("reading the queue", err))
+	}
+	s.writeString("}")
+	s.end()
 	return nil
+}
+
+// writeQueueItems writes a JSON array of the refs' queue items.
+func (h *Handler) writeQueueItems(ctx context.Context, s *jsonStream, refs []jobRef) error {
+	s.writeString("[")
+	for i, r := range refs {
+		j, err := h.load(ctx, r)
+		if err != nil {
+			return err
+		}
+		item, err := marshalJSON(queueItem(j, job.ComfyMetaOf(j)))
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			s.writeString(",")
+		}
+		s.write(item)
+	}
+	s.writeString("]")
+	return s.err
+}
+
+// marshalJSON is json.Marshal without HTML escaping, as writeJSON writes.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // queueItem is [number, prompt_id, prompt, extra_data, outputs] as the
@@ -140,52 +168,49 @@ func (h *Handler) getPrompt(c *call) error {
 // postQueue is POST /queue: {"clear": true} cancels the caller's pending
 // jobs, {"delete": [ids]} the named ones that are still pending; a job a
 // backend has is not touched (as ComfyUI leaves the running prompt). An
-// empty 200, or the 500s Python raises on odd bodies.
+// empty 200, or the 500s Python raises on odd bodies (after the clear, as
+// in Python).
 func (h *Handler) postQueue(c *call) error {
 	v, err := h.readJSON(c)
 	if err != nil {
 		return err
 	}
-	var targets []*job.Job
 	clear, err := comfywire.ClearRequested(v)
 	if err != nil {
 		return errPython
 	}
 	if clear {
-		if targets, err = h.listJobs(c.r.Context(), c.owner, pendingStates, maxListed, job.OrderAsc); err != nil {
+		pending, err := h.activeRefs(c.r.Context(), c.owner, pendingStates)
+		if err != nil {
 			return failed("reading the queue", err)
 		}
+		h.cancelPending(c.r.Context(), c.owner, pending)
 	}
-	more, err := h.namedJobs(c, v)
+	named, err := h.namedJobs(c, v)
 	if err != nil {
 		return err
 	}
-	targets = append(targets, more...)
-	h.cancelPending(c.r.Context(), c.owner, targets)
+	h.cancelPending(c.r.Context(), c.owner, named)
 	writeEmpty(c.w, http.StatusOK)
 	return nil
 }
 
 // namedJobs resolves {"delete": [...]} to the caller's jobs.
-func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, error) {
-	ids, err := comfywire.DeleteIDs(v)
+func (h *Handler) namedJobs(c *call, v any) ([]jobRef, error) {
+	ids, err := deleteIDs(v, false)
 	if err != nil {
-		return nil, errPython
+		return nil, err
 	}
-	var out []*job.Job
+	var out []jobRef
 	for _, id := range ids {
-		s, ok := id.(string)
-		if !ok {
-			continue
-		}
-		j, _, err := h.findJob(c.r.Context(), c.owner, s)
+		j, _, err := h.findJob(c.r.Context(), c.owner, id)
 		if errors.Is(err, errNoJob) {
 			continue
 		}
 		if err != nil {
 			return nil, failed("finding the prompt", err)
 		}
-		out = append(out, j)
+		out = append(out, refOf(j))
 	}
 	return out, nil
 }
@@ -193,20 +218,20 @@ func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, error) {
 // cancelPending cancels those of jobs that still wait in comfygate's queue
 // and sends one status broadcast, as ComfyUI does per queue change. It
 // reports whether any was cancelled.
-func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.Job) bool {
+func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []jobRef) bool {
 	changed, cancelled := false, false
 	for _, j := range jobs {
-		if !j.State.Dispatchable() {
+		if !j.state.Dispatchable() {
 			continue
 		}
-		got, err := h.gw.CancelJob(ctx, owner, j.ID)
+		got, err := h.gw.CancelJob(ctx, owner, j.id)
 		if err != nil {
-			h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)
+			h.log.Warn("comfyapi: cancel failed", "job", j.id, "err", err)
 			continue
 		}
 		if got.State == job.StateCancelled {
 			cancelled = true
-			changed = h.tracker.remove(owner, j.ID) || changed
+			changed = h.tracker.remove(owner, j.id) || changed
 		}
 	}
 	if changed {
@@ -232,36 +257,36 @@ func (h *Handler) postInterrupt(c *call) error {
 		return errPython
 	}
 	ctx := c.r.Context()
-	var targets []*job.Job
+	var targets []jobRef
 	if truthy(pid) {
 		if s, ok := pid.(string); ok {
 			if j, _, err := h.findJob(ctx, c.owner, s); err == nil {
-				targets = append(targets, j)
+				targets = append(targets, refOf(j))
 			}
 		}
-	} else if targets, err = h.listJobs(ctx, c.owner, runningStates, maxListed, job.OrderAsc); err != nil {
+	} else if targets, err = h.activeRefs(ctx, c.owner, runningStates); err != nil {
 		return failed("reading the queue", err)
 	}
 	for _, j := range targets {
-		if !h.running(j) {
+		if !h.running(j.id, j.state) {
 			continue // ComfyUI only interrupts the prompt that runs
 		}
-		if _, err := h.gw.CancelJob(ctx, c.owner, j.ID); err != nil {
-			h.log.Warn("comfyapi: interrupt failed", "job", j.ID, "err", err)
+		if _, err := h.gw.CancelJob(ctx, c.owner, j.id); err != nil {
+			h.log.Warn("comfyapi: interrupt failed", "job", j.id, "err", err)
 		}
 	}
 	writeEmpty(c.w, http.StatusOK)
 	return nil
 }
 
-// running reports whether j runs on its backend: the store says so, or
+// running reports whether job id runs on its backend: the store says so, or
 // the relay already told clients so (the store follows a moment later).
-func (h *Handler) running(j *job.Job) bool {
-	if j.State == job.StateRunning {
+func (h *Handler) running(id string, state job.State) bool {
+	if state == job.StateRunning {
 		return true
 	}
-	_, ok := h.relay.started.Load(j.ID)
-	return ok && j.State == job.StateDispatched
+	_, ok := h.relay.started.Load(id)
+	return ok && state == job.StateDispatched
 }
 
 // postFree is POST /free. Single-tenant, it is passed to every healthy

@@ -10,6 +10,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
+	"github.com/comfygate/comfygate/workflow"
 )
 
 // The answers below are ComfyUI's (aiohttp's) wire conventions, shared with
@@ -101,16 +102,28 @@ func (h *Handler) decodeBody(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := comfywire.DecodeJSON(data)
+	v, err := comfywire.DecodeJSON(data, bodyLimits(h.cfg.Limits))
+	var le *comfyjson.LimitError
+	if errors.As(err, &le) {
+		return nil, &jsonTooLarge{le}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return comfyjson.Plain(v), nil
 }
 
+// bodyLimits are the decoder's bounds of the small JSON bodies (all but
+// /prompt's): those of prompts, whose nesting and value count bound the
+// memory a body of many small values takes once decoded.
+func bodyLimits(l workflow.Limits) comfyjson.Limits {
+	l = l.WithDefaults()
+	return comfyjson.Limits{MaxDepth: l.MaxDepth, MaxStringLen: l.MaxStringLen, MaxValues: l.MaxValues}
+}
+
 // decodeJSON decodes one JSON value as json.loads does, objects as maps
 // (the handlers here need no key order), numbers as json.Number.
 func decodeJSON(data []byte) (any, error) {
-	v, err := comfyjson.Decode(data)
+	v, err := comfyjson.DecodeLimits(data, bodyLimits(workflow.Limits{}))
 	return comfyjson.Plain(v), err
 }

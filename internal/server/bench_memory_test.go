@@ -26,7 +26,11 @@ import (
 //     channel=rgb and three concurrent /upload/mask with the bomb as both
 //     image and mask;
 //   - three concurrent 88 MiB POST /prompt bodies (11 text nodes of 8 MiB),
-//     then GET /queue and GET /history.
+//     then GET /queue and GET /history;
+//   - prompts-at-limit: the same with bodies just under the prompt limit
+//     (8 MiB), which are taken, so that /queue lists 24 MiB of prompts.
+//
+// "idle" is the baseline: the same measurement with no request.
 //
 // peak-heap+stack-MB is the most heap (objects and in-use spans) plus
 // goroutine stacks the runtime held, sampled every millisecond;
@@ -55,7 +59,7 @@ func BenchmarkMemoryBudget(b *testing.B) {
 		b.Fatalf("upload: %d %s", code, body)
 	}
 	prompt := hugePrompt{nodes: 11, size: 8 << 20}
-	for _, part := range []string{"idle", "images", "prompts", "all"} {
+	for _, part := range []string{"idle", "images", "prompts", "prompts-at-limit", "all"} {
 		b.Run(part, func(b *testing.B) {
 			for b.Loop() {
 				debug.FreeOSMemory() // the RSS counted from here is the live set
@@ -87,8 +91,13 @@ func memoryScenario(tb testing.TB, c *http.Client, base, part string, bomb []byt
 	if part == "idle" {
 		return codes
 	}
-	if part != "prompts" {
+	if part == "images" || part == "all" {
 		imageRequests(tb, c, base, bomb, note)
+	}
+	if part == "prompts-at-limit" {
+		// Two strings of just under 4 MiB: a body just under the
+		// default 8 MiB limit, which is taken.
+		prompt = hugePrompt{nodes: 2, size: 4<<20 - 4<<10}
 	}
 	if part != "images" {
 		promptRequests(tb, c, base, prompt, note)

@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comfygate/comfygate/internal/httpapi"
 )
@@ -33,6 +34,8 @@ func TestConfigErrors(t *testing.T) {
 		{"duplicate backend id", Config{Backends: []BackendConfig{{ID: "a", URL: "http://x:1"}, {ID: "a", URL: "http://y:1"}}}, "duplicate id"},
 		{"backend id taken by simulators", Config{SimBackends: 1, Backends: []BackendConfig{{ID: "sim-1", URL: "http://x:1"}}}, "simulators"},
 		{"negative sims", Config{SimBackends: -1}, "negative"},
+		{"negative body timeout", Config{Limits: RequestLimits{BodyTimeout: -time.Second}}, "request limits"},
+		{"in-flight bytes below one prompt", Config{Limits: RequestLimits{MaxPromptBytes: 32 << 20, MaxInFlightBytes: 16 << 20}}, "in-flight"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)

@@ -16,12 +16,13 @@ import (
 type RequestLimits struct {
 	// MaxPromptBytes bounds the JSON bodies the ComfyUI-compatible surface
 	// reads whole (/prompt and the other JSON routes): 413 beyond.
-	// Default DefaultMaxPromptBytes (16 MiB).
+	// Default DefaultMaxPromptBytes (8 MiB: the memory of one such
+	// prompt, decoded, checked and stored, is several times its size).
 	MaxPromptBytes int64
 	// MaxInFlightBytes is how many bytes of such bodies (JSON bodies of
 	// every surface) one API key may have in memory at once; its further
 	// requests wait for its earlier ones. It must hold one body of each
-	// surface's limit. Default DefaultMaxInFlightBytes (64 MiB).
+	// surface's limit. Default DefaultMaxInFlightBytes (32 MiB).
 	MaxInFlightBytes int64
 	// ReadHeaderTimeout is how long a client may take to send a request's
 	// headers. Default DefaultReadHeaderTimeout (10s).
@@ -39,7 +40,7 @@ type RequestLimits struct {
 // Defaults of RequestLimits.
 const (
 	DefaultMaxPromptBytes    = comfyapi.DefaultMaxPromptBytes
-	DefaultMaxInFlightBytes  = 64 << 20
+	DefaultMaxInFlightBytes  = 32 << 20
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultBodyTimeout       = 30 * time.Second
 	DefaultMinBodyRate       = 64 << 10

@@ -130,7 +130,11 @@ func (s *Store) listQuery(f job.JobFilter) (string, []any, error) {
 		}
 		add("seq "+cmp+" ?", seq)
 	}
-	q := `SELECT ` + jobCols + ` FROM jobs`
+	cols := jobCols
+	if f.Lean {
+		cols = leanJobCols
+	}
+	q := `SELECT ` + cols + ` FROM jobs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

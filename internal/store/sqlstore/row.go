@@ -16,6 +16,14 @@ const jobCols = `seq, id, owner, source, workflow, workflow_version, params, gra
  cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
  started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history`
 
+// leanJobCols is jobCols with the large columns (params, graph,
+// extra_data, comfy_history) read as NULL: job.JobFilter.Lean.
+const leanJobCols = `seq, id, owner, source, workflow, workflow_version, NULL, NULL,
+ output_nodes, NULL, client_id, priority, state, attempts, max_attempts,
+ attempt_log, backend, progress, outputs, error_info, idempotency_key, request_hash,
+ cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
+ started_at, finished_at, updated_at, lease_owner, lease_until, comfy, NULL`
+
 // jobRow is a job in column form: structured fields as JSON text.
 type jobRow struct {
 	j                                      job.Job
