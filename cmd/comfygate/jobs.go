@@ -25,13 +25,13 @@ type jobsListFlags struct {
 
 func newJobsCommand(stdout, stderr io.Writer) *ff.Command {
 	lf := &jobsListFlags{}
-	return newGroup("jobs", "list, show, cancel and wait for jobs", stdout, stderr, []clientVerb{
+	return newGroup("jobs", "list, show, cancel and wait for jobs; their webhook deliveries", stdout, stderr, append([]clientVerb{
 		{name: "list", short: "list jobs, newest first", flags: lf.define,
 			exec: func(ctx context.Context, s *session, _ []string) error { return listJobs(ctx, s, lf) }},
 		{name: "get", args: "ID", nargs: 1, short: "show a job", exec: getJob},
 		{name: "cancel", args: "ID", nargs: 1, short: "cancel a job", exec: cancelJob},
 		{name: "wait", args: "ID", nargs: 1, short: "wait until a job ends; exits non-zero unless it succeeded", exec: waitJob},
-	})
+	}, deliveryVerbs()...))
 }
 
 func (lf *jobsListFlags) define(fs *ff.FlagSet) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
+	"net"
 	"strings"
 	"time"
 
@@ -32,6 +32,11 @@ type serveFlags struct {
 	maxUploadMB                int
 	limits                     requestFlags
 	allowURLs, allowPrivate    bool
+	allowLoopback              bool
+	webhookSecrets             multiFlag
+	webhookRetryBase           time.Duration
+	webhookRetryFor            time.Duration
+	webhookTimeout             time.Duration
 	stepDelay, shutdownTimeout time.Duration
 	logLevel, logFormat        string
 	corsOrigins                multiFlag
@@ -57,7 +62,12 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	f.limits.define(fs, d.limits)
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
-	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
+	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs and webhooks reach loopback and private networks")
+	fs.BoolVar(&f.allowLoopback, 0, "allow-loopback-urls", "let URL inputs and webhooks reach this host (loopback), and no other private network")
+	addList(fs, "webhook-secret", "whsec_…", &f.webhookSecrets, "secret that signs webhooks (Standard Webhooks, whsec_<base64>); give a second to rotate: both signatures are sent (default: generated once, kept in the database, shown to admins at GET /v1/webhooks/secret)")
+	fs.DurationVar(&f.webhookRetryBase, 0, "webhook-retry-base", d.webhookRetryBase, "first webhook retry delay; each next one doubles (up to 1h), with jitter")
+	fs.DurationVar(&f.webhookRetryFor, 0, "webhook-retry-for", d.webhookRetryFor, "how long a webhook message is retried before it is given up")
+	fs.DurationVar(&f.webhookTimeout, 0, "webhook-timeout", d.webhookTimeout, "time one webhook attempt may take, answer included")
 	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	addEnum(fs, "log-level", "log level", &f.logLevel, "info", "debug", "warn", "error")
@@ -106,6 +116,8 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 		Listen: f.listen, DataDir: f.data, Artifacts: f.artifacts, SimBackends: f.sims,
 		MaxAttempts: f.maxAttempts, MaxQueued: f.maxQueued, MaxUploadBytes: int64(f.maxUploadMB) << 20,
 		AllowURLInputs: f.allowURLs, AllowedHosts: f.hosts, AllowPrivateURLs: f.allowPrivate,
+		AllowLoopbackURLs: f.allowLoopback, WebhookSecrets: f.webhookSecrets,
+		WebhookRetryBase: f.webhookRetryBase, WebhookRetryFor: f.webhookRetryFor, WebhookTimeout: f.webhookTimeout,
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
 		MaxCrashRetries: f.maxCrashRetries, StallTimeout: f.stallTimeout,
 		Limits: f.limits.config(),
@@ -143,14 +155,6 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	return cfg, err
 }
 
-// buildVersion is the module version the binary was built from.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
@@ -169,7 +173,8 @@ func serveDefaults() serveFlags {
 		maxAttempts: server.DefaultMaxAttempts, maxQueued: server.DefaultMaxQueued,
 		maxCrashRetries: server.DefaultMaxCrashRetries, stallTimeout: server.DefaultStallTimeout,
 		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout,
-		limits: defaultRequestFlags()}
+		webhookRetryBase: server.DefaultWebhookRetryBase, webhookRetryFor: server.DefaultWebhookRetryFor,
+		webhookTimeout: server.DefaultWebhookTimeout, limits: defaultRequestFlags()}
 }
 
 func newServeCommand(stdout, stderr io.Writer) *ff.Command {
@@ -202,7 +207,6 @@ func runServer(ctx context.Context, cfg server.Config, stdout io.Writer) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	u := srv.URL()
-	fmt.Fprintf(stdout, "comfygate listening on %s (docs: %s/docs)\n", u, u)
+	fmt.Fprint(stdout, listeningText(srv.Addr(), net.InterfaceAddrs))
 	return srv.Run(ctx)
 }

@@ -33,7 +33,7 @@ func inHistory(j *job.Job, m job.ComfyMeta) bool {
 // the newest maxListed entries, oldest first; without offset the newest
 // maxItems; with offset, entries from there (and, a quirk kept, at least
 // one when max_items <= 0).
-func (h *Handler) historyPage(ctx context.Context, owner string, maxItems *int, offset int) ([]jobRef, error) {
+func (h *Handler) historyPage(ctx context.Context, owner string, maxItems *int, offset int) ([]*job.Job, error) {
 	if offset < 0 && maxItems != nil {
 		if *maxItems <= 0 {
 			return nil, nil
@@ -51,14 +51,14 @@ func (h *Handler) historyPage(ctx context.Context, owner string, maxItems *int, 
 	return all, nil
 }
 
-// newestHistory returns the newest n history entries of owner, oldest
-// first, looking through at most 4 × maxListed finished jobs.
-func (h *Handler) newestHistory(ctx context.Context, owner string, n int) ([]jobRef, error) {
-	var out []jobRef
+// newestHistory returns the newest n history entries of owner, lean,
+// oldest first, looking through at most 4 × maxListed finished jobs.
+func (h *Handler) newestHistory(ctx context.Context, owner string, n int) ([]*job.Job, error) {
+	var out []*job.Job
 	f := job.JobFilter{Owner: owner, States: terminalStates, Order: job.OrderDesc}
 	err := h.walk(ctx, f, 4*maxListed, func(j *job.Job) bool {
-		if r := refOf(j); r.inHistory {
-			out = append(out, r)
+		if inHistory(j, job.ComfyMetaOf(j)) {
+			out = append(out, j)
 		}
 		return len(out) < n
 	})
@@ -94,7 +94,7 @@ func (h *Handler) getHistory(c *call) error {
 	if err != nil {
 		return failed("reading the history", err)
 	}
-	return h.writeHistory(c, jobs)
+	return h.writeHistory(c, jobs, true)
 }
 
 // getHistoryItem is GET /history/{prompt_id}: {} (200, never 404) for an
@@ -111,21 +111,21 @@ func (h *Handler) getHistoryItem(c *call) error {
 		writeJSONBytes(c.w, http.StatusOK, []byte("{}"))
 		return nil
 	}
-	r := refOf(j)
-	r.full = j
-	return h.writeHistory(c, []jobRef{r})
+	return h.writeHistory(c, []*job.Job{j}, false)
 }
 
 // writeHistory answers {"prompt_id": entry, ...} in the given order, each
-// entry loaded and rendered in turn.
-func (h *Handler) writeHistory(c *call, refs []jobRef) error {
+// entry rendered in turn (from its whole job, loaded first for lean ones).
+func (h *Handler) writeHistory(c *call, jobs []*job.Job, lean bool) error {
 	ctx := c.r.Context()
 	s := &jsonStream{w: c.w}
 	s.writeString("{")
-	for i, r := range refs {
-		j, err := h.load(ctx, r)
-		if err != nil {
-			return s.fail(failed("reading the history", err))
+	for i, j := range jobs {
+		if lean {
+			var err error
+			if j, err = h.whole(ctx, j); err != nil {
+				return s.fail(failed("reading the history", err))
+			}
 		}
 		m := job.ComfyMetaOf(j)
 		entry, err := h.historyEntry(ctx, j, m)
@@ -164,8 +164,8 @@ func (h *Handler) postHistory(c *call) error {
 		if err != nil {
 			return failed("reading the history", err)
 		}
-		for _, r := range all {
-			h.hide(ctx, r.id)
+		for _, j := range all {
+			h.hide(ctx, j.ID)
 		}
 	}
 	ids, err := deleteIDs(v, true)

@@ -16,19 +16,29 @@ import (
 
 // The /api/jobs routes of newer ComfyUI versions, over comfygate's jobs.
 
+// statusStates are the job states each /api/jobs status may be in. A
+// dispatched job is in_progress once it executes and pending while it
+// waits in its backend's queue (Handler.jobStatus tells which).
 var statusStates = map[string][]job.State{
-	comfy.JobPending:    pendingStates,
-	comfy.JobInProgress: runningStates,
+	comfy.JobPending:    activeStates(),
+	comfy.JobInProgress: boundStates,
 	comfy.JobCompleted:  {job.StateSucceeded},
 	comfy.JobFailed:     {job.StateFailed},
 	comfy.JobCancelled:  {job.StateCancelled},
 }
 
-func statusOf(j *job.Job) string {
-	for s, states := range statusStates {
-		if slices.Contains(states, j.State) {
-			return s
-		}
+// jobStatus is j's /api/jobs status: in_progress only while it executes,
+// as ComfyUI reports only its running prompt so.
+func (h *Handler) jobStatus(j *job.Job) string {
+	switch {
+	case h.running(j):
+		return comfy.JobInProgress
+	case j.State == job.StateSucceeded:
+		return comfy.JobCompleted
+	case j.State == job.StateFailed:
+		return comfy.JobFailed
+	case j.State == job.StateCancelled:
+		return comfy.JobCancelled
 	}
 	return comfy.JobPending
 }
@@ -37,27 +47,36 @@ func statusOf(j *job.Job) string {
 func statesOf(statuses []string) []job.State {
 	var states []job.State
 	for _, s := range statuses {
-		states = append(states, statusStates[s]...)
+		for _, st := range statusStates[s] {
+			if !slices.Contains(states, st) {
+				states = append(states, st)
+			}
+		}
 	}
 	return states
 }
 
 // listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000),
-// filtered and sorted on what the walk kept of them, each job of the page
-// loaded and rendered in turn.
+// filtered and sorted on their lean records, each job of the page loaded
+// whole and rendered in turn.
 func (h *Handler) listJobsAPI(c *call) error {
 	jq, problem := comfywire.ParseJobQuery(c.r.URL.RawQuery)
 	if problem != "" {
 		return jobsErrorf(http.StatusBadRequest, "%s", problem)
 	}
 	ctx := c.r.Context()
-	f := job.JobFilter{Owner: c.owner, States: statesOf(jq.Statuses), Order: job.OrderDesc}
-	all, err := h.refs(ctx, f, maxListed, func(r jobRef) bool { return r.listed })
-	if err == nil && jq.WorkflowID != "" {
-		all, err = h.withWorkflowID(ctx, all, jq.WorkflowID)
-	}
+	all, err := h.listJobs(ctx, c.owner, statesOf(jq.Statuses), maxListed, job.OrderDesc)
 	if err != nil {
 		return failed("listing jobs", err)
+	}
+	all = slices.DeleteFunc(all, func(j *job.Job) bool {
+		m := job.ComfyMetaOf(j)
+		return m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) || !slices.Contains(jq.Statuses, h.jobStatus(j))
+	})
+	if jq.WorkflowID != "" {
+		if all, err = h.withWorkflowID(ctx, all, jq.WorkflowID); err != nil {
+			return failed("listing jobs", err)
+		}
 	}
 	sortJobs(all, jq.ByDuration, jq.Desc)
 	total := len(all)
@@ -67,8 +86,8 @@ func (h *Handler) listJobsAPI(c *call) error {
 	}
 	s := &jsonStream{w: c.w}
 	s.writeString(`{"jobs":[`)
-	for i, r := range page {
-		j, err := h.load(ctx, r)
+	for i, l := range page {
+		j, err := h.whole(ctx, l)
 		if err != nil {
 			return s.fail(failed("listing jobs", err))
 		}
@@ -96,34 +115,33 @@ func (h *Handler) listJobsAPI(c *call) error {
 	return nil
 }
 
-// withWorkflowID keeps the refs whose job's extra_pnginfo names workflow
-// id: each job is loaded whole in turn, its extra_data holding the UI
-// workflow.
-func (h *Handler) withWorkflowID(ctx context.Context, refs []jobRef, id string) ([]jobRef, error) {
-	out := refs[:0]
-	for _, r := range refs {
-		j, err := h.load(ctx, r)
+// withWorkflowID keeps the lean jobs whose extra_pnginfo names workflow
+// id, loading each whole in turn: extra_data holds the UI workflow.
+func (h *Handler) withWorkflowID(ctx context.Context, lean []*job.Job, id string) ([]*job.Job, error) {
+	out := lean[:0]
+	for _, l := range lean {
+		j, err := h.whole(ctx, l)
 		if err != nil {
 			return nil, err
 		}
 		if w := workflowID(j.ExtraData); w != nil && *w == id {
-			out = append(out, r)
+			out = append(out, l)
 		}
 	}
 	return out, nil
 }
 
-func sortJobs(jobs []jobRef, byDuration, desc bool) {
-	key := func(j jobRef) int64 {
+func sortJobs(jobs []*job.Job, byDuration, desc bool) {
+	key := func(j *job.Job) int64 {
 		if byDuration {
-			if !j.started.IsZero() && !j.finished.IsZero() {
-				return j.finished.Sub(j.started).Milliseconds()
+			if !j.StartedAt.IsZero() && !j.FinishedAt.IsZero() {
+				return j.FinishedAt.Sub(j.StartedAt).Milliseconds()
 			}
 			return 0
 		}
-		return j.created.UnixMilli()
+		return j.CreatedAt.UnixMilli()
 	}
-	slices.SortStableFunc(jobs, func(a, b jobRef) int {
+	slices.SortStableFunc(jobs, func(a, b *job.Job) int {
 		if desc {
 			return cmp.Compare(key(b), key(a))
 		}
@@ -193,7 +211,7 @@ func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
 		return false
 	}
 	if j.State.Dispatchable() {
-		return h.cancelPending(ctx, owner, []jobRef{refOf(j)})
+		return h.cancelPending(ctx, owner, []*job.Job{j})
 	}
 	if _, err := h.gw.CancelJob(ctx, owner, j.ID); err != nil {
 		h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)
@@ -205,7 +223,7 @@ func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
 // jobView renders j as a newer ComfyUI's job object.
 func (h *Handler) jobView(ctx context.Context, j *job.Job, m job.ComfyMeta, full bool) (comfy.Job, error) {
 	created := j.CreatedAt.UnixMilli()
-	v := comfy.Job{ID: m.PromptIDFor(j), Status: statusOf(j), Priority: numberOf(j, m), CreateTime: &created,
+	v := comfy.Job{ID: m.PromptIDFor(j), Status: h.jobStatus(j), Priority: numberOf(j, m), CreateTime: &created,
 		WorkflowID: workflowID(j.ExtraData)}
 	if !j.StartedAt.IsZero() {
 		t := j.StartedAt.UnixMilli()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/internal/job"
@@ -13,11 +12,11 @@ import (
 
 // The listings (/queue, /history, /api/jobs, and the clear routes) walk
 // the caller's jobs lean (without their prompts, parameters, extra data
-// and history entries), in pages sized by the records' bytes, keep of each
-// job only what they filter and order on (a jobRef), and load each job
-// whole as its entry is written. Whatever the backlog and however large
-// its prompts, a listing holds a page of lean records and one whole job
-// at a time, and its answer streams once it outgrows a buffer.
+// and history entries: job.JobFilter.Lean), in pages sized by the
+// records' bytes, filter and order the lean records, and load each listed
+// job whole as its entry is written. Whatever the backlog and however
+// large its prompts, a listing holds lean records and one whole job at a
+// time, and its answer streams once it outgrows a buffer.
 
 // Sizes of the walk.
 const (
@@ -27,32 +26,9 @@ const (
 	firstPage = 100
 )
 
-// jobRef is what a listing keeps of a job.
-type jobRef struct {
-	id                         string
-	promptID                   string
-	state                      job.State
-	priority                   int
-	seq                        int64
-	created, started, finished time.Time
-	inHistory                  bool     // ComfyUI would have a history entry for it
-	listed                     bool     // /api/jobs shows it
-	full                       *job.Job // the whole job when the listing has it already
-}
-
-func refOf(j *job.Job) jobRef {
-	m := job.ComfyMetaOf(j)
-	return jobRef{
-		id: j.ID, promptID: m.PromptIDFor(j), state: j.State, priority: j.Priority, seq: j.Seq,
-		created: j.CreatedAt, started: j.StartedAt, finished: j.FinishedAt,
-		inHistory: inHistory(j, m), listed: !m.Superseded && !m.Hidden && (!j.State.Terminal() || inHistory(j, m)),
-	}
-}
-
-// jobBytes estimates the memory of a job record.
+// jobBytes estimates the memory of a lean job record.
 func jobBytes(j *job.Job) int {
-	return 1024 + len(j.Graph) + len(j.Params) + len(j.ExtraData) + len(j.Comfy) + len(j.ComfyHistory) +
-		256*(len(j.Outputs)+len(j.AttemptLog))
+	return 1024 + len(j.Comfy) + 256*(len(j.Outputs)+len(j.AttemptLog))
 }
 
 // walk calls fn with the lean jobs that f selects, in f's order, at most
@@ -77,31 +53,25 @@ func (h *Handler) walk(ctx context.Context, f job.JobFilter, limit int, fn func(
 			return nil
 		}
 		f.Cursor = next
-		f.Limit = clamp(scanBudget/max(size/len(page), 1), 1, job.MaxListLimit)
+		f.Limit = min(max(scanBudget/max(size/len(page), 1), 1), job.MaxListLimit)
 	}
 	return nil
 }
 
-func clamp(v, lo, hi int) int { return min(max(v, lo), hi) }
-
-// refs walks the jobs f selects into refs: those keep accepts (nil: all).
-func (h *Handler) refs(ctx context.Context, f job.JobFilter, limit int, keep func(jobRef) bool) ([]jobRef, error) {
-	var out []jobRef
-	err := h.walk(ctx, f, limit, func(j *job.Job) bool {
-		if r := refOf(j); keep == nil || keep(r) {
-			out = append(out, r)
-		}
+// listJobs returns up to limit of owner's jobs in states, lean, in order
+// (oldest first with job.OrderAsc).
+func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State, limit int, order job.Order) ([]*job.Job, error) {
+	var out []*job.Job
+	err := h.walk(ctx, job.JobFilter{Owner: owner, States: states, Order: order}, limit, func(j *job.Job) bool {
+		out = append(out, j)
 		return true
 	})
 	return out, err
 }
 
-// load returns the ref's whole job.
-func (h *Handler) load(ctx context.Context, r jobRef) (*job.Job, error) {
-	if r.full != nil {
-		return r.full, nil
-	}
-	return h.store.GetJob(ctx, r.id)
+// whole loads a lean job's whole record.
+func (h *Handler) whole(ctx context.Context, lean *job.Job) (*job.Job, error) {
+	return h.store.GetJob(ctx, lean.ID)
 }
 
 // streamAfter is the size past which a JSON answer starts before it is

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -23,46 +22,31 @@ import (
 const maxListed = 10000
 
 var (
+	// pendingStates are the jobs still in comfygate's own queue.
 	pendingStates = []job.State{job.StateQueued, job.StateRetrying}
-	runningStates = []job.State{job.StateDispatched, job.StateRunning}
+	// boundStates are the jobs a backend has: prefetched into its ComfyUI
+	// queue (dispatched) or executing there. Only those h.running says
+	// execute are "running" to ComfyUI's clients; the rest are pending.
+	boundStates = []job.State{job.StateDispatched, job.StateRunning}
 )
 
-// activeRefs are the owner's jobs in states, oldest first, at most
-// maxListed of them.
-func (h *Handler) activeRefs(ctx context.Context, owner string, states []job.State) ([]jobRef, error) {
-	refs, err := h.refs(ctx, job.JobFilter{Owner: owner, States: states, Order: job.OrderAsc}, maxListed, nil)
-	if err != nil {
-		return nil, fmt.Errorf("list jobs: %w", err)
-	}
-	return refs, nil
-}
+// activeStates are the jobs ComfyUI would count in queue_remaining.
+func activeStates() []job.State { return append(slices.Clone(pendingStates), boundStates...) }
 
 // getQueue is GET /queue: the caller's part of the gateway-wide queue as
-// ComfyUI's 5-element arrays. queue_running lists every job a backend has
-// (dispatched or running), not at most one as in ComfyUI: a fleet runs
-// several at once, and clients that poll /queue to learn whether a prompt
-// is still in the works must find every one of them. queue_pending is in
-// run order. Each item is loaded and written in turn (see listing.go).
+// ComfyUI's 5-element arrays. queue_running lists what executes, as in
+// ComfyUI, but one prompt per busy backend rather than at most one: a
+// fleet runs several at once. A prompt a backend holds in its own queue
+// (prefetched, not started) is pending, as it is in that backend's
+// /queue. queue_pending is in run order: the prefetched prompts first,
+// then comfygate's queue.
 func (h *Handler) getQueue(c *call) error {
 	ctx := c.r.Context()
-	active, err := h.activeRefs(ctx, c.owner, append(slices.Clone(pendingStates), runningStates...))
+	active, err := h.listJobs(ctx, c.owner, activeStates(), maxListed, job.OrderAsc)
 	if err != nil {
 		return failed("reading the queue", err)
 	}
-	var running, pending []jobRef
-	for _, r := range active {
-		if r.state.Active() {
-			running = append(running, r)
-		} else {
-			pending = append(pending, r)
-		}
-	}
-	slices.SortStableFunc(pending, func(a, b jobRef) int {
-		if a.priority != b.priority {
-			return b.priority - a.priority
-		}
-		return cmp.Compare(a.seq, b.seq)
-	})
+	running, pending := h.splitQueue(active)
 	s := &jsonStream{w: c.w}
 	s.writeString(`{"queue_running":`)
 	if err := h.writeQueueItems(ctx, s, running); err != nil {
@@ -77,11 +61,12 @@ func (h *Handler) getQueue(c *call) error {
 	return nil
 }
 
-// writeQueueItems writes a JSON array of the refs' queue items.
-func (h *Handler) writeQueueItems(ctx context.Context, s *jsonStream, refs []jobRef) error {
+// writeQueueItems writes a JSON array of the lean jobs' queue items, each
+// job loaded whole in turn.
+func (h *Handler) writeQueueItems(ctx context.Context, s *jsonStream, lean []*job.Job) error {
 	s.writeString("[")
-	for i, r := range refs {
-		j, err := h.load(ctx, r)
+	for i, l := range lean {
+		j, err := h.whole(ctx, l)
 		if err != nil {
 			return err
 		}
@@ -107,6 +92,30 @@ func marshalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// splitQueue divides active jobs (oldest first) into those that execute
+// and the pending rest in run order: prefetched onto a backend first,
+// then comfygate's queue by priority, FIFO within one.
+func (h *Handler) splitQueue(active []*job.Job) (running, pending []*job.Job) {
+	var waiting []*job.Job
+	for _, j := range active {
+		switch {
+		case h.running(j):
+			running = append(running, j)
+		case j.State.Active():
+			pending = append(pending, j)
+		default:
+			waiting = append(waiting, j)
+		}
+	}
+	slices.SortStableFunc(waiting, func(a, b *job.Job) int {
+		if a.Priority != b.Priority {
+			return b.Priority - a.Priority
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	return running, append(pending, waiting...)
 }
 
 // queueItem is [number, prompt_id, prompt, extra_data, outputs] as the
@@ -138,7 +147,7 @@ func publicExtra(raw json.RawMessage) json.RawMessage {
 		return json.RawMessage("{}")
 	}
 	for k := range m {
-		if secretKey(k) {
+		if secretKey(k) || k == extraKey {
 			delete(m, k)
 		}
 	}
@@ -166,10 +175,10 @@ func (h *Handler) getPrompt(c *call) error {
 }
 
 // postQueue is POST /queue: {"clear": true} cancels the caller's pending
-// jobs, {"delete": [ids]} the named ones that are still pending; a job a
-// backend has is not touched (as ComfyUI leaves the running prompt). An
-// empty 200, or the 500s Python raises on odd bodies (after the clear, as
-// in Python).
+// jobs, {"delete": [ids]} the named ones that are still pending (those
+// queue_pending lists); a prompt that executes is not touched, as ComfyUI
+// leaves its running prompt. An empty 200, or the 500s Python raises on
+// odd bodies (after the clear, as in Python).
 func (h *Handler) postQueue(c *call) error {
 	v, err := h.readJSON(c)
 	if err != nil {
@@ -180,11 +189,11 @@ func (h *Handler) postQueue(c *call) error {
 		return errPython
 	}
 	if clear {
-		pending, err := h.activeRefs(c.r.Context(), c.owner, pendingStates)
+		active, err := h.listJobs(c.r.Context(), c.owner, activeStates(), maxListed, job.OrderAsc)
 		if err != nil {
 			return failed("reading the queue", err)
 		}
-		h.cancelPending(c.r.Context(), c.owner, pending)
+		h.cancelPending(c.r.Context(), c.owner, active)
 	}
 	named, err := h.namedJobs(c, v)
 	if err != nil {
@@ -196,42 +205,59 @@ func (h *Handler) postQueue(c *call) error {
 }
 
 // namedJobs resolves {"delete": [...]} to the caller's jobs.
-func (h *Handler) namedJobs(c *call, v any) ([]jobRef, error) {
+func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, error) {
 	ids, err := deleteIDs(v, false)
 	if err != nil {
 		return nil, err
 	}
-	var out []jobRef
-	for _, id := range ids {
-		j, _, err := h.findJob(c.r.Context(), c.owner, id)
+	var out []*job.Job
+	for _, s := range ids {
+		j, _, err := h.findJob(c.r.Context(), c.owner, s)
 		if errors.Is(err, errNoJob) {
 			continue
 		}
 		if err != nil {
 			return nil, failed("finding the prompt", err)
 		}
-		out = append(out, refOf(j))
+		out = append(out, j)
 	}
 	return out, nil
 }
 
-// cancelPending cancels those of jobs that still wait in comfygate's queue
-// and sends one status broadcast, as ComfyUI does per queue change. It
-// reports whether any was cancelled.
-func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []jobRef) bool {
+// cancelPending cancels those of jobs that are pending (in comfygate's
+// queue, or prefetched into a backend's) and sends one status broadcast,
+// as ComfyUI does per queue change. It reports whether any was cancelled.
+//
+// A prefetched prompt is deleted from its backend's queue; should the
+// backend start it in the moment between, the fleet interrupts it, where
+// ComfyUI, deciding both under one lock, would have let it run: either
+// way the caller's "not this one" holds.
+func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.Job) bool {
+	// comfygate's queue first: a backend slot freed by a prefetched prompt
+	// must not pull in a job that is about to be cancelled too.
+	jobs = slices.Clone(jobs)
+	slices.SortStableFunc(jobs, func(a, b *job.Job) int {
+		switch {
+		case a.State.Active() == b.State.Active():
+			return 0
+		case b.State.Active():
+			return -1
+		}
+		return 1
+	})
 	changed, cancelled := false, false
 	for _, j := range jobs {
-		if !j.state.Dispatchable() {
+		if !h.pending(j) {
 			continue
 		}
-		got, err := h.gw.CancelJob(ctx, owner, j.id)
+		got, err := h.gw.CancelJob(ctx, owner, j.ID)
 		if err != nil {
-			h.log.Warn("comfyapi: cancel failed", "job", j.id, "err", err)
+			h.log.Warn("comfyapi: cancel failed", "job", j.ID, "err", err)
 			continue
 		}
 		if got.State == job.StateCancelled {
 			cancelled = true
-			changed = h.tracker.remove(owner, j.id) || changed
+			changed = h.tracker.remove(owner, j.ID) || changed
 		}
 	}
 	if changed {
@@ -257,36 +283,43 @@ func (h *Handler) postInterrupt(c *call) error {
 		return errPython
 	}
 	ctx := c.r.Context()
-	var targets []jobRef
+	var targets []*job.Job
 	if truthy(pid) {
 		if s, ok := pid.(string); ok {
 			if j, _, err := h.findJob(ctx, c.owner, s); err == nil {
-				targets = append(targets, refOf(j))
+				targets = append(targets, j)
 			}
 		}
-	} else if targets, err = h.activeRefs(ctx, c.owner, runningStates); err != nil {
+	} else if targets, err = h.listJobs(ctx, c.owner, boundStates, maxListed, job.OrderAsc); err != nil {
 		return failed("reading the queue", err)
 	}
 	for _, j := range targets {
-		if !h.running(j.id, j.state) {
+		if !h.running(j) {
 			continue // ComfyUI only interrupts the prompt that runs
 		}
-		if _, err := h.gw.CancelJob(ctx, c.owner, j.id); err != nil {
-			h.log.Warn("comfyapi: interrupt failed", "job", j.id, "err", err)
+		if _, err := h.gw.CancelJob(ctx, c.owner, j.ID); err != nil {
+			h.log.Warn("comfyapi: interrupt failed", "job", j.ID, "err", err)
 		}
 	}
 	writeEmpty(c.w, http.StatusOK)
 	return nil
 }
 
-// running reports whether job id runs on its backend: the store says so, or
-// the relay already told clients so (the store follows a moment later).
-func (h *Handler) running(id string, state job.State) bool {
-	if state == job.StateRunning {
+// running reports whether j executes on its backend: the store says so,
+// or the relay already told clients so (the store follows a moment later).
+// A dispatched job that has not started waits in the backend's queue.
+func (h *Handler) running(j *job.Job) bool {
+	if j.State == job.StateRunning {
 		return true
 	}
-	_, ok := h.relay.started.Load(id)
-	return ok && state == job.StateDispatched
+	_, ok := h.relay.started.Load(j.ID)
+	return ok && j.State == job.StateDispatched
+}
+
+// pending reports whether j waits: in comfygate's queue, or prefetched
+// into its backend's and not started there.
+func (h *Handler) pending(j *job.Job) bool {
+	return j.State.Dispatchable() || j.State.Active() && !h.running(j)
 }
 
 // postFree is POST /free. Single-tenant, it is passed to every healthy

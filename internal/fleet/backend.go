@@ -114,6 +114,9 @@ type fileRecord struct {
 	ArtifactID  string
 	ContentType string
 	Size        int64
+	// Filename renames the output when it was re-encoded to the job's
+	// delivery format; "" keeps the backend's name.
+	Filename string
 }
 
 // maxFileRecords bounds Backend.files.

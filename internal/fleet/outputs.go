@@ -72,10 +72,17 @@ func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile)
 	} else if err != nil {
 		return job.Output{}, err
 	}
-	r.b.recordFile(f.FileRef, rec)
+	name := f.Filename
+	if rec.Filename != "" {
+		name = rec.Filename
+	} else {
+		// Only the backend's own bytes answer for its file later: a copy
+		// in one job's delivery format is not another job's output.
+		r.b.recordFile(f.FileRef, rec)
+	}
 	// The artifact's record is written with the job's end (see succeed).
 	return job.Output{
-		ArtifactID: rec.ArtifactID, NodeID: nodeID, Kind: f.Kind, Filename: f.Filename,
+		ArtifactID: rec.ArtifactID, NodeID: nodeID, Kind: f.Kind, Filename: name,
 		Subfolder: f.Subfolder, Type: f.Type, ContentType: rec.ContentType, Size: rec.Size,
 	}, nil
 }
@@ -94,6 +101,9 @@ func (r *run) download(ctx context.Context, ref comfy.FileRef) (fileRecord, erro
 	defer resp.Body.Close()
 	ctype := contentType(resp.ContentType, ref.Filename)
 	body := &capReader{r: resp.Body, n: r.f.cfg.MaxOutputBytes}
+	if wantsFormat(r.format, ctype) {
+		return r.storeFormatted(ctx, ref, body, ctype, start)
+	}
 	id, size, err := r.f.arts.PutBlob(ctx, body, ctype)
 	r.f.m.observeRequest(r.b.ID(), "view", time.Since(start), err)
 	if err != nil {

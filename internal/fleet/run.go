@@ -63,6 +63,7 @@ type run struct {
 	lastSeq     int64             // the job's last durable event seq
 	classOf     map[string]string // node id → class_type
 	outputNodes []string
+	format      job.OutputOptions // how the outputs are stored (delivery format)
 	phase       phase
 	slotHeld    bool
 	cancelAsked bool
@@ -116,6 +117,7 @@ func (r *run) adoptJob(j *job.Job, seq int64) {
 	r.promptID = promptIDFor(j.ID, j.Attempts)
 	r.lastSeq = max(seq, j.EventSeq)
 	r.outputNodes = j.OutputNodes
+	r.format = j.OutputOptions
 	r.owner = j.Owner
 	if r.req == nil {
 		r.req, _ = requirementsFromJSON(j.Graph)

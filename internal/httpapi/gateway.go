@@ -24,8 +24,14 @@ func (g gatewayService) SubmitJob(ctx context.Context, owner string, req api.Sub
 	sub := job.Submission{
 		Source: job.SourceREST, Owner: owner,
 		Prompt: req.Prompt, Workflow: req.Workflow, Version: req.Version, Params: req.Params,
-		Overrides: overridesOf(req.Overrides), Webhook: req.Webhook, Priority: req.Priority,
+		Overrides: overridesOf(req.Overrides), Priority: req.Priority,
 		IdempotencyKey: key,
+	}
+	if req.Webhook != nil {
+		sub.Webhook, sub.WebhookEvents = req.Webhook.URL, req.Webhook.Events
+	}
+	if o := req.Outputs; o != nil {
+		sub.OutputOptions = job.OutputOptions{Format: o.Format, Quality: o.Quality, Inline: o.Inline}
 	}
 	if key != "" {
 		var err error

@@ -47,6 +47,12 @@ func (s *Server) submitWith(w http.ResponseWriter, r *http.Request, decode func(
 	if job, err = s.waitFor(r.Context(), owner, job, wait); err != nil {
 		return err
 	}
+	if req.Outputs != nil && req.Outputs.Inline && wait > 0 {
+		open := func(ctx context.Context, id string) (io.ReadCloser, error) { return s.svc.OpenArtifact(ctx, owner, id) }
+		if err := InlineOutputs(r.Context(), &job, open, MaxInlineBytes); err != nil {
+			return err
+		}
+	}
 	h := w.Header()
 	h.Set("Location", "/v1/jobs/"+url.PathEscape(job.ID))
 	if replayed {

@@ -62,6 +62,11 @@ type Job struct {
 	CancelRequested bool `json:"cancel_requested,omitempty"`
 	// Webhook is the URL told when the job ends, "" for none.
 	Webhook string `json:"webhook,omitempty"`
+	// WebhookEvents are the webhook message types (WebhookTypes) the
+	// webhook is sent; empty means DefaultWebhookEvents.
+	WebhookEvents []string `json:"webhook_events,omitempty"`
+	// OutputOptions say how the outputs reach the caller (format, inline).
+	OutputOptions OutputOptions `json:"output_options,omitzero"`
 	// Number is ComfyUI's queue "number" shown on the compatible surface.
 	Number float64 `json:"number,omitempty"`
 	// Comfy is what the ComfyUI-compatible surface (internal/comfyapi) keeps

@@ -21,6 +21,9 @@ import (
 //   - JSON fields (json.RawMessage) must be empty or valid JSON and are
 //     returned byte for byte as given; otherwise ErrInvalid.
 //   - After Close every method returns ErrClosed.
+//   - The outbox rule (see WebhookStore): every method that appends a
+//     durable event the job's webhook wants (WantsWebhook) also stores its
+//     webhook message, in the same transaction.
 type Store interface {
 	// CreateJob stores a new job durably before returning and returns it as
 	// stored: Seq assigned, EventSeq 0, ID defaulted to a new UUID v4 when

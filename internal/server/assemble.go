@@ -44,6 +44,7 @@ type parts struct {
 
 	fetcher  *safefetch.Fetcher // nil when URL inputs are off
 	inflight *inflight.Limiter  // JSON body bytes in flight per key, every surface
+	webhooks webhookParts
 
 	reg       *prometheus.Registry
 	ln        net.Listener
@@ -68,6 +69,9 @@ func assemble(ctx context.Context, cfg Config) (_ *parts, err error) {
 		return nil, err
 	}
 	if err := p.startFleet(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.startWebhooks(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if err := p.startService(ctx, cfg); err != nil {
@@ -157,7 +161,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	gcfg := gateway.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
-		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes, CheckWebhook: p.webhooks.policy.CheckURL,
 	}
 	if fetcher != nil { // a nil *Fetcher in the interface would not read as "off"
 		gcfg.Fetcher, p.fetcher = fetcher, fetcher
@@ -178,6 +182,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	p.api, err = httpapi.New(httpapi.Gateway(svc), httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
 		APIKeys: cfg.APIKeys, MaxUploadBytes: cfg.MaxUploadBytes, InFlight: p.inflight,
+		Webhooks: webhookAPI{Service: svc, parts: &p.webhooks},
 	})
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)

@@ -85,9 +85,26 @@ type Config struct {
 	// AllowedHosts limits URL inputs to these hosts ("example.com",
 	// "*.example.com"). Default: any public host.
 	AllowedHosts []string
-	// AllowPrivateURLs lets URL inputs reach loopback and private address
-	// ranges. Default false.
+	// AllowPrivateURLs lets URL inputs and webhooks reach loopback and
+	// private address ranges. Default false.
 	AllowPrivateURLs bool
+	// AllowLoopbackURLs lets URL inputs and webhooks reach this host
+	// (127.0.0.0/8, ::1), and no other private range. Default false; the
+	// demo sets it.
+	AllowLoopbackURLs bool
+
+	// WebhookSecrets sign webhooks, written whsec_<base64>: the current
+	// one, then optionally the one being rotated out (both signatures are
+	// sent). Default: a secret generated on first start and kept in the
+	// database (GET /v1/webhooks/secret shows it to admins).
+	WebhookSecrets []string
+	// WebhookRetryBase is the first retry's delay (each next one doubles,
+	// up to an hour, with jitter). Default 5s.
+	WebhookRetryBase time.Duration
+	// WebhookRetryFor is how long a message is retried. Default 24h.
+	WebhookRetryFor time.Duration
+	// WebhookTimeout bounds one delivery attempt. Default 10s.
+	WebhookTimeout time.Duration
 	// CORSOrigins are the web origins whose pages may call every surface
 	// from a browser ("https://app.example.com", "https://*.example.com",
 	// or "*" for any); see httpapi.CORS. Default: none (no CORS headers,
@@ -104,7 +121,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the process log. Default: discard.
 	Logger *slog.Logger
-	// Version is reported by the API docs. Default "dev".
+	// Version is this build's version: logged at start and reported by
+	// the API docs. Default "dev".
 	Version string
 }
 
@@ -127,6 +145,11 @@ const (
 	DefaultMaxCrashRetries = fleet.DefaultMaxCrashRetries
 	DefaultMaxQueued       = 100_000
 	DefaultMaxUploadBytes  = 100 << 20
+	// Webhook deliveries: the first retry's delay, how long a message is
+	// retried, and the time one attempt may take.
+	DefaultWebhookRetryBase = 5 * time.Second
+	DefaultWebhookRetryFor  = 24 * time.Hour
+	DefaultWebhookTimeout   = 10 * time.Second
 )
 
 // NoCrashRetries as Config.MaxCrashRetries fails a job the first time a

@@ -26,6 +26,15 @@ func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 			errs = append(errs, fmt.Errorf("stop fleet: %w", err))
 		}
 	}
+	if p.webhooks.worker != nil {
+		// Attempts in flight finish and are recorded until ctx's end.
+		if err := p.webhooks.worker.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop webhooks: %w", err))
+		}
+	}
+	if p.webhooks.policy != nil {
+		p.webhooks.policy.CloseIdleConnections()
+	}
 	if p.watch != nil {
 		p.watch.Close()
 	}

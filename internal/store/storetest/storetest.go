@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Artifacts", artifactTests},
 		{"Lifecycle", lifecycleTests},
 		{"Comfy", comfyTests},
+		{"Webhooks", webhookTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
