@@ -103,7 +103,7 @@ type Progress struct {
 	NodeType   string  `json:"node_type,omitempty"`
 	Value      float64 `json:"value" description:"Step value of the current node."`
 	Max        float64 `json:"max" description:"Step maximum of the current node."`
-	Fraction   float64 `json:"fraction" description:"Overall fraction done, 0..1."`
+	Fraction   float64 `json:"fraction" description:"Overall fraction done, 0..1: the share of the job's estimated run time that has passed, each node weighted by the time its class took in earlier runs on this fleet (or by an estimate in which sampler steps dominate), nodes served from ComfyUI's cache weighing nothing. It never decreases within an attempt and reaches 1 only when the job succeeds."`
 	NodesDone  int     `json:"nodes_done"`
 	NodesTotal int     `json:"nodes_total"`
 }

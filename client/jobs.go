@@ -77,6 +77,15 @@ func (c *Client) CancelJob(ctx context.Context, id string) (api.Job, error) {
 	return job, err
 }
 
+// DeleteJob removes a finished job, its events and the files only it
+// used. A job that has not ended is refused (a *Error with status 409 and
+// code "job_not_finished"): cancel it and wait for it first. Another key's
+// job is not found.
+func (c *Client) DeleteJob(ctx context.Context, id string) error {
+	_, err := c.call(ctx, "DELETE", "/v1/jobs/"+url.PathEscape(id), nil, nil, nil, nil)
+	return err
+}
+
 // ListJobs returns one page of the caller's jobs; pass the page's
 // NextCursor as q.Cursor for the next one, or use Jobs.
 func (c *Client) ListJobs(ctx context.Context, q api.JobQuery) (api.JobList, error) {

@@ -99,6 +99,19 @@ func TestServeConfigPrecedence(t *testing.T) {
 				Backends: []server.BackendConfig{{URL: "http://a:1"}, {ID: "b", URL: "http://b:2"}, {URL: "http://c:3"}}},
 		},
 		{
+			name: "backend options",
+			args: []string{"--backend", "http://a:1,output_dir=/srv/comfy/output", "--backend", "b=http://b:2"},
+			env:  map[string]string{"COMFYGATE_BACKEND": "http://env:1"},
+			want: settings{Listen: "127.0.0.1:8080", Data: "./comfygate-data", MaxAttempts: 3,
+				Backends: []server.BackendConfig{{URL: "http://a:1", OutputDir: "/srv/comfy/output"}, {ID: "b", URL: "http://b:2"}}},
+		},
+		{
+			name: "backend options from env",
+			env:  map[string]string{"COMFYGATE_BACKEND": "gpu=http://env-a:1,output_dir=/out,http://env-b:2"},
+			want: settings{Listen: "127.0.0.1:8080", Data: "./comfygate-data", MaxAttempts: 3,
+				Backends: []server.BackendConfig{{ID: "gpu", URL: "http://env-a:1", OutputDir: "/out"}, {URL: "http://env-b:2"}}},
+		},
+		{
 			name: "yaml file",
 			args: []string{"--config", yamlFile},
 			want: settings{Listen: "127.0.0.1:9001", Data: "/var/lib/from-file", Backends: fileBackends, Sims: 1, MaxAttempts: 5, Keys: []string{"ops"}},
@@ -159,6 +172,8 @@ func TestServeConfigErrors(t *testing.T) {
 		{"bad sha256 key", []string{"--api-key", "ops:sha256:abc"}, "hex"},
 		{"bad log format", []string{"--log-format", "xml"}, "log-format"},
 		{"bad number", []string{"--sim", "two"}, "sim"},
+		{"backend option without a backend", []string{"--backend", "output_dir=/srv/out"}, "must follow a URL"},
+		{"relative output dir", []string{"--backend", "http://a:1,output_dir=out"}, "absolute"},
 		{"negative crash retries", []string{"--max-crash-retries", "-1"}, "max-crash-retries"},
 		{"zero stall timeout", []string{"--stall-timeout", "0s"}, "stall-timeout"},
 	} {

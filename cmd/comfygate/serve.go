@@ -40,6 +40,7 @@ type serveFlags struct {
 	stepDelay, shutdownTimeout time.Duration
 	logLevel, logFormat        string
 	corsOrigins                multiFlag
+	retain                     time.Duration
 }
 
 // newServeFlags defines the flags on a set named name; defaults differ
@@ -50,7 +51,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.StringVar(&f.listen, 0, "listen", d.listen, "address to listen on (host:port; port 0 picks one)")
 	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
 	fs.StringVar(&f.artifacts, 0, "artifacts", "", "artifact store: a directory, or s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true with AWS_* credentials (default: the data directory's artifacts/)")
-	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
+	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL; add ,output_dir=/abs/path for one on this host, whose outputs are then read from disk and removed (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
 	addList(fs, "api-key", "KEY", &f.apiKeys, "API key as id:key, or id:sha256:<hex> of the key; add :admin to let it change the fleet (repeatable); none: no authentication, everyone is admin")
@@ -69,6 +70,10 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.DurationVar(&f.webhookRetryFor, 0, "webhook-retry-for", d.webhookRetryFor, "how long a webhook message is retried before it is given up")
 	fs.DurationVar(&f.webhookTimeout, 0, "webhook-timeout", d.webhookTimeout, "time one webhook attempt may take, answer included")
 	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
+	if _, err := fs.AddFlag(ff.FlagConfig{LongName: "retain", Placeholder: "DURATION", Value: retainFlag{&f.retain},
+		Usage: "delete finished jobs, and the files only they used, this long after they ended: 30d, 36h; 0 keeps them"}); err != nil {
+		panic(err)
+	}
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	addEnum(fs, "log-level", "log level", &f.logLevel, "info", "debug", "warn", "error")
 	addEnum(fs, "log-format", "log format", &f.logFormat, "text", "json")
@@ -133,16 +138,12 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	}
 	cfg.Sim.StepDelay = f.stepDelay
 	cfg.CORSOrigins = f.corsOrigins
-	for _, b := range f.backends {
-		id, url, ok := strings.Cut(b, "=")
-		if !ok {
-			id, url = "", b
-		}
-		if err := checkBaseURL(url); err != nil {
-			return cfg, fmt.Errorf("--backend %q: %w", b, err)
-		}
-		cfg.Backends = append(cfg.Backends, server.BackendConfig{ID: id, URL: url})
+	cfg.Retain = f.retain
+	backends, err := parseBackends(f.backends)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.Backends = backends
 	for _, k := range f.apiKeys {
 		key, err := server.ParseAPIKey(k)
 		if err != nil {

@@ -310,6 +310,19 @@ func (b *Backend) recordFile(ref comfy.FileRef, rec fileRecord) {
 	b.files[ref] = rec
 }
 
+// folderInUse reports whether a run other than self saves into self's
+// output folder on b.
+func (b *Backend) folderInUse(self *run) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.runs {
+		if r != self && r.folder == self.folder {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *Backend) fileFor(ref comfy.FileRef) (fileRecord, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

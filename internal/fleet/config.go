@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/comfygate/comfygate/internal/events"
@@ -36,6 +38,18 @@ type BackendConfig struct {
 	// Headers are sent with every request and the WebSocket upgrade (for a
 	// ComfyUI behind an authenticating proxy).
 	Headers http.Header
+	// OutputDir is ComfyUI's output directory as this process sees it,
+	// for a backend on the same host (or sharing the directory): an
+	// absolute path to an existing directory. The files save nodes wrote
+	// in comfygate's output folders there (job.OutputFolder) are then read
+	// from disk instead of downloaded through /view, and a folder is
+	// removed once its files are stored, so the backend keeps no copies.
+	// Other outputs
+	// (previews in ComfyUI's temp directory, files of custom save nodes)
+	// are downloaded and left as they are, and so is a file not found on
+	// disk. Default "": every output is downloaded and left on the
+	// backend.
+	OutputDir string
 }
 
 // Config configures a Fleet. Zero values take the documented defaults.
@@ -251,6 +265,24 @@ func (b BackendConfig) validate() error {
 	u, err := url.Parse(b.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("url %q: want http(s)://host[:port][/prefix]", b.URL)
+	}
+	return checkOutputDir(b.OutputDir)
+}
+
+// checkOutputDir accepts "" or an absolute path to an existing directory.
+func checkOutputDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("output_dir %q: want an absolute path", dir)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("output_dir: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("output_dir %q: not a directory", dir)
 	}
 	return nil
 }

@@ -60,6 +60,9 @@ func (r *run) submit(ctx context.Context, j *job.Job) verdict {
 		return r.submitFailed(ctx, err)
 	}
 	graph := j.Graph
+	if r.folder != "" {
+		graph = intoFolder(graph, r.classOf, r.folder)
+	}
 	if needsCacheBust(j) {
 		graph, r.busted = bustCache(graph, r.promptID), true
 	}

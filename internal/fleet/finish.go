@@ -151,11 +151,12 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 		}
 		return
 	}
+	r.f.m.jobs.ended(j) // before the events: whoever sees them sees the metric
+	r.b.done.Add(1)
 	for i := range evs {
 		r.publish(j, &evs[i])
 	}
-	r.f.m.jobs.ended(j)
-	r.b.done.Add(1)
+	r.removeFolder()
 }
 
 // artifactsOf returns the artifact records of the run's file outputs.

@@ -101,7 +101,7 @@ func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
 // stored as the backend wrote it, and the log says why.
 func (r *run) storeFormatted(ctx context.Context, ref comfy.FileRef, body *capReader, ctype string, start time.Time) (fileRecord, error) {
 	data, err := readAll(body)
-	r.f.m.observeRequest(r.b.ID(), "view", time.Since(start), err)
+	r.observeView(start, err)
 	if err != nil {
 		if body.readErr != nil {
 			return fileRecord{}, &viewError{body.readErr}

@@ -63,6 +63,13 @@ func (m *memArtifacts) OpenBlob(_ context.Context, id string) (io.ReadCloser, er
 	return io.NopCloser(bytes.NewReader(data)), nil
 }
 
+// remove deletes a blob, as deleting the jobs that made it does.
+func (m *memArtifacts) remove(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.blobs, id)
+}
+
 func (m *memArtifacts) get(id string) ([]byte, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -71,8 +72,13 @@ type run struct {
 	obs         observed
 	history     json.RawMessage // the history entry saved with the job when it ends
 	prog        progressState
-	socketGen   int64 // the backend's socket generation when posted
-	postedAt    int64 // unix ns when ComfyUI accepted the prompt
+	socketGen   int64    // the backend's socket generation when posted
+	postedAt    int64    // unix ns when ComfyUI accepted the prompt
+	outDir      *os.Root // the backend's output directory, once opened (outdisk.go)
+	// folder is where the graph's save nodes write (outfolder.go), "" when
+	// it has none to move. Set before the run is added to its backend and
+	// never changed: other runs read it (Backend.folderInUse).
+	folder string
 }
 
 // maxMailbox bounds a run's backlog of droppable events (progress,
@@ -122,10 +128,14 @@ func (r *run) adoptJob(j *job.Job, seq int64) {
 	if r.req == nil {
 		r.req, _ = requirementsFromJSON(j.Graph)
 	}
+	var steps map[string]float64
 	if r.req != nil {
-		r.classOf = r.req.classOf
+		r.classOf, steps = r.req.classOf, r.req.steps
 	}
-	r.prog.known, r.prog.total = r.classOf, len(r.classOf)
+	r.prog.init(r.classOf, steps, r.f.costs)
+	if hasFolderSaveNode(r.classOf) {
+		r.folder = job.OutputFolder(outputKey(r.f.cfg.InstanceID, j.Graph))
+	}
 }
 
 // releaseSlot gives the backend slot back as soon as ComfyUI is done with
@@ -174,6 +184,7 @@ func (r *run) resume(ctx context.Context) {
 }
 
 func (r *run) cleanup() {
+	r.closeOutputDir()
 	r.b.removeRun(r)
 	r.releaseSlot()
 	r.f.forgetRun(r)

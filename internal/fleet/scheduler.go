@@ -199,8 +199,8 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 		return errors.Is(err, job.ErrConflict)
 	}
 	f.log.Warn("fleet: failed a job no backend can run", "job", j.ID, "err", why)
-	f.hub.Publish(events.FromStore(stored.Owner, *ev))
 	f.m.jobs.ended(stored)
+	f.hub.Publish(events.FromStore(stored.Owner, *ev))
 	return true
 }
 

@@ -47,8 +47,13 @@ func (r *run) update(ctx context.Context, fn func(j *job.Job) (*job.Event, error
 		}
 		return nil, false
 	}
+	// Observed after the commit (a callback may run again) and before
+	// the event is published, so whoever sees the event sees the metric.
+	if ev != nil && ev.Type == job.EventStarted {
+		r.f.m.jobs.started(j)
+	}
+	r.f.m.jobs.ended(j)
 	r.publish(j, ev)
-	r.f.m.jobs.ended(j) // after the commit: a callback may run again
 	return j, true
 }
 
@@ -74,7 +79,7 @@ func (r *run) markStarted(ctx context.Context) {
 	r.setPhase(phaseRunning)
 	now := r.f.clock.Now()
 	r.prog.lastPersist = now // the first progress write waits ProgressEvery
-	j, _ := r.update(ctx, func(j *job.Job) (*job.Event, error) {
+	r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		if j.State != job.StateDispatched {
 			return nil, errStale // already running (re-attached): nothing to record
 		}
@@ -83,9 +88,6 @@ func (r *run) markStarted(ctx context.Context) {
 		}
 		return job.NewEvent(job.EventStarted, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
 	})
-	if j != nil {
-		r.f.m.jobs.started(j)
-	}
 }
 
 // retry ends this attempt with outcome and puts the job back in the queue,

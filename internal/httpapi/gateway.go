@@ -89,6 +89,10 @@ func (g gatewayService) CancelJob(ctx context.Context, owner, id string) (api.Jo
 	return rendered(j, err, jobView)
 }
 
+func (g gatewayService) DeleteJob(ctx context.Context, owner, id string) error {
+	return g.svc.DeleteJob(ctx, owner, id)
+}
+
 func (g gatewayService) WaitJob(ctx context.Context, owner, id string) (api.Job, error) {
 	j, err := g.svc.WaitJob(ctx, owner, id)
 	return rendered(j, err, jobView)
@@ -153,7 +157,7 @@ func (g gatewayService) Backends(ctx context.Context) ([]api.Backend, error) {
 }
 
 func (g gatewayService) AddBackend(ctx context.Context, req api.AddBackendRequest) (api.Backend, error) {
-	b, err := g.svc.AddBackend(ctx, gateway.NewBackend{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight})
+	b, err := g.svc.AddBackend(ctx, gateway.NewBackend{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight, OutputDir: req.OutputDir})
 	return rendered(b, err, backendView)
 }
 

@@ -100,6 +100,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/jobs", classAPI, smallBody, s.listJobs},
 		{"GET /v1/jobs/{id}", classAPI, smallBody, s.getJob},
 		{"POST /v1/jobs/{id}/cancel", classAPI, smallBody, s.cancelJob},
+		{"DELETE /v1/jobs/{id}", classAPI, smallBody, s.deleteJob},
 		{"GET /v1/jobs/{id}/deliveries", classAPI, smallBody, s.listDeliveries},
 		{"POST /v1/jobs/{id}/deliveries/redeliver", classAPI, smallBody, s.redeliver},
 		{"GET /v1/webhooks/secret", classAdmin, smallBody, s.webhookSecret},

@@ -109,7 +109,10 @@ type Progress struct {
 	NodeType string  `json:"node_type,omitempty"` // its class_type
 	Value    float64 `json:"value"`               // step value of the current node
 	Max      float64 `json:"max"`                 // step maximum of the current node
-	// Fraction is the overall fraction done, 0..1.
+	// Fraction is the overall fraction done, 0..1: the share of the run's
+	// estimated time that has passed (internal/fleet weighs each node by
+	// its measured or estimated duration). It never decreases within an
+	// attempt and is 1 only once the job succeeded.
 	Fraction   float64 `json:"fraction"`
 	NodesDone  int     `json:"nodes_done"`
 	NodesTotal int     `json:"nodes_total"`

@@ -39,6 +39,7 @@ type parts struct {
 	names *comfyapi.Names    // the ComfyUI surface's file names, which every surface's inputs may use
 	svc   *gateway.Service
 	watch *gateway.DirWatcher // the workflows/ directory
+	keep  *gateway.Retention  // deletes old jobs; nil without Config.Retain
 	api   *httpapi.Server
 	root  http.Handler // every surface
 
@@ -117,7 +118,7 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 // configured backends. The fleet's Start re-attaches jobs left running.
 func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 	for _, b := range cfg.Backends {
-		p.backends = append(p.backends, fleet.BackendConfig{ID: b.ID, URL: b.URL})
+		p.backends = append(p.backends, fleet.BackendConfig{ID: b.ID, URL: b.URL, OutputDir: b.OutputDir})
 	}
 	if cfg.SimBackends > 0 {
 		// A simulator that crashes (POST /sim/faults) is a backend going
@@ -129,7 +130,10 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 		}
 		p.sims = sims
 		for i, u := range sims.urls {
-			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u})
+			// In-process simulators share this host: their outputs are
+			// read from disk, as a co-located ComfyUI's can be.
+			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u,
+				OutputDir: sims.outputDir(i)})
 		}
 	}
 	p.tap = &comfyapi.TapLater{}
@@ -176,6 +180,9 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	if err := p.startRetention(ctx, cfg); err != nil {
+		return err
+	}
 	if p.watch, err = svc.WatchDir(ctx, filepath.Join(cfg.DataDir, workflowsDir), 0); err != nil {
 		return err
 	}
@@ -198,6 +205,22 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	}
 	p.root, err = httpapi.CORS(cfg.CORSOrigins, p.root) // outermost: it answers preflights for every surface
 	return err
+}
+
+// startRetention starts deleting old jobs when Config.Retain asks for it.
+func (p *parts) startRetention(ctx context.Context, cfg Config) error {
+	if cfg.Retain <= 0 {
+		return nil
+	}
+	keep, err := p.svc.NewRetention(gateway.RetentionConfig{MaxAge: cfg.Retain, Metrics: p.reg})
+	if err != nil {
+		return err
+	}
+	if err := keep.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start retention: %w", err)
+	}
+	p.keep = keep
+	return nil
 }
 
 func (p *parts) listen(cfg Config) error {

@@ -111,6 +111,12 @@ type Config struct {
 	// preflights refused).
 	CORSOrigins []string
 
+	// Retain is how long a finished job is kept after it ended: older ones
+	// are deleted in the background, with the files no other job, upload
+	// or ComfyUI-compatible name uses (see gateway.Retention). Default 0:
+	// jobs are kept until deleted through the API.
+	Retain time.Duration
+
 	// InstanceID names this process in job leases and backend client ids.
 	// Default: read from DataDir/instance-id, created on first start, so a
 	// restarted gateway re-attaches its own running jobs at once.
@@ -133,6 +139,10 @@ type BackendConfig struct {
 	// ID names the backend in jobs and logs. Default: "backend-N", N its
 	// 1-based position in Config.Backends.
 	ID string
+	// OutputDir is ComfyUI's output directory, for a backend on this host:
+	// outputs are read from there and removed once stored (see
+	// fleet.BackendConfig.OutputDir). Default "": outputs are downloaded.
+	OutputDir string
 }
 
 // Defaults.
@@ -207,8 +217,8 @@ func (c Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen %q: want host:port: %w", c.Listen, err)
 	}
-	if c.SimBackends < 0 || c.MaxAttempts < 0 || c.MaxQueued < 0 || c.MaxUploadBytes < 0 {
-		return errors.New("sim backends, max attempts, max queued and max upload bytes must not be negative")
+	if c.SimBackends < 0 || c.MaxAttempts < 0 || c.MaxQueued < 0 || c.MaxUploadBytes < 0 || c.Retain < 0 {
+		return errors.New("sim backends, max attempts, max queued, max upload bytes and retain must not be negative")
 	}
 	if c.StallTimeout < 0 || c.MaxCrashRetries < NoCrashRetries {
 		return errors.New("stall timeout and max crash retries must not be negative (NoCrashRetries for none)")

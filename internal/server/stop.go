@@ -19,6 +19,11 @@ func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 			errs = append(errs, fmt.Errorf("stop comfyui surface: %w", err))
 		}
 	}
+	if p.keep != nil {
+		if err := p.keep.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if p.fleet != nil {
 		// The fleet's own two phases: no new dispatches, bookkeeping in
 		// flight finishes until ctx's deadline, then everything is cancelled.

@@ -76,13 +76,14 @@ type Config struct {
 
 // Store is job.Store over database/sql.
 type Store struct {
-	d       Dialect
-	read    Querier
-	write   TxRunner
-	now     func() time.Time
-	closeFn func() error
-	sched   schedulerSQL
-	queued  chan struct{} // cap 1: a webhook message was committed
+	d        Dialect
+	read     Querier
+	write    TxRunner
+	now      func() time.Time
+	closeFn  func() error
+	sched    schedulerSQL
+	deletion deletionSQL
+	queued   chan struct{} // cap 1: a webhook message was committed
 
 	rebound sync.Map // query → query with the engine's placeholders
 
@@ -100,7 +101,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Now = time.Now
 	}
 	return &Store{d: cfg.Dialect, read: cfg.Read, write: cfg.Write, now: cfg.Now, closeFn: cfg.Close,
-		sched: newSchedulerSQL(cfg.Dialect), queued: make(chan struct{}, 1)}, nil
+		sched: newSchedulerSQL(cfg.Dialect), deletion: newDeletionSQL(cfg.Dialect), queued: make(chan struct{}, 1)}, nil
 }
 
 // Ping checks that the database answers.
