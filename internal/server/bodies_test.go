@@ -121,3 +121,70 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenBodiesAre400: a body whose framing fails (a chunk size that is
+// not hex, or a body cut short by the client closing its side) gets a 400
+// naming the problem on every surface, not a 5xx, and not silence from a
+// surface that takes a failed read for a client gone.
+func TestBrokenBodiesAre400(t *testing.T) {
+	s := startServer(t, Config{SimBackends: 1, Examples: true})
+	c := client(t)
+	waitReady(t, c, s)
+	addr := strings.TrimPrefix(s.URL(), "http://")
+
+	// A multipart body starts a file part; the JSON routes fail on
+	// reading the body before they parse it.
+	part := func(field string) string {
+		return "--b\r\nContent-Disposition: form-data; name=\"" + field + "\"; filename=\"a.png\"\r\n\r\n\x89PNG"
+	}
+	routes := []struct{ path, ctype, start string }{
+		{"/prompt", "application/json", `{"prompt": {`},
+		{"/queue", "application/json", `{"delete": [`},
+		{"/v1/jobs", "application/json", `{"workflow": "txt2img", `},
+		{"/api/workflow/txt2img", "application/json", `{"prompt": `},
+		{"/upload/image", "multipart/form-data; boundary=b", part("image")},
+		{"/v1/uploads", "multipart/form-data; boundary=b", part("file")},
+	}
+	bodies := []struct {
+		name string
+		// framing gets the route's start of a body
+		framing func(start string) string
+		want    string
+	}{
+		{"bad chunk size", func(start string) string {
+			return fmt.Sprintf("Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\nzz\r\n", len(start), start)
+		}, "chunk"},
+		{"cut short", func(start string) string {
+			return "Content-Length: 1000\r\n\r\n" + start
+		}, "EOF"},
+		{"chunk cut short", func(start string) string {
+			return fmt.Sprintf("Transfer-Encoding: chunked\r\n\r\n%x\r\n%s", len(start)+100, start)
+		}, "EOF"},
+	}
+	for _, r := range routes {
+		for _, b := range bodies {
+			t.Run(r.path+" "+b.name, func(t *testing.T) {
+				t.Parallel()
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(testTimeout))
+				fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n%s", r.path, r.ctype, b.framing(r.start))
+				if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), b.want) {
+					t.Errorf("%d %q, want 400 saying %q", resp.StatusCode, body, b.want)
+				}
+			})
+		}
+	}
+}
