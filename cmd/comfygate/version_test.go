@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestVersionFrom(t *testing.T) {
@@ -65,6 +68,13 @@ func TestVersionAgrees(t *testing.T) {
 // checkServedVersion checks a running gateway's start log and /openapi.json.
 func checkServedVersion(tb testing.TB, base string, log *lineBuffer, want string) {
 	tb.Helper()
+	// The listening line (stdout) may be read before the start log line
+	// (stderr) has come through its own pipe.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := log.waitMatch(ctx, regexp.MustCompile(`msg="comfygate started"`)); err != nil {
+		tb.Errorf("no start log line: %v; log:\n%s", err, log)
+	}
 	started := ""
 	for line := range strings.Lines(log.String()) {
 		if strings.Contains(line, `msg="comfygate started"`) {

@@ -78,10 +78,25 @@ func (s *Service) OpenArtifact(ctx context.Context, owner, id string) (*Artifact
 	return &Artifact{Blob: b, meta: meta}, nil
 }
 
-// ownedArtifact loads the record of a stored file the caller may use:
-// downloads and file inputs both check through here.
+// ownedArtifact loads the caller's record of a stored file: downloads and
+// file inputs both check through here. A blob is the caller's when the
+// caller stored it (uploaded it, or a job of theirs wrote it), whoever
+// else stored the same bytes; with authentication off (caller "") every
+// blob is. Another owner's blob is not found, so ids cannot be probed.
 func (s *Service) ownedArtifact(ctx context.Context, owner, id string) (*job.Artifact, error) {
-	return owned(ctx, "artifact", id, owner, s.cfg.Store.GetArtifact, func(a *job.Artifact) string { return a.Owner })
+	var (
+		a   *job.Artifact
+		err error
+	)
+	if owner == "" {
+		a, err = s.cfg.Store.GetArtifact(ctx, id)
+	} else {
+		a, err = s.cfg.Store.GetOwnedArtifact(ctx, id, owner)
+	}
+	if err != nil {
+		return nil, notFound("artifact", id, err)
+	}
+	return a, nil
 }
 
 // safeName keeps the base name of an uploaded file, without control

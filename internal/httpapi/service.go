@@ -35,11 +35,14 @@ type Service interface {
 	SubscribeOwner(ctx context.Context, owner string) (Stream, error)
 
 	// PutWorkflow stores body (a bare API graph, a UI-format workflow, or
-	// {"graph","params","description"}) under name.
-	PutWorkflow(ctx context.Context, name string, body []byte) (wf api.Workflow, created bool, err error)
-	GetWorkflow(ctx context.Context, name string) (api.Workflow, error)
-	ListWorkflows(ctx context.Context) ([]api.Workflow, error)
-	DeleteWorkflow(ctx context.Context, name string) error
+	// {"graph","params","description"}) under name: the owner's own
+	// workflow, or for an admin the shared one. The workflow calls see the
+	// owner's own workflows and the shared ones (owner "" of an
+	// unauthenticated caller: the shared ones).
+	PutWorkflow(ctx context.Context, owner, name string, body []byte) (wf api.Workflow, created bool, err error)
+	GetWorkflow(ctx context.Context, owner, name string) (api.Workflow, error)
+	ListWorkflows(ctx context.Context, owner string) ([]api.Workflow, error)
+	DeleteWorkflow(ctx context.Context, owner, name string) error
 
 	// Upload stores r, which it must read to the end or fail; it is never
 	// buffered whole by the transport.

@@ -36,6 +36,9 @@ func TestConfigErrors(t *testing.T) {
 		{"negative sims", Config{SimBackends: -1}, "negative"},
 		{"negative body timeout", Config{Limits: RequestLimits{BodyTimeout: -time.Second}}, "request limits"},
 		{"in-flight bytes below one prompt", Config{Limits: RequestLimits{MaxPromptBytes: 32 << 20, MaxInFlightBytes: 16 << 20}}, "in-flight"},
+		{"proxy prefix with dot segments", Config{ProxyAllow: []string{"/a/../sim"}}, "proxy prefix"},
+		{"proxy prefix of everything", Config{ProxyAllow: []string{"/"}}, "every backend route"},
+		{"proxy prefix under /api", Config{ProxyAllow: []string{"/api/x"}}, "no /api"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
@@ -96,4 +99,18 @@ func filled(b byte) (h [32]byte) {
 		h[i] = b
 	}
 	return h
+}
+
+func TestParseMetricsKey(t *testing.T) {
+	if h, err := ParseMetricsKey("scraper-key-0123456"); err != nil || h != httpapi.HashKey("scraper-key-0123456") {
+		t.Errorf("plain key: %x %v", h, err)
+	}
+	if h, err := ParseMetricsKey("sha256:" + strings.Repeat("0f", 32)); err != nil || h != filled(0x0f) {
+		t.Errorf("hash form: %x %v", h, err)
+	}
+	for _, bad := range []string{"short", "sha256:abc", ""} {
+		if _, err := ParseMetricsKey(bad); err == nil {
+			t.Errorf("ParseMetricsKey(%q) accepted", bad)
+		}
+	}
 }
