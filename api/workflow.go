@@ -51,6 +51,13 @@ type Upload struct {
 	URL         string `json:"url"`
 }
 
+// ArtifactLink is a presigned download URL of a stored file: it works
+// without an API key, for anyone who holds it, until ExpiresAt.
+type ArtifactLink struct {
+	URL       string    `json:"url" description:"Downloads the file straight from the artifact store (S3), without credentials."`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
 // JobQuery filters GET /v1/jobs.
 type JobQuery struct {
 	State    []JobState

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -92,5 +93,31 @@ func TestOutputsOwnedPerKey(t *testing.T) {
 	defer f.Close()
 	if f.Name() != "out.png" {
 		t.Errorf("bob's copy is named %q, want his own record's name", f.Name())
+	}
+}
+
+// TestLinkArtifactOnLocalDisk: a file on local disk has no presigned link:
+// its owner is told to download it from comfygate; another key learns
+// nothing (not found, as for a download); a lifetime out of range names
+// the field. The S3 links are tested end to end in cmd/comfygate.
+func TestLinkArtifactOnLocalDisk(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, err := e.svc.Upload(ctx, "alice", bytes.NewReader(pngBytes(t, 3, 2)), "cat.png", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conflict *ConflictError
+	if _, err := e.svc.LinkArtifact(ctx, "alice", a.ID, 0); !errors.As(err, &conflict) || conflict.Code != "links_unsupported" {
+		t.Errorf("link on local disk: %v, want a links_unsupported conflict", err)
+	}
+	if _, err := e.svc.LinkArtifact(ctx, "carol", a.ID, 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("carol links another key's upload: %v, want not found", err)
+	}
+	for _, d := range []time.Duration{time.Millisecond, MaxLinkExpiry + time.Second} {
+		var input *InputError
+		if _, err := e.svc.LinkArtifact(ctx, "alice", a.ID, d); !errors.As(err, &input) || input.Field != "expires" {
+			t.Errorf("link for %v: %v, want an error naming expires", d, err)
+		}
 	}
 }

@@ -166,7 +166,7 @@ func (s *Service) Catalog() *workflow.Catalog { return s.cfg.Fleet.Catalog() }
 // notFound wraps job.ErrNotFound-style errors into the gateway's sentinel;
 // nil stays nil.
 func notFound(what, id string, err error) error {
-	if errors.Is(err, job.ErrNotFound) {
+	if errors.Is(err, job.ErrNotFound) || errors.Is(err, artifact.ErrNotFound) {
 		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
 	}
 	return err

@@ -117,3 +117,48 @@ func safeName(name string) string {
 	}
 	return name
 }
+
+// Bounds of a download link's lifetime (SigV4 allows at most 7 days).
+const (
+	DefaultLinkExpiry = 15 * time.Minute
+	MaxLinkExpiry     = 7 * 24 * time.Hour
+)
+
+// ArtifactLink is a URL that downloads a stored file straight from the
+// artifact store, without credentials, until Expires.
+type ArtifactLink struct {
+	URL     string
+	Expires time.Time
+}
+
+// LinkArtifact hands out a download link for a file the caller may read,
+// valid for expires (DefaultLinkExpiry when zero). Only a store that can
+// presign (S3) has links; on local disk the file is served by comfygate
+// itself, which is a conflict naming the route to use instead.
+func (s *Service) LinkArtifact(ctx context.Context, owner, id string, expires time.Duration) (ArtifactLink, error) {
+	if !artifact.ValidID(id) {
+		return ArtifactLink{}, &InputError{Field: "id", Problem: "must be 64 lowercase hex digits"}
+	}
+	if expires == 0 {
+		expires = DefaultLinkExpiry
+	}
+	if expires < time.Second || expires > MaxLinkExpiry {
+		return ArtifactLink{}, &InputError{Field: "expires", Problem: fmt.Sprintf("%v is out of range: want 1s to %v", expires, MaxLinkExpiry)}
+	}
+	meta, err := s.ownedArtifact(ctx, owner, id)
+	if err != nil {
+		return ArtifactLink{}, err
+	}
+	p, ok := s.cfg.Artifacts.(artifact.Presigner)
+	if !ok {
+		return ArtifactLink{}, &ConflictError{Code: "links_unsupported", Message: fmt.Sprintf(
+			"the artifact store (a local directory) hands out no download links; download the file at /v1/artifacts/%s", id)}
+	}
+	name := (&Artifact{meta: meta}).Name()
+	now := time.Now()
+	u, err := p.PresignGet(ctx, id, artifact.PresignOptions{Expires: expires, Name: name})
+	if err != nil {
+		return ArtifactLink{}, notFound("artifact", id, err)
+	}
+	return ArtifactLink{URL: u, Expires: now.Add(expires).UTC().Truncate(time.Second)}, nil
+}

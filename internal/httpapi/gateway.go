@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/gateway"
@@ -149,6 +150,14 @@ func (g gatewayService) OpenArtifact(ctx context.Context, owner, id string) (Art
 		return nil, err
 	}
 	return a, nil
+}
+
+func (g gatewayService) LinkArtifact(ctx context.Context, owner, id string, expires time.Duration) (api.ArtifactLink, error) {
+	l, err := g.svc.LinkArtifact(ctx, owner, id, expires)
+	if err != nil {
+		return api.ArtifactLink{}, err
+	}
+	return api.ArtifactLink{URL: l.URL, ExpiresAt: l.Expires}, nil
 }
 
 func (g gatewayService) Backends(ctx context.Context) ([]api.Backend, error) {

@@ -67,6 +67,10 @@ type (
 		idParam
 		LastEventIDQ string `query:"last_event_id" example:"12" description:"Resume after this event id."`
 	}
+	linkParams struct {
+		idParam
+		Expires string `query:"expires" example:"1h" description:"How long the URL works: a Go duration or seconds, 1s to 168h (7 days). Default 15m."`
+	}
 	uploadParams struct {
 		Filename string `query:"filename" description:"File name, when the body is the raw file."`
 	}
@@ -147,6 +151,10 @@ func operations() []operation {
 			params:      new(idParam), responses: []docResponse{{status: 200, contentType: "application/octet-stream", description: "The file."},
 				{status: 206, contentType: "application/octet-stream", description: "Part of the file (Range)."}, {status: 304, description: "Not modified."}},
 			errors: []int{400, 401, 404, 429}},
+		{method: "GET", path: "/v1/artifacts/{id}/link", id: "linkArtifact", tag: "files", summary: "Get a presigned download URL of a file",
+			description: "With an S3 artifact store (--artifacts s3://…), answers a URL that downloads the file straight from the bucket, without an API key, until expires_at: hand it to a browser or a CDN so large files do not pass through comfygate. Anyone holding the URL can download the file until then. With files on local disk the answer is 409 links_unsupported: download the file at GET /v1/artifacts/{id}.",
+			params:      new(linkParams), responses: []docResponse{{status: 200, body: new(api.ArtifactLink)}},
+			errors: []int{400, 401, 404, 409, 429}},
 		{method: "GET", path: "/v1/backends", id: "listBackends", tag: "system", summary: "List the fleet's ComfyUI backends",
 			responses: []docResponse{{status: 200, body: new(api.BackendList)}}, errors: []int{401, 429}},
 	}, append(append(adminOperations(), systemOperations()...), compatOperations()...)...)

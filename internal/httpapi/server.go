@@ -110,6 +110,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/events/ws", classStream, smallBody, s.ownerEventsWS},
 		{"POST /v1/uploads", classAPI, up, s.upload},
 		{"GET /v1/artifacts/{id}", classAPI, smallBody, s.artifact},
+		{"GET /v1/artifacts/{id}/link", classAPI, smallBody, s.artifactLink},
 		{"GET /v1/backends", classAPI, smallBody, s.backends},
 		{"POST /v1/backends", classAdmin, smallBody, s.addBackend},
 		{"POST /v1/backends/test", classAdmin, smallBody, s.testBackend},

@@ -48,6 +48,9 @@ type Service interface {
 	// buffered whole by the transport.
 	Upload(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error)
 	OpenArtifact(ctx context.Context, owner, id string) (Artifact, error)
+	// LinkArtifact presigns a download URL valid for expires (0: the
+	// default); a store that cannot presign is a conflict.
+	LinkArtifact(ctx context.Context, owner, id string, expires time.Duration) (api.ArtifactLink, error)
 
 	Backends(ctx context.Context) ([]api.Backend, error)
 	// AddBackend adds a ComfyUI server (the id is chosen when req.ID is

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/httpapi"
@@ -32,6 +33,7 @@ type Service struct {
 	DeleteWorkflowFunc func(ctx context.Context, owner, name string) error
 	UploadFunc         func(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error)
 	OpenArtifactFunc   func(ctx context.Context, owner, id string) (httpapi.Artifact, error)
+	LinkArtifactFunc   func(ctx context.Context, owner, id string, expires time.Duration) (api.ArtifactLink, error)
 	BackendsFunc       func(ctx context.Context) ([]api.Backend, error)
 	// The backend admin calls; see backends.go.
 	AddBackendFunc    func(ctx context.Context, req api.AddBackendRequest) (api.Backend, error)
@@ -140,6 +142,13 @@ func (s *Service) OpenArtifact(ctx context.Context, owner, id string) (httpapi.A
 		return nil, ErrNotImplemented
 	}
 	return s.OpenArtifactFunc(ctx, owner, id)
+}
+
+func (s *Service) LinkArtifact(ctx context.Context, owner, id string, expires time.Duration) (api.ArtifactLink, error) {
+	if s.LinkArtifactFunc == nil {
+		return api.ArtifactLink{}, ErrNotImplemented
+	}
+	return s.LinkArtifactFunc(ctx, owner, id, expires)
 }
 
 func (s *Service) Backends(ctx context.Context) ([]api.Backend, error) {
