@@ -7,15 +7,12 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
-	"math"
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/comfygate/comfygate/api"
 )
@@ -124,114 +121,6 @@ func jsonRequests(family string, body []byte) []stormRequest {
 	}
 	out = append(out, stormRequest{family: family, method: http.MethodPut, path: "/v1/workflows/storm", header: h, body: body})
 	return out
-}
-
-// comfyRow tells under which comfyUI500 row ComfyUI raises on body sent to
-// route, or "" where it answers otherwise.
-func comfyRow(route string, body []byte) string {
-	route = strings.TrimPrefix(route, "/api")
-	raises := map[string]bool{"/prompt": true, "/queue": true, "/history": true, "/free": true}
-	if !utf8.Valid(body) {
-		return "not-utf8"
-	}
-	if !json.Valid(body) {
-		if raises[route] {
-			return "not-json"
-		}
-		return ""
-	}
-	if longInt(body) {
-		return "int-digits"
-	}
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	_ = dec.Decode(&v)
-	obj, isObj := v.(map[string]any)
-	if !isObj {
-		if raises[route] || route == "/interrupt" {
-			return "not-object"
-		}
-		return ""
-	}
-	switch route {
-	case "/prompt":
-		return promptRow(obj)
-	case "/queue", "/history":
-		return deleteRow(route, obj)
-	}
-	return ""
-}
-
-func promptRow(obj map[string]any) string {
-	if n, ok := obj["number"].(json.Number); ok && !strings.ContainsAny(string(n), ".eE") {
-		if f, err := strconv.ParseFloat(string(n), 64); err != nil && math.IsInf(f, 0) {
-			return "number"
-		}
-	}
-	p, has := obj["prompt"]
-	if !has {
-		return ""
-	}
-	graph, ok := p.(map[string]any)
-	if !ok {
-		return "prompt-shape"
-	}
-	if _, hasClient := obj["client_id"]; hasClient {
-		if extra, has := obj["extra_data"]; has {
-			if _, ok := extra.(map[string]any); !ok {
-				return "prompt-shape"
-			}
-		}
-	}
-	for _, n := range graph {
-		node, ok := n.(map[string]any)
-		if !ok {
-			continue
-		}
-		switch node["class_type"].(type) {
-		case []any, map[string]any:
-			return "class-type"
-		}
-	}
-	return ""
-}
-
-func deleteRow(route string, obj map[string]any) string {
-	del, has := obj["delete"]
-	if !has {
-		return ""
-	}
-	switch d := del.(type) {
-	case string, map[string]any:
-		return ""
-	case []any:
-		if route == "/history" {
-			for _, e := range d {
-				switch e.(type) {
-				case []any, map[string]any:
-					return "delete"
-				}
-			}
-		}
-		return ""
-	}
-	return "delete"
-}
-
-// longInt reports an integer literal of more than 4300 digits.
-func longInt(body []byte) bool {
-	run := 0
-	for _, b := range body {
-		if b >= '0' && b <= '9' {
-			if run++; run > 4300 {
-				return true
-			}
-			continue
-		}
-		run = 0
-	}
-	return false
 }
 
 // validPrompt is a small graph every simulator runs.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -19,36 +18,7 @@ import (
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/httpapi"
-	"github.com/comfygate/comfygate/workflow"
 )
-
-// comfyUI500 lists where real ComfyUI 0.3.64 answers 500 (an exception
-// its handler does not catch, which aiohttp turns into its plain-text
-// 500), and so the ComfyUI-compatible surface may too. A storm request on
-// that surface may get a 500 only if it names one of these rows, and then
-// only ComfyUI's own plain-text body. The fidelity goldens
-// (internal/fidelity/testdata) pin the rows they name.
-var comfyUI500 = map[string]string{
-	"not-json":       "POST /prompt, /queue, /history, /free: a body that is not JSON (or not UTF-8): await request.json() raises (10-invalid-prompts malformed-json, empty-body; 18-misc-endpoints malformed JSON to /queue)",
-	"not-object":     "POST /prompt, /queue, /history, /free, /interrupt: a JSON body that is not an object: `\"clear\" in v`, v.get(...) or v[\"prompt\"] raise TypeError or AttributeError",
-	"int-digits":     "any JSON body with an integer of more than 4300 digits: json.loads raises ValueError (CPython's int limit)",
-	"not-utf8":       "any JSON route: a body that is not UTF-8: aiohttp's request.json() raises UnicodeDecodeError, which no handler catches (those that catch anything catch JSONDecodeError)",
-	"number":         "POST /prompt: a \"number\" integer too large for a float: float() raises OverflowError",
-	"prompt-shape":   "POST /prompt: \"prompt\" not an object (10-invalid-prompts prompt-is-list, -string, -null), or extra_data not an object beside client_id: validate_prompt and the extra_data update raise",
-	"class-type":     "POST /prompt: a class_type that is a list or an object: the NODE_CLASS_MAPPINGS lookup raises TypeError (unhashable) outside validate_prompt's try",
-	"delete":         "POST /queue, /history: \"delete\" that Python cannot iterate (a number, true, null), or, in /history, holding a list or object (dict.pop: unhashable)",
-	"history-int":    "GET /history?max_items= or offset= that is not an integer: int() raises ValueError",
-	"view-not-image": "GET /view?preview= or channel= of a stored file that is not an image: PIL raises UnidentifiedImageError",
-	"upload-form":    "POST /upload/image, /upload/mask: a malformed multipart body (request.post() raises), an \"image\" field that is text (no .file), or a type ComfyUI does not know (UnboundLocalError)",
-	"mask-ref":       "POST /upload/mask: original_ref that is not JSON, or has no filename: json.loads or the KeyError raises",
-}
-
-// httpServer5xx lists the 5xx that net/http answers itself, before any
-// surface sees the request.
-var httpServer5xx = map[string]string{
-	"transfer-coding": "a Transfer-Encoding other than chunked: 501 Not Implemented, as RFC 9112 §6.1 asks of a server that does not understand a transfer coding",
-	"http-version":    "a request line of an HTTP version other than 1.x: 505 HTTP Version Not Supported (RFC 9110 §15.6.6)",
-}
 
 // surface names who answers a path.
 type surface string
@@ -237,37 +207,6 @@ func runStorm(t *testing.T, c *http.Client, base string, reqs []stormRequest) ma
 	close(next)
 	wg.Wait()
 	return counts
-}
-
-// outcome is what the storm counts an answer under: its surface and its
-// status class, or its exact status for a 5xx (net/http's own apart).
-func outcome(r stormRequest, code int) string {
-	switch {
-	case r.raw != nil && (code == http.StatusNotImplemented || code == http.StatusHTTPVersionNotSupported):
-		return fmt.Sprintf("net/http %d", code)
-	case code >= 500:
-		return fmt.Sprintf("%s %d", surfaceOf(r.path), code)
-	}
-	return fmt.Sprintf("%s %dxx", surfaceOf(r.path), code/100)
-}
-
-// judge returns what is wrong with an answer, or "".
-func judge(r stormRequest, code int, body []byte) string {
-	switch {
-	case code <= 0:
-		return "no answer: " + truncate(string(body), 200)
-	case code < 500:
-		return ""
-	case r.raw != nil && httpServer5xx[r.allow] != "" && (code == http.StatusNotImplemented || code == http.StatusHTTPVersionNotSupported):
-		return ""
-	case surfaceOf(r.path) != surfaceComfy || r.raw != nil:
-		return fmt.Sprintf("%d from the %s surface: %s", code, surfaceOf(r.path), truncate(string(body), 300))
-	case code != http.StatusInternalServerError || comfyUI500[r.allow] == "":
-		return fmt.Sprintf("%d where ComfyUI does not answer 500 (row %q): %s", code, r.allow, truncate(string(body), 300))
-	case string(body) != workflow.InternalErrorBody:
-		return fmt.Sprintf("500 with a body other than ComfyUI's: %s", truncate(string(body), 300))
-	}
-	return ""
 }
 
 func truncate(s string, n int) string {
