@@ -30,6 +30,7 @@ type serveFlags struct {
 	stallTimeout               time.Duration
 	maxQueued                  int
 	maxUploadMB                int
+	limits                     requestFlags
 	allowURLs, allowPrivate    bool
 	allowLoopback              bool
 	webhookSecrets             multiFlag
@@ -62,6 +63,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.DurationVar(&f.stallTimeout, 0, "stall-timeout", d.stallTimeout, "a running job its backend says nothing about for this long is interrupted and retried elsewhere (raise it for video)")
 	fs.IntVar(&f.maxQueued, 0, "max-queued", d.maxQueued, "backlog above which new jobs get 503")
 	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", d.maxUploadMB, "largest upload or fetched input in MiB")
+	f.limits.define(fs, d.limits)
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
 	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs and webhooks reach loopback and private networks")
@@ -128,6 +130,7 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 		WebhookRetryBase: f.webhookRetryBase, WebhookRetryFor: f.webhookRetryFor, WebhookTimeout: f.webhookTimeout,
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
 		MaxCrashRetries: f.maxCrashRetries, StallTimeout: f.stallTimeout,
+		Limits: f.limits.config(),
 	}
 	switch {
 	case f.maxCrashRetries < 0:
@@ -185,7 +188,7 @@ func serveDefaults() serveFlags {
 		maxCrashRetries: server.DefaultMaxCrashRetries, stallTimeout: server.DefaultStallTimeout,
 		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout,
 		webhookRetryBase: server.DefaultWebhookRetryBase, webhookRetryFor: server.DefaultWebhookRetryFor,
-		webhookTimeout: server.DefaultWebhookTimeout}
+		webhookTimeout: server.DefaultWebhookTimeout, limits: defaultRequestFlags()}
 }
 
 func newServeCommand(stdout, stderr io.Writer) *ff.Command {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/imaging"
 	"github.com/comfygate/comfygate/internal/lifecycle"
 )
 
@@ -21,12 +22,13 @@ type Handler struct {
 	router *router
 	proxy  http.Handler
 
-	counter counter    // ComfyUI's prompt number
-	tracker *tracker   // pending+running jobs per owner
-	sockets *registry  // downstream WebSockets
-	relay   *relay     // upstream messages → sockets
-	names   *Names     // file names shown to clients
-	info    *fleetInfo // merged /system_stats and model lists
+	counter counter         // ComfyUI's prompt number
+	tracker *tracker        // pending+running jobs per owner
+	sockets *registry       // downstream WebSockets
+	relay   *relay          // upstream messages → sockets
+	names   *Names          // file names shown to clients
+	info    *fleetInfo      // merged /system_stats and model lists
+	images  *imaging.Budget // memory of images decoded whole for re-encodes
 
 	life     lifecycle.Lifecycle
 	stopping atomic.Bool
@@ -41,6 +43,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, gw: cfg.Gateway, names: cfg.Names}
 	h.tracker = newTracker()
+	h.images = imaging.NewBudget(cfg.ImageBudgetBytes)
 	h.sockets = newRegistry(cfg.SocketBuffer, cfg.Logger)
 	h.info = newFleetInfo(h)
 	h.relay = newRelay(h)

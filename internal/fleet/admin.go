@@ -220,7 +220,7 @@ func (f *Fleet) TestBackend(ctx context.Context, url string) (BackendProbe, erro
 	start := time.Now()
 	st, err := c.SystemStats(ctx)
 	if err != nil {
-		return BackendProbe{}, fmt.Errorf("test backend %s: %w", url, err)
+		return BackendProbe{}, err // names the route and the URL; the caller says what was tested
 	}
 	p := BackendProbe{Latency: time.Since(start), Version: st.System.ComfyUIVersion, Devices: st.Devices}
 	for _, d := range st.Devices {
@@ -229,7 +229,7 @@ func (f *Fleet) TestBackend(ctx context.Context, url string) (BackendProbe, erro
 	}
 	info, err := c.ObjectInfo(ctx)
 	if err != nil {
-		return p, fmt.Errorf("test backend %s: object_info: %w", url, err)
+		return p, err
 	}
 	p.NodeCount = len(info)
 	return p, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
+	"github.com/comfygate/comfygate/internal/inflight"
 	"github.com/comfygate/comfygate/internal/safefetch"
 )
 
@@ -44,6 +45,7 @@ type parts struct {
 	root     http.Handler // every surface
 
 	fetcher  *safefetch.Fetcher // nil when URL inputs are off
+	inflight *inflight.Limiter  // JSON body bytes in flight per key, every surface
 	webhooks webhookParts
 
 	reg       *prometheus.Registry
@@ -198,6 +200,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 		return err
 	}
 	p.names = comfyapi.NewNames(p.store)
+	p.inflight = cfg.Limits.limiter()
 	gcfg := gateway.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
@@ -225,7 +228,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	}
 	p.api, err = httpapi.New(httpapi.Gateway(svc), httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
-		APIKeys: cfg.APIKeys, MetricsKeyHash: cfg.MetricsKeyHash, MaxUploadBytes: cfg.MaxUploadBytes,
+		APIKeys: cfg.APIKeys, MetricsKeyHash: cfg.MetricsKeyHash, MaxUploadBytes: cfg.MaxUploadBytes, InFlight: p.inflight,
 		Webhooks: webhookAPI{Service: svc, parts: &p.webhooks},
 	})
 	if err != nil {
@@ -237,7 +240,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err := p.startComfy(ctx, cfg, owner); err != nil {
 		return err
 	}
-	if p.root, err = rootHandler(p.api, p.comfy, svc, owner, cfg.Logger); err != nil {
+	if p.root, err = rootHandler(p.api, p.comfy, svc, owner, p.inflight, cfg.Logger); err != nil {
 		return err
 	}
 	p.root, err = httpapi.CORS(cfg.CORSOrigins, p.root) // outermost: it answers preflights for every surface
@@ -268,7 +271,7 @@ func (p *parts) listen(cfg Config) error {
 	p.ln = ln
 	base, cancel := context.WithCancel(context.Background())
 	p.reqCancel = cancel
-	p.http = newHTTPServer(p.root, base, cfg.Logger)
+	p.http = newHTTPServer(p.root, base, cfg.Limits, cfg.Logger)
 	p.http.RegisterOnShutdown(p.api.Drain)
 	return nil
 }

@@ -24,6 +24,7 @@ func (p *parts) startComfy(ctx context.Context, cfg Config, owner func(*http.Req
 	h, err := comfyapi.New(comfyapi.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Gateway: p.svc, Names: p.names,
 		Owner: owner, Logger: cfg.Logger, MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxPromptBytes: cfg.Limits.MaxPromptBytes, InFlight: p.inflight,
 	})
 	if err != nil {
 		return fmt.Errorf("comfyui surface: %w", err)

@@ -95,6 +95,9 @@ type Config struct {
 	// MaxUploadBytes bounds an upload or a fetched input.
 	// Default DefaultMaxUploadBytes (100 MiB).
 	MaxUploadBytes int64
+	// Limits bound what one request may hold and how slowly it may
+	// arrive; see RequestLimits for the defaults.
+	Limits RequestLimits
 
 	// AllowURLInputs lets image parameters be http(s) URLs that comfygate
 	// fetches. Default false.
@@ -214,6 +217,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxUploadBytes == 0 {
 		c.MaxUploadBytes = DefaultMaxUploadBytes
 	}
+	c.Limits = c.Limits.withDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -238,6 +242,9 @@ func (c Config) validate() error {
 	}
 	if c.StallTimeout < 0 || c.MaxCrashRetries < NoCrashRetries {
 		return errors.New("stall timeout and max crash retries must not be negative (NoCrashRetries for none)")
+	}
+	if err := c.Limits.validate(); err != nil {
+		return err
 	}
 	if _, err := httpapi.CORS(c.CORSOrigins, nil); err != nil {
 		return err

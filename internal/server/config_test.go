@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comfygate/comfygate/internal/httpapi"
 )
@@ -36,6 +37,8 @@ func TestConfigErrors(t *testing.T) {
 		{"database of another kind", Config{Database: "mysql://db/comfygate"}, "postgres://"},
 		{"database with an empty sqlite path", Config{Database: "sqlite:"}, "file path"},
 		{"simulators on a shared database", Config{SimBackends: 1, Database: "postgres://db/comfygate"}, "comfygate sim"},
+		{"negative body timeout", Config{Limits: RequestLimits{BodyTimeout: -time.Second}}, "request limits"},
+		{"in-flight bytes below one prompt", Config{Limits: RequestLimits{MaxPromptBytes: 32 << 20, MaxInFlightBytes: 16 << 20}}, "in-flight"},
 		{"proxy prefix with dot segments", Config{ProxyAllow: []string{"/a/../sim"}}, "proxy prefix"},
 		{"proxy prefix of everything", Config{ProxyAllow: []string{"/"}}, "every backend route"},
 		{"proxy prefix under /api", Config{ProxyAllow: []string{"/api/x"}}, "no /api"},
