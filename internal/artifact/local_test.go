@@ -24,8 +24,12 @@ func newStore(tb testing.TB, opts LocalOptions) *Local {
 	if err != nil {
 		tb.Fatalf("NewLocal: %v", err)
 	}
+	tb.Cleanup(func() { _ = l.Close() })
 	return l
 }
+
+// noPacks stores every blob as a file of its own.
+var noPacks = LocalOptions{SmallBlobSize: -1}
 
 func put(tb testing.TB, l *Local, content []byte, opts PutOptions) Info {
 	tb.Helper()
@@ -41,12 +45,13 @@ func sha(content []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// files lists the regular files under the store dir, relative to it.
+// files lists the regular files under the store dir, relative to it,
+// but for the packs' lock.
 func files(tb testing.TB, l *Local) []string {
 	tb.Helper()
 	var out []string
 	err := filepath.WalkDir(l.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || p == filepath.Join(l.dir, "packs", "lock") {
 			return err
 		}
 		rel, _ := filepath.Rel(l.dir, p)
@@ -64,7 +69,7 @@ func files(tb testing.TB, l *Local) []string {
 
 func TestLocalLayout(t *testing.T) {
 	t.Parallel()
-	l := newStore(t, LocalOptions{})
+	l := newStore(t, noPacks)
 	content := []byte("hello, artifact")
 	id := sha(content)
 	// Repeated and concurrent Puts of one content keep one blob and one
@@ -141,6 +146,7 @@ func TestLocalReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer l.Close()
 	if err := l.Ready(t.Context()); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
@@ -154,7 +160,7 @@ func TestLocalReady(t *testing.T) {
 
 func TestDamagedBlobRepaired(t *testing.T) {
 	t.Parallel()
-	l := newStore(t, LocalOptions{})
+	l := newStore(t, noPacks)
 	content := []byte("precious output")
 	info := put(t, l, content, PutOptions{})
 	if err := os.Truncate(l.path(info.ID), 3); err != nil {
@@ -169,7 +175,11 @@ func TestDamagedBlobRepaired(t *testing.T) {
 func TestNewLocalRemovesStaleTemp(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if _, err := NewLocal(dir, LocalOptions{}); err != nil {
+	first, err := NewLocal(dir, LocalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
 	stale, fresh := filepath.Join(dir, "tmp", "put-stale"), filepath.Join(dir, "tmp", "put-fresh")
@@ -182,9 +192,11 @@ func TestNewLocalRemovesStaleTemp(t *testing.T) {
 	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLocal(dir, LocalOptions{}); err != nil {
+	second, err := NewLocal(dir, LocalOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer second.Close()
 	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("stale temp file kept (stat err %v)", err)
 	}
