@@ -28,6 +28,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 // Event is one job event as the hub fans it out. Data is shared between all
@@ -40,6 +42,13 @@ type Event struct {
 	Type  string
 	Data  json.RawMessage
 	Time  time.Time
+	// Job is the job as this event left it, when the publisher has it at
+	// hand (the first event of a new job, a terminal one); read-only. A
+	// subscriber that shows the job with the event uses it instead of
+	// reading the job back. Only live deliveries carry it: the ring keeps
+	// events without it, so finished jobs hold no copy in memory, and
+	// replays and other replicas' events come without one.
+	Job *job.Job
 }
 
 // Durable reports whether e is a stored lifecycle event rather than an

@@ -36,7 +36,7 @@ type Fleet struct {
 
 	qmu      sync.Mutex // guards policy and incoming
 	policy   Policy
-	incoming []string
+	incoming []incoming
 	wake     chan struct{} // cap 1: "the scheduler has something to look at"
 	// recheckCaps asks the scheduler to fail queued jobs that no backend
 	// can run, after a catalog changed.

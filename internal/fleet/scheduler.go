@@ -4,16 +4,29 @@ import (
 	"context"
 	"errors"
 
-	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// Enqueue tells the fleet that job id was stored and is waiting (the
-// gateway calls it after CreateJob; retries call it too). It never blocks:
-// the scheduler loads the job on its next round.
-func (f *Fleet) Enqueue(id string) {
+// Enqueue tells the fleet that job id was stored and is waiting (retries
+// call it). It never blocks: the scheduler loads the job on its next
+// round.
+func (f *Fleet) Enqueue(id string) { f.enqueue(incoming{id: id}) }
+
+// EnqueueJob is Enqueue for a job just stored (the gateway calls it after
+// CreateJob), handing over the stored job so that the scheduler need not
+// read it back. The fleet does not modify j.
+func (f *Fleet) EnqueueJob(j *job.Job) { f.enqueue(incoming{id: j.ID, j: j}) }
+
+// incoming is an enqueued job: its id, and the stored job when the caller
+// had it.
+type incoming struct {
+	id string
+	j  *job.Job
+}
+
+func (f *Fleet) enqueue(in incoming) {
 	f.qmu.Lock()
-	f.incoming = append(f.incoming, id)
+	f.incoming = append(f.incoming, in)
 	f.qmu.Unlock()
 	f.wakeScheduler()
 }
@@ -138,14 +151,18 @@ func (f *Fleet) dropUnlisted(listed map[string]bool) {
 // loadIncoming moves enqueued ids into the view.
 func (f *Fleet) loadIncoming(ctx context.Context) {
 	f.qmu.Lock()
-	ids := f.incoming
+	list := f.incoming
 	f.incoming = nil
 	f.qmu.Unlock()
-	for _, id := range ids {
+	for _, in := range list {
+		id := in.id
 		if f.localRun(id) != nil {
 			continue
 		}
-		j, err := f.store.GetJob(ctx, id)
+		j, err := in.j, error(nil)
+		if j == nil {
+			j, err = f.store.GetJob(ctx, id)
+		}
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, job.ErrNotFound) {
 				f.log.Warn("fleet: cannot load enqueued job", "job", id, "err", err)
@@ -198,7 +215,7 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 		return errors.Is(err, job.ErrConflict)
 	}
 	f.log.Warn("fleet: failed a job no backend can run", "job", j.ID, "err", why)
-	f.hub.Publish(events.FromStore(stored.Owner, *ev))
+	f.publishJobEvent(stored, ev)
 	f.m.jobs.ended(stored)
 	return true
 }

@@ -54,7 +54,7 @@ func (r *run) publish(j *job.Job, ev *job.Event) {
 		return
 	}
 	r.lastSeq = ev.Seq
-	r.f.hub.Publish(events.FromStore(j.Owner, *ev))
+	r.f.publishJobEvent(j, ev)
 }
 
 // publishEphemeral sends a progress-like event that is never stored.
