@@ -129,10 +129,7 @@ func (r *run) succeeded(ctx context.Context, entry comfy.HistoryEntry) {
 // a run that lost its binding. The blobs are durable already (the
 // artifact store syncs each before Put returns).
 func (r *run) succeed(ctx context.Context, outs []job.Output) {
-	j, evs, err := r.f.store.UpdateJobWithEvents(ctx, r.jobID, func(j *job.Job) ([]job.Event, error) {
-		if !r.bound(j) {
-			return nil, errStale
-		}
+	_, ok := r.updateEvents(ctx, func(j *job.Job, _ bool) ([]job.Event, error) {
 		evs := make([]job.Event, 0, len(outs)+1)
 		for _, o := range outs {
 			evs = append(evs, *job.NewEvent(job.EventOutput, job.OutputDataOf(o)))
@@ -145,17 +142,9 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 		}
 		return append(evs, *end), nil
 	}, r.artifactsOf(outs)...)
-	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) {
-			r.f.log.Error("fleet: store update failed", "job", r.jobID, "err", err)
-		}
-		return
+	if ok {
+		r.b.done.Add(1)
 	}
-	for i := range evs {
-		r.publish(j, &evs[i])
-	}
-	r.f.m.jobs.ended(j)
-	r.b.done.Add(1)
 }
 
 // artifactsOf returns the artifact records of the run's file outputs.

@@ -59,7 +59,8 @@ type run struct {
 	obs         observed
 	history     json.RawMessage // the history entry saved with the job when it ends
 	prog        progressState
-	socketGen   int64 // the backend's socket generation when posted
+	socketGen   int64         // the backend's socket generation when posted
+	start       *pendingStart // the run's start, while not yet recorded
 }
 
 // maxMailbox bounds a run's backlog of droppable events (progress,
@@ -139,6 +140,7 @@ func (r *run) resume(ctx context.Context) {
 }
 
 func (r *run) cleanup() {
+	r.dropStart()
 	r.b.removeRun(r)
 	r.releaseSlot()
 	r.f.forgetRun(r)
@@ -158,6 +160,9 @@ func (r *run) follow(ctx context.Context) verdict {
 		case <-r.mbox.Signal():
 		case <-p.c():
 			r.mbox.Push(msgCheck{reason: "poll"}, false)
+			continue
+		case <-r.startDue():
+			r.recordStart(ctx)
 			continue
 		}
 		buf = r.mbox.Take(buf)

@@ -31,20 +31,52 @@ func (r *run) bound(j *job.Job) bool {
 // update runs fn on the job in one store transaction, guarded by bound,
 // and publishes the event fn returns. It reports whether the job changed.
 func (r *run) update(ctx context.Context, fn func(j *job.Job) (*job.Event, error)) (*job.Job, bool) {
-	j, ev, err := r.f.store.UpdateJobWithEvent(ctx, r.jobID, func(j *job.Job) (*job.Event, error) {
+	return r.updateEvents(ctx, func(j *job.Job, _ bool) ([]job.Event, error) {
+		ev, err := fn(j)
+		if ev == nil || err != nil {
+			return nil, err
+		}
+		return []job.Event{*ev}, nil
+	})
+}
+
+// updateEvents runs fn on the job in one store transaction, guarded by
+// bound, together with the run's pending start (see startInto; started
+// tells fn whether it applied), records arts with it, and publishes the
+// events. It reports whether the job changed.
+func (r *run) updateEvents(ctx context.Context, fn func(j *job.Job, started bool) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, bool) {
+	started := false
+	j, evs, err := r.f.store.UpdateJobWithEvents(ctx, r.jobID, func(j *job.Job) ([]job.Event, error) {
 		if !r.bound(j) {
 			return nil, errStale
 		}
-		return fn(j)
-	})
+		start, err := r.startInto(j)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := fn(j, start != nil)
+		if err != nil {
+			return nil, err
+		}
+		if started = start != nil; started {
+			evs = append([]job.Event{*start}, evs...)
+		}
+		return evs, nil
+	}, arts...)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) {
 			r.f.log.Error("fleet: store update failed", "job", r.jobID, "err", err)
 		}
 		return nil, false
 	}
-	r.publish(j, ev)
-	r.f.m.jobs.ended(j) // after the commit: a callback may run again
+	for i := range evs {
+		r.publish(j, &evs[i])
+		if i == 0 && started {
+			r.startRecorded(j, true)
+		}
+	}
+	r.startRecorded(j, false) // a moot start: the job was running already
+	r.f.m.jobs.ended(j)       // after the commit: a callback may run again
 	return j, true
 }
 
@@ -57,31 +89,15 @@ func (r *run) publish(j *job.Job, ev *job.Event) {
 	r.f.publishJobEvent(j, ev)
 }
 
-// publishEphemeral sends a progress-like event that is never stored.
+// publishEphemeral sends a progress-like event that is never stored; while
+// the run's start waits to be recorded, it waits too.
 func (r *run) publishEphemeral(typ string, data any) {
-	r.f.hub.Publish(events.Event{JobID: r.jobID, Owner: r.owner, Seq: r.lastSeq, Sub: 1, Type: typ, Data: job.EncodeData(data), Time: r.f.clock.Now()})
-}
-
-// markStarted records execution_start: dispatched → running.
-func (r *run) markStarted(ctx context.Context) {
-	if r.phase >= phaseRunning {
+	now := r.f.clock.Now()
+	if r.start.holding() {
+		r.start.hold(typ, job.EncodeData(data), now)
 		return
 	}
-	r.phase = phaseRunning
-	now := r.f.clock.Now()
-	r.prog.lastPersist = now // the first progress write waits ProgressEvery
-	j, _ := r.update(ctx, func(j *job.Job) (*job.Event, error) {
-		if j.State != job.StateDispatched {
-			return nil, errStale // already running (re-attached): nothing to record
-		}
-		if err := j.TransitionTo(job.StateRunning, now); err != nil {
-			return nil, err
-		}
-		return job.NewEvent(job.EventStarted, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
-	})
-	if j != nil {
-		r.f.m.jobs.started(j)
-	}
+	r.f.hub.Publish(events.Event{JobID: r.jobID, Owner: r.owner, Seq: r.lastSeq, Sub: 1, Type: typ, Data: job.EncodeData(data), Time: now})
 }
 
 // retry ends this attempt with outcome and puts the job back in the queue,
