@@ -9,6 +9,9 @@ type AddBackendRequest struct {
 	// MaxInflight is how many prompts it may hold at once; 0 means the
 	// server's default.
 	MaxInflight int `json:"max_inflight,omitempty" minimum:"0" maximum:"64" description:"Prompts it may hold at once (one running plus prefetched); 0 means the server's default (2)."`
+	// OutputDir is ComfyUI's output directory as the gateway sees it, for
+	// a backend on the gateway's host.
+	OutputDir string `json:"output_dir,omitempty" maxLength:"4096" example:"/srv/comfyui/output" description:"For a ComfyUI on the gateway's host: its output directory (an absolute path to an existing directory). Outputs are then read from there instead of downloaded, and the folders comfygate has them saved in are removed once the files are stored."`
 }
 
 // TestBackendRequest is the body of POST /v1/backends/test.

@@ -16,7 +16,7 @@ import (
 // which the CLI and SDK send and read.
 func TestBackendAdminWireShapes(t *testing.T) {
 	shapes := map[string]any{
-		"add":         api.AddBackendRequest{ID: "gpu2", URL: "http://10.0.0.9:8188", MaxInflight: 3},
+		"add":         api.AddBackendRequest{ID: "gpu2", URL: "http://10.0.0.9:8188", MaxInflight: 3, OutputDir: "/srv/comfyui/output"},
 		"add minimal": api.AddBackendRequest{URL: "http://10.0.0.9:8188"},
 		"test":        api.TestBackendRequest{URL: "http://10.0.0.9:8188"},
 		"probe": api.BackendProbe{URL: "http://10.0.0.9:8188", LatencyMS: 3.5, Version: "0.3.64", NodeCount: 612, VRAMTotal: 8, VRAMFree: 4,

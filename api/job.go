@@ -45,8 +45,10 @@ type SubmitJobRequest struct {
 	Overrides map[string]NodeOverride `json:"overrides,omitempty" description:"Direct input overrides by node id."`
 	// Priority orders the queue: higher runs first. Default 0.
 	Priority int `json:"priority,omitempty" minimum:"-100" maximum:"100" description:"Higher runs first; default 0, range -100..100."`
-	// Webhook is called when the job ends.
-	Webhook string `json:"webhook,omitempty" description:"URL called (signed, retried) when the job ends."`
+	// Webhook is told when the job ends: a URL, or {url, events}.
+	Webhook *WebhookSpec `json:"webhook,omitempty" description:"Signed (Standard Webhooks), retried for hours: a URL, or {url, events} to choose the message types. See the webhooks section for the body."`
+	// Outputs say how the outputs are delivered (format, inline).
+	Outputs *OutputOptions `json:"outputs,omitempty"`
 }
 
 // RunWorkflowRequest is the body of POST /v1/workflows/{name}/jobs: a
@@ -57,13 +59,14 @@ type RunWorkflowRequest struct {
 	Params    map[string]any          `json:"params,omitempty" description:"Parameter values by name, checked against the workflow's JSON Schema."`
 	Overrides map[string]NodeOverride `json:"overrides,omitempty" description:"Direct input overrides by node id."`
 	Priority  int                     `json:"priority,omitempty" minimum:"-100" maximum:"100" description:"Higher runs first; default 0, range -100..100."`
-	Webhook   string                  `json:"webhook,omitempty" description:"URL called (signed, retried) when the job ends."`
+	Webhook   *WebhookSpec            `json:"webhook,omitempty" description:"Signed (Standard Webhooks), retried for hours: a URL, or {url, events}."`
+	Outputs   *OutputOptions          `json:"outputs,omitempty"`
 }
 
 // Submission is the SubmitJobRequest that runs workflow name with r.
 func (r RunWorkflowRequest) Submission(name string) SubmitJobRequest {
 	return SubmitJobRequest{Workflow: name, Version: r.Version, Params: r.Params, Overrides: r.Overrides,
-		Priority: r.Priority, Webhook: r.Webhook}
+		Priority: r.Priority, Webhook: r.Webhook, Outputs: r.Outputs}
 }
 
 // NodeOverride sets inputs of one node.
@@ -90,6 +93,8 @@ type Job struct {
 	StartedAt       *time.Time      `json:"started_at,omitempty"`
 	FinishedAt      *time.Time      `json:"finished_at,omitempty"`
 	CancelRequested bool            `json:"cancel_requested,omitempty"`
+	InlineError     string          `json:"inline_error,omitempty" description:"Why the outputs are not inline although asked for (over the inline limit); download them from their url."`
+	Webhook         string          `json:"webhook,omitempty" description:"Where the job's webhook goes, without the query string; its deliveries are at /v1/jobs/{id}/deliveries."`
 }
 
 // Progress tells how far a running job is.
@@ -98,7 +103,7 @@ type Progress struct {
 	NodeType   string  `json:"node_type,omitempty"`
 	Value      float64 `json:"value" description:"Step value of the current node."`
 	Max        float64 `json:"max" description:"Step maximum of the current node."`
-	Fraction   float64 `json:"fraction" description:"Overall fraction done, 0..1."`
+	Fraction   float64 `json:"fraction" description:"Overall fraction done, 0..1: the share of the job's estimated run time that has passed, each node weighted by the time its class took in earlier runs on this fleet (or by an estimate in which sampler steps dominate), nodes served from ComfyUI's cache weighing nothing. It never decreases within an attempt and reaches 1 only when the job succeeds."`
 	NodesDone  int     `json:"nodes_done"`
 	NodesTotal int     `json:"nodes_total"`
 }
@@ -113,6 +118,7 @@ type Output struct {
 	Kind        string `json:"kind" description:"images, gifs, video, audio, text, …"`
 	Filename    string `json:"filename,omitempty"`
 	Text        string `json:"text,omitempty"`
+	Data        []byte `json:"data,omitempty" description:"The file's bytes, base64, when the job asked for inline outputs."`
 }
 
 // JobError says why a job failed.

@@ -73,6 +73,16 @@ func TestCalls(t *testing.T) {
 	if _, err := c.CancelJob(ctx, job.ID); err != nil {
 		t.Errorf("CancelJob: %v", err)
 	}
+	if err := c.DeleteJob(ctx, job.ID); err != nil {
+		t.Errorf("DeleteJob: %v", err)
+	}
+	if _, err := c.GetJob(ctx, job.ID); !client.IsNotFound(err) {
+		t.Errorf("GetJob after DeleteJob = %v, want a 404", err)
+	}
+	var e *client.Error
+	if err := c.DeleteJob(ctx, "running"); !errors.As(err, &e) || e.StatusCode != http.StatusConflict || e.Code != "job_not_finished" {
+		t.Errorf("DeleteJob(running) = %v, want 409 job_not_finished", err)
+	}
 	if _, err := c.GetJob(ctx, "nope"); !client.IsNotFound(err) {
 		t.Errorf("GetJob(nope) = %v, want a 404", err)
 	}

@@ -154,3 +154,19 @@ func ExampleClient_Jobs() {
 	// job-2
 	// job-1
 }
+
+func ExampleClient_RunWorkflow() {
+	ts, stop := newMemory().serve(httpapi.Config{})
+	defer stop()
+	c, _ := client.New(ts.URL, client.WithHTTPClient(ts.Client()))
+
+	job, err := c.RunWorkflow(context.Background(), "txt2img", api.RunWorkflowRequest{
+		Params: map[string]any{"prompt": "a heron at dawn", "steps": 12},
+	}, client.Wait(30*time.Second))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(job.Workflow, job.State, job.Outputs[0].URL)
+	// Output: txt2img succeeded /v1/artifacts/img-job-1
+}

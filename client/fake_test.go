@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -52,6 +53,7 @@ func (m *memory) service() *httpapitest.Service {
 		GetJobFunc:        m.get,
 		WaitJobFunc:       m.get,
 		CancelJobFunc:     m.get,
+		DeleteJobFunc:     m.delete,
 		ListJobsFunc:      m.list,
 		SubscribeJobFunc:  m.subscribe,
 		PutWorkflowFunc:   m.putWorkflow,
@@ -98,6 +100,21 @@ func (m *memory) get(_ context.Context, _, id string) (api.Job, error) {
 		return api.Job{}, fmt.Errorf("job %s: %w", id, gateway.ErrNotFound)
 	}
 	return j, nil
+}
+
+// delete removes a job; "running" names a job that has not ended.
+func (m *memory) delete(_ context.Context, _, id string) error {
+	if id == "running" {
+		return &gateway.ConflictError{Code: "job_not_finished", Message: "job running is running: cancel it first"}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.jobs[id]; !ok {
+		return fmt.Errorf("job %s: %w", id, gateway.ErrNotFound)
+	}
+	delete(m.jobs, id)
+	m.order = slices.DeleteFunc(m.order, func(o string) bool { return o == id })
+	return nil
 }
 
 // list pages newest first, two jobs a page unless q.Limit says otherwise.

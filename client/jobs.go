@@ -15,7 +15,7 @@ import (
 	"github.com/comfygate/comfygate/api"
 )
 
-// SubmitOption tunes SubmitJob.
+// SubmitOption tunes SubmitJob and RunWorkflow.
 type SubmitOption func(*submitOptions)
 
 type submitOptions struct {
@@ -34,6 +34,18 @@ func Wait(d time.Duration) SubmitOption { return func(o *submitOptions) { o.wait
 
 // SubmitJob creates a job; it is stored durably when this returns.
 func (c *Client) SubmitJob(ctx context.Context, req api.SubmitJobRequest, opts ...SubmitOption) (api.Job, error) {
+	return c.submit(ctx, "/v1/jobs", req, opts)
+}
+
+// RunWorkflow runs the stored workflow name (POST
+// /v1/workflows/{name}/jobs): SubmitJob for that workflow, with the same
+// options and answers. The zero req runs it with every parameter at its
+// default.
+func (c *Client) RunWorkflow(ctx context.Context, name string, req api.RunWorkflowRequest, opts ...SubmitOption) (api.Job, error) {
+	return c.submit(ctx, "/v1/workflows/"+url.PathEscape(name)+"/jobs", req, opts)
+}
+
+func (c *Client) submit(ctx context.Context, path string, body any, opts []SubmitOption) (api.Job, error) {
 	var o submitOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -47,7 +59,7 @@ func (c *Client) SubmitJob(ctx context.Context, req api.SubmitJobRequest, opts .
 		hdr.Set("Idempotency-Key", o.key)
 	}
 	var job api.Job
-	_, err := c.call(ctx, "POST", "/v1/jobs", q, hdr, req, &job)
+	_, err := c.call(ctx, "POST", path, q, hdr, body, &job)
 	return job, err
 }
 
@@ -63,6 +75,15 @@ func (c *Client) CancelJob(ctx context.Context, id string) (api.Job, error) {
 	var job api.Job
 	_, err := c.call(ctx, "POST", "/v1/jobs/"+url.PathEscape(id)+"/cancel", nil, nil, nil, &job)
 	return job, err
+}
+
+// DeleteJob removes a finished job, its events and the files only it
+// used. A job that has not ended is refused (a *Error with status 409 and
+// code "job_not_finished"): cancel it and wait for it first. Another key's
+// job is not found.
+func (c *Client) DeleteJob(ctx context.Context, id string) error {
+	_, err := c.call(ctx, "DELETE", "/v1/jobs/"+url.PathEscape(id), nil, nil, nil, nil)
+	return err
 }
 
 // ListJobs returns one page of the caller's jobs; pass the page's
@@ -141,4 +162,28 @@ var errBadEvent = errors.New("client: malformed event")
 
 func badEvent(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errBadEvent}, args...)...)
+}
+
+// Deliveries lists a job's webhook messages with every attempt at them.
+func (c *Client) Deliveries(ctx context.Context, id string) (api.DeliveryList, error) {
+	var d api.DeliveryList
+	_, err := c.call(ctx, "GET", "/v1/jobs/"+url.PathEscape(id)+"/deliveries", nil, nil, nil, &d)
+	return d, err
+}
+
+// Redeliver sends a job's webhook message again with the same webhook-id:
+// messageID, or the job's latest message when it is "". The answer is the
+// job's deliveries after the request.
+func (c *Client) Redeliver(ctx context.Context, id, messageID string) (api.DeliveryList, error) {
+	var d api.DeliveryList
+	_, err := c.call(ctx, "POST", "/v1/jobs/"+url.PathEscape(id)+"/deliveries/redeliver", nil, nil,
+		api.RedeliverRequest{MessageID: messageID}, &d)
+	return d, err
+}
+
+// WebhookSecret returns the secret that signs webhooks (admin keys only).
+func (c *Client) WebhookSecret(ctx context.Context) (api.WebhookSecret, error) {
+	var s api.WebhookSecret
+	_, err := c.call(ctx, "GET", "/v1/webhooks/secret", nil, nil, nil, &s)
+	return s, err
 }

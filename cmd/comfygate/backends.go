@@ -18,6 +18,7 @@ import (
 type backendAddFlags struct {
 	id          string
 	maxInflight int
+	outputDir   string
 }
 
 func newBackendsCommand(stdout, stderr io.Writer) *ff.Command {
@@ -36,6 +37,7 @@ func newBackendsCommand(stdout, stderr io.Writer) *ff.Command {
 func (af *backendAddFlags) define(fs *ff.FlagSet) {
 	addFlag(fs, 0, "id", "ID", "backend id (default: chosen by the server)", ffval.NewValue(&af.id))
 	fs.IntVar(&af.maxInflight, 0, "max-inflight", 0, "prompts it may hold at once (default: the server's)")
+	addFlag(fs, 0, "output-dir", "DIR", "its output directory, for a ComfyUI on the gateway's host: outputs are read from there and removed once stored", ffval.NewValue(&af.outputDir))
 }
 
 func listBackends(ctx context.Context, s *session, _ []string) error {
@@ -57,7 +59,7 @@ func listBackends(ctx context.Context, s *session, _ []string) error {
 }
 
 func addBackend(ctx context.Context, s *session, af *backendAddFlags, url string) error {
-	b, err := s.c.AddBackend(ctx, client.AddBackendRequest{ID: af.id, URL: url, MaxInflight: af.maxInflight})
+	b, err := s.c.AddBackend(ctx, client.AddBackendRequest{ID: af.id, URL: url, MaxInflight: af.maxInflight, OutputDir: af.outputDir})
 	if err != nil {
 		return fmt.Errorf("add backend %s: %w", url, err)
 	}

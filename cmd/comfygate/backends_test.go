@@ -114,6 +114,8 @@ func TestBackendsAdmin(t *testing.T) {
 		{"add with server-chosen id", []string{"add", "http://10.0.0.9:8188", "--max-inflight", "3"},
 			adminRequest{"POST", "/v1/backends", `{"url":"http://10.0.0.9:8188","max_inflight":3}`, "Bearer s3cret"},
 			"added backend b-3 (http://10.0.0.9:8188): down\n"},
+		{"add on the gateway's host", []string{"add", "http://127.0.0.1:8188", "--output-dir", "/srv/comfyui/output"},
+			adminRequest{"POST", "/v1/backends", `{"url":"http://127.0.0.1:8188","output_dir":"/srv/comfyui/output"}`, "Bearer s3cret"}, ""},
 		{"drain", []string{"drain", "gpu1"}, adminRequest{"POST", "/v1/backends/gpu1/drain", "", "Bearer s3cret"},
 			"draining backend gpu1 (http://10.0.0.8:8188): draining\n"},
 		{"resume", []string{"resume", "gpu1"}, adminRequest{"POST", "/v1/backends/gpu1/resume", "", "Bearer s3cret"},

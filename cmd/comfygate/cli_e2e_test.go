@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +202,40 @@ func checkSavedPNG(t *testing.T, dir, path string, w, h int) {
 	cfg, err := png.DecodeConfig(f)
 	if err != nil || cfg.Width != w || cfg.Height != h {
 		t.Errorf("%s: %dx%d (%v), want a %dx%d PNG", path, cfg.Width, cfg.Height, err, w, h)
+	}
+}
+
+// TestCLIPercentageFollowsSampler runs a 20-step job on a fresh gateway
+// (whose fleet weighs nodes by its priors until it has measured them) and
+// reads the progress lines `run` prints.
+func TestCLIPercentageFollowsSampler(t *testing.T) {
+	url, _ := startCLIStack(t, comfysim.Options{StepDelay: 2 * time.Millisecond})
+	r := mustCLI(t, "run", "txt2img", "-p", "steps=20", "-p", "width=64", "-p", "height=64", "--out", t.TempDir(), "--server", url)
+	checkSamplerPercentages(t, r.stderr)
+}
+
+var samplerLineRE = regexp.MustCompile(`\] +(\d+)% node 3 \(KSampler\) step (\d+)/20`)
+
+// checkSamplerPercentages checks the progress lines of a 20-step sampler:
+// the job's percentage is the sampler's own within 10 points (sampling is
+// nearly all of the run's time; by node count step 10 showed 64%), and it
+// never goes back.
+func checkSamplerPercentages(t *testing.T, stderr string) {
+	t.Helper()
+	lines, last := 0, 0
+	for _, m := range samplerLineRE.FindAllStringSubmatch(stderr, -1) {
+		pct, _ := strconv.Atoi(m[1])
+		step, _ := strconv.Atoi(m[2])
+		lines++
+		if want := step * 100 / 20; pct < want-10 || pct > want+10 {
+			t.Errorf("at step %d of 20 the line shows %d%%, want %d%% ± 10", step, pct, want)
+		}
+		if pct < last {
+			t.Errorf("the percentage went back from %d%% to %d%%", last, pct)
+		}
+		last = pct
+	}
+	if lines == 0 {
+		t.Errorf("no sampler progress line; stderr:\n%s", stderr)
 	}
 }

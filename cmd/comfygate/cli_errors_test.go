@@ -49,7 +49,7 @@ func TestFlagErrors(t *testing.T) {
 		{"float", []string{"sim", "--max-upload-size", "big"}, nil, `sim --max-upload-size "big": want a number, like 2.5`},
 		{"missing value", []string{"serve", "--listen"}, nil, `serve: --listen needs a value`},
 		{"unknown flag", []string{"serve", "--lisen", "x"}, nil, `serve: unknown flag "lisen"`},
-		{"unknown verb", []string{"srve"}, nil, `unknown verb "srve"; want one of serve, demo, sim, version, health, run, workflows, jobs, backends (comfygate -h says what each does)`},
+		{"unknown verb", []string{"srve"}, nil, `unknown verb "srve"; want one of serve, demo, sim, version, health, run, workflows, jobs, backends, bench (comfygate -h says what each does)`},
 		{"server without scheme", []string{"jobs", "--server", "localhost:8080"}, nil, `jobs --server "localhost:8080": no http:// or https:// in front (try http://localhost:8080)`},
 		{"server with another scheme", []string{"workflows", "list", "--server", "ftp://h"}, nil, `workflows list --server "ftp://h": scheme "ftp": want http or https`},
 		{"server without host", []string{"run", "x", "--server", "http://"}, nil, `run --server "http://": no host: want http(s)://host[:port]`},

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/peterbourgon/ff/v4"
@@ -25,18 +26,7 @@ type settings struct {
 // parseServe parses serve's command line as main does, with env set.
 func parseServe(t *testing.T, args []string, env map[string]string) (settings, error) {
 	t.Helper()
-	for _, name := range []string{"LISTEN", "DATA", "BACKEND", "SIM", "MAX_ATTEMPTS", "API_KEY", "CONFIG", "LOG_LEVEL", "LOG_FORMAT"} {
-		t.Setenv("COMFYGATE_"+name, "") // ff ignores empty variables
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	f, fs := newServeFlags("serve", serveDefaults())
-	cmd := &ff.Command{Name: "serve", Flags: fs}
-	if err := cmd.Parse(args, ff.WithEnvVarPrefix("COMFYGATE")); err != nil {
-		return settings{}, err
-	}
-	cfg, err := f.serverConfig(io.Discard)
+	cfg, err := parseServeConfig(t, args, env)
 	if err != nil {
 		return settings{}, err
 	}
@@ -45,6 +35,25 @@ func parseServe(t *testing.T, args []string, env map[string]string) (settings, e
 		s.Keys = append(s.Keys, k.ID)
 	}
 	return s, nil
+}
+
+// parseServeConfig parses serve's command line as main does, with env set,
+// into the whole server.Config.
+func parseServeConfig(t *testing.T, args []string, env map[string]string) (server.Config, error) {
+	t.Helper()
+	for _, name := range []string{"LISTEN", "DATA", "BACKEND", "SIM", "MAX_ATTEMPTS", "API_KEY", "CONFIG", "LOG_LEVEL", "LOG_FORMAT",
+		"MAX_CRASH_RETRIES", "STALL_TIMEOUT"} {
+		t.Setenv("COMFYGATE_"+name, "") // ff ignores empty variables
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	f, fs := newServeFlags("serve", serveDefaults())
+	cmd := &ff.Command{Name: "serve", Flags: fs}
+	if err := cmd.Parse(args, ff.WithEnvVarPrefix("COMFYGATE")); err != nil {
+		return server.Config{}, err
+	}
+	return f.serverConfig(io.Discard)
 }
 
 func writeConfig(t *testing.T, name, content string) string {
@@ -88,6 +97,19 @@ func TestServeConfigPrecedence(t *testing.T) {
 			args: []string{"--listen", ":7000", "--data", "d", "--backend", "http://a:1", "--backend", "b=http://b:2,http://c:3", "--sim", "2", "--max-attempts", "9"},
 			want: settings{Listen: ":7000", Data: "d", Sims: 2, MaxAttempts: 9,
 				Backends: []server.BackendConfig{{URL: "http://a:1"}, {ID: "b", URL: "http://b:2"}, {URL: "http://c:3"}}},
+		},
+		{
+			name: "backend options",
+			args: []string{"--backend", "http://a:1,output_dir=/srv/comfy/output", "--backend", "b=http://b:2"},
+			env:  map[string]string{"COMFYGATE_BACKEND": "http://env:1"},
+			want: settings{Listen: "127.0.0.1:8080", Data: "./comfygate-data", MaxAttempts: 3,
+				Backends: []server.BackendConfig{{URL: "http://a:1", OutputDir: "/srv/comfy/output"}, {ID: "b", URL: "http://b:2"}}},
+		},
+		{
+			name: "backend options from env",
+			env:  map[string]string{"COMFYGATE_BACKEND": "gpu=http://env-a:1,output_dir=/out,http://env-b:2"},
+			want: settings{Listen: "127.0.0.1:8080", Data: "./comfygate-data", MaxAttempts: 3,
+				Backends: []server.BackendConfig{{ID: "gpu", URL: "http://env-a:1", OutputDir: "/out"}, {URL: "http://env-b:2"}}},
 		},
 		{
 			name: "yaml file",
@@ -150,11 +172,46 @@ func TestServeConfigErrors(t *testing.T) {
 		{"bad sha256 key", []string{"--api-key", "ops:sha256:abc"}, "hex"},
 		{"bad log format", []string{"--log-format", "xml"}, "log-format"},
 		{"bad number", []string{"--sim", "two"}, "sim"},
+		{"backend option without a backend", []string{"--backend", "output_dir=/srv/out"}, "must follow a URL"},
+		{"relative output dir", []string{"--backend", "http://a:1,output_dir=out"}, "absolute"},
+		{"negative crash retries", []string{"--max-crash-retries", "-1"}, "max-crash-retries"},
+		{"zero stall timeout", []string{"--stall-timeout", "0s"}, "stall-timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseServe(t, tc.args, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.mention) {
 				t.Fatalf("err = %v, want an error mentioning %q", err, tc.mention)
+			}
+		})
+	}
+}
+
+// TestServeFaultSettings: the crash and stall limits reach server.Config
+// from flags, environment and file; 0 crash retries means none.
+func TestServeFaultSettings(t *testing.T) {
+	type limits struct {
+		MaxCrashRetries int
+		StallTimeout    time.Duration
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want limits
+	}{
+		{"defaults", nil, nil, limits{server.DefaultMaxCrashRetries, server.DefaultStallTimeout}},
+		{"flags", []string{"--max-crash-retries", "3", "--stall-timeout", "15m"}, nil, limits{3, 15 * time.Minute}},
+		{"zero retries is none", []string{"--max-crash-retries", "0"}, nil, limits{server.NoCrashRetries, server.DefaultStallTimeout}},
+		{"environment", nil, map[string]string{"COMFYGATE_MAX_CRASH_RETRIES": "2", "COMFYGATE_STALL_TIMEOUT": "5s"}, limits{2, 5 * time.Second}},
+		{"file", []string{"--config", writeConfig(t, "c.yaml", "stall-timeout: 90s\nmax-crash-retries: 4\n")}, nil, limits{4, 90 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServeConfig(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := (limits{cfg.MaxCrashRetries, cfg.StallTimeout}); got != tc.want {
+				t.Errorf("limits = %+v, want %+v", got, tc.want)
 			}
 		})
 	}

@@ -15,6 +15,10 @@ import (
 	"github.com/comfygate/comfygate/comfy/comfysim"
 )
 
+// linkedVersion is the version buildBinary links into the command, as a
+// release build sets it.
+const linkedVersion = "v0.0.0-linked.test"
+
 // binary builds the comfygate command once per test binary.
 var binary = struct {
 	once sync.Once
@@ -31,7 +35,7 @@ func buildBinary(tb testing.TB) string {
 			return
 		}
 		binary.path = filepath.Join(binary.dir, "comfygate")
-		out, err := exec.Command("go", "build", "-o", binary.path, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-ldflags=-X main.version="+linkedVersion, "-o", binary.path, ".").CombinedOutput()
 		if err != nil {
 			binary.err = &buildError{err: err, out: string(out)}
 		}

@@ -31,15 +31,16 @@ func newDemoCommand(stdout, stderr io.Writer) *ff.Command {
 		Usage:     "comfygate demo [flags]",
 		ShortHelp: "run the gateway with two built-in ComfyUI simulators and an example workflow",
 		LongHelp: "Like serve, with --sim 2 and a sampler step delay so jobs show progress, simulators " +
-			"that send sampler previews, and the example workflows (txt2img, img2img) stored at start. " +
-			"Needs no GPU and no ComfyUI.",
+			"that send sampler previews, and the example workflows (txt2img, img2img) stored at start; " +
+			"URL inputs and webhooks may reach this host (--allow-loopback-urls), so a webhook receiver " +
+			"can run beside it. Needs no GPU and no ComfyUI.",
 		Flags: fs,
 		Exec: func(ctx context.Context, _ []string) error {
 			cfg, err := f.serverConfig(stderr)
 			if err != nil {
 				return err
 			}
-			cfg.Examples = true
+			cfg.Examples, cfg.AllowLoopbackURLs = true, true
 			cfg.Sim.PreviewMethod = demoPreviewMethod
 			return runServer(ctx, cfg, stdout)
 		},

@@ -25,13 +25,14 @@ type jobsListFlags struct {
 
 func newJobsCommand(stdout, stderr io.Writer) *ff.Command {
 	lf := &jobsListFlags{}
-	return newGroup("jobs", "list, show, cancel and wait for jobs", stdout, stderr, []clientVerb{
+	return newGroup("jobs", "list, show, cancel, wait for and delete jobs; their webhook deliveries", stdout, stderr, append([]clientVerb{
 		{name: "list", short: "list jobs, newest first", flags: lf.define,
 			exec: func(ctx context.Context, s *session, _ []string) error { return listJobs(ctx, s, lf) }},
 		{name: "get", args: "ID", nargs: 1, short: "show a job", exec: getJob},
 		{name: "cancel", args: "ID", nargs: 1, short: "cancel a job", exec: cancelJob},
 		{name: "wait", args: "ID", nargs: 1, short: "wait until a job ends; exits non-zero unless it succeeded", exec: waitJob},
-	})
+		{name: "delete", args: "ID", nargs: 1, short: "delete a finished job and the files only it used", exec: deleteJob},
+	}, deliveryVerbs()...))
 }
 
 func (lf *jobsListFlags) define(fs *ff.FlagSet) {
@@ -192,6 +193,16 @@ func waitJob(ctx context.Context, s *session, args []string) error {
 		return &jobEndedError{Job: j}
 	}
 	return nil
+}
+
+func deleteJob(ctx context.Context, s *session, args []string) error {
+	if err := s.c.DeleteJob(ctx, args[0]); err != nil {
+		return fmt.Errorf("delete job %s: %w", args[0], err)
+	}
+	return s.show(map[string]string{"deleted": args[0]}, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "deleted job %s\n", args[0])
+		return err
+	})
 }
 
 // sizeText is a byte count for people.

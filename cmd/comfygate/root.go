@@ -18,6 +18,7 @@ var verbs = []func(stdout, stderr io.Writer) *ff.Command{
 	newWorkflowsCommand,
 	newJobsCommand,
 	newBackendsCommand,
+	newBenchCommand,
 }
 
 func newRootCommand(stdout, stderr io.Writer) *ff.Command {

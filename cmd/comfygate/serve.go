@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
+	"net"
 	"strings"
 	"time"
 
@@ -26,12 +26,20 @@ type serveFlags struct {
 	artifacts                  string
 	backends, apiKeys, hosts   multiFlag
 	sims, maxAttempts          int
+	maxCrashRetries            int
+	stallTimeout               time.Duration
 	maxQueued                  int
 	maxUploadMB                int
 	allowURLs, allowPrivate    bool
+	allowLoopback              bool
+	webhookSecrets             multiFlag
+	webhookRetryBase           time.Duration
+	webhookRetryFor            time.Duration
+	webhookTimeout             time.Duration
 	stepDelay, shutdownTimeout time.Duration
 	logLevel, logFormat        string
 	corsOrigins                multiFlag
+	retain                     time.Duration
 }
 
 // newServeFlags defines the flags on a set named name; defaults differ
@@ -42,17 +50,28 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.StringVar(&f.listen, 0, "listen", d.listen, "address to listen on (host:port; port 0 picks one)")
 	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
 	fs.StringVar(&f.artifacts, 0, "artifacts", "", "artifact store: a directory, or s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true with AWS_* credentials (default: the data directory's artifacts/)")
-	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL (repeatable; comma-separated in COMFYGATE_BACKEND)")
+	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL; add ,output_dir=/abs/path for one on this host, whose outputs are then read from disk and removed (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
 	addList(fs, "api-key", "KEY", &f.apiKeys, "API key as id:key, or id:sha256:<hex> of the key; add :admin to let it change the fleet (repeatable); none: no authentication, everyone is admin")
 	fs.IntVar(&f.maxAttempts, 0, "max-attempts", d.maxAttempts, "dispatches per job before it fails")
+	fs.IntVar(&f.maxCrashRetries, 0, "max-crash-retries", d.maxCrashRetries, "retries of a job after a backend died while running it; one more death fails it as a suspected crasher")
+	fs.DurationVar(&f.stallTimeout, 0, "stall-timeout", d.stallTimeout, "a running job its backend says nothing about for this long is interrupted and retried elsewhere (raise it for video)")
 	fs.IntVar(&f.maxQueued, 0, "max-queued", d.maxQueued, "backlog above which new jobs get 503")
 	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", d.maxUploadMB, "largest upload or fetched input in MiB")
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
-	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs reach loopback and private networks")
+	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs and webhooks reach loopback and private networks")
+	fs.BoolVar(&f.allowLoopback, 0, "allow-loopback-urls", "let URL inputs and webhooks reach this host (loopback), and no other private network")
+	addList(fs, "webhook-secret", "whsec_…", &f.webhookSecrets, "secret that signs webhooks (Standard Webhooks, whsec_<base64>); give a second to rotate: both signatures are sent (default: generated once, kept in the database, shown to admins at GET /v1/webhooks/secret)")
+	fs.DurationVar(&f.webhookRetryBase, 0, "webhook-retry-base", d.webhookRetryBase, "first webhook retry delay; each next one doubles (up to 1h), with jitter")
+	fs.DurationVar(&f.webhookRetryFor, 0, "webhook-retry-for", d.webhookRetryFor, "how long a webhook message is retried before it is given up")
+	fs.DurationVar(&f.webhookTimeout, 0, "webhook-timeout", d.webhookTimeout, "time one webhook attempt may take, answer included")
 	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
+	if _, err := fs.AddFlag(ff.FlagConfig{LongName: "retain", Placeholder: "DURATION", Value: retainFlag{&f.retain},
+		Usage: "delete finished jobs, and the files only they used, this long after they ended: 30d, 36h; 0 keeps them"}); err != nil {
+		panic(err)
+	}
 	fs.DurationVar(&f.shutdownTimeout, 0, "shutdown-timeout", d.shutdownTimeout, "graceful shutdown budget")
 	addEnum(fs, "log-level", "log level", &f.logLevel, "info", "debug", "warn", "error")
 	addEnum(fs, "log-format", "log format", &f.logFormat, "text", "json")
@@ -100,20 +119,28 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 		Listen: f.listen, DataDir: f.data, Artifacts: f.artifacts, SimBackends: f.sims,
 		MaxAttempts: f.maxAttempts, MaxQueued: f.maxQueued, MaxUploadBytes: int64(f.maxUploadMB) << 20,
 		AllowURLInputs: f.allowURLs, AllowedHosts: f.hosts, AllowPrivateURLs: f.allowPrivate,
+		AllowLoopbackURLs: f.allowLoopback, WebhookSecrets: f.webhookSecrets,
+		WebhookRetryBase: f.webhookRetryBase, WebhookRetryFor: f.webhookRetryFor, WebhookTimeout: f.webhookTimeout,
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
+		MaxCrashRetries: f.maxCrashRetries, StallTimeout: f.stallTimeout,
+	}
+	switch {
+	case f.maxCrashRetries < 0:
+		return cfg, fmt.Errorf("max-crash-retries %d: must not be negative", f.maxCrashRetries)
+	case f.maxCrashRetries == 0:
+		cfg.MaxCrashRetries = server.NoCrashRetries // 0 on the command line means none, not the default
+	}
+	if f.stallTimeout <= 0 {
+		return cfg, fmt.Errorf("stall-timeout %s: must be positive", f.stallTimeout)
 	}
 	cfg.Sim.StepDelay = f.stepDelay
 	cfg.CORSOrigins = f.corsOrigins
-	for _, b := range f.backends {
-		id, url, ok := strings.Cut(b, "=")
-		if !ok {
-			id, url = "", b
-		}
-		if err := checkBaseURL(url); err != nil {
-			return cfg, fmt.Errorf("--backend %q: %w", b, err)
-		}
-		cfg.Backends = append(cfg.Backends, server.BackendConfig{ID: id, URL: url})
+	cfg.Retain = f.retain
+	backends, err := parseBackends(f.backends)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.Backends = backends
 	for _, k := range f.apiKeys {
 		key, err := server.ParseAPIKey(k)
 		if err != nil {
@@ -124,14 +151,6 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	cfg.Logger = log
 	return cfg, err
-}
-
-// buildVersion is the module version the binary was built from.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -150,7 +169,10 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 func serveDefaults() serveFlags {
 	return serveFlags{listen: server.DefaultListen, data: server.DefaultDataDir,
 		maxAttempts: server.DefaultMaxAttempts, maxQueued: server.DefaultMaxQueued,
-		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout}
+		maxCrashRetries: server.DefaultMaxCrashRetries, stallTimeout: server.DefaultStallTimeout,
+		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout,
+		webhookRetryBase: server.DefaultWebhookRetryBase, webhookRetryFor: server.DefaultWebhookRetryFor,
+		webhookTimeout: server.DefaultWebhookTimeout}
 }
 
 func newServeCommand(stdout, stderr io.Writer) *ff.Command {
@@ -183,7 +205,6 @@ func runServer(ctx context.Context, cfg server.Config, stdout io.Writer) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	u := srv.URL()
-	fmt.Fprintf(stdout, "comfygate listening on %s (docs: %s/docs)\n", u, u)
+	fmt.Fprint(stdout, listeningText(srv.Addr(), net.InterfaceAddrs))
 	return srv.Run(ctx)
 }

@@ -93,7 +93,7 @@ func putWorkflow(ctx context.Context, s *session, args []string) error {
 	if err != nil {
 		return fmt.Errorf("put workflow %s: %w", args[0], err)
 	}
-	return s.show(wf, func(w io.Writer) error {
+	err = s.show(wf, func(w io.Writer) error {
 		verb := "replaced"
 		if created {
 			verb = "created"
@@ -101,6 +101,22 @@ func putWorkflow(ctx context.Context, s *session, args []string) error {
 		_, err := fmt.Fprintf(w, "%s workflow %s (version %s, %d parameters)\n", verb, wf.Name, shortVersion(wf.Version), len(wf.Params))
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return printWarnings(s.stderr, wf.Warnings)
+}
+
+// printWarnings writes what the server found worth saying about a stored
+// workflow (nothing checked yet, a model no backend has) to stderr, where
+// it is seen with --json too and stays out of what scripts parse.
+func printWarnings(w io.Writer, warnings []string) error {
+	for _, msg := range warnings {
+		if _, err := fmt.Fprintf(w, "warning: %s\n", printable(oneLine(msg, 1000))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func readWorkflowFile(path string) ([]byte, error) {

@@ -20,9 +20,10 @@ import (
 
 // workflowShelf is a fake workflow store behind the real REST handler.
 type workflowShelf struct {
-	mu    sync.Mutex // guards the fields below
-	byKey map[string]api.Workflow
-	puts  [][]byte // bodies PutWorkflow received
+	mu       sync.Mutex // guards the fields below
+	byKey    map[string]api.Workflow
+	puts     [][]byte // bodies PutWorkflow received
+	warnings []string // what PutWorkflow answers with
 }
 
 func newWorkflowShelf(wfs ...api.Workflow) *workflowShelf {
@@ -62,6 +63,7 @@ func (s *workflowShelf) service() *httpapitest.Service {
 			_, existed := s.byKey[name]
 			wf := api.Workflow{Name: name, Version: "0123456789abcdef0123", Graph: body, Params: sampleParams()[:2], CreatedAt: cliEpoch, UpdatedAt: cliEpoch}
 			s.byKey[name] = wf
+			wf.Warnings = s.warnings
 			return wf, !existed, nil
 		},
 		DeleteWorkflowFunc: func(_ context.Context, name string) error {
@@ -147,6 +149,39 @@ func TestWorkflowsPutDelete(t *testing.T) {
 	}
 	if len(shelf.byKey) != 0 {
 		t.Fatalf("workflows left: %v", shelf.byKey)
+	}
+}
+
+func TestWorkflowsPutPrintsWarnings(t *testing.T) {
+	shelf := newWorkflowShelf()
+	shelf.warnings = []string{
+		"no backend has reported its node catalog yet: the graph was not checked",
+		"node 4 (CheckpointLoaderSimple): ckpt_name \"sdxl.safetensors\" is on no backend\nset another",
+	}
+	url := startFakeAPI(t, shelf.service())
+	file := filepath.Join(t.TempDir(), "graph.json")
+	if err := os.WriteFile(file, []byte(`{"3":{"class_type":"KSampler","inputs":{}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantStderr := "warning: no backend has reported its node catalog yet: the graph was not checked\n" +
+		"warning: node 4 (CheckpointLoaderSimple): ckpt_name \"sdxl.safetensors\" is on no backend set another\n"
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantStdout string // a part of it
+	}{
+		{"text", []string{"workflows", "put", "fox", file}, "created workflow fox"},
+		{"json keeps them in the answer too", []string{"workflows", "put", "fox", file, "--json"}, `"warnings": [`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mustCLI(t, append(tc.args, "--server", url)...)
+			if r.stderr != wantStderr {
+				t.Errorf("stderr %q, want %q", r.stderr, wantStderr)
+			}
+			if !strings.Contains(r.stdout, tc.wantStdout) || strings.Contains(r.stdout, "warning:") {
+				t.Errorf("stdout %q, want %q and no warning lines", r.stdout, tc.wantStdout)
+			}
+		})
 	}
 }
 

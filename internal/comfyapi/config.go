@@ -48,6 +48,8 @@ type Gateway interface {
 	Catalog() *workflow.Catalog
 	// Backends lists the backends, in configuration order.
 	Backends(ctx context.Context) ([]gateway.Backend, error)
+	// CheckWebhook refuses a webhook URL the URL policy forbids.
+	CheckWebhook(url string) error
 }
 
 var _ Gateway = (*gateway.Service)(nil)

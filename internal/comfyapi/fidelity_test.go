@@ -24,13 +24,27 @@ func TestFidelity(t *testing.T) {
 	if *fidelityOnly != "" {
 		opts.Only = strings.Split(*fidelityOnly, ",")
 	}
-	fidelity.Run(t, func(tb testing.TB) fidelity.Target {
-		// The captured server had no model files. One prompt in ComfyUI's
-		// hands at a time: with the fleet's usual prefetch (two), the next
-		// prompt would already sit in the backend's queue, and the
-		// captures' queue views and run order (front, number) would differ.
-		none := []string{}
-		e := newFleetEnv(tb, fleetEnvOptions{backends: 1, maxInflight: 1,
+	// One prompt in ComfyUI's hands at a time: with the fleet's usual
+	// prefetch (two), the next prompt would already sit in the backend's
+	// queue, committed to run next, and the captures' run order (front,
+	// number) would differ.
+	fidelity.Run(t, fidelityTarget(1), opts)
+}
+
+// TestFidelityQueueWithPrefetch replays the captures of the queue while a
+// prompt runs (/queue, /prompt, deleting and interrupting prompts) with
+// the fleet's usual prefetch: the prompt already in the backend's queue
+// has not started, so it is pending, as in ComfyUI.
+func TestFidelityQueueWithPrefetch(t *testing.T) {
+	fidelity.Run(t, fidelityTarget(2), fidelity.Options{Only: []string{"04-queue-busy", "08-queue-delete", "09-interrupt"}})
+}
+
+// fidelityTarget is comfygate in front of one simulated backend that is
+// given up to inflight prompts at once.
+func fidelityTarget(inflight int) fidelity.NewTarget {
+	return func(tb testing.TB) fidelity.Target {
+		none := []string{} // the captured server had no model files
+		e := newFleetEnv(tb, fleetEnvOptions{backends: 1, maxInflight: inflight,
 			sim: comfysim.Options{Checkpoints: none, Loras: none, VAEs: none, Embeddings: none}})
 		return fidelity.Target{BaseURL: e.srv.URL, Control: fidelity.Controls{
 			SetNodeDelay: func(_ context.Context, class string, d time.Duration) error {
@@ -38,5 +52,5 @@ func TestFidelity(t *testing.T) {
 				return nil
 			},
 		}}
-	}, opts)
+	}
 }

@@ -8,9 +8,11 @@ import (
 	"image/png"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 func testPNG(tb testing.TB, w, h int, c color.NRGBA) []byte {
@@ -157,7 +159,7 @@ func TestOutputNamesUniqueAcrossBackends(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		return n.Filename
 	}
 	if got := name("j1", "gpu-1", false); got != "ComfyUI_00001_.png" {
 		t.Errorf("first file: %s", got)
@@ -176,8 +178,43 @@ func TestOutputNamesUniqueAcrossBackends(t *testing.T) {
 	}
 	plain := comfy.FileRef{Filename: "clip.mp4", Type: "output"}
 	for i, want := range []string{"clip.mp4", "clip (1).mp4"} {
-		if got, _ := h.names.outputName(ctx, "", "v"+itoa(i), "gpu-1", plain, false); got != want {
-			t.Errorf("plain name %d: %s, want %s", i, got, want)
+		if got, _ := h.names.outputName(ctx, "", "v"+itoa(i), "gpu-1", plain, false); got.Filename != want {
+			t.Errorf("plain name %d: %s, want %s", i, got.Filename, want)
+		}
+	}
+}
+
+// TestOutputNamesLeaveOutTheOutputFolder: a file the backend wrote in one
+// of comfygate's output folders (job.OutputFolder) is shown in the folder
+// the graph asked for, with a counter of that folder, and /history and
+// /view agree on it.
+func TestOutputNamesLeaveOutTheOutputFolder(t *testing.T) {
+	h, store := newIdleHandler(t)
+	ctx := context.Background()
+	f1, f2 := job.OutputFolder(strings.Repeat("a1", 16)), job.OutputFolder(strings.Repeat("b2", 16))
+	tests := []struct {
+		name, job, sub    string
+		wantName, wantSub string
+	}{
+		{"the output folder itself", "j1", f1, "ComfyUI_00001_.png", ""},
+		{"a folder the graph asked for", "j2", f1 + "/portraits", "ComfyUI_00001_.png", "portraits"},
+		{"the next job in that folder", "j3", f2 + "/portraits", "ComfyUI_00002_.png", "portraits"},
+		{"the next job in the root", "j4", f2, "ComfyUI_00002_.png", ""},
+		{"a folder that is not one", "j5", "comfygate/j1", "ComfyUI_00001_.png", "comfygate/j1"},
+	}
+	for _, tt := range tests {
+		ref := comfy.FileRef{Filename: "ComfyUI_00001_.png", Subfolder: tt.sub, Type: "output"}
+		got, err := h.names.outputName(ctx, "", tt.job, "gpu-1", ref, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := comfy.FileRef{Filename: tt.wantName, Subfolder: tt.wantSub, Type: "output"}
+		if got != want {
+			t.Errorf("%s: shown as %+v, want %+v", tt.name, got, want)
+		}
+		f, err := store.GetComfyFile(ctx, "", "output", tt.wantSub, tt.wantName)
+		if err != nil || f.OriginSubfolder != tt.sub || f.JobID != tt.job {
+			t.Errorf("%s: stored %+v, %v; want the backend's subfolder %q as its origin", tt.name, f, err, tt.sub)
 		}
 	}
 }

@@ -34,7 +34,7 @@ func (h *Handler) historyEntry(ctx context.Context, j *job.Job, m job.ComfyMeta)
 	cached := cachedNodes(e.Status)
 	outputs := make(map[string]json.RawMessage, len(e.Outputs))
 	for node, out := range e.Outputs {
-		renamed, err := renameFiles(out, func(ref comfy.FileRef) (string, error) {
+		renamed, err := renameFiles(out, func(ref comfy.FileRef) (comfy.FileRef, error) {
 			return h.names.outputName(ctx, j.Owner, j.ID, j.Backend, ref, cached[node])
 		})
 		if err != nil {
@@ -173,10 +173,11 @@ func endEvent(j *job.Job, pid string) comfy.Event {
 	return nil
 }
 
-// renameFiles replaces the filename of every file object in a node's UI
-// output ({"images": [{"filename", "subfolder", "type"}], ...}) of type
-// output or temp with the name rename gives; everything else is kept.
-func renameFiles(out json.RawMessage, rename func(comfy.FileRef) (string, error)) (json.RawMessage, error) {
+// renameFiles replaces the filename and subfolder of every file object in
+// a node's UI output ({"images": [{"filename", "subfolder", "type"}], ...})
+// of type output or temp with the ones rename gives; everything else is
+// kept.
+func renameFiles(out json.RawMessage, rename func(comfy.FileRef) (comfy.FileRef, error)) (json.RawMessage, error) {
 	var keys map[string]json.RawMessage
 	if json.Unmarshal(out, &keys) != nil {
 		return out, nil
@@ -189,21 +190,13 @@ func renameFiles(out json.RawMessage, rename func(comfy.FileRef) (string, error)
 		}
 		itemChanged := false
 		for i, it := range items {
-			var obj map[string]json.RawMessage
-			if json.Unmarshal(it, &obj) != nil {
-				continue
-			}
-			var ref comfy.FileRef
-			if json.Unmarshal(it, &ref) != nil || ref.Filename == "" || ref.Type == comfy.FileTypeInput {
-				continue
-			}
-			name, err := rename(ref)
+			renamed, ok, err := renameFile(it, rename)
 			if err != nil {
 				return nil, err
 			}
-			obj["filename"], _ = json.Marshal(name)
-			items[i], _ = json.Marshal(obj)
-			itemChanged = true
+			if ok {
+				items[i], itemChanged = renamed, true
+			}
 		}
 		if itemChanged {
 			keys[k], _ = json.Marshal(items)
@@ -214,4 +207,27 @@ func renameFiles(out json.RawMessage, rename func(comfy.FileRef) (string, error)
 		return out, nil
 	}
 	return json.Marshal(keys)
+}
+
+// renameFile renames one item of a UI output list if it is a file object
+// of type output or temp; ok is false when it is left as it is.
+func renameFile(it json.RawMessage, rename func(comfy.FileRef) (comfy.FileRef, error)) (json.RawMessage, bool, error) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(it, &obj) != nil {
+		return nil, false, nil
+	}
+	var ref comfy.FileRef
+	if json.Unmarshal(it, &ref) != nil || ref.Filename == "" || ref.Type == comfy.FileTypeInput {
+		return nil, false, nil
+	}
+	shown, err := rename(ref)
+	if err != nil {
+		return nil, false, err
+	}
+	obj["filename"], _ = json.Marshal(shown.Filename)
+	if _, has := obj["subfolder"]; has || shown.Subfolder != ref.Subfolder {
+		obj["subfolder"], _ = json.Marshal(shown.Subfolder)
+	}
+	out, _ := json.Marshal(obj)
+	return out, true, nil
 }

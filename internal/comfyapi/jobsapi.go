@@ -16,19 +16,29 @@ import (
 
 // The /api/jobs routes of newer ComfyUI versions, over comfygate's jobs.
 
+// statusStates are the job states each /api/jobs status may be in. A
+// dispatched job is in_progress once it executes and pending while it
+// waits in its backend's queue (Handler.jobStatus tells which).
 var statusStates = map[string][]job.State{
-	comfy.JobPending:    pendingStates,
-	comfy.JobInProgress: runningStates,
+	comfy.JobPending:    activeStates(),
+	comfy.JobInProgress: boundStates,
 	comfy.JobCompleted:  {job.StateSucceeded},
 	comfy.JobFailed:     {job.StateFailed},
 	comfy.JobCancelled:  {job.StateCancelled},
 }
 
-func statusOf(j *job.Job) string {
-	for s, states := range statusStates {
-		if slices.Contains(states, j.State) {
-			return s
-		}
+// jobStatus is j's /api/jobs status: in_progress only while it executes,
+// as ComfyUI reports only its running prompt so.
+func (h *Handler) jobStatus(j *job.Job) string {
+	switch {
+	case h.running(j):
+		return comfy.JobInProgress
+	case j.State == job.StateSucceeded:
+		return comfy.JobCompleted
+	case j.State == job.StateFailed:
+		return comfy.JobFailed
+	case j.State == job.StateCancelled:
+		return comfy.JobCancelled
 	}
 	return comfy.JobPending
 }
@@ -37,7 +47,11 @@ func statusOf(j *job.Job) string {
 func statesOf(statuses []string) []job.State {
 	var states []job.State
 	for _, s := range statuses {
-		states = append(states, statusStates[s]...)
+		for _, st := range statusStates[s] {
+			if !slices.Contains(states, st) {
+				states = append(states, st)
+			}
+		}
 	}
 	return states
 }
@@ -56,7 +70,7 @@ func (h *Handler) listJobsAPI(c *call) error {
 	}
 	all = slices.DeleteFunc(all, func(j *job.Job) bool {
 		m := job.ComfyMetaOf(j)
-		if m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) {
+		if m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) || !slices.Contains(jq.Statuses, h.jobStatus(j)) {
 			return true
 		}
 		id := workflowID(j.ExtraData)
@@ -173,7 +187,7 @@ func (h *Handler) cancelOne(ctx context.Context, owner, id string) bool {
 // jobView renders j as a newer ComfyUI's job object.
 func (h *Handler) jobView(ctx context.Context, j *job.Job, m job.ComfyMeta, full bool) (comfy.Job, error) {
 	created := j.CreatedAt.UnixMilli()
-	v := comfy.Job{ID: m.PromptIDFor(j), Status: statusOf(j), Priority: numberOf(j, m), CreateTime: &created,
+	v := comfy.Job{ID: m.PromptIDFor(j), Status: h.jobStatus(j), Priority: numberOf(j, m), CreateTime: &created,
 		WorkflowID: workflowID(j.ExtraData)}
 	if !j.StartedAt.IsZero() {
 		t := j.StartedAt.UnixMilli()

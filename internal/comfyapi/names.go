@@ -52,12 +52,13 @@ var counterName = regexp.MustCompile(`^(.+)_(\d{5,})(_?(?:\.[A-Za-z0-9]+)?)$`)
 // maxRenames bounds the candidates tried for one name.
 const maxRenames = 1000
 
-// outputName returns the name owner sees for the file backend wrote as ref
-// for job jobID. A file this job already showed keeps its name; so does a
-// cached output ComfyUI reports again under its old name (cached is true
-// for nodes of the run's execution_cached list). Anything else gets a new
-// name.
-func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, ref comfy.FileRef, cached bool) (string, error) {
+// outputName returns the name and subfolder owner sees for the file
+// backend wrote as ref for job jobID. A file this job already showed keeps
+// its name; so does a cached output ComfyUI reports again under its old
+// name (cached is true for nodes of the run's execution_cached list).
+// Anything else gets a new name, in the subfolder the job's graph asked
+// for (without comfygate's output folder on the backend, see job.OutputFolder).
+func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, ref comfy.FileRef, cached bool) (comfy.FileRef, error) {
 	typ := ref.Type
 	if typ == "" {
 		typ = comfy.FileTypeOutput
@@ -65,16 +66,16 @@ func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, re
 	prev, err := n.store.FindComfyFile(ctx, owner, backend, typ, ref.Subfolder, ref.Filename)
 	switch {
 	case err == nil && (prev.JobID == jobID || cached):
-		return prev.Filename, nil
+		return comfy.FileRef{Filename: prev.Filename, Subfolder: prev.Subfolder, Type: ref.Type}, nil
 	case err != nil && !errors.Is(err, job.ErrNotFound):
-		return "", fmt.Errorf("find name of %s: %w", ref.Filename, err)
+		return comfy.FileRef{}, fmt.Errorf("find name of %s: %w", ref.Filename, err)
 	}
-	f := &job.ComfyFile{Owner: owner, Type: typ, Subfolder: ref.Subfolder, JobID: jobID, Backend: backend,
-		OriginType: typ, OriginSubfolder: ref.Subfolder, OriginFilename: ref.Filename}
+	f := &job.ComfyFile{Owner: owner, Type: typ, Subfolder: job.ClientSubfolder(ref.Subfolder), JobID: jobID,
+		Backend: backend, OriginType: typ, OriginSubfolder: ref.Subfolder, OriginFilename: ref.Filename}
 	if err := n.create(ctx, f, ref.Filename); err != nil {
-		return "", err
+		return comfy.FileRef{}, err
 	}
-	return f.Filename, nil
+	return comfy.FileRef{Filename: f.Filename, Subfolder: f.Subfolder, Type: ref.Type}, nil
 }
 
 // create stores f under the first free name derived from want.

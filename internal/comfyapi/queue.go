@@ -1,6 +1,7 @@
 package comfyapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,9 +22,16 @@ import (
 const maxListed = 10000
 
 var (
+	// pendingStates are the jobs still in comfygate's own queue.
 	pendingStates = []job.State{job.StateQueued, job.StateRetrying}
-	runningStates = []job.State{job.StateDispatched, job.StateRunning}
+	// boundStates are the jobs a backend has: prefetched into its ComfyUI
+	// queue (dispatched) or executing there. Only those h.running says
+	// execute are "running" to ComfyUI's clients; the rest are pending.
+	boundStates = []job.State{job.StateDispatched, job.StateRunning}
 )
+
+// activeStates are the jobs ComfyUI would count in queue_remaining.
+func activeStates() []job.State { return append(slices.Clone(pendingStates), boundStates...) }
 
 // listJobs returns up to max of owner's jobs in states, in order (oldest
 // first with job.OrderAsc).
@@ -48,37 +56,51 @@ func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State
 }
 
 // getQueue is GET /queue: the caller's part of the gateway-wide queue as
-// ComfyUI's 5-element arrays. queue_running lists every job a backend has
-// (dispatched or running), not at most one as in ComfyUI: a fleet runs
-// several at once, and clients that poll /queue to learn whether a prompt
-// is still in the works must find every one of them. queue_pending is in
-// run order.
+// ComfyUI's 5-element arrays. queue_running lists what executes, as in
+// ComfyUI, but one prompt per busy backend rather than at most one: a
+// fleet runs several at once. A prompt a backend holds in its own queue
+// (prefetched, not started) is pending, as it is in that backend's
+// /queue. queue_pending is in run order: the prefetched prompts first,
+// then comfygate's queue.
 func (h *Handler) getQueue(c *call) error {
-	ctx := c.r.Context()
-	active, err := h.listJobs(ctx, c.owner, append(slices.Clone(pendingStates), runningStates...), maxListed, job.OrderAsc)
+	active, err := h.listJobs(c.r.Context(), c.owner, activeStates(), maxListed, job.OrderAsc)
 	if err != nil {
 		return failed("reading the queue", err)
 	}
-	var pending []*job.Job
+	running, pending := h.splitQueue(active)
 	resp := comfy.QueueStatus{Running: []comfy.QueueItem{}, Pending: []comfy.QueueItem{}}
-	for _, j := range active {
-		if j.State.Active() {
-			resp.Running = append(resp.Running, queueItem(j, job.ComfyMetaOf(j)))
-		} else {
-			pending = append(pending, j)
-		}
+	for _, j := range running {
+		resp.Running = append(resp.Running, queueItem(j, job.ComfyMetaOf(j)))
 	}
-	slices.SortStableFunc(pending, func(a, b *job.Job) int {
-		if a.Priority != b.Priority {
-			return b.Priority - a.Priority
-		}
-		return int(a.Seq - b.Seq)
-	})
 	for _, j := range pending {
 		resp.Pending = append(resp.Pending, queueItem(j, job.ComfyMetaOf(j)))
 	}
 	writeJSON(c.w, http.StatusOK, resp)
 	return nil
+}
+
+// splitQueue divides active jobs (oldest first) into those that execute
+// and the pending rest in run order: prefetched onto a backend first,
+// then comfygate's queue by priority, FIFO within one.
+func (h *Handler) splitQueue(active []*job.Job) (running, pending []*job.Job) {
+	var waiting []*job.Job
+	for _, j := range active {
+		switch {
+		case h.running(j):
+			running = append(running, j)
+		case j.State.Active():
+			pending = append(pending, j)
+		default:
+			waiting = append(waiting, j)
+		}
+	}
+	slices.SortStableFunc(waiting, func(a, b *job.Job) int {
+		if a.Priority != b.Priority {
+			return b.Priority - a.Priority
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	return running, append(pending, waiting...)
 }
 
 // queueItem is [number, prompt_id, prompt, extra_data, outputs] as the
@@ -110,7 +132,7 @@ func publicExtra(raw json.RawMessage) json.RawMessage {
 		return json.RawMessage("{}")
 	}
 	for k := range m {
-		if secretKey(k) {
+		if secretKey(k) || k == extraKey {
 			delete(m, k)
 		}
 	}
@@ -138,9 +160,10 @@ func (h *Handler) getPrompt(c *call) error {
 }
 
 // postQueue is POST /queue: {"clear": true} cancels the caller's pending
-// jobs, {"delete": [ids]} the named ones that are still pending; a job a
-// backend has is not touched (as ComfyUI leaves the running prompt). An
-// empty 200, or the 500s Python raises on odd bodies.
+// jobs, {"delete": [ids]} the named ones that are still pending (those
+// queue_pending lists); a prompt that executes is not touched, as ComfyUI
+// leaves its running prompt. An empty 200, or the 500s Python raises on
+// odd bodies.
 func (h *Handler) postQueue(c *call) error {
 	v, err := h.readJSON(c)
 	if err != nil {
@@ -152,7 +175,7 @@ func (h *Handler) postQueue(c *call) error {
 		return errPython
 	}
 	if clear {
-		if targets, err = h.listJobs(c.r.Context(), c.owner, pendingStates, maxListed, job.OrderAsc); err != nil {
+		if targets, err = h.listJobs(c.r.Context(), c.owner, activeStates(), maxListed, job.OrderAsc); err != nil {
 			return failed("reading the queue", err)
 		}
 	}
@@ -190,13 +213,30 @@ func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, error) {
 	return out, nil
 }
 
-// cancelPending cancels those of jobs that still wait in comfygate's queue
-// and sends one status broadcast, as ComfyUI does per queue change. It
-// reports whether any was cancelled.
+// cancelPending cancels those of jobs that are pending (in comfygate's
+// queue, or prefetched into a backend's) and sends one status broadcast,
+// as ComfyUI does per queue change. It reports whether any was cancelled.
+//
+// A prefetched prompt is deleted from its backend's queue; should the
+// backend start it in the moment between, the fleet interrupts it, where
+// ComfyUI, deciding both under one lock, would have let it run: either
+// way the caller's "not this one" holds.
 func (h *Handler) cancelPending(ctx context.Context, owner string, jobs []*job.Job) bool {
+	// comfygate's queue first: a backend slot freed by a prefetched prompt
+	// must not pull in a job that is about to be cancelled too.
+	jobs = slices.Clone(jobs)
+	slices.SortStableFunc(jobs, func(a, b *job.Job) int {
+		switch {
+		case a.State.Active() == b.State.Active():
+			return 0
+		case b.State.Active():
+			return -1
+		}
+		return 1
+	})
 	changed, cancelled := false, false
 	for _, j := range jobs {
-		if !j.State.Dispatchable() {
+		if !h.pending(j) {
 			continue
 		}
 		got, err := h.gw.CancelJob(ctx, owner, j.ID)
@@ -239,7 +279,7 @@ func (h *Handler) postInterrupt(c *call) error {
 				targets = append(targets, j)
 			}
 		}
-	} else if targets, err = h.listJobs(ctx, c.owner, runningStates, maxListed, job.OrderAsc); err != nil {
+	} else if targets, err = h.listJobs(ctx, c.owner, boundStates, maxListed, job.OrderAsc); err != nil {
 		return failed("reading the queue", err)
 	}
 	for _, j := range targets {
@@ -254,14 +294,21 @@ func (h *Handler) postInterrupt(c *call) error {
 	return nil
 }
 
-// running reports whether j runs on its backend: the store says so, or
-// the relay already told clients so (the store follows a moment later).
+// running reports whether j executes on its backend: the store says so,
+// or the relay already told clients so (the store follows a moment later).
+// A dispatched job that has not started waits in the backend's queue.
 func (h *Handler) running(j *job.Job) bool {
 	if j.State == job.StateRunning {
 		return true
 	}
 	_, ok := h.relay.started.Load(j.ID)
 	return ok && j.State == job.StateDispatched
+}
+
+// pending reports whether j waits: in comfygate's queue, or prefetched
+// into its backend's and not started there.
+func (h *Handler) pending(j *job.Job) bool {
+	return j.State.Dispatchable() || j.State.Active() && !h.running(j)
 }
 
 // postFree is POST /free. Single-tenant, it is passed to every healthy

@@ -247,7 +247,7 @@ func (r *relay) executed(js *jobState, e comfy.Executed) {
 				backend = j.Backend
 			}
 		}
-		out, err := renameFiles(e.Output, func(ref comfy.FileRef) (string, error) {
+		out, err := renameFiles(e.Output, func(ref comfy.FileRef) (comfy.FileRef, error) {
 			return r.h.names.outputName(ctx, info.owner, id, backend, ref, cached)
 		})
 		return func() {

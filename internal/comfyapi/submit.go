@@ -42,10 +42,14 @@ func (h *Handler) postPrompt(c *call) error {
 	if err != nil {
 		return fmt.Errorf("encode graph: %w", err)
 	}
+	extra, hook, err := takeWebhook(body.ExtraDataWithClientID(), h.gw.CheckWebhook)
+	if err != nil {
+		return invalidPrompt("Invalid webhook", err.Error())
+	}
 	sub := job.Submission{
 		Source: job.SourceComfy, Owner: c.owner, ClientID: clientID, HasClientID: hasClient,
-		Number: num.lit, ExtraData: body.ExtraDataWithClientID(), Prompt: graph, Outputs: res.Outputs,
-		Priority: num.tier,
+		Number: num.lit, ExtraData: extra, Prompt: graph, Outputs: res.Outputs,
+		Priority: num.tier, Webhook: hook.URL, WebhookEvents: hook.Events,
 	}
 	if body.HasPromptID {
 		sub.PromptID = body.PromptID

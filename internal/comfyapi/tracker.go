@@ -31,8 +31,7 @@ func newTracker() *tracker {
 func (t *tracker) load(ctx context.Context, s Store) error {
 	byOwner := map[string]map[string]job.State{}
 	ownerOf := map[string]string{}
-	f := job.JobFilter{States: append(append([]job.State{}, pendingStates...), runningStates...),
-		Order: job.OrderAsc, Limit: job.MaxListLimit}
+	f := job.JobFilter{States: activeStates(), Order: job.OrderAsc, Limit: job.MaxListLimit}
 	for {
 		page, next, err := s.ListJobs(ctx, f)
 		if err != nil {

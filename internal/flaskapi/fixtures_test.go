@@ -14,6 +14,9 @@ import (
 
 const submittedID = "0f6f7a8e-1111-4222-8333-944455556666"
 
+// outputFolder is where a backend wrote job-done's files.
+var outputFolder = job.OutputFolder("5e1e0ab1c2d3e4f5a6b7c8d9e0f1a2b3")
+
 // fixtureJobs are alice's jobs in every state, and one of bob's.
 func fixtureJobs() []*job.Job {
 	graph := json.RawMessage(`{"9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "ComfyUI"}}}`)
@@ -28,9 +31,12 @@ func fixtureJobs() []*job.Job {
 		{ID: "job-retrying", Owner: "alice", Seq: 2, State: job.StateRetrying, CreatedAt: t0},
 		{ID: "job-running", Owner: "alice", Seq: 3, State: job.StateRunning, CreatedAt: t0, StartedAt: at(time.Second),
 			Progress: job.Progress{Node: "3", NodeType: "KSampler", Value: 5, Max: 20, Fraction: 0.4, NodesDone: 3, NodesTotal: 7}},
+		// The backend wrote job-done's files in an output folder of
+		// comfygate's (job.OutputFolder); callers see the folders the
+		// graph asked for.
 		done("job-done", []job.Output{
-			{ArtifactID: imageID1, NodeID: "9", Kind: "images", Filename: "ComfyUI_00001_.png", Type: "output", ContentType: "image/png", Size: 10},
-			{ArtifactID: imageID2, NodeID: "9", Kind: "images", Filename: "ComfyUI_00002_.png", Subfolder: "portraits", Type: "output"},
+			{ArtifactID: imageID1, NodeID: "9", Kind: "images", Filename: "ComfyUI_00001_.png", Subfolder: outputFolder, Type: "output", ContentType: "image/png", Size: 10},
+			{ArtifactID: imageID2, NodeID: "9", Kind: "images", Filename: "ComfyUI_00002_.png", Subfolder: outputFolder + `\portraits`, Type: "output"},
 			{ArtifactID: tempID, NodeID: "10", Kind: "images", Filename: "ComfyUI_temp_abcde_00001_.png", Type: "temp"},
 			{NodeID: "12", Kind: "text", Text: "HELLO, WORLD"},
 		}),

@@ -118,7 +118,8 @@ func message(event string, data any) comfy.StatusMessage {
 }
 
 // nodeOutputs regroups a job's outputs into ComfyUI's per-node UI output:
-// {"9": {"images": [{filename, subfolder, type}]}, "12": {"text": ["..."]}}.
+// {"9": {"images": [{filename, subfolder, type}]}, "12": {"text": ["..."]}},
+// each file in the subfolder its graph asked for.
 func nodeOutputs(outs []job.Output) map[string]json.RawMessage {
 	byNode := map[string]map[string][]any{}
 	for _, o := range outs {
@@ -131,7 +132,7 @@ func nodeOutputs(outs []job.Output) map[string]json.RawMessage {
 			kinds[o.Kind] = append(kinds[o.Kind], o.Text)
 			continue
 		}
-		kinds[o.Kind] = append(kinds[o.Kind], comfy.FileRef{Filename: o.Filename, Subfolder: o.Subfolder, Type: orDefault(o.Type, comfy.FileTypeOutput)})
+		kinds[o.Kind] = append(kinds[o.Kind], comfy.FileRef{Filename: o.Filename, Subfolder: job.ClientSubfolder(o.Subfolder), Type: orDefault(o.Type, comfy.FileTypeOutput)})
 	}
 	out := make(map[string]json.RawMessage, len(byNode))
 	for id, kinds := range byNode {

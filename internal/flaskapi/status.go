@@ -163,7 +163,7 @@ func (h *Handler) imagesOf(r *http.Request, j *job.Job) []imageRef {
 		if o.Kind != "images" || o.ArtifactID == "" {
 			continue
 		}
-		out = append(out, imageRef{Filename: o.Filename, Subfolder: o.Subfolder,
+		out = append(out, imageRef{Filename: o.Filename, Subfolder: job.ClientSubfolder(o.Subfolder),
 			Type: orDefault(o.Type, "output"), URL: base + o.ArtifactID})
 	}
 	return out

@@ -20,7 +20,8 @@ const (
 	// StateHealthy: the last probe answered and the socket is up.
 	StateHealthy BackendState = "healthy"
 	// StateDegraded: a probe or request failed, or the socket is
-	// reconnecting, but not for long enough to give up on it.
+	// reconnecting, but not for long enough to give up on it; or the
+	// prompt it runs stalled (StallTimeout) and it has not spoken since.
 	StateDegraded BackendState = "degraded"
 	// StateDown: DownAfter probes failed in a row, or the socket stayed
 	// down longer than SocketGrace.
@@ -50,11 +51,16 @@ type Backend struct {
 	client   *comfy.Client
 	clientID string // our socket's id; every prompt is posted with it
 
-	health   atomic.Int32
-	draining atomic.Bool
-	removed  atomic.Bool
-	inflight atomic.Int32 // reserved slots: runs submitted or about to be
-	socketUp atomic.Bool
+	health atomic.Int32
+	// stalled: the prompt it runs went silent for StallTimeout; no new
+	// jobs until it speaks again (stall.go). Independent of health,
+	// because a stuck ComfyUI still answers its probes.
+	stalled   atomic.Bool
+	stalledAt atomic.Int64 // unix ns
+	draining  atomic.Bool
+	removed   atomic.Bool
+	inflight  atomic.Int32 // reserved slots: runs submitted or about to be
+	socketUp  atomic.Bool
 	// socketGen counts connections; a run that saw no reconnect since it
 	// was posted heard every event of its prompt.
 	socketGen atomic.Int64
@@ -64,6 +70,13 @@ type Backend struct {
 	// socketDownAt is when the socket last went down (unix ns), 0 while up.
 	socketDownAt atomic.Int64
 	lastUsed     atomic.Int64 // unix ns of the last reservation
+	// workedAt is when its socket last showed the worker moving (unix ns):
+	// an execution frame of any prompt (stall.go).
+	workedAt atomic.Int64
+	// stallInterruptAt is when we last interrupted a stalled prompt here
+	// (unix ns): ComfyUI's interrupt flag is global, and may land on the
+	// prompt after it (finish.go).
+	stallInterruptAt atomic.Int64
 
 	caps atomic.Pointer[capabilities]
 	// catalogStale asks the health loop to reload /object_info.
@@ -101,6 +114,9 @@ type fileRecord struct {
 	ArtifactID  string
 	ContentType string
 	Size        int64
+	// Filename renames the output when it was re-encoded to the job's
+	// delivery format; "" keeps the backend's name.
+	Filename string
 }
 
 // maxFileRecords bounds Backend.files.
@@ -127,6 +143,8 @@ func (b *Backend) State() BackendState {
 	switch {
 	case b.draining.Load():
 		return StateDraining
+	case b.health.Load() == healthHealthy && b.stalled.Load():
+		return StateDegraded
 	case b.health.Load() == healthHealthy:
 		return StateHealthy
 	case b.health.Load() == healthDegraded:
@@ -139,7 +157,7 @@ func (b *Backend) State() BackendState {
 
 // accepting reports whether placement may give this backend new jobs.
 func (b *Backend) accepting() bool {
-	return b.health.Load() == healthHealthy && !b.draining.Load() && !b.removed.Load()
+	return b.health.Load() == healthHealthy && !b.stalled.Load() && !b.draining.Load() && !b.removed.Load()
 }
 
 func (b *Backend) hasFreeSlot() bool { return int(b.inflight.Load()) < b.cfg.MaxInflight }
@@ -290,6 +308,19 @@ func (b *Backend) recordFile(ref comfy.FileRef, rec fileRecord) {
 		}
 	}
 	b.files[ref] = rec
+}
+
+// folderInUse reports whether a run other than self saves into self's
+// output folder on b.
+func (b *Backend) folderInUse(self *run) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.runs {
+		if r != self && r.folder == self.folder {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Backend) fileFor(ref comfy.FileRef) (fileRecord, bool) {

@@ -71,9 +71,9 @@ func (f *Fleet) cancelQueued(ctx context.Context, jobID string) (*job.Job, bool,
 	})
 	switch {
 	case err == nil:
-		f.publishJobEvent(j, ev)
 		f.m.finished.WithLabelValues(string(job.StateCancelled)).Inc()
 		f.m.jobs.ended(j)
+		f.publishJobEvent(j, ev)
 		return j, true, nil
 	case errors.Is(err, job.ErrConflict) && current != nil:
 		return current, current.State.Terminal(), nil

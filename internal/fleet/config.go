@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/comfygate/comfygate/internal/events"
@@ -36,6 +38,18 @@ type BackendConfig struct {
 	// Headers are sent with every request and the WebSocket upgrade (for a
 	// ComfyUI behind an authenticating proxy).
 	Headers http.Header
+	// OutputDir is ComfyUI's output directory as this process sees it,
+	// for a backend on the same host (or sharing the directory): an
+	// absolute path to an existing directory. The files save nodes wrote
+	// in comfygate's output folders there (job.OutputFolder) are then read
+	// from disk instead of downloaded through /view, and a folder is
+	// removed once its files are stored, so the backend keeps no copies.
+	// Other outputs
+	// (previews in ComfyUI's temp directory, files of custom save nodes)
+	// are downloaded and left as they are, and so is a file not found on
+	// disk. Default "": every output is downloaded and left on the
+	// backend.
+	OutputDir string
 }
 
 // Config configures a Fleet. Zero values take the documented defaults.
@@ -75,6 +89,12 @@ type Config struct {
 	// MaxAttempts bounds dispatches per job (a job's own MaxAttempts wins
 	// when set). Default 3.
 	MaxAttempts int
+	// MaxCrashRetries bounds how often a job whose backend died while
+	// running it is retried; one more death fails it as a suspected
+	// crasher (error type "suspected_crash", naming the backends it took
+	// down). Default 1; NoCrashRetries fails it at the first death. It
+	// applies within MaxAttempts. See crash.go.
+	MaxCrashRetries int
 	// ProbeInterval is how often each backend's /system_stats is probed.
 	// Default 5s.
 	ProbeInterval time.Duration
@@ -88,9 +108,16 @@ type Config struct {
 	// ReconnectBackoff is the first wait before redialling a dropped
 	// socket; it doubles up to ProbeInterval. Default 500ms.
 	ReconnectBackoff time.Duration
-	// StallTimeout: a run with no events for this long is reconciled from
-	// /queue and /history. A run still listed in the backend's /queue is
-	// not stalled (long video jobs never time out). Default 60s.
+	// StallTimeout: a run the backend is running but says nothing about
+	// for this long (no executing, progress, preview or other frame for
+	// its prompt on our socket) is stalled: it is interrupted there and
+	// retried elsewhere, the prompts waiting behind it in that backend's
+	// queue are moved, and the backend takes no new jobs until it speaks
+	// again (see stall.go). Any run silent this long is also reconciled
+	// from /queue and /history, in case its end was lost. Long jobs never
+	// time out as long as the backend keeps reporting; set it above the
+	// longest silent node of your workflows (a model load, a VAE decode
+	// of a long video). Default 2m.
 	StallTimeout time.Duration
 	// PollInterval is how often a run whose events cannot reach our socket
 	// (re-attached after a restart under another client id) polls. Default 1s.
@@ -134,6 +161,10 @@ type Config struct {
 	MaxOutputBytes int64
 }
 
+// NoCrashRetries as Config.MaxCrashRetries fails a job the first time its
+// backend dies while running it.
+const NoCrashRetries = -1
+
 // Defaults.
 const (
 	DefaultMaxInflight      = 2
@@ -141,7 +172,8 @@ const (
 	DefaultProbeInterval    = 5 * time.Second
 	DefaultDownAfter        = 3
 	DefaultSocketGrace      = 10 * time.Second
-	DefaultStallTimeout     = 60 * time.Second
+	DefaultStallTimeout     = 2 * time.Minute
+	DefaultMaxCrashRetries  = 1
 	DefaultReconnectBackoff = 500 * time.Millisecond
 	DefaultPollInterval     = time.Second
 	DefaultRefreshInterval  = 2 * time.Second
@@ -177,6 +209,9 @@ func (c Config) withDefaults() Config {
 	def(&c.RequestTimeout, DefaultRequestTimeout)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxCrashRetries == 0 {
+		c.MaxCrashRetries = DefaultMaxCrashRetries
 	}
 	if c.DownAfter <= 0 {
 		c.DownAfter = DefaultDownAfter
@@ -242,6 +277,24 @@ func (b BackendConfig) validate() error {
 	u, err := url.Parse(b.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("url %q: want http(s)://host[:port][/prefix]", b.URL)
+	}
+	return checkOutputDir(b.OutputDir)
+}
+
+// checkOutputDir accepts "" or an absolute path to an existing directory.
+func checkOutputDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("output_dir %q: want an absolute path", dir)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("output_dir: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("output_dir %q: not a directory", dir)
 	}
 	return nil
 }

@@ -18,7 +18,9 @@ func (r *run) claim(ctx context.Context) (*job.Job, bool) {
 		return nil, false
 	}
 	now := r.f.clock.Now()
+	cancelled := false
 	j, ev, err := r.f.store.UpdateJobWithEvent(ctx, r.jobID, func(j *job.Job) (*job.Event, error) {
+		cancelled = j.State.Dispatchable() && j.CancelRequested
 		if !j.State.Dispatchable() || j.CancelRequested {
 			return nil, job.ErrConflict
 		}
@@ -33,6 +35,12 @@ func (r *run) claim(ctx context.Context) (*job.Job, bool) {
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) && !errors.Is(err, job.ErrNotFound) {
 			r.f.log.Error("fleet: claim failed", "job", r.jobID, "err", err)
+		}
+		if cancelled {
+			// A cancel reached the job while a run was handing it back
+			// to the queue (a retry or a move): end it here, or it waits
+			// for a dispatch that never comes.
+			_, _, _ = r.f.cancelQueued(ctx, r.jobID)
 		}
 		return nil, false
 	}
@@ -52,6 +60,9 @@ func (r *run) submit(ctx context.Context, j *job.Job) verdict {
 		return r.submitFailed(ctx, err)
 	}
 	graph := j.Graph
+	if r.folder != "" {
+		graph = intoFolder(graph, r.classOf, r.folder)
+	}
 	if needsCacheBust(j) {
 		graph, r.busted = bustCache(graph, r.promptID), true
 	}
@@ -79,7 +90,8 @@ func (r *run) submit(ctx context.Context, j *job.Job) verdict {
 	if resp.PartiallyValid() {
 		r.f.log.Warn("fleet: backend dropped some outputs that failed validation", "job", r.jobID, "nodes", len(resp.NodeErrors))
 	}
-	r.phase = phaseQueued
+	r.setNumber(resp.Number)
+	r.setPhase(phaseQueued)
 	return keepGoing
 }
 
@@ -103,7 +115,7 @@ func (r *run) submitFailed(ctx context.Context, err error) verdict {
 	}
 	r.f.log.Warn("fleet: submit failed", "job", r.jobID, "backend", r.b.ID(), "err", err)
 	r.f.markDegraded(r.b, "submit failed", err)
-	r.phase = phaseQueued // from here on the prompt may exist on the backend
+	r.setPhase(phaseQueued) // from here on the prompt may exist on the backend
 	v := r.reconcile(ctx, "submit failed")
 	if v == vLost {
 		r.retry(ctx, outcomeSubmit, "submit to backend failed: "+err.Error())

@@ -31,4 +31,10 @@
 //   - ComfyUI's cache pitfall is handled by copying outputs at every job's
 //     end and, when a cached answer names deleted files, one re-run with a
 //     cache-busting input (cachebust.go).
+//   - A backend's death is charged to the prompt it was running; a job
+//     charged too often fails as a suspected crasher (crash.go).
+//   - A running prompt its backend goes silent on is interrupted and
+//     retried; the backend takes no jobs until it speaks (stall.go).
+//   - A job waiting in a backend's queue moves to a backend that can start
+//     it now, once /queue and /history prove it never started (move.go).
 package fleet

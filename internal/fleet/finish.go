@@ -53,7 +53,7 @@ func (r *run) finish(ctx context.Context) {
 // start we saw, with no reconnect since the prompt was posted.
 func (r *run) heardAll() (comfy.HistoryEntry, bool) {
 	o := r.obs
-	if r.f.cfg.VerifyHistory || !o.start || !o.success || o.merged || r.foreign ||
+	if r.f.cfg.VerifyHistory || !o.start || !o.success || o.merged || r.blind.Load() ||
 		r.socketGen == 0 || r.socketGen != r.b.socketGen.Load() {
 		return comfy.HistoryEntry{}, false
 	}
@@ -129,7 +129,7 @@ func (r *run) succeeded(ctx context.Context, entry comfy.HistoryEntry) {
 // a run that lost its binding. The blobs are durable already (the
 // artifact store syncs each before Put returns).
 func (r *run) succeed(ctx context.Context, outs []job.Output) {
-	_, ok := r.updateEvents(ctx, func(j *job.Job, _ bool) ([]job.Event, error) {
+	j, evs, started, ok := r.transact(ctx, func(j *job.Job, _ bool) ([]job.Event, error) {
 		evs := make([]job.Event, 0, len(outs)+1)
 		for _, o := range outs {
 			evs = append(evs, *job.NewEvent(job.EventOutput, job.OutputDataOf(o)))
@@ -142,9 +142,12 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 		}
 		return append(evs, *end), nil
 	}, r.artifactsOf(outs)...)
-	if ok {
-		r.b.done.Add(1)
+	if !ok {
+		return
 	}
+	r.b.done.Add(1) // before the events, as the metrics are
+	r.announce(j, evs, started)
+	r.removeFolder()
 }
 
 // artifactsOf returns the artifact records of the run's file outputs.
@@ -165,6 +168,13 @@ func (r *run) artifactsOf(outs []job.Output) []*job.Artifact {
 // interrupted ends a run ComfyUI interrupted: cancelled if we asked for it
 // (now or before a restart), failed if someone else interrupted it.
 func (r *run) interrupted(ctx context.Context) {
+	if !r.cancelAsked && r.postedAt != 0 && r.b.stallInterruptAt.Load() >= r.postedAt {
+		// Our own stall handling interrupted the prompt before this one
+		// as it ended (ComfyUI's flag is global: stall.go). Not the
+		// job's doing, and not the user's: run it again.
+		r.retry(ctx, outcomeStallInterrupt, "interrupted on backend "+r.b.ID()+" by comfygate, which was interrupting a stalled prompt there")
+		return
+	}
 	r.update(ctx, func(j *job.Job) (*job.Event, error) {
 		if j.CancelRequested || r.cancelAsked {
 			j.Error = nil

@@ -47,6 +47,7 @@ type Fleet struct {
 
 	catalog  catalogCache
 	reqs     reqInterner
+	costs    *costModel // learned node durations, for progress
 	busy     busyTracker
 	ownsHTTP bool // the HTTP client is ours to close
 
@@ -77,6 +78,7 @@ func New(cfg Config) (*Fleet, error) {
 		policy:   cfg.Policy,
 		wake:     make(chan struct{}, 1),
 		runs:     make(map[string]*run),
+		costs:    newCostModel(),
 	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {

@@ -63,6 +63,13 @@ func (m *memArtifacts) OpenBlob(_ context.Context, id string) (io.ReadCloser, er
 	return io.NopCloser(bytes.NewReader(data)), nil
 }
 
+// remove deletes a blob, as deleting the jobs that made it does.
+func (m *memArtifacts) remove(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.blobs, id)
+}
+
 func (m *memArtifacts) get(id string) ([]byte, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -166,11 +173,13 @@ type env struct {
 	cancel context.CancelFunc
 }
 
-// testConfig returns a config with intervals short enough for tests.
+// testConfig returns a config with intervals short enough for tests. The
+// probe timeout stays long: on a loaded machine a 50ms probe of a healthy
+// simulator times out, and a dead one refuses at once anyway.
 func testConfig(st job.Store, hub *recHub, arts *memArtifacts, backends ...BackendConfig) Config {
 	return Config{
 		Backends: backends, Store: st, Artifacts: arts, Hub: hub,
-		ProbeInterval: 50 * time.Millisecond, DownAfter: 2, SocketGrace: 500 * time.Millisecond,
+		ProbeInterval: 50 * time.Millisecond, ProbeTimeout: 2 * time.Second, DownAfter: 2, SocketGrace: 500 * time.Millisecond,
 		ReconnectBackoff: 20 * time.Millisecond, StallTimeout: 5 * time.Second,
 		PollInterval: 50 * time.Millisecond, RefreshInterval: 200 * time.Millisecond,
 		LeaseTTL: 3 * time.Second, RequestTimeout: 5 * time.Second, InstanceID: "test",

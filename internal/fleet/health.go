@@ -18,6 +18,7 @@ func (f *Fleet) healthLoop(ctx context.Context, b *Backend) {
 		f.probe(ctx, b, &fails)
 		f.checkSocketGrace(b)
 		f.checkStalls(b)
+		f.probeStalled(ctx, b)
 		select {
 		case <-ctx.Done():
 			return
@@ -67,18 +68,6 @@ func (f *Fleet) checkSocketGrace(b *Backend) {
 	}
 	if f.clock.Now().Sub(time.Unix(0, since)) > f.cfg.SocketGrace {
 		f.markDown(b, "socket down for longer than "+f.cfg.SocketGrace.String(), nil)
-	}
-}
-
-// checkStalls asks every run that has been silent for StallTimeout to
-// reconcile. A run still in the backend's /queue just keeps going.
-func (f *Fleet) checkStalls(b *Backend) {
-	now := f.clock.Now()
-	for _, r := range b.allRuns() {
-		if now.Sub(r.lastSeen()) >= f.cfg.StallTimeout {
-			r.touch(now) // one check per StallTimeout, not one per tick
-			r.mbox.Push(msgCheck{reason: "stalled"}, false)
-		}
 	}
 }
 
@@ -137,6 +126,13 @@ func (f *Fleet) markDegraded(b *Backend, what string, err error) {
 // answer for are retried elsewhere. Its latency is forgotten: a number from
 // before it went down would read as current.
 func (f *Fleet) markDown(b *Backend, what string, err error) {
+	if b.health.Load() == healthDown {
+		return
+	}
+	// Decide whom the death is charged to before any run can see the
+	// backend down and end (crash.go). Whether the failed probes or the
+	// dropped socket is noticed first is a race; either way it is gone.
+	b.chargeDeath()
 	if b.health.Swap(healthDown) == healthDown {
 		return
 	}

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"crypto/sha256"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -50,6 +51,10 @@ func (r *Requirements) shapeKey() [32]byte {
 	b.WriteByte('|')
 	for _, in := range r.Inputs {
 		b.WriteString(in.Value + ";")
+	}
+	b.WriteByte('|')
+	for _, id := range sortedKeys(r.steps) {
+		b.WriteString(id + "=" + strconv.FormatFloat(r.steps[id], 'g', -1, 64) + ";")
 	}
 	b.WriteString("|" + r.PrefixKey)
 	return sha256.Sum256([]byte(b.String()))

@@ -29,7 +29,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"backend"}),
 		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "comfygate", Subsystem: "fleet", Name: "jobs_finished_total",
-			Help: "Attempts that ended, by outcome (succeeded, failed, cancelled, retried).",
+			Help: "Attempts that ended, by outcome (succeeded, failed, cancelled, retried, moved).",
 		}, []string{"outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "comfygate", Subsystem: "fleet", Name: "backend_request_seconds",

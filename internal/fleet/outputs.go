@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"path"
 	"slices"
@@ -26,6 +27,20 @@ func (e *viewError) Error() string {
 }
 func (e *viewError) Unwrap() error { return e.err }
 
+// blobKept reports whether an earlier copy is still stored: deleting the
+// jobs that made it (DELETE /v1/jobs, retention) removes the blob.
+func (r *run) blobKept(ctx context.Context, id string) bool {
+	b, err := r.f.arts.OpenBlob(ctx, id)
+	if err != nil {
+		if !errors.Is(err, ErrBlobNotFound) {
+			r.f.log.Warn("fleet: earlier copy of an output unreadable", "job", r.jobID, "blob", id, "err", err)
+		}
+		return false
+	}
+	b.Close()
+	return true
+}
+
 // maxTextOutput bounds one text output kept in the job.
 const maxTextOutput = 1 << 20
 
@@ -35,6 +50,7 @@ const maxTextOutput = 1 << 20
 func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Output, error) {
 	ids := sortedKeys(entry.Outputs)
 	slices.SortFunc(ids, compareNodeIDs)
+	cached := cachedNodes(entry.Status.Messages)
 	var outs []job.Output
 	for _, id := range ids {
 		if len(r.outputNodes) > 0 && !slices.Contains(r.outputNodes, id) {
@@ -46,7 +62,7 @@ func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Outp
 			return nil, fmt.Errorf("outputs of node %s: %w", id, err)
 		}
 		for _, f := range files {
-			o, err := r.copyOutput(ctx, id, f)
+			o, err := r.copyOutput(ctx, id, f, cached[id])
 			if err != nil {
 				return nil, err
 			}
@@ -59,30 +75,51 @@ func (r *run) collect(ctx context.Context, entry comfy.HistoryEntry) ([]job.Outp
 	return outs, nil
 }
 
-// copyOutput streams one file from the backend's /view into the artifact
-// store. A file that is gone is answered from an earlier
-// copy of the same file, if this process made one.
-func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile) (job.Output, error) {
-	rec, err := r.download(ctx, f.FileRef)
-	if errors.Is(err, comfy.ErrNotFound) {
-		var ok bool
-		if rec, ok = r.b.fileFor(f.FileRef); !ok {
-			return job.Output{}, fmt.Errorf("%w: %s", errOutputsGone, f.Filename)
+// copyOutput copies one file off the backend into the artifact store. A
+// node ComfyUI answered from its cache (cached) names the files of an
+// earlier run: a copy this process made of one is used instead while its
+// blob is still stored, so each file is fetched once. A file that is gone
+// is answered from such a copy too, if there is one.
+func (r *run) copyOutput(ctx context.Context, nodeID string, f comfy.OutputFile, cached bool) (job.Output, error) {
+	rec, known := r.b.fileFor(f.FileRef)
+	var err error
+	if cached && known && r.blobKept(ctx, rec.ArtifactID) {
+		rec, err = r.fromCopy(ctx, f.FileRef, rec)
+	} else {
+		rec, err = r.download(ctx, f.FileRef)
+		if errors.Is(err, comfy.ErrNotFound) {
+			if rec, known = r.b.fileFor(f.FileRef); !known || !r.blobKept(ctx, rec.ArtifactID) {
+				return job.Output{}, fmt.Errorf("%w: %s", errOutputsGone, f.Filename)
+			}
+			rec, err = r.fromCopy(ctx, f.FileRef, rec)
 		}
-	} else if err != nil {
+	}
+	if err != nil {
 		return job.Output{}, err
 	}
-	r.b.recordFile(f.FileRef, rec)
+	name := f.Filename
+	if rec.Filename != "" {
+		name = rec.Filename
+	} else {
+		// Only the backend's own bytes answer for its file later: a copy
+		// in one job's delivery format is not another job's output.
+		r.b.recordFile(f.FileRef, rec)
+	}
 	// The artifact's record is written with the job's end (see succeed).
 	return job.Output{
-		ArtifactID: rec.ArtifactID, NodeID: nodeID, Kind: f.Kind, Filename: f.Filename,
+		ArtifactID: rec.ArtifactID, NodeID: nodeID, Kind: f.Kind, Filename: name,
 		Subfolder: f.Subfolder, Type: f.Type, ContentType: rec.ContentType, Size: rec.Size,
 	}, nil
 }
 
-// download streams one file into the artifact store. No timeout but ctx:
-// a large video over a slow link must not be cut off.
+// download streams one file into the artifact store: from the backend's
+// output directory when it can (outdisk.go), else through /view. No
+// timeout but ctx: a large video over a slow link must not be cut off.
 func (r *run) download(ctx context.Context, ref comfy.FileRef) (fileRecord, error) {
+	if f, ok := r.openOnDisk(ref); ok {
+		defer f.Close()
+		return r.storeOutput(ctx, f, contentType("", ref.Filename), ref, time.Time{})
+	}
 	start := time.Now()
 	resp, err := r.b.client.View(ctx, ref, comfy.ViewOptions{})
 	if err != nil {
@@ -92,10 +129,19 @@ func (r *run) download(ctx context.Context, ref comfy.FileRef) (fileRecord, erro
 		return fileRecord{}, &viewError{err}
 	}
 	defer resp.Body.Close()
-	ctype := contentType(resp.ContentType, ref.Filename)
-	body := &capReader{r: resp.Body, n: r.f.cfg.MaxOutputBytes}
+	return r.storeOutput(ctx, resp.Body, contentType(resp.ContentType, ref.Filename), ref, start)
+}
+
+// storeOutput copies one output file into the artifact store, at most
+// MaxOutputBytes of it, in the job's delivery format if it asks for one.
+// start is when its download began, zero for a file read from disk.
+func (r *run) storeOutput(ctx context.Context, src io.Reader, ctype string, ref comfy.FileRef, start time.Time) (fileRecord, error) {
+	body := &capReader{r: src, n: r.f.cfg.MaxOutputBytes}
+	if wantsFormat(r.format, ctype) {
+		return r.storeFormatted(ctx, ref, body, ctype, start)
+	}
 	id, size, err := r.f.arts.PutBlob(ctx, body, ctype)
-	r.f.m.observeRequest(r.b.ID(), "view", time.Since(start), err)
+	r.observeView(start, err)
 	if err != nil {
 		switch {
 		case body.readErr != nil:
@@ -108,6 +154,28 @@ func (r *run) download(ctx context.Context, ref comfy.FileRef) (fileRecord, erro
 	return fileRecord{ArtifactID: id, ContentType: ctype, Size: size}, nil
 }
 
+// fromCopy answers ref with this process's earlier copy of it, rec,
+// re-encoded when the job wants its outputs in another format.
+func (r *run) fromCopy(ctx context.Context, ref comfy.FileRef, rec fileRecord) (fileRecord, error) {
+	if !wantsFormat(r.format, rec.ContentType) {
+		return rec, nil
+	}
+	b, err := r.f.arts.OpenBlob(ctx, rec.ArtifactID)
+	if err != nil {
+		return fileRecord{}, fmt.Errorf("read the earlier copy of %s: %w", ref.Filename, err)
+	}
+	defer b.Close()
+	return r.storeOutput(ctx, b, rec.ContentType, ref, time.Time{})
+}
+
+// observeView records a download through /view that began at start; a
+// file read from disk (zero start) is none.
+func (r *run) observeView(start time.Time, err error) {
+	if !start.IsZero() {
+		r.f.m.observeRequest(r.b.ID(), "view", time.Since(start), err)
+	}
+}
+
 // contentType prefers the backend's answer unless it is generic.
 func contentType(fromServer, filename string) string {
 	if fromServer != "" && fromServer != "application/octet-stream" {
@@ -117,6 +185,24 @@ func contentType(fromServer, filename string) string {
 		return t
 	}
 	return "application/octet-stream"
+}
+
+// cachedNodes are the nodes of a run's execution_cached message.
+func cachedNodes(msgs []comfy.StatusMessage) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range msgs {
+		if m.Event != comfy.EventExecutionCached {
+			continue
+		}
+		if ev, err := m.Decode(); err == nil {
+			if c, ok := ev.(comfy.ExecutionCached); ok {
+				for _, n := range c.Nodes {
+					out[n] = true
+				}
+			}
+		}
+	}
+	return out
 }
 
 // textOutputs returns the strings of a node's "text" UI output (PreviewAny

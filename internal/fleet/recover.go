@@ -61,9 +61,10 @@ func (f *Fleet) adopt(ctx context.Context, id string) error {
 	}
 	r := f.newRun(b, f.candidateOf(j))
 	r.adoptJob(j, 0)
-	r.phase, r.foreign = phaseQueued, true // until /queue says whose it is
+	r.blind.Store(true) // until /queue says whose it is
+	r.setPhase(phaseQueued)
 	if j.State == job.StateRunning {
-		r.phase = phaseRunning
+		r.setPhase(phaseRunning)
 	}
 	b.forceReserve()
 	b.addRun(r)

@@ -29,6 +29,9 @@ type Requirements struct {
 	firstNode map[string]string
 	// classOf maps every node id to its class (for event payloads).
 	classOf map[string]string
+	// steps are the step counts the graph gives its nodes (see stepHints),
+	// for weighting progress.
+	steps map[string]float64
 }
 
 // nodeOf returns the first node id of class.
@@ -115,6 +118,7 @@ func requirementsOf(nodes map[string]graphNode) *Requirements {
 			prefix = append(prefix, src)
 		}
 	}
+	req.steps = stepHints(nodes)
 	req.Classes = sortedKeys(req.firstNode)
 	req.ModelKey = modelKey(req.Models)
 	if len(prefix) > 0 {

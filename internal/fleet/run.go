@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -43,24 +44,42 @@ type run struct {
 	owner    string
 	promptID string
 	req      *Requirements
+	seq      int64 // the job's queue order, for picking whom to move first
 	mbox     *mailbox.Mailbox[any]
 	seen     atomic.Int64 // unix ns of the last event or check
+
+	// Read by the health loop and the scheduler; written by the run
+	// goroutine (and the socket router, for heard).
+	shared  atomic.Int32 // phase, mirrored by setPhase (see sharedPhase)
+	heard   atomic.Int64 // unix ns of the post, the start, or the last frame of the prompt (stall.go)
+	number  atomic.Int64 // ComfyUI's queue number of the prompt; 0 = unknown (crash.go)
+	blind   atomic.Bool  // posted under another client id: events never reach us
+	suspect atomic.Bool  // a death of the backend is charged to this run (crash.go)
+	// stallAsked and moving keep one msgStall / msgMove in flight.
+	stallAsked atomic.Bool
+	moving     atomic.Bool
 
 	// Owned by the run goroutine.
 	attempt     int
 	lastSeq     int64             // the job's last durable event seq
 	classOf     map[string]string // node id → class_type
 	outputNodes []string
+	format      job.OutputOptions // how the outputs are stored (delivery format)
 	phase       phase
 	slotHeld    bool
-	foreign     bool // posted under another client id: events never reach us
 	cancelAsked bool
 	busted      bool // this attempt was sent with a cache-busting nonce
 	obs         observed
 	history     json.RawMessage // the history entry saved with the job when it ends
 	prog        progressState
-	socketGen   int64         // the backend's socket generation when posted
-	start       *pendingStart // the run's start, while not yet recorded
+	socketGen   int64    // the backend's socket generation when posted
+	postedAt    int64    // unix ns when ComfyUI accepted the prompt
+	outDir      *os.Root // the backend's output directory, once opened (outdisk.go)
+	// folder is where the graph's save nodes write (outfolder.go), "" when
+	// it has none to move. Set before the run is added to its backend and
+	// never changed: other runs read it (Backend.folderInUse).
+	folder string
+	start  *pendingStart // the run's start, while not yet recorded (start.go)
 }
 
 // maxMailbox bounds a run's backlog of droppable events (progress,
@@ -69,12 +88,33 @@ type run struct {
 const maxMailbox = 4096
 
 func (f *Fleet) newRun(b *Backend, c *Candidate) *run {
-	r := &run{f: f, b: b, jobID: c.ID, owner: c.Owner, req: c.Req, mbox: mailbox.New[any](maxMailbox), slotHeld: true}
+	r := &run{f: f, b: b, jobID: c.ID, owner: c.Owner, seq: c.Seq, req: c.Req, mbox: mailbox.New[any](maxMailbox), slotHeld: true}
 	r.touch(f.clock.Now())
 	return r
 }
 
 func (r *run) touch(now time.Time) { r.seen.Store(now.UnixNano()) }
+
+// sharedPhase is the run's phase as other goroutines may read it.
+func (r *run) sharedPhase() phase { return phase(r.shared.Load()) }
+
+// setPhase moves the run on and publishes what the health loop and the
+// scheduler read about it.
+func (r *run) setPhase(p phase) {
+	if p == r.phase {
+		return
+	}
+	r.phase = p
+	now := r.f.clock.Now().UnixNano()
+	switch p {
+	case phaseQueued:
+		r.postedAt = now
+		r.heard.Store(now) // the wait for it to start counts from here
+	case phaseRunning:
+		r.heard.Store(now) // the stall clock starts when the run does
+	}
+	r.shared.Store(int32(p))
+}
 
 func (r *run) lastSeen() time.Time { return time.Unix(0, r.seen.Load()) }
 
@@ -84,14 +124,19 @@ func (r *run) adoptJob(j *job.Job, seq int64) {
 	r.promptID = promptIDFor(j.ID, j.Attempts)
 	r.lastSeq = max(seq, j.EventSeq)
 	r.outputNodes = j.OutputNodes
+	r.format = j.OutputOptions
 	r.owner = j.Owner
 	if r.req == nil {
 		r.req, _ = requirementsFromJSON(j.Graph)
 	}
+	var steps map[string]float64
 	if r.req != nil {
-		r.classOf = r.req.classOf
+		r.classOf, steps = r.req.classOf, r.req.steps
 	}
-	r.prog.known, r.prog.total = r.classOf, len(r.classOf)
+	r.prog.init(r.classOf, steps, r.f.costs)
+	if hasFolderSaveNode(r.classOf) {
+		r.folder = job.OutputFolder(outputKey(r.f.cfg.InstanceID, j.Graph))
+	}
 }
 
 // releaseSlot gives the backend slot back as soon as ComfyUI is done with
@@ -141,6 +186,7 @@ func (r *run) resume(ctx context.Context) {
 
 func (r *run) cleanup() {
 	r.dropStart()
+	r.closeOutputDir()
 	r.b.removeRun(r)
 	r.releaseSlot()
 	r.f.forgetRun(r)
@@ -187,7 +233,7 @@ func answerCancels(msgs []any) {
 
 // needsPoll: the socket cannot tell us about this prompt right now.
 func (r *run) needsPoll() bool {
-	return r.phase >= phaseQueued && (r.foreign || !r.b.socketUp.Load())
+	return r.phase >= phaseQueued && (r.blind.Load() || !r.b.socketUp.Load())
 }
 
 func (r *run) handle(ctx context.Context, m any) verdict {
@@ -207,6 +253,10 @@ func (r *run) handle(ctx context.Context, m any) verdict {
 		return vAbandon
 	case msgEvict:
 		return r.onEvict(ctx)
+	case msgStall:
+		return r.onStall(ctx)
+	case msgMove:
+		return r.onMove(ctx, m)
 	}
 	return keepGoing
 }
@@ -218,14 +268,22 @@ func (r *run) conclude(ctx context.Context, v verdict) {
 	case vFinished:
 		r.f.busy.enter()
 		defer r.f.busy.leave()
-		r.phase = phaseFinishing
+		r.setPhase(phaseFinishing)
 		r.releaseSlot()
 		r.finish(ctx)
 	case vLost:
-		r.retry(ctx, "backend_lost", "the backend lost the job: it is neither queued nor in its history (restarted?)")
+		if r.suspect.Load() {
+			r.retry(ctx, outcomeBackendCrashed, "backend "+r.b.ID()+" died while running the job: it came back without it")
+			return
+		}
+		r.retry(ctx, outcomeBackendLost, "the backend lost the job: it is neither queued nor in its history (restarted?)")
 	case vGiveUp:
 		r.b.addOrphan(r.promptID, r.jobID)
-		r.retry(ctx, "backend_down", "the backend stopped answering")
+		if r.suspect.Load() {
+			r.retry(ctx, outcomeBackendCrashed, "backend "+r.b.ID()+" died while running the job: its socket dropped and it stopped answering")
+			return
+		}
+		r.retry(ctx, outcomeBackendDown, "the backend stopped answering")
 	}
 }
 

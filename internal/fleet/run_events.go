@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/job"
@@ -24,17 +23,6 @@ type observed struct {
 	meta     map[string]comfy.OutputMeta
 }
 
-// progressState tracks how far a run is, for progress events.
-type progressState struct {
-	known       map[string]string // the graph's nodes; expanded ids are not counted
-	total       int
-	done        map[string]bool
-	node        string
-	value, max  float64
-	lastPersist time.Time
-	lastPreview time.Time
-}
-
 // onEvent applies one socket event. Only the final "executing" (node null)
 // ends the run: history is written by then.
 func (r *run) onEvent(ctx context.Context, ev comfy.Event) verdict {
@@ -46,11 +34,12 @@ func (r *run) onEvent(ctx context.Context, ev comfy.Event) verdict {
 	case comfy.ExecutionCached:
 		r.markStarted(ctx)
 		for _, n := range e.Nodes {
-			r.prog.markDone(n)
+			r.prog.markCached(n)
 		}
 	case comfy.Executing:
 		if e.Done() {
 			if e.PromptID == r.promptID {
+				r.prog.end(r.f.clock.Now(), r.f.costs)
 				return vFinished
 			}
 			return keepGoing
@@ -87,36 +76,12 @@ func (r *run) onEvent(ctx context.Context, ev comfy.Event) verdict {
 	return keepGoing
 }
 
-func (p *progressState) markDone(node string) {
-	if _, ok := p.known[node]; !ok {
-		return
-	}
-	if p.done == nil {
-		p.done = map[string]bool{}
-	}
-	p.done[node] = true
-}
-
-// fraction is the overall share done: finished (or cached) nodes, plus the
-// running node's step share.
-func (p *progressState) fraction() float64 {
-	if p.total == 0 {
-		return 0
-	}
-	done := float64(len(p.done))
-	if p.node != "" && !p.done[p.node] && p.max > 0 {
-		done += min(p.value/p.max, 1)
-	}
-	return min(done/float64(p.total), 1)
-}
-
 // onNode: a node started, so the one before it finished (a re-staged lazy
 // node may start twice; the set keeps the count honest).
 func (r *run) onNode(ctx context.Context, node string) {
-	if r.prog.node != "" && r.prog.node != node {
-		r.prog.markDone(r.prog.node)
+	if r.prog.node != node {
+		r.prog.start(node, r.f.clock.Now(), r.f.costs)
 	}
-	r.prog.node, r.prog.value, r.prog.max = node, 0, 0
 	r.publishEphemeral(job.EventNode, job.NodeData{Node: node, NodeType: r.classOf[node]})
 	r.progressed(ctx)
 }
@@ -125,8 +90,9 @@ func (r *run) onProgress(ctx context.Context, e comfy.Progress) {
 	if e.Node != nil && *e.Node != r.prog.node {
 		r.onNode(ctx, *e.Node)
 	}
-	r.prog.value, _ = e.Value.Float64()
-	r.prog.max, _ = e.Max.Float64()
+	value, _ := e.Value.Float64()
+	maxValue, _ := e.Max.Float64()
+	r.prog.step(value, maxValue, r.f.clock.Now())
 	r.progressed(ctx)
 }
 

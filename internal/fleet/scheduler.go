@@ -62,6 +62,7 @@ func (f *Fleet) schedulerLoop(ctx context.Context) {
 		}
 		f.loadIncoming(ctx)
 		f.schedule(ctx)
+		f.stealForIdle()
 	}
 }
 
@@ -215,8 +216,8 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 		return errors.Is(err, job.ErrConflict)
 	}
 	f.log.Warn("fleet: failed a job no backend can run", "job", j.ID, "err", why)
+	f.m.jobs.ended(stored) // before the event: whoever sees it sees the metric
 	f.publishJobEvent(stored, ev)
-	f.m.jobs.ended(stored)
 	return true
 }
 

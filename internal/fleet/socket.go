@@ -47,6 +47,12 @@ func (f *Fleet) route(b *Backend, ev comfy.Event) {
 	if f.testDrop != nil && f.testDrop(b, ev) {
 		return
 	}
+	if executionFrame(ev) {
+		b.workedAt.Store(f.clock.Now().UnixNano())
+		if b.stalled.Load() {
+			f.unstall(b, "execution frames on its socket")
+		}
+	}
 	switch e := ev.(type) {
 	case comfy.ConnectionEvent:
 		f.onConnection(b, e)
@@ -77,7 +83,9 @@ func (f *Fleet) deliver(b *Backend, promptID string, ev comfy.Event, droppable b
 	if r == nil {
 		return // not ours: another client's prompt, or a run already over
 	}
-	r.touch(f.clock.Now())
+	now := f.clock.Now()
+	r.touch(now)
+	r.heard.Store(now.UnixNano())
 	f.cfg.Tap.Message(r.jobID, ev) // before the run can finish the job
 	r.mbox.Push(ev, droppable)
 }
@@ -98,6 +106,7 @@ func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
 		b.catalogStale.Store(true) // a reconnect may mean a restart with other nodes
 		b.requestProbe()
 		for _, r := range b.allRuns() {
+			r.heard.Store(now.UnixNano()) // what was said meanwhile is lost: a fresh stall window
 			r.mbox.Push(msgCheck{reason: "socket reconnected"}, false)
 		}
 		return
@@ -105,6 +114,7 @@ func (f *Fleet) onConnection(b *Backend, e comfy.ConnectionEvent) {
 	wasUp := b.socketUp.Swap(false)
 	b.socketDownAt.CompareAndSwap(0, now.UnixNano())
 	if wasUp {
+		b.chargeDeath() // in case this is a death (crash.go)
 		f.log.Warn("fleet: backend socket down", "backend", b.ID(), "err", e.Err)
 		f.markDegraded(b, "socket down", nil)
 	}

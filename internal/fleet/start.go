@@ -35,7 +35,7 @@ func (r *run) markStarted(ctx context.Context) {
 	if r.phase >= phaseRunning {
 		return
 	}
-	r.phase = phaseRunning
+	r.setPhase(phaseRunning)
 	now := r.f.clock.Now()
 	r.prog.lastPersist = now // the first progress write waits ProgressEvery
 	r.start = &pendingStart{at: now}
@@ -90,16 +90,13 @@ func (r *run) startInto(j *job.Job) (*job.Event, error) {
 // startRecorded ends a pending start once a transaction recorded it (or
 // found it moot), and releases the events held for it: call it right
 // after publishing the "started" event, so that they follow it.
-func (r *run) startRecorded(j *job.Job, started bool) {
+func (r *run) startRecorded() {
 	p := r.start
 	if p == nil {
 		return
 	}
 	r.start = nil
 	p.stopTimer()
-	if started {
-		r.f.m.jobs.started(j)
-	}
 	r.release(p)
 }
 

@@ -17,6 +17,10 @@ const (
 	outcomeSubmit      = "submit_failed"
 	outcomeOOM         = "out_of_memory"
 	outcomeOutputsGone = "outputs_gone"
+	outcomeStalled     = "stalled"
+	outcomeMoved       = "moved"
+	// outcomeStallInterrupt: hit by an interrupt meant for a stalled prompt.
+	outcomeStallInterrupt = "stall_interrupt"
 )
 
 // errStale is returned inside store callbacks when the job is no longer
@@ -45,6 +49,16 @@ func (r *run) update(ctx context.Context, fn func(j *job.Job) (*job.Event, error
 // tells fn whether it applied), records arts with it, and publishes the
 // events. It reports whether the job changed.
 func (r *run) updateEvents(ctx context.Context, fn func(j *job.Job, started bool) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, bool) {
+	j, evs, started, ok := r.transact(ctx, fn, arts...)
+	if ok {
+		r.announce(j, evs, started)
+	}
+	return j, ok
+}
+
+// transact is updateEvents without the announcement: the caller calls
+// announce once it has done what must precede the events.
+func (r *run) transact(ctx context.Context, fn func(j *job.Job, started bool) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, []job.Event, bool, bool) {
 	started := false
 	j, evs, err := r.f.store.UpdateJobWithEvents(ctx, r.jobID, func(j *job.Job) ([]job.Event, error) {
 		if !r.bound(j) {
@@ -67,17 +81,27 @@ func (r *run) updateEvents(ctx context.Context, fn func(j *job.Job, started bool
 		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) {
 			r.f.log.Error("fleet: store update failed", "job", r.jobID, "err", err)
 		}
-		return nil, false
+		return nil, nil, false, false
 	}
+	return j, evs, started, true
+}
+
+// announce observes a committed transaction's metrics and publishes its
+// events. The metrics come after the commit (a callback may run again)
+// and before the events, so whoever sees an event sees the metric. The
+// events held for a pending start follow the "started" event.
+func (r *run) announce(j *job.Job, evs []job.Event, started bool) {
+	if started {
+		r.f.m.jobs.started(j)
+	}
+	r.f.m.jobs.ended(j)
 	for i := range evs {
 		r.publish(j, &evs[i])
 		if i == 0 && started {
-			r.startRecorded(j, true)
+			r.startRecorded()
 		}
 	}
-	r.startRecorded(j, false) // a moot start: the job was running already
-	r.f.m.jobs.ended(j)       // after the commit: a callback may run again
-	return j, true
+	r.startRecorded() // a moot start: the job was running already
 }
 
 // publish sends a stored event to the hub.
@@ -112,6 +136,10 @@ func (r *run) retry(ctx context.Context, outcome, msg string) {
 		case j.CancelRequested:
 			j.Error = nil
 			return r.terminal(j, job.StateCancelled, "")
+		case outcome == outcomeBackendCrashed && r.f.crashBudgetSpent(j):
+			ev, err := r.terminal(j, job.StateFailed, outcome)
+			j.Error = r.suspectedCrash(j)
+			return ev, err
 		case j.Attempts >= r.f.maxAttempts(j):
 			ev, err := r.terminal(j, job.StateFailed, outcome)
 			j.Error = &job.Error{Type: outcome, Message: attemptSummary(msg, j.AttemptLog)}

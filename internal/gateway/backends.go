@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -54,6 +57,9 @@ type NewBackend struct {
 	// MaxInflight is how many jobs it may hold at once; 0 is the fleet's
 	// default.
 	MaxInflight int
+	// OutputDir is its output directory, for a backend on this host; ""
+	// when outputs are to be downloaded.
+	OutputDir string
 }
 
 // BackendProbe is what a ComfyUI server answered when tried.
@@ -102,6 +108,7 @@ const (
 	// maxBackendURL and maxInflight bound what AddBackend accepts.
 	maxBackendURL = 2048
 	maxInflight   = 64
+	maxOutputDir  = 4096
 	// autoIDPrefix names backends added without an id, like those of the
 	// server's configuration.
 	autoIDPrefix = "backend-"
@@ -243,7 +250,34 @@ func checkAddBackend(req NewBackend) error {
 	if req.MaxInflight < 0 || req.MaxInflight > maxInflight {
 		return &InputError{Field: "max_inflight", Problem: fmt.Sprintf("must be from 0 (the default) to %d", maxInflight)}
 	}
+	if err := checkOutputDir("output_dir", req.OutputDir); err != nil {
+		return err
+	}
 	return checkBackendURL("url", req.URL)
+}
+
+// checkOutputDir accepts "" or an absolute path to a directory that
+// exists here: a mistyped one would silently cost every job a download.
+func checkOutputDir(field, dir string) error {
+	problem := func(p string) error { return &InputError{Field: field, Problem: p} }
+	switch {
+	case dir == "":
+		return nil
+	case len(dir) > maxOutputDir:
+		return problem(fmt.Sprintf("is longer than %d bytes", maxOutputDir))
+	case strings.ContainsRune(dir, 0) || !filepath.IsAbs(dir):
+		return problem("must be an absolute path, e.g. /srv/comfyui/output")
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return problem("does not exist on the gateway's host")
+	case err != nil:
+		return problem("cannot be read by the gateway: " + err.(*fs.PathError).Err.Error())
+	case !st.IsDir():
+		return problem("is not a directory")
+	}
+	return nil
 }
 
 // checkBackendURL accepts what the fleet can dial: an http(s) base URL.

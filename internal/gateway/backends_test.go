@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -97,6 +99,11 @@ func newAdminService(tb testing.TB, backends ...Backend) (*Service, *fakeAdmin) 
 
 func TestAddBackend(t *testing.T) {
 	existing := []Backend{{ID: "backend-1", State: "healthy"}, {ID: "gpu", State: "healthy"}, {ID: "backend-7", State: "down"}}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name      string
 		req       NewBackend
@@ -119,6 +126,12 @@ func TestAddBackend(t *testing.T) {
 		{name: "long id", req: NewBackend{ID: strings.Repeat("a", 65), URL: "http://h:1"}, wantField: "id"},
 		{name: "negative max_inflight", req: NewBackend{URL: "http://h:1", MaxInflight: -1}, wantField: "max_inflight"},
 		{name: "huge max_inflight", req: NewBackend{URL: "http://h:1", MaxInflight: maxInflight + 1}, wantField: "max_inflight"},
+		{name: "output dir", req: NewBackend{ID: "local", URL: "http://127.0.0.1:8188", OutputDir: dir}, wantID: "local"},
+		{name: "relative output dir", req: NewBackend{URL: "http://h:1", OutputDir: "output"}, wantField: "output_dir"},
+		{name: "missing output dir", req: NewBackend{URL: "http://h:1", OutputDir: filepath.Join(dir, "none")}, wantField: "output_dir"},
+		{name: "output dir is a file", req: NewBackend{URL: "http://h:1", OutputDir: file}, wantField: "output_dir"},
+		{name: "output dir with NUL", req: NewBackend{URL: "http://h:1", OutputDir: "/srv/\x00"}, wantField: "output_dir"},
+		{name: "long output dir", req: NewBackend{URL: "http://h:1", OutputDir: "/" + strings.Repeat("a", maxOutputDir)}, wantField: "output_dir"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +160,20 @@ func TestAddBackend(t *testing.T) {
 				t.Errorf("%d backends added, want %d", added, btoi(err == nil))
 			}
 		})
+	}
+}
+
+// TestAddBackendPassesOutputDir: the fleet is told the output directory.
+func TestAddBackendPassesOutputDir(t *testing.T) {
+	svc, fa := newAdminService(t)
+	dir := t.TempDir()
+	var got string
+	fa.BeforeAdd = func(req NewBackend) { got = req.OutputDir }
+	if _, err := svc.AddBackend(context.Background(), NewBackend{URL: "http://127.0.0.1:8188", OutputDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if got != dir {
+		t.Errorf("the fleet was given output dir %q, want %q", got, dir)
 	}
 }
 

@@ -75,6 +75,10 @@ type Config struct {
 	MaxQueued int
 	// MaxUploadBytes bounds an upload or a fetched input. Default 100 MiB.
 	MaxUploadBytes int64
+	// CheckWebhook is the URL policy webhooks follow (internal/safefetch:
+	// private addresses, allowed hosts); a URL it refuses is refused at
+	// submission. Default nil: only the URL's shape is checked.
+	CheckWebhook func(url string) error
 	// Limits bound graphs (node count, string lengths).
 	Limits workflow.Limits
 }

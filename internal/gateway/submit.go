@@ -43,6 +43,11 @@ func (s *Service) Submit(ctx context.Context, sub job.Submission) (Submitted, er
 	if err := checkSubmission(sub); err != nil {
 		return Submitted{}, err
 	}
+	if sub.Webhook != "" {
+		if err := s.CheckWebhook(sub.Webhook); err != nil {
+			return Submitted{}, err
+		}
+	}
 	r, err := s.resolve(ctx, sub)
 	if err != nil {
 		return Submitted{}, err
@@ -87,7 +92,7 @@ func checkSubmission(sub job.Submission) error {
 	if sub.Priority < job.MinPriority || sub.Priority > job.MaxPriority {
 		return &InputError{Field: "priority", Problem: fmt.Sprintf("must be between %d and %d", job.MinPriority, job.MaxPriority)}
 	}
-	return nil
+	return CheckWebhookEvents(sub.WebhookEvents)
 }
 
 func (s *Service) newJob(sub job.Submission, r resolved, outputs []string) (*job.Job, error) {
@@ -102,7 +107,7 @@ func (s *Service) newJob(sub job.Submission, r resolved, outputs []string) (*job
 		Graph: graph, OutputNodes: outputs, ExtraData: sub.ExtraData, Priority: sub.Priority,
 		Number: number, State: job.StateQueued, MaxAttempts: s.cfg.MaxAttempts,
 		IdempotencyKey: sub.IdempotencyKey, RequestHash: sub.RequestHash, Webhook: sub.Webhook,
-		CreatedAt: s.cfg.Clock(),
+		WebhookEvents: sub.WebhookEvents, OutputOptions: sub.OutputOptions, CreatedAt: s.cfg.Clock(),
 	}, nil
 }
 

@@ -41,7 +41,7 @@ func adminService() (*httpapitest.Service, func() []adminCall) {
 	}
 	svc := &httpapitest.Service{
 		AddBackendFunc: func(_ context.Context, req api.AddBackendRequest) (api.Backend, error) {
-			record("add", fmt.Sprintf("%s %s %d", req.ID, req.URL, req.MaxInflight))
+			record("add", strings.TrimSuffix(fmt.Sprintf("%s %s %d %s", req.ID, req.URL, req.MaxInflight, req.OutputDir), " "))
 			switch {
 			case req.ID == "gpu1":
 				return api.Backend{}, &gateway.ConflictError{Code: "backend_exists", Message: `backend id "gpu1" is already in use`}
@@ -85,6 +85,8 @@ func TestBackendAdminRoutes(t *testing.T) {
 	}{
 		{name: "add named", method: "POST", path: "/v1/backends", body: `{"id":"gpu2","url":"http://10.0.0.9:8188","max_inflight":3}`,
 			wantStatus: 201, wantBody: `"id":"gpu2"`, wantCalls: []adminCall{{"add", "gpu2 http://10.0.0.9:8188 3"}}},
+		{name: "add on this host", method: "POST", path: "/v1/backends", body: `{"id":"local","url":"http://127.0.0.1:8188","output_dir":"/srv/out"}`,
+			wantStatus: 201, wantBody: `"id":"local"`, wantCalls: []adminCall{{"add", "local http://127.0.0.1:8188 0 /srv/out"}}},
 		{name: "add unnamed", method: "POST", path: "/v1/backends", body: `{"url":"http://10.0.0.9:8188"}`,
 			wantStatus: 201, wantBody: `"id":"backend-2"`, wantCalls: []adminCall{{"add", " http://10.0.0.9:8188 0"}}},
 		{name: "add duplicate", method: "POST", path: "/v1/backends", body: `{"id":"gpu1","url":"http://h:2"}`,

@@ -65,6 +65,9 @@ type Config struct {
 	// WSOriginPatterns are the cross-origin hosts allowed to open
 	// WebSockets (see websocket.AcceptOptions). Default: same origin only.
 	WSOriginPatterns []string
+	// Webhooks serves the delivery log, redelivery and the signing
+	// secret. Default nil: those routes answer 404.
+	Webhooks Webhooks
 	// OpenAPICacheTTL is how long /openapi.json is reused before the
 	// stored workflows are read again. Default 5s.
 	OpenAPICacheTTL time.Duration

@@ -24,8 +24,14 @@ func (g gatewayService) SubmitJob(ctx context.Context, owner string, req api.Sub
 	sub := job.Submission{
 		Source: job.SourceREST, Owner: owner,
 		Prompt: req.Prompt, Workflow: req.Workflow, Version: req.Version, Params: req.Params,
-		Overrides: overridesOf(req.Overrides), Webhook: req.Webhook, Priority: req.Priority,
+		Overrides: overridesOf(req.Overrides), Priority: req.Priority,
 		IdempotencyKey: key,
+	}
+	if req.Webhook != nil {
+		sub.Webhook, sub.WebhookEvents = req.Webhook.URL, req.Webhook.Events
+	}
+	if o := req.Outputs; o != nil {
+		sub.OutputOptions = job.OutputOptions{Format: o.Format, Quality: o.Quality, Inline: o.Inline}
 	}
 	if key != "" {
 		var err error
@@ -81,6 +87,10 @@ func (g gatewayService) ListJobs(ctx context.Context, owner string, q api.JobQue
 func (g gatewayService) CancelJob(ctx context.Context, owner, id string) (api.Job, error) {
 	j, err := g.svc.CancelJob(ctx, owner, id)
 	return rendered(j, err, jobView)
+}
+
+func (g gatewayService) DeleteJob(ctx context.Context, owner, id string) error {
+	return g.svc.DeleteJob(ctx, owner, id)
 }
 
 func (g gatewayService) WaitJob(ctx context.Context, owner, id string) (api.Job, error) {
@@ -147,7 +157,7 @@ func (g gatewayService) Backends(ctx context.Context) ([]api.Backend, error) {
 }
 
 func (g gatewayService) AddBackend(ctx context.Context, req api.AddBackendRequest) (api.Backend, error) {
-	b, err := g.svc.AddBackend(ctx, gateway.NewBackend{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight})
+	b, err := g.svc.AddBackend(ctx, gateway.NewBackend{ID: req.ID, URL: req.URL, MaxInflight: req.MaxInflight, OutputDir: req.OutputDir})
 	return rendered(b, err, backendView)
 }
 

@@ -68,7 +68,7 @@ var tinyPrompt = json.RawMessage(`{"1":{"class_type":"EmptyImage","inputs":{"wid
 func TestGatewaySubmitAndReplay(t *testing.T) {
 	e := newGatewayEnv(t)
 	ctx := context.Background()
-	req := api.SubmitJobRequest{Prompt: tinyPrompt, Priority: 3, Webhook: "https://hooks.example/done"}
+	req := api.SubmitJobRequest{Prompt: tinyPrompt, Priority: 3, Webhook: &api.WebhookSpec{URL: "https://hooks.example/done", Events: []string{api.WebhookStarted}}}
 	j, replayed, err := e.svc.SubmitJob(ctx, "alice", req, "key-1")
 	if err != nil || replayed {
 		t.Fatalf("SubmitJob: %v replayed=%v", err, replayed)
@@ -77,7 +77,7 @@ func TestGatewaySubmitAndReplay(t *testing.T) {
 		t.Errorf("job view %+v", j)
 	}
 	stored, err := e.store.GetJob(ctx, j.ID)
-	if err != nil || stored.Source != job.SourceREST || stored.Owner != "alice" || stored.Webhook != req.Webhook || stored.RequestHash == "" {
+	if err != nil || stored.Source != job.SourceREST || stored.Owner != "alice" || stored.Webhook != req.Webhook.URL || len(stored.WebhookEvents) != 1 || stored.RequestHash == "" {
 		t.Errorf("stored %+v, %v", stored, err)
 	}
 	again, replayed, err := e.svc.SubmitJob(ctx, "alice", req, "key-1")

@@ -47,6 +47,12 @@ func (s *Server) submitWith(w http.ResponseWriter, r *http.Request, decode func(
 	if job, err = s.waitFor(r.Context(), owner, job, wait); err != nil {
 		return err
 	}
+	if req.Outputs != nil && req.Outputs.Inline && wait > 0 {
+		open := func(ctx context.Context, id string) (io.ReadCloser, error) { return s.svc.OpenArtifact(ctx, owner, id) }
+		if err := InlineOutputs(r.Context(), &job, open, MaxInlineBytes); err != nil {
+			return err
+		}
+	}
 	h := w.Header()
 	h.Set("Location", "/v1/jobs/"+url.PathEscape(job.ID))
 	if replayed {
@@ -117,6 +123,19 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		list.Jobs = []api.Job{}
 	}
 	return writeJSON(w, http.StatusOK, list)
+}
+
+// deleteJob answers 204 once the job and the files only it used are gone.
+func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteJob(r.Context(), ownerOf(r), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {

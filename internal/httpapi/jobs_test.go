@@ -3,13 +3,16 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/comfygate/comfygate/api"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
 	"github.com/comfygate/comfygate/internal/httpapi/httpapitest"
 )
@@ -182,5 +185,45 @@ func TestBackends(t *testing.T) {
 	_, ts := start(t, svc, httpapi.Config{})
 	if diff := cmp.Diff(api.BackendList{Backends: bs}, decode[api.BackendList](t, do(t, ts, "GET", "/v1/backends", nil))); diff != "" {
 		t.Errorf("backends (-want +got):\n%s", diff)
+	}
+}
+
+func TestDeleteJob(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		path     string
+		err      error
+		status   int
+		wantCode string
+	}{
+		{"deleted", "/v1/jobs/j%209", nil, http.StatusNoContent, ""},
+		{"unknown or another key's", "/v1/jobs/j%209", fmt.Errorf("job %q: %w", "j 9", gateway.ErrNotFound), http.StatusNotFound, "not_found"},
+		{"not finished", "/v1/jobs/j%209", &gateway.ConflictError{Code: "job_not_finished", Message: "job j 9 is running: cancel it first"},
+			http.StatusConflict, "job_not_finished"},
+		{"id too long", "/v1/jobs/" + strings.Repeat("x", 300), nil, http.StatusBadRequest, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var gotID string
+			svc := &httpapitest.Service{DeleteJobFunc: func(_ context.Context, _, id string) error {
+				gotID = id
+				return tt.err
+			}}
+			_, ts := start(t, svc, httpapi.Config{})
+			res := do(t, ts, "DELETE", tt.path, nil)
+			if res.status != tt.status {
+				t.Fatalf("status %d, want %d; body %s", res.status, tt.status, res.body)
+			}
+			if tt.status == http.StatusNoContent && (gotID != "j 9" || len(res.body) != 0) {
+				t.Errorf("deleted id %q, body %q", gotID, res.body)
+			}
+			if tt.wantCode != "" {
+				if e := decode[api.ErrorResponse](t, res); e.Error.Code != tt.wantCode || e.Error.Message == "" {
+					t.Errorf("error %+v, want code %s and a message", e.Error, tt.wantCode)
+				}
+			}
+		})
 	}
 }

@@ -59,7 +59,44 @@ func buildSpec(version string) (*openapi31.Spec, error) {
 			return nil, fmt.Errorf("%s %s: %w", op.method, op.path, err)
 		}
 	}
+	if err := addWebhooks(r); err != nil {
+		return nil, err
+	}
 	return r.Spec, nil
+}
+
+// webhookDescription documents what a webhook receiver gets.
+const webhookDescription = `POSTed to the job's webhook URL, signed as Standard Webhooks (standardwebhooks.com),
+so any of its libraries (or Svix's) verifies it: webhook-id (msg_…, the same on every retry and on
+redelivery: use it to drop duplicates), webhook-timestamp (Unix seconds of this attempt) and
+webhook-signature ("v1,<base64 HMAC-SHA256 of id.timestamp.body>" per secret, space-separated
+during a rotation). Answer 2xx to acknowledge; 410 Gone stops the deliveries of this message;
+anything else, or no answer within the timeout, is retried with exponential backoff and jitter
+(from --webhook-retry-base, for --webhook-retry-for, 24h by default). A job's messages arrive
+in order (job.started before job.succeeded). job.progress is sent at most once a second per job,
+best effort: never retried, not in the delivery log, possibly after the job's end.`
+
+// addWebhooks describes the webhook messages (OpenAPI 3.1 webhooks).
+func addWebhooks(r *openapi31.Reflector) error {
+	for _, t := range []string{api.WebhookSucceeded, api.WebhookFailed, api.WebhookCancelled, api.WebhookStarted, api.WebhookProgress} {
+		oc, err := r.NewOperationContext(http.MethodPost, t)
+		if err != nil {
+			return err
+		}
+		oc.SetID(strings.ReplaceAll(t, ".", "_"))
+		oc.SetSummary("Webhook message " + t)
+		oc.SetDescription(webhookDescription)
+		oc.SetTags("webhooks")
+		oc.AddReqStructure(new(api.WebhookMessage))
+		oc.AddRespStructure(nil, openapi.WithHTTPStatus(http.StatusNoContent),
+			func(cu *openapi.ContentUnit) { cu.Description = "Any 2xx acknowledges the message." })
+		oc.AddRespStructure(nil, openapi.WithHTTPStatus(http.StatusGone),
+			func(cu *openapi.ContentUnit) { cu.Description = "Stop sending this message." })
+		if err := r.AddWebhook(oc); err != nil {
+			return fmt.Errorf("webhook %s: %w", t, err)
+		}
+	}
+	return nil
 }
 
 func addOperation(r *openapi31.Reflector, op operation) error {

@@ -21,6 +21,9 @@ type Service interface {
 	GetJob(ctx context.Context, owner, id string) (api.Job, error)
 	ListJobs(ctx context.Context, owner string, q api.JobQuery) (api.JobList, error)
 	CancelJob(ctx context.Context, owner, id string) (api.Job, error)
+	// DeleteJob removes a finished job of the owner's with its events and
+	// the files only it used; a job that has not ended is a conflict.
+	DeleteJob(ctx context.Context, owner, id string) error
 	// WaitJob returns when the job is terminal; when ctx is done first it
 	// returns the job as it stands and a nil error.
 	WaitJob(ctx context.Context, owner, id string) (api.Job, error)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/comfygate/comfygate/api"
 )
@@ -67,19 +69,53 @@ func validateSubmit(req api.SubmitJobRequest) error {
 	if err := checkWebhook(req.Webhook); err != nil {
 		return err
 	}
+	if err := checkOutputs(req.Outputs); err != nil {
+		return err
+	}
 	return checkOverrides(req.Overrides)
 }
 
-func checkWebhook(hook string) error {
-	if hook == "" {
+func checkWebhook(w *api.WebhookSpec) error {
+	if w == nil {
 		return nil
 	}
+	hook := w.URL
 	if len(hook) > maxWebhookLen {
 		return badRequest("webhook", "must be at most %d characters", maxWebhookLen)
 	}
 	u, err := url.Parse(hook)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return badRequest("webhook", "must be an absolute http or https URL")
+	}
+	seen := map[string]bool{}
+	for _, e := range w.Events {
+		switch {
+		case !slices.Contains(webhookTypes, e):
+			return badRequest("webhook.events", "unknown type %q; want some of %s", e, strings.Join(webhookTypes, ", "))
+		case seen[e]:
+			return badRequest("webhook.events", "%q is listed twice", e)
+		}
+		seen[e] = true
+	}
+	return nil
+}
+
+var webhookTypes = []string{api.WebhookSucceeded, api.WebhookFailed, api.WebhookCancelled, api.WebhookStarted, api.WebhookProgress}
+
+func checkOutputs(o *api.OutputOptions) error {
+	if o == nil {
+		return nil
+	}
+	switch o.Format {
+	case "", "png", "jpeg", "webp":
+	default:
+		return badRequest("outputs.format", "must be png, jpeg or webp, got %q", o.Format)
+	}
+	switch {
+	case o.Quality < 0 || o.Quality > 100:
+		return badRequest("outputs.quality", "must be from 1 to 100, got %d", o.Quality)
+	case o.Quality != 0 && o.Format != "jpeg":
+		return badRequest("outputs.quality", "applies to format jpeg only (png and webp are stored lossless)")
 	}
 	return nil
 }

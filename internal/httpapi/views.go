@@ -24,7 +24,7 @@ func jobView(st gateway.JobStatus) api.Job {
 		QueuePosition: st.QueuePosition, Attempts: j.Attempts, Backend: j.Backend, CreatedAt: j.CreatedAt,
 		DispatchedAt: timePtr(j.DispatchedAt), StartedAt: timePtr(j.StartedAt),
 		FinishedAt: timePtr(j.FinishedAt), CancelRequested: j.CancelRequested,
-		Outputs: make([]api.Output, 0, len(j.Outputs)),
+		Outputs: make([]api.Output, 0, len(j.Outputs)), Webhook: redactURL(j.Webhook),
 	}
 	switch j.State {
 	case job.StateDispatched, job.StateRunning, job.StateSucceeded:
@@ -153,3 +153,7 @@ func devicesView(ds []comfy.Device) []api.Device {
 }
 
 func milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// JobView renders a stored job as GET /v1/jobs/{id} shows it, without a
+// queue position: what a webhook message carries as its data.
+func JobView(j *job.Job) api.Job { return jobView(gateway.JobStatus{Job: j}) }

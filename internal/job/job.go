@@ -62,6 +62,11 @@ type Job struct {
 	CancelRequested bool `json:"cancel_requested,omitempty"`
 	// Webhook is the URL told when the job ends, "" for none.
 	Webhook string `json:"webhook,omitempty"`
+	// WebhookEvents are the webhook message types (WebhookTypes) the
+	// webhook is sent; empty means DefaultWebhookEvents.
+	WebhookEvents []string `json:"webhook_events,omitempty"`
+	// OutputOptions say how the outputs reach the caller (format, inline).
+	OutputOptions OutputOptions `json:"output_options,omitzero"`
 	// Number is ComfyUI's queue "number" shown on the compatible surface.
 	Number float64 `json:"number,omitempty"`
 	// Comfy is what the ComfyUI-compatible surface (internal/comfyapi) keeps
@@ -104,7 +109,10 @@ type Progress struct {
 	NodeType string  `json:"node_type,omitempty"` // its class_type
 	Value    float64 `json:"value"`               // step value of the current node
 	Max      float64 `json:"max"`                 // step maximum of the current node
-	// Fraction is the overall fraction done, 0..1.
+	// Fraction is the overall fraction done, 0..1: the share of the run's
+	// estimated time that has passed (internal/fleet weighs each node by
+	// its measured or estimated duration). It never decreases within an
+	// attempt and is 1 only once the job succeeded.
 	Fraction   float64 `json:"fraction"`
 	NodesDone  int     `json:"nodes_done"`
 	NodesTotal int     `json:"nodes_total"`

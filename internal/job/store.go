@@ -21,6 +21,9 @@ import (
 //   - JSON fields (json.RawMessage) must be empty or valid JSON and are
 //     returned byte for byte as given; otherwise ErrInvalid.
 //   - After Close every method returns ErrClosed.
+//   - The outbox rule (see WebhookStore): every method that appends a
+//     durable event the job's webhook wants (WantsWebhook) also stores its
+//     webhook message, in the same transaction.
 type Store interface {
 	// CreateJob stores a new job durably before returning and returns it as
 	// stored: Seq assigned, EventSeq 0, ID defaulted to a new UUID v4 when
@@ -184,6 +187,26 @@ type Store interface {
 	// ListArtifacts returns the artifacts recorded for jobID in the order
 	// they were put (empty, not an error, when there are none).
 	ListArtifacts(ctx context.Context, jobID string) ([]*Artifact, error)
+
+	// DeleteJob removes a finished job for good, in one transaction: the
+	// job, its events, its artifact records, and the ComfyUI-compatible
+	// file names of its outputs (see ComfyFileStore). A job in a state that
+	// is not terminal is left alone and fails with ErrConflict (wrapped
+	// with the state); unknown id: ErrNotFound.
+	//
+	// Blobs are shared by content, so the store does not delete any: it
+	// returns, sorted, the blob ids among the job's artifact records and
+	// inputs (the blobs the caller read from the job's graph) that no
+	// artifact record and no ComfyUI-compatible file name references any
+	// more, which the caller may remove from the blob store. Its
+	// idempotency key is free again afterwards.
+	DeleteJob(ctx context.Context, id string, inputs []string) (unreferenced []string, err error)
+
+	// JobsFinishedBefore returns the ids of up to limit terminal jobs that
+	// finished before t, oldest first: what a retention sweep deletes next.
+	// limit <= 0 means DefaultListLimit; it is capped at MaxListLimit.
+	// Served by an index of finished jobs.
+	JobsFinishedBefore(ctx context.Context, t time.Time, limit int) ([]string, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

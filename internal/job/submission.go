@@ -54,8 +54,13 @@ type Submission struct {
 	// partial_execution_targets); nil runs every output node.
 	Outputs []string
 
-	// Webhook is the URL told when the job ends, "" for none.
-	Webhook string
+	// Webhook is the URL told when the job ends, "" for none, and
+	// WebhookEvents the message types it is sent (WebhookTypes; empty for
+	// DefaultWebhookEvents).
+	Webhook       string
+	WebhookEvents []string
+	// OutputOptions say how the outputs reach the caller (format, inline).
+	OutputOptions OutputOptions
 	// IdempotencyKey, with Owner, makes a repeated submission return the
 	// first job; RequestHash fingerprints the request it was first used
 	// with (a different request under the same key is refused).

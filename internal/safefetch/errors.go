@@ -98,7 +98,7 @@ func (f *Fetcher) checkURL(raw string) (*url.URL, error) {
 		if f.allow != nil && f.allow(netip.AddrPortFrom(a, defaultPort(u))) {
 			return u, nil
 		}
-		if err := checkAddr(host, a, f.cfg.AllowPrivate); err != nil {
+		if err := f.checkAddr(host, a); err != nil {
 			return nil, err
 		}
 	}

@@ -36,6 +36,10 @@ type Config struct {
 	// (where cloud metadata services live), multicast, unspecified and
 	// reserved addresses stay refused. Default false.
 	AllowPrivate bool
+	// AllowLoopback permits loopback addresses (127.0.0.0/8, ::1) and no
+	// other private range: a receiver on the gateway's own host, as in the
+	// demo and in tests. Default false.
+	AllowLoopback bool
 	// MaxBytes bounds a response body. Default 32 MiB.
 	MaxBytes int64
 	// Timeout bounds a whole fetch, redirects and body included.
@@ -208,7 +212,34 @@ func (f *Fetcher) control(network, address string, _ syscall.RawConn) error {
 	if f.allow != nil && f.allow(ap) {
 		return nil
 	}
-	return checkAddr(ap.Addr().String(), ap.Addr(), f.cfg.AllowPrivate)
+	return f.checkAddr(ap.Addr().String(), ap.Addr())
+}
+
+// checkAddr applies the configured address rules.
+func (f *Fetcher) checkAddr(host string, a netip.Addr) error {
+	if f.cfg.AllowLoopback && a.WithZone("").Unmap().IsLoopback() {
+		return nil
+	}
+	return checkAddr(host, a, f.cfg.AllowPrivate)
+}
+
+// CheckURL refuses a URL the fetcher would refuse to reach before any
+// connection (syntax, scheme, credentials, allowed hosts, an IP literal
+// outside the allowed addresses). Host names are checked again at dial
+// time, on the address they resolve to.
+func (f *Fetcher) CheckURL(raw string) error {
+	_, err := f.checkURL(raw)
+	return err
+}
+
+// NoRedirects returns a client with the fetcher's guarded transport that
+// does not follow redirects (a 3xx is the answer) and has no overall
+// timeout: callers bound each request with its context. Webhook
+// deliveries use it, POSTing to URLs that users name.
+func (f *Fetcher) NoRedirects() *http.Client {
+	return &http.Client{Transport: f.transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
 }
 
 // defaultPort returns the URL's port as a number.

@@ -16,7 +16,7 @@ import (
 var _ gateway.FleetAdmin = fleetAdapter{}
 
 func (a fleetAdapter) AddBackend(b gateway.NewBackend) error {
-	return adminError(a.f.AddBackend(fleet.BackendConfig{ID: b.ID, URL: b.URL, MaxInflight: b.MaxInflight}))
+	return adminError(a.f.AddBackend(fleet.BackendConfig{ID: b.ID, URL: b.URL, MaxInflight: b.MaxInflight, OutputDir: b.OutputDir}))
 }
 
 func (a fleetAdapter) RemoveBackend(ctx context.Context, id string) error {

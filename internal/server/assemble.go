@@ -38,10 +38,12 @@ type parts struct {
 	names *comfyapi.Names    // the ComfyUI surface's file names, which every surface's inputs may use
 	svc   *gateway.Service
 	watch *gateway.DirWatcher // the workflows/ directory
+	keep  *gateway.Retention  // deletes old jobs; nil without Config.Retain
 	api   *httpapi.Server
 	root  http.Handler // every surface
 
-	fetcher *safefetch.Fetcher // nil when URL inputs are off
+	fetcher  *safefetch.Fetcher // nil when URL inputs are off
+	webhooks webhookParts
 
 	reg       *prometheus.Registry
 	ln        net.Listener
@@ -66,6 +68,9 @@ func assemble(ctx context.Context, cfg Config) (_ *parts, err error) {
 		return nil, err
 	}
 	if err := p.startFleet(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.startWebhooks(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if err := p.startService(ctx, cfg); err != nil {
@@ -111,7 +116,7 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 // configured backends. The fleet's Start re-attaches jobs left running.
 func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 	for _, b := range cfg.Backends {
-		p.backends = append(p.backends, fleet.BackendConfig{ID: b.ID, URL: b.URL})
+		p.backends = append(p.backends, fleet.BackendConfig{ID: b.ID, URL: b.URL, OutputDir: b.OutputDir})
 	}
 	if cfg.SimBackends > 0 {
 		// A simulator that crashes (POST /sim/faults) is a backend going
@@ -123,13 +128,17 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 		}
 		p.sims = sims
 		for i, u := range sims.urls {
-			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u})
+			// In-process simulators share this host: their outputs are
+			// read from disk, as a co-located ComfyUI's can be.
+			p.backends = append(p.backends, fleet.BackendConfig{ID: fmt.Sprintf("%s%d", simIDPrefix, i+1), URL: u,
+				OutputDir: sims.outputDir(i)})
 		}
 	}
 	p.tap = &comfyapi.TapLater{}
 	f, err := fleet.New(fleet.Config{
 		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap,
 		Logger: cfg.Logger, Metrics: p.reg, InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
+		MaxCrashRetries: cfg.MaxCrashRetries, StallTimeout: cfg.StallTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
@@ -153,7 +162,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	gcfg := gateway.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
-		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes, CheckWebhook: p.webhooks.policy.CheckURL,
 	}
 	if fetcher != nil { // a nil *Fetcher in the interface would not read as "off"
 		gcfg.Fetcher, p.fetcher = fetcher, fetcher
@@ -168,12 +177,16 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	if err := p.startRetention(ctx, cfg); err != nil {
+		return err
+	}
 	if p.watch, err = svc.WatchDir(ctx, filepath.Join(cfg.DataDir, workflowsDir), 0); err != nil {
 		return err
 	}
 	p.api, err = httpapi.New(httpapi.Gateway(svc), httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
 		APIKeys: cfg.APIKeys, MaxUploadBytes: cfg.MaxUploadBytes,
+		Webhooks: webhookAPI{Service: svc, parts: &p.webhooks},
 	})
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)
@@ -189,6 +202,22 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	}
 	p.root, err = httpapi.CORS(cfg.CORSOrigins, p.root) // outermost: it answers preflights for every surface
 	return err
+}
+
+// startRetention starts deleting old jobs when Config.Retain asks for it.
+func (p *parts) startRetention(ctx context.Context, cfg Config) error {
+	if cfg.Retain <= 0 {
+		return nil
+	}
+	keep, err := p.svc.NewRetention(gateway.RetentionConfig{MaxAge: cfg.Retain, Metrics: p.reg})
+	if err != nil {
+		return err
+	}
+	if err := keep.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start retention: %w", err)
+	}
+	p.keep = keep
+	return nil
 }
 
 func (p *parts) listen(cfg Config) error {

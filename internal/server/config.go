@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/httpapi"
 )
 
@@ -57,6 +58,17 @@ type Config struct {
 	// MaxAttempts bounds how often a job is dispatched.
 	// Default DefaultMaxAttempts (3).
 	MaxAttempts int
+	// MaxCrashRetries bounds how often a job is retried after a backend
+	// died while running it; one more death fails it as a suspected
+	// crasher. Default 1 (0 takes the default); NoCrashRetries fails it at
+	// the first death.
+	MaxCrashRetries int
+	// StallTimeout: a job its backend says nothing about for this long
+	// while running it is interrupted there and retried elsewhere, and the
+	// backend takes no new jobs until it answers again. Default
+	// DefaultStallTimeout (2m); raise it above your workflows' longest
+	// silent step (video decodes, model loads).
+	StallTimeout time.Duration
 	// MaxQueued is the backlog above which new jobs get 503 with
 	// Retry-After. Default DefaultMaxQueued (100,000).
 	MaxQueued int
@@ -70,14 +82,37 @@ type Config struct {
 	// AllowedHosts limits URL inputs to these hosts ("example.com",
 	// "*.example.com"). Default: any public host.
 	AllowedHosts []string
-	// AllowPrivateURLs lets URL inputs reach loopback and private address
-	// ranges. Default false.
+	// AllowPrivateURLs lets URL inputs and webhooks reach loopback and
+	// private address ranges. Default false.
 	AllowPrivateURLs bool
+	// AllowLoopbackURLs lets URL inputs and webhooks reach this host
+	// (127.0.0.0/8, ::1), and no other private range. Default false; the
+	// demo sets it.
+	AllowLoopbackURLs bool
+
+	// WebhookSecrets sign webhooks, written whsec_<base64>: the current
+	// one, then optionally the one being rotated out (both signatures are
+	// sent). Default: a secret generated on first start and kept in the
+	// database (GET /v1/webhooks/secret shows it to admins).
+	WebhookSecrets []string
+	// WebhookRetryBase is the first retry's delay (each next one doubles,
+	// up to an hour, with jitter). Default 5s.
+	WebhookRetryBase time.Duration
+	// WebhookRetryFor is how long a message is retried. Default 24h.
+	WebhookRetryFor time.Duration
+	// WebhookTimeout bounds one delivery attempt. Default 10s.
+	WebhookTimeout time.Duration
 	// CORSOrigins are the web origins whose pages may call every surface
 	// from a browser ("https://app.example.com", "https://*.example.com",
 	// or "*" for any); see httpapi.CORS. Default: none (no CORS headers,
 	// preflights refused).
 	CORSOrigins []string
+
+	// Retain is how long a finished job is kept after it ended: older ones
+	// are deleted in the background, with the files no other job, upload
+	// or ComfyUI-compatible name uses (see gateway.Retention). Default 0:
+	// jobs are kept until deleted through the API.
+	Retain time.Duration
 
 	// InstanceID names this process in job leases and backend client ids.
 	// Default: read from DataDir/instance-id, created on first start, so a
@@ -89,7 +124,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the process log. Default: discard.
 	Logger *slog.Logger
-	// Version is reported by the API docs. Default "dev".
+	// Version is this build's version: logged at start and reported by
+	// the API docs. Default "dev".
 	Version string
 }
 
@@ -100,6 +136,10 @@ type BackendConfig struct {
 	// ID names the backend in jobs and logs. Default: "backend-N", N its
 	// 1-based position in Config.Backends.
 	ID string
+	// OutputDir is ComfyUI's output directory, for a backend on this host:
+	// outputs are read from there and removed once stored (see
+	// fleet.BackendConfig.OutputDir). Default "": outputs are downloaded.
+	OutputDir string
 }
 
 // Defaults.
@@ -108,9 +148,20 @@ const (
 	DefaultDataDir         = "./comfygate-data"
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultMaxAttempts     = 3
+	DefaultStallTimeout    = fleet.DefaultStallTimeout
+	DefaultMaxCrashRetries = fleet.DefaultMaxCrashRetries
 	DefaultMaxQueued       = 100_000
 	DefaultMaxUploadBytes  = 100 << 20
+	// Webhook deliveries: the first retry's delay, how long a message is
+	// retried, and the time one attempt may take.
+	DefaultWebhookRetryBase = 5 * time.Second
+	DefaultWebhookRetryFor  = 24 * time.Hour
+	DefaultWebhookTimeout   = 10 * time.Second
 )
+
+// NoCrashRetries as Config.MaxCrashRetries fails a job the first time a
+// backend dies while running it.
+const NoCrashRetries = fleet.NoCrashRetries
 
 // Files and directories inside DataDir.
 const (
@@ -162,8 +213,11 @@ func (c Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen %q: want host:port: %w", c.Listen, err)
 	}
-	if c.SimBackends < 0 || c.MaxAttempts < 0 || c.MaxQueued < 0 || c.MaxUploadBytes < 0 {
-		return errors.New("sim backends, max attempts, max queued and max upload bytes must not be negative")
+	if c.SimBackends < 0 || c.MaxAttempts < 0 || c.MaxQueued < 0 || c.MaxUploadBytes < 0 || c.Retain < 0 {
+		return errors.New("sim backends, max attempts, max queued, max upload bytes and retain must not be negative")
+	}
+	if c.StallTimeout < 0 || c.MaxCrashRetries < NoCrashRetries {
+		return errors.New("stall timeout and max crash retries must not be negative (NoCrashRetries for none)")
 	}
 	if _, err := httpapi.CORS(c.CORSOrigins, nil); err != nil {
 		return err

@@ -60,7 +60,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.mu.Lock()
 		s.parts = p
 		s.mu.Unlock()
-		s.log.Info("comfygate started", "addr", p.ln.Addr().String(), "data", s.cfg.DataDir,
+		s.log.Info("comfygate started", "version", s.cfg.Version, "addr", p.ln.Addr().String(), "data", s.cfg.DataDir,
 			"backends", len(p.backends), "instance", p.instanceID)
 		if len(s.cfg.APIKeys) == 0 && !isLoopback(p.ln.Addr()) {
 			s.log.Warn(exposedWarning, "addr", p.ln.Addr().String())

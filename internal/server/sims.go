@@ -72,6 +72,9 @@ func newSim(tmpl comfysim.Options, dir string, i int) (*comfysim.Server, net.Lis
 	return sim, ln, nil
 }
 
+// outputDir is simulator i's (0-based) output directory.
+func (sf *simFleet) outputDir(i int) string { return filepath.Join(sf.sims[i].DataDir(), "output") }
+
 // closeAll closes what a failed start built.
 func (sf *simFleet) closeAll() error {
 	var errs []error

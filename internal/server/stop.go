@@ -19,12 +19,26 @@ func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 			errs = append(errs, fmt.Errorf("stop comfyui surface: %w", err))
 		}
 	}
+	if p.keep != nil {
+		if err := p.keep.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if p.fleet != nil {
 		// The fleet's own two phases: no new dispatches, bookkeeping in
 		// flight finishes until ctx's deadline, then everything is cancelled.
 		if err := p.fleet.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop fleet: %w", err))
 		}
+	}
+	if p.webhooks.worker != nil {
+		// Attempts in flight finish and are recorded until ctx's end.
+		if err := p.webhooks.worker.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop webhooks: %w", err))
+		}
+	}
+	if p.webhooks.policy != nil {
+		p.webhooks.policy.CloseIdleConnections()
 	}
 	if p.watch != nil {
 		p.watch.Close()

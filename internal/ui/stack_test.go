@@ -21,11 +21,14 @@ const testTimeout = 90 * time.Second
 // startStack starts a real comfygate (store, fleet of simulators, REST API,
 // the txt2img example, and this UI, as the server mounts it) on a free port
 // and returns its base URL.
-func startStack(tb testing.TB, apiKey string, stepDelay time.Duration) string {
+func startStack(tb testing.TB, apiKey string, stepDelay time.Duration, mods ...func(*server.Config)) string {
 	tb.Helper()
 	cfg := server.Config{
 		Listen: "127.0.0.1:0", DataDir: tb.TempDir(), SimBackends: 2, Examples: true,
 		Sim: comfysim.Options{StepDelay: stepDelay, PreviewMethod: "auto", PreviewSize: 64},
+	}
+	for _, m := range mods {
+		m(&cfg)
 	}
 	if apiKey != "" {
 		k, err := server.ParseAPIKey("ui-test:" + apiKey)

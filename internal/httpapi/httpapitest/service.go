@@ -22,6 +22,7 @@ type Service struct {
 	GetJobFunc         func(ctx context.Context, owner, id string) (api.Job, error)
 	ListJobsFunc       func(ctx context.Context, owner string, q api.JobQuery) (api.JobList, error)
 	CancelJobFunc      func(ctx context.Context, owner, id string) (api.Job, error)
+	DeleteJobFunc      func(ctx context.Context, owner, id string) error
 	WaitJobFunc        func(ctx context.Context, owner, id string) (api.Job, error)
 	SubscribeJobFunc   func(ctx context.Context, owner, jobID, lastEventID string) (httpapi.Stream, error)
 	SubscribeOwnerFunc func(ctx context.Context, owner string) (httpapi.Stream, error)
@@ -69,6 +70,13 @@ func (s *Service) CancelJob(ctx context.Context, owner, id string) (api.Job, err
 		return api.Job{}, ErrNotImplemented
 	}
 	return s.CancelJobFunc(ctx, owner, id)
+}
+
+func (s *Service) DeleteJob(ctx context.Context, owner, id string) error {
+	if s.DeleteJobFunc == nil {
+		return ErrNotImplemented
+	}
+	return s.DeleteJobFunc(ctx, owner, id)
 }
 
 func (s *Service) WaitJob(ctx context.Context, owner, id string) (api.Job, error) {

@@ -94,6 +94,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		Dialect: sqlstore.Dialect{
 			Positional: func(n int) string { return "$" + strconv.Itoa(n) },
 			ForUpdate:  " FOR UPDATE",
+			SkipLocked: " FOR UPDATE SKIP LOCKED",
 			Time:       func(t time.Time) any { return t },
 		},
 		Read:  db,

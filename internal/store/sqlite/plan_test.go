@@ -10,7 +10,8 @@ import (
 
 // TestSchedulerQueriesUseIndexes keeps gateway start-up independent of how
 // many finished jobs the store holds: SQLite must serve the scheduler's
-// queries from the partial indexes, never by scanning the jobs table.
+// queries from the partial indexes, never by scanning the jobs table. The
+// queries of job deletion and retention are held to the same rule.
 func TestSchedulerQueriesUseIndexes(t *testing.T) {
 	path := tempPath(t)
 	s := open(t, sqlite.Config{Path: path})
@@ -37,7 +38,8 @@ func TestSchedulerQueriesUseIndexes(t *testing.T) {
 			}
 			for _, step := range plan {
 				// "SCAN jobs" without "USING … INDEX" reads every row.
-				if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "INDEX") {
+				// "SCAN CONSTANT ROW" is the one row of a SELECT without FROM.
+				if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "INDEX") && step != "SCAN CONSTANT ROW" {
 					t.Errorf("full scan in plan:\n%s", strings.Join(plan, "\n"))
 				}
 				if strings.Contains(step, "TEMP B-TREE") {

@@ -20,9 +20,13 @@ func (s *Store) AppendEvent(ctx context.Context, jobID string, e job.Event) (job
 	if err := checkEvent(&e); err != nil {
 		return job.Event{}, fmt.Errorf("append event to job %s: %w", jobID, err)
 	}
-	var out *job.Event
+	var (
+		out    *job.Event
+		queued int
+	)
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var seq int64
+		queued = 0
 		err := q.QueryRowContext(ctx, s.sql(`UPDATE jobs SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`), jobID).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return job.ErrNotFound
@@ -30,12 +34,16 @@ func (s *Store) AppendEvent(ctx context.Context, jobID string, e job.Event) (job
 		if err != nil {
 			return err
 		}
-		out, err = s.insertEvent(ctx, q, jobID, seq, e)
+		if out, err = s.insertEvent(ctx, q, jobID, seq, e); err != nil {
+			return err
+		}
+		queued, err = s.queueEventWebhook(ctx, q, *out)
 		return err
 	})
 	if err != nil {
 		return job.Event{}, s.fail("append event to job "+jobID, err)
 	}
+	s.signalQueued(queued)
 	return *out, nil
 }
 

@@ -34,19 +34,24 @@ func (s *Store) CreateJobWithEvent(ctx context.Context, in *job.Job, e *job.Even
 		out      *job.Job
 		replayed bool
 		ev       *job.Event
+		queued   int
 	)
 	err = s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var err error
-		ev = nil
+		ev, queued = nil, 0
 		if out, replayed, err = s.insertJob(ctx, q, r); err != nil || replayed || e == nil {
 			return err
 		}
-		ev, err = s.insertEvent(ctx, q, out.ID, 1, *e)
+		if ev, err = s.insertEvent(ctx, q, out.ID, 1, *e); err != nil {
+			return err
+		}
+		queued, err = s.queueWebhooks(ctx, q, out, []job.Event{*ev})
 		return err
 	})
 	if err != nil {
 		return nil, false, nil, s.fail("create job "+r.j.ID, err)
 	}
+	s.signalQueued(queued)
 	return out, replayed, ev, nil
 }
 
@@ -155,11 +160,13 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 		return nil, nil, job.ErrClosed
 	}
 	var (
-		out *job.Job
-		evs []job.Event
+		out    *job.Job
+		evs    []job.Event
+		queued int
 	)
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var err error
+		queued = 0
 		if out, evs, err = s.updateTx(ctx, q, id, fn); err != nil {
 			return err
 		}
@@ -168,7 +175,8 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 				return err
 			}
 		}
-		return nil
+		queued, err = s.queueWebhooks(ctx, q, out, evs)
+		return err
 	})
 	var fe fnError
 	if errors.As(err, &fe) {
@@ -177,6 +185,7 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 	if err != nil {
 		return nil, nil, s.fail("update job "+id, err)
 	}
+	s.signalQueued(queued)
 	return out, evs, nil
 }
 

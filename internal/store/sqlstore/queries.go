@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -53,14 +54,17 @@ type IndexedQuery struct {
 	Args []any
 }
 
-// IndexedQueries returns the scheduler's queries by method name, so that
-// engine tests can EXPLAIN them and check that no full scan or sort remains.
+// IndexedQueries returns the scheduler's queries and those of job
+// deletion by name, so that engine tests can EXPLAIN them and check that
+// no full scan or sort remains.
 func (s *Store) IndexedQueries() map[string]IndexedQuery {
 	return map[string]IndexedQuery{
-		"DispatchOrder": {s.sql(s.sched.dispatchOrder), []any{100}},
-		"ActiveJobs":    {s.sql(s.sched.activeJobs), nil},
-		"QueuePosition": {s.sql(s.sched.queuePosition), []any{"id"}},
-		"QueueKeys":     {s.sql(s.sched.queueKeys), []any{100}},
+		"DispatchOrder":      {s.sql(s.sched.dispatchOrder), []any{100}},
+		"ActiveJobs":         {s.sql(s.sched.activeJobs), nil},
+		"QueuePosition":      {s.sql(s.sched.queuePosition), []any{"id"}},
+		"QueueKeys":          {s.sql(s.sched.queueKeys), []any{100}},
+		"JobsFinishedBefore": {s.sql(s.deletion.finishedBefore), []any{s.timeArg(time.Unix(1, 0)), 100}},
+		"BlobReferenced":     {s.sql(s.deletion.blobReferenced), []any{"blob", "blob"}},
 	}
 }
 

@@ -14,7 +14,8 @@ const jobCols = `seq, id, owner, source, workflow, workflow_version, params, gra
  output_nodes, extra_data, client_id, priority, state, attempts, max_attempts,
  attempt_log, backend, progress, outputs, error_info, idempotency_key, request_hash,
  cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
- started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history`
+ started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history,
+ webhook_events, output_options`
 
 // jobRow is a job in column form: structured fields as JSON text.
 type jobRow struct {
@@ -22,6 +23,7 @@ type jobRow struct {
 	params, graph, outputNodes, extraData  []byte
 	attemptLog, progress, outputs, errInfo []byte
 	comfy, comfyHistory                    []byte
+	webhookEvents, outputOptions           []byte
 	state                                  string
 	priority, attempts, maxAttempts        int64
 }
@@ -48,7 +50,8 @@ func scanJobRow(sc scanner) (*jobRow, error) {
 		&r.outputs, &r.errInfo, &j.IdempotencyKey, &j.RequestHash, &j.CancelRequested,
 		&j.Webhook, &j.Number, &j.EventSeq, timeCol{&j.CreatedAt}, timeCol{&j.DispatchedAt},
 		timeCol{&j.StartedAt}, timeCol{&j.FinishedAt}, timeCol{&j.UpdatedAt},
-		&j.LeaseOwner, timeCol{&j.LeaseUntil}, &r.comfy, &r.comfyHistory)
+		&j.LeaseOwner, timeCol{&j.LeaseUntil}, &r.comfy, &r.comfyHistory,
+		&r.webhookEvents, &r.outputOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +75,8 @@ func (r *jobRow) decode() (*job.Job, error) {
 		{"progress", r.progress, &j.Progress},
 		{"outputs", r.outputs, &j.Outputs},
 		{"error_info", r.errInfo, &j.Error},
+		{"webhook_events", r.webhookEvents, &j.WebhookEvents},
+		{"output_options", r.outputOptions, &j.OutputOptions},
 	} {
 		if len(c.src) == 0 {
 			continue
@@ -148,6 +153,12 @@ func encodeJob(j, prev *job.Job) (*jobRow, error) {
 	if r.errInfo, err = marshalNonEmpty(j.Error != nil, j.Error); err != nil {
 		return nil, err
 	}
+	if r.webhookEvents, err = marshalNonEmpty(len(j.WebhookEvents) > 0, j.WebhookEvents); err != nil {
+		return nil, err
+	}
+	if r.outputOptions, err = marshalNonEmpty(j.OutputOptions != job.OutputOptions{}, j.OutputOptions); err != nil {
+		return nil, err
+	}
 	t := &r.j
 	t.CreatedAt, t.DispatchedAt, t.StartedAt = norm(t.CreatedAt), norm(t.DispatchedAt), norm(t.StartedAt)
 	t.FinishedAt, t.UpdatedAt, t.LeaseUntil = norm(t.FinishedAt), norm(t.UpdatedAt), norm(t.LeaseUntil)
@@ -182,7 +193,7 @@ func marshalNonEmpty(nonEmpty bool, v any) ([]byte, error) {
 func (r *jobRow) stored() (*job.Job, error) {
 	c := *r
 	c.j.OutputNodes, c.j.AttemptLog, c.j.Outputs, c.j.Error = nil, nil, nil, nil
-	c.j.Progress = job.Progress{}
+	c.j.Progress, c.j.WebhookEvents, c.j.OutputOptions = job.Progress{}, nil, job.OutputOptions{}
 	return c.decode()
 }
 
@@ -196,15 +207,16 @@ func (s *Store) insertArgs(r *jobRow) []any {
 		j.IdempotencyKey, j.RequestHash, j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.CreatedAt), s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt),
 		s.timeArg(j.FinishedAt), s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
-		jsonArg(r.comfy), jsonArg(r.comfyHistory)}
+		jsonArg(r.comfy), jsonArg(r.comfyHistory), jsonArg(r.webhookEvents), jsonArg(r.outputOptions)}
 }
 
 const insertJobSQL = `INSERT INTO jobs (id, owner, source, workflow, workflow_version,
  params, graph, output_nodes, extra_data, client_id, priority, state, attempts,
  max_attempts, attempt_log, backend, progress, outputs, error_info, idempotency_key,
  request_hash, cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
- started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history,
+ webhook_events, output_options)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  ON CONFLICT DO NOTHING RETURNING seq`
 
 // mutableCols are the columns UpdateJob may change, in mutableValues' order.
@@ -212,7 +224,7 @@ var mutableCols = [...]string{"source", "workflow", "workflow_version", "params"
 	"output_nodes", "extra_data", "client_id", "priority", "state", "attempts", "max_attempts",
 	"attempt_log", "backend", "progress", "outputs", "error_info", "cancel_requested", "webhook",
 	"number", "event_seq", "dispatched_at", "started_at", "finished_at", "updated_at",
-	"lease_owner", "lease_until", "comfy", "comfy_history"}
+	"lease_owner", "lease_until", "comfy", "comfy_history", "webhook_events", "output_options"}
 
 // jsonCol is a JSON column's text in mutableValues: compared as bytes and
 // turned into a parameter only when it changed, so an unchanged graph is
@@ -229,7 +241,7 @@ func (s *Store) mutableValues(r *jobRow) [len(mutableCols)]any {
 		j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt), s.timeArg(j.FinishedAt),
 		s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
-		jsonCol(r.comfy), jsonCol(r.comfyHistory)}
+		jsonCol(r.comfy), jsonCol(r.comfyHistory), jsonCol(r.webhookEvents), jsonCol(r.outputOptions)}
 }
 
 // sameValue compares two values of one mutable column. Empty JSON is

@@ -47,6 +47,10 @@ type Dialect struct {
 	// " FOR UPDATE" on PostgreSQL, "" on SQLite (whose write transactions
 	// already exclude every other writer).
 	ForUpdate string
+	// SkipLocked ends a locking subquery that claims rows several
+	// replicas compete for: " FOR UPDATE SKIP LOCKED" on PostgreSQL, ""
+	// on SQLite (one writer at a time).
+	SkipLocked string
 	// Time encodes a non-zero, UTC, microsecond-precision time as a
 	// parameter (SQLite: Unix microseconds; PostgreSQL: time.Time).
 	Time func(t time.Time) any
@@ -72,12 +76,14 @@ type Config struct {
 
 // Store is job.Store over database/sql.
 type Store struct {
-	d       Dialect
-	read    Querier
-	write   TxRunner
-	now     func() time.Time
-	closeFn func() error
-	sched   schedulerSQL
+	d        Dialect
+	read     Querier
+	write    TxRunner
+	now      func() time.Time
+	closeFn  func() error
+	sched    schedulerSQL
+	deletion deletionSQL
+	queued   chan struct{} // cap 1: a webhook message was committed
 
 	rebound sync.Map // query → query with the engine's placeholders
 
@@ -95,7 +101,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Now = time.Now
 	}
 	return &Store{d: cfg.Dialect, read: cfg.Read, write: cfg.Write, now: cfg.Now, closeFn: cfg.Close,
-		sched: newSchedulerSQL(cfg.Dialect)}, nil
+		sched: newSchedulerSQL(cfg.Dialect), deletion: newDeletionSQL(cfg.Dialect), queued: make(chan struct{}, 1)}, nil
 }
 
 // Ping checks that the database answers.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -72,6 +73,11 @@ func closeTest(t *testing.T, ns NewStore) {
 		"GetArtifact":    func() error { _, err := s.GetArtifact(ctx, "a"); return err },
 		"ListArtifacts":  func() error { _, err := s.ListArtifacts(ctx, j.ID); return err },
 		"Ping":           func() error { return s.Ping(ctx) },
+		"DeleteJob":      func() error { _, err := s.DeleteJob(ctx, j.ID, nil); return err },
+		"JobsFinishedBefore": func() error {
+			_, err := s.JobsFinishedBefore(ctx, time.Now(), 1)
+			return err
+		},
 	}
 	for name, call := range calls {
 		wantErr(t, name+" after Close", call(), job.ErrClosed)

@@ -46,6 +46,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Artifacts", artifactTests},
 		{"Lifecycle", lifecycleTests},
 		{"Comfy", comfyTests},
+		{"Delete", deleteTests},
+		{"Webhooks", webhookTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

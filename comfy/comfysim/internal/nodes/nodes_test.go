@@ -88,6 +88,20 @@ func TestSaveImageCounterAndSubfolder(t *testing.T) {
 	if got != want {
 		t.Errorf("ui:\n got %s\nwant %s", got, want)
 	}
+	// Folders that do not exist yet are made, however deep, and the
+	// prefix is normalised first (folder_paths.get_save_image_path).
+	res, err = call(t, env, "SaveImage", map[string]any{"images": img, "filename_prefix": "gw/0a1b/./deep//x/../pic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = string(comfyjson.MustDumps(res.UI))
+	want = `{"images": [{"filename": "pic_00001_.png", "subfolder": "gw/0a1b/deep", "type": "output"}, {"filename": "pic_00002_.png", "subfolder": "gw/0a1b/deep", "type": "output"}]}`
+	if got != want {
+		t.Errorf("deep prefix ui:\n got %s\nwant %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(env.dir, "output", "gw", "0a1b", "deep", "pic_00002_.png")); err != nil {
+		t.Errorf("deep prefix file: %v", err)
+	}
 	_, err = call(t, env, "SaveImage", map[string]any{"images": img, "filename_prefix": "../escape"})
 	var exc *Exception
 	if !errors.As(err, &exc) || exc.Type != "Exception" {

@@ -7,6 +7,7 @@ import { h, icon, fmtAgo, fmtTime, replace, shortID } from './dom.js';
 import { request, jobPath } from './api.js';
 import { openStream } from './sse.js';
 import { MediaScope } from './media.js';
+import { DeliveriesBox } from './deliveries.js';
 import {
   TERMINAL, stateBadge, positionText, progressText, timings, previewSrc,
   outputKey, outputFigure, errorReport,
@@ -37,6 +38,7 @@ export class JobPanel {
     this.#build();
     this.#render();
     if (!TERMINAL.has(this.job.state)) this.#follow();
+    else if (this.job.webhook) this.deliveries.load();
   }
 
   #build() {
@@ -55,12 +57,13 @@ export class JobPanel {
     this.preview = h('img', { class: 'preview', alt: 'Live preview', hidden: true });
     this.outputsEl = h('div', { class: 'outputs' });
     this.errorEl = h('div', { class: 'job-error', role: 'alert', hidden: true });
+    this.deliveries = new DeliveriesBox(j.id);
     const title = h(this.headingLevel, { class: 'job-title' }, 'Job ', h('code', { title: j.id }, shortID(j.id)));
     replace(this.el,
       h('header', { class: 'job-head' }, title, this.badge, this.link, h('span', { class: 'spacer' }),
         this.linkToPage ? h('a', { class: 'btn ghost small', href: `#/jobs/${encodeURIComponent(j.id)}` }, 'Details') : null,
         this.cancelBtn),
-      this.meta, this.status, this.progressBox, this.preview, this.outputsEl, this.errorEl,
+      this.meta, this.status, this.progressBox, this.preview, this.outputsEl, this.errorEl, this.deliveries.el,
       j.params ? h('details', { class: 'params' }, h('summary', {}, 'Parameters'), h('pre', {}, JSON.stringify(j.params, null, 2))) : null);
   }
 
@@ -102,6 +105,7 @@ export class JobPanel {
       case 'succeeded': case 'failed': case 'cancelled':
         this.#stop();
         if (d && d.id === j.id) this.job = d; else j.state = ev.type;
+        if (this.job.webhook) this.deliveries.load(); // the message was stored with the end
         break;
       default:
         return;
