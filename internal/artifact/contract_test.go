@@ -36,18 +36,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// localWith returns the contract's constructor of local stores with
-// small-blob packs up to smallBlobs bytes (0: the default, -1: off).
-func localWith(smallBlobs int64) artifacttest.NewStore {
-	return func(tb testing.TB, o artifacttest.Options) artifact.Backend {
-		tb.Helper()
-		l, err := artifact.NewLocal(tb.TempDir(), artifact.LocalOptions{MaxSize: o.MaxSize, SmallBlobSize: smallBlobs})
-		if err != nil {
-			tb.Fatalf("NewLocal: %v", err)
-		}
-		tb.Cleanup(func() { _ = l.Close() })
-		return l
+func newLocal(tb testing.TB, o artifacttest.Options) artifact.Backend {
+	tb.Helper()
+	l, err := artifact.NewLocal(tb.TempDir(), artifact.LocalOptions{MaxSize: o.MaxSize})
+	if err != nil {
+		tb.Fatalf("NewLocal: %v", err)
 	}
+	return l
 }
 
 // testPartSize is S3's smallest part: blobs over 5 MiB go up in parts, so
@@ -81,17 +76,9 @@ func newS3(tb testing.TB, o artifacttest.Options) artifact.Backend {
 	return openS3(tb, s3Config(tb, o))
 }
 
-// The local store runs the contract three ways: with its default packs
-// (the suite's small blobs packed, its large ones in files), with every
-// blob packed, and with packs off (every blob a file).
 func TestContractLocal(t *testing.T) {
 	t.Parallel()
-	for name, small := range map[string]int64{"default": 0, "all packed": 64 << 20, "no packs": -1} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			artifacttest.Run(t, localWith(small))
-		})
-	}
+	artifacttest.Run(t, newLocal)
 }
 
 func TestContractS3(t *testing.T) {

@@ -2,7 +2,6 @@ package artifact
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -25,37 +23,17 @@ type LocalOptions struct {
 	StaleTemp time.Duration
 	// Logger receives cleanup and repair notes. Default: discard.
 	Logger *slog.Logger
-	// SmallBlobSize is the size up to which a blob is appended to a pack
-	// file (<dir>/packs) instead of getting a file of its own: storing it
-	// then costs one write and a share of one fsync, where a file of its own
-	// costs a new inode, a content type file and three fsyncs. Default 1 MiB;
-	// negative: every blob gets a file of its own.
-	SmallBlobSize int64
-	// PackSize is the size past which a pack file is finished and the next
-	// one started. Default 64 MiB.
-	PackSize int64
 }
 
-// Defaults of LocalOptions.
-const (
-	DefaultSmallBlobSize = 1 << 20
-	DefaultPackSize      = 64 << 20
-)
-
-// Local stores blobs in a directory: small ones in pack files (see packs),
-// larger ones in <dir>/<ab>/<cd>/<id>, where ab and cd are the ID's first
-// two byte pairs (keeping directories small), with the content type in a
-// sidecar file <id>.type beside it. Temp files live in <dir>/tmp, on the
-// same filesystem, so publishing a blob is one link(2). The directory
-// belongs to one open store at a time (ErrDirInUse).
+// Local stores blobs in a directory: <dir>/<ab>/<cd>/<id>, where ab and cd
+// are the ID's first two byte pairs (keeping directories small), with the
+// content type in a sidecar file <id>.type beside it. Temp files live in
+// <dir>/tmp, on the same filesystem, so publishing a blob is one link(2).
 type Local struct {
-	dir      string
-	tmp      string
-	maxSize  int64
-	smallMax int64  // largest blob put in a pack; 0 with packs off
-	packs    *packs // nil with packs off
-	log      *slog.Logger
-	closed   atomic.Bool
+	dir     string
+	tmp     string
+	maxSize int64
+	log     *slog.Logger
 }
 
 var _ Backend = (*Local)(nil)
@@ -71,22 +49,9 @@ func NewLocal(dir string, opts LocalOptions) (*Local, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.SmallBlobSize == 0 {
-		opts.SmallBlobSize = DefaultSmallBlobSize
-	}
-	if opts.PackSize <= 0 {
-		opts.PackSize = DefaultPackSize
-	}
 	l := &Local{dir: dir, tmp: filepath.Join(dir, "tmp"), maxSize: opts.MaxSize, log: opts.Logger}
 	if err := os.MkdirAll(l.tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("open artifact store: %w", err)
-	}
-	if opts.SmallBlobSize > 0 {
-		p, err := openPacks(filepath.Join(dir, "packs"), opts.PackSize, l.log)
-		if err != nil {
-			return nil, fmt.Errorf("open artifact store: %w", err)
-		}
-		l.packs, l.smallMax = p, opts.SmallBlobSize
 	}
 	removeStaleTemp(l.tmp, "", time.Now().Add(-opts.StaleTemp), l.log)
 	return l, nil
@@ -127,30 +92,8 @@ func (l *Local) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Close implements Backend: it syncs and releases the packs. Puts and
-// Deletes fail after it; blobs already open stay readable.
-func (l *Local) Close() error {
-	l.closed.Store(true)
-	if l.packs == nil {
-		return nil
-	}
-	return l.packs.close()
-}
-
-// packed returns where a valid id is in the packs, if it is there.
-func (l *Local) packed(id string) (packLoc, bool) {
-	if l.packs == nil {
-		return packLoc{}, false
-	}
-	return l.packs.lookup(rawID(id))
-}
-
-// rawID is a valid id's bytes.
-func rawID(id string) [32]byte {
-	var b [32]byte
-	_, _ = hex.Decode(b[:], []byte(id))
-	return b
-}
+// Close implements Backend; a directory holds nothing open.
+func (l *Local) Close() error { return nil }
 
 // path returns where a valid id lives; callers check the id first.
 func (l *Local) path(id string) string {
@@ -166,9 +109,6 @@ func (l *Local) Open(ctx context.Context, id string) (Blob, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	if loc, ok := l.packed(id); ok {
-		return l.packs.open(id, loc)
 	}
 	p := l.path(id)
 	f, err := os.Open(p)
@@ -191,9 +131,6 @@ func (l *Local) Stat(ctx context.Context, id string) (Info, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return Info{}, err
-	}
-	if loc, ok := l.packed(id); ok {
-		return Info{ID: id, Size: loc.size, ContentType: loc.ct}, nil
 	}
 	p := l.path(id)
 	st, err := os.Stat(p)
@@ -220,14 +157,6 @@ func (l *Local) Delete(ctx context.Context, id string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
-	}
-	if l.closed.Load() {
-		return fmt.Errorf("delete artifact %s: %w", id, errStoreClosed)
-	}
-	if l.packs != nil {
-		if err := l.packs.remove(rawID(id)); err != nil {
-			return fmt.Errorf("delete artifact %s: %w", id, err)
-		}
 	}
 	p := l.path(id)
 	for _, name := range []string{p, sidecarPath(p)} {

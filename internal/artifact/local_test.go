@@ -24,12 +24,8 @@ func newStore(tb testing.TB, opts LocalOptions) *Local {
 	if err != nil {
 		tb.Fatalf("NewLocal: %v", err)
 	}
-	tb.Cleanup(func() { _ = l.Close() })
 	return l
 }
-
-// noPacks stores every blob as a file of its own.
-var noPacks = LocalOptions{SmallBlobSize: -1}
 
 func put(tb testing.TB, l *Local, content []byte, opts PutOptions) Info {
 	tb.Helper()
@@ -45,13 +41,12 @@ func sha(content []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// files lists the regular files under the store dir, relative to it,
-// but for the packs' lock.
+// files lists the regular files under the store dir, relative to it.
 func files(tb testing.TB, l *Local) []string {
 	tb.Helper()
 	var out []string
 	err := filepath.WalkDir(l.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || p == filepath.Join(l.dir, "packs", "lock") {
+		if err != nil || d.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel(l.dir, p)
@@ -69,7 +64,7 @@ func files(tb testing.TB, l *Local) []string {
 
 func TestLocalLayout(t *testing.T) {
 	t.Parallel()
-	l := newStore(t, noPacks)
+	l := newStore(t, LocalOptions{})
 	content := []byte("hello, artifact")
 	id := sha(content)
 	// Repeated and concurrent Puts of one content keep one blob and one
@@ -146,7 +141,6 @@ func TestLocalReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
 	if err := l.Ready(t.Context()); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
@@ -160,7 +154,7 @@ func TestLocalReady(t *testing.T) {
 
 func TestDamagedBlobRepaired(t *testing.T) {
 	t.Parallel()
-	l := newStore(t, noPacks)
+	l := newStore(t, LocalOptions{})
 	content := []byte("precious output")
 	info := put(t, l, content, PutOptions{})
 	if err := os.Truncate(l.path(info.ID), 3); err != nil {
@@ -175,11 +169,7 @@ func TestDamagedBlobRepaired(t *testing.T) {
 func TestNewLocalRemovesStaleTemp(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	first, err := NewLocal(dir, LocalOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Close(); err != nil {
+	if _, err := NewLocal(dir, LocalOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	stale, fresh := filepath.Join(dir, "tmp", "put-stale"), filepath.Join(dir, "tmp", "put-fresh")
@@ -192,11 +182,9 @@ func TestNewLocalRemovesStaleTemp(t *testing.T) {
 	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
-	second, err := NewLocal(dir, LocalOptions{})
-	if err != nil {
+	if _, err := NewLocal(dir, LocalOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	defer second.Close()
 	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("stale temp file kept (stat err %v)", err)
 	}

@@ -95,9 +95,10 @@ func TestOpenLocal(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			artifacttest.Put(t, s, []byte(name), artifact.PutOptions{})
-			if _, err := os.Stat(filepath.Join(tc.wantDir, "packs", "00000001.pack")); err != nil {
-				t.Errorf("small blob not packed in %s: %v", tc.wantDir, err)
+			info := artifacttest.Put(t, s, []byte(name), artifact.PutOptions{})
+			p := filepath.Join(tc.wantDir, info.ID[:2], info.ID[2:4], info.ID)
+			if got, err := os.ReadFile(p); err != nil || string(got) != name {
+				t.Errorf("blob not at %s: %q, %v", p, got, err)
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package artifact
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -12,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 )
 
@@ -22,35 +20,14 @@ const sniffLen = 512
 // copyBufs recycles copy buffers: Put would otherwise allocate one per call.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// Put implements Store: a small blob is appended to a pack (see packs);
-// a larger one is streamed to a temp file while hashed, then linked into
-// place under its hash. A temp file never outlives a failed Put.
+// Put implements Store: it streams r to a temp file while hashing it, then
+// links the file into place under its hash. A temp file never outlives a
+// failed Put.
 func (l *Local) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, error) {
 	limit, ct, err := checkPut(opts, l.maxSize)
 	if err != nil {
 		return Info{}, err
 	}
-	if l.closed.Load() {
-		return Info{}, fmt.Errorf("put artifact: %w", errStoreClosed)
-	}
-	if l.packs != nil {
-		buf, whole, err := readSmall(ctx, r, min(l.smallMax, limit))
-		defer releaseSmall(buf)
-		switch {
-		case err != nil:
-			return Info{}, fmt.Errorf("put artifact: %w", err)
-		case whole:
-			return l.putSmall(buf, ct, opts.Name)
-		case int64(len(buf)-recHeaderLen) > limit:
-			return Info{}, fmt.Errorf("put artifact: %w", &TooLargeError{Limit: limit})
-		}
-		r = io.MultiReader(bytes.NewReader(buf[recHeaderLen:]), r) // too big for a pack
-	}
-	return l.putFile(ctx, r, limit, ct, opts.Name)
-}
-
-// putFile stores r as a blob file of its own.
-func (l *Local) putFile(ctx context.Context, r io.Reader, limit int64, ct, name string) (Info, error) {
 	f, err := os.CreateTemp(l.tmp, "put-*")
 	if err != nil {
 		return Info{}, fmt.Errorf("put artifact: %w", err)
@@ -67,73 +44,13 @@ func (l *Local) putFile(ctx context.Context, r io.Reader, limit int64, ct, name 
 		return Info{}, fmt.Errorf("put artifact: %w", err)
 	}
 	if ct == "" {
-		ct = detectType(head, name)
+		ct = detectType(head, opts.Name)
 	}
 	info := Info{ID: sum, Size: size, ContentType: ct}
 	if err := l.commit(f.Name(), &info); err != nil {
 		return Info{}, fmt.Errorf("put artifact %s: %w", sum, err)
 	}
 	return info, nil
-}
-
-// smallBufs recycles the buffers small blobs are read into.
-var smallBufs sync.Pool
-
-// readSmall reads r into a buffer that starts with room for a pack record
-// header, stopping after max+1 content bytes. whole reports that r ended
-// within max bytes. Release the buffer with releaseSmall.
-func readSmall(ctx context.Context, r io.Reader, max int64) (buf []byte, whole bool, err error) {
-	if p, ok := smallBufs.Get().(*[]byte); ok {
-		buf = (*p)[:recHeaderLen]
-	} else {
-		buf = make([]byte, recHeaderLen, recHeaderLen+32<<10)
-	}
-	src := &ctxReader{ctx: ctx, r: r}
-	for int64(len(buf)-recHeaderLen) <= max {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(cap(buf), int(max)+recHeaderLen+1-len(buf)))
-		}
-		n, err := src.Read(buf[len(buf):min(cap(buf), int(max)+recHeaderLen+1)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, true, nil
-		}
-		if err != nil {
-			return buf, false, err
-		}
-	}
-	return buf, false, nil
-}
-
-func releaseSmall(buf []byte) {
-	if cap(buf) <= 4<<20 {
-		smallBufs.Put(&buf)
-	}
-}
-
-// putSmall stores the content of buf (after its header room) in a pack,
-// unless that content is stored already.
-func (l *Local) putSmall(buf []byte, ct, name string) (Info, error) {
-	content := buf[recHeaderLen:]
-	sum := sha256.Sum256(content)
-	id := hex.EncodeToString(sum[:])
-	if ct == "" {
-		ct = detectType(content[:min(len(content), sniffLen)], name)
-	}
-	if len(ct) > maxPackType {
-		return l.putFile(context.Background(), bytes.NewReader(content), int64(len(content)), ct, name)
-	}
-	if loc, ok := l.packs.lookup(sum); ok {
-		return Info{ID: id, Size: loc.size, ContentType: loc.ct}, nil
-	}
-	if info, err := l.Stat(context.Background(), id); err == nil && info.Size == int64(len(content)) {
-		return info, nil // stored as a file before packs were used
-	}
-	loc, err := l.packs.add(sum, append(buf, ct...), int64(len(content)), ct)
-	if err != nil {
-		return Info{}, fmt.Errorf("put artifact %s: %w", id, err)
-	}
-	return Info{ID: id, Size: loc.size, ContentType: loc.ct}, nil
 }
 
 // checkPut validates opts, returning the size limit (opts.MaxSize, else the

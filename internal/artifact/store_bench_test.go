@@ -5,10 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/artifact/artifacttest"
@@ -19,7 +16,7 @@ var benchStores = []struct {
 	name string
 	open artifacttest.NewStore
 }{
-	{"local", localWith(0)},
+	{"local", newLocal},
 	{"s3", newS3Default},
 }
 
@@ -51,47 +48,6 @@ func BenchmarkPut(b *testing.B) {
 			})
 		}
 	}
-}
-
-// BenchmarkPutSmall stores 20 KB blobs, the size of a small output image,
-// from 8 goroutines: in the local store's packs (the default), as a file
-// each, and in S3. cpu-µs/op is the process's CPU time per Put: a new
-// file's inode, content type file and fsyncs are what packs save.
-func BenchmarkPutSmall(b *testing.B) {
-	const size = 20 << 10
-	stores := append([]struct {
-		name string
-		open artifacttest.NewStore
-	}{{"local-files", localWith(-1)}}, benchStores...)
-	for _, st := range stores {
-		b.Run(st.name, func(b *testing.B) {
-			s := st.open(b, artifacttest.Options{})
-			var seed atomic.Int64
-			b.SetBytes(size)
-			b.ReportAllocs()
-			b.SetParallelism(4)
-			cpu0 := processCPU()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					pattern := artifacttest.NewPattern(size, seed.Add(1))
-					if _, err := s.Put(b.Context(), pattern, artifact.PutOptions{ContentType: "image/png"}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
-		})
-	}
-}
-
-// processCPU is the CPU time (user + system) this process used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkOpen reads a 100 MB blob whole from each store.
