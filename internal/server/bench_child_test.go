@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +29,11 @@ import (
 // CPU: neither the clients nor the simulators are counted.
 const childEnv = "COMFYGATE_BENCH_CHILD"
 
+// profileEnv names a file for the gateway helper's CPU profile, written
+// over its whole life (run one sub-benchmark at a time, and
+// go tool pprof the file): where comfygate's own CPU per job goes.
+const profileEnv = "COMFYGATE_BENCH_CPUPROFILE"
+
 // runChild runs the helper process named by spec; it returns the exit code.
 func runChild(spec string) int {
 	kind, arg, _ := strings.Cut(spec, " ")
@@ -39,6 +45,8 @@ func runChild(spec string) int {
 	case "sims":
 		stop, err = serveSims(ctx, arg)
 	case "gateway":
+		stopProfile := startProfile(os.Getenv(profileEnv))
+		defer stopProfile()
 		stop, err = serveGateway(ctx, arg)
 	default:
 		err = fmt.Errorf("unknown child %q", spec)
@@ -51,6 +59,28 @@ func runChild(spec string) int {
 	cancel()
 	stop()
 	return 0
+}
+
+// startProfile starts a CPU profile written to path, if path is set, and
+// returns what stops it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench child: cpu profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "bench child: cpu profile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // serveSims serves n zero-delay simulators and prints their URLs.
