@@ -39,7 +39,7 @@ func TestWireShapes(t *testing.T) {
 			Outputs: []api.Output{{ArtifactID: "a", NodeID: "9", Kind: "images", Data: []byte("png")}}, CreatedAt: at}},
 		"event": api.Event{ID: "3.1", JobID: "j1", Type: api.EventProgress, Time: at, Data: json.RawMessage(`{"value":1}`)},
 		"error": api.ErrorResponse{Error: api.ErrorBody{Code: api.CodeInvalidRequest, Message: "must be from -100 to 100", Field: "priority", RequestID: "r1"}},
-		"workflow": api.Workflow{Name: "txt2img", Version: "3f2a", Graph: json.RawMessage(`{}`), Params: []api.Param{{Name: "steps", Target: "3.inputs.steps", Type: "integer", Default: 20, Minimum: 1, Maximum: 150}},
+		"workflow": api.Workflow{Name: "txt2img", Version: "3f2a", Shared: true, Graph: json.RawMessage(`{}`), Params: []api.Param{{Name: "steps", Target: "3.inputs.steps", Type: "integer", Default: 20, Minimum: 1, Maximum: 150}},
 			Schema: map[string]any{"type": "object"}, CreatedAt: at, UpdatedAt: at},
 		"upload":  api.Upload{ID: "sha", Filename: "a.png", ContentType: "image/png", Size: 3, URL: "/v1/artifacts/sha"},
 		"backend": api.Backend{ID: "gpu0", URL: "http://h:8188", State: "healthy", Running: []string{"j1"}, Prefetch: []string{}, Done: 4, LatencyMS: 1.5, NodeCount: 600},

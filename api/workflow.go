@@ -7,14 +7,18 @@ import (
 
 // Workflow is a stored ComfyUI graph with named, typed parameters.
 type Workflow struct {
-	Name        string          `json:"name"`
-	Version     string          `json:"version" description:"Content hash of graph and parameters."`
-	Description string          `json:"description,omitempty"`
-	Graph       json.RawMessage `json:"graph" description:"ComfyUI API-format graph."`
-	Params      []Param         `json:"params"`
-	Schema      map[string]any  `json:"schema" description:"JSON Schema of the parameters object."`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	Name        string `json:"name"`
+	Version     string `json:"version" description:"Content hash of graph and parameters."`
+	Description string `json:"description,omitempty"`
+	// Shared is true for a workflow every key reads and runs and only
+	// admin keys change (the watched directory, or stored by an admin key
+	// or with authentication off); false for one of the caller's own.
+	Shared    bool            `json:"shared" description:"True for a shared workflow: every API key reads and runs it, only admin keys change it (stored by an admin key, from the watched workflows/ directory, or with authentication off). False for one of the caller's own, which no other key sees."`
+	Graph     json.RawMessage `json:"graph" description:"ComfyUI API-format graph."`
+	Params    []Param         `json:"params"`
+	Schema    map[string]any  `json:"schema" description:"JSON Schema of the parameters object."`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
 	// Warnings are what storing it found worth saying but not refusing;
 	// only the answer of PUT carries them.
 	Warnings []string `json:"warnings,omitempty" description:"Only in the answer of PUT: what storing the workflow found worth saying but not refusing. The graph could not be checked (no backend has reported its node catalog yet; parameters then lack bounds and choices), a node names a file or model no backend offers (jobs must set another value), or a choice parameter has no choices on any backend (it stays, taking any string)."`
@@ -45,6 +49,13 @@ type Upload struct {
 	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
 	URL         string `json:"url"`
+}
+
+// ArtifactLink is a presigned download URL of a stored file: it works
+// without an API key, for anyone who holds it, until ExpiresAt.
+type ArtifactLink struct {
+	URL       string    `json:"url" description:"Downloads the file straight from the artifact store (S3), without credentials."`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // JobQuery filters GET /v1/jobs.

@@ -152,7 +152,7 @@ func (m *memory) subscribe(_ context.Context, _, id, last string) (httpapi.Strea
 	return httpapitest.StreamOf(evs[skip:]...), nil
 }
 
-func (m *memory) putWorkflow(_ context.Context, name string, body []byte) (api.Workflow, bool, error) {
+func (m *memory) putWorkflow(_ context.Context, _, name string, body []byte) (api.Workflow, bool, error) {
 	var req api.WorkflowRequest
 	if err := json.Unmarshal(body, &req); err != nil || req.Graph == nil {
 		return api.Workflow{}, false, &gateway.InputError{Field: "graph", Problem: "is required"}
@@ -170,7 +170,7 @@ func (m *memory) putWorkflow(_ context.Context, name string, body []byte) (api.W
 	return wf, !existed, nil
 }
 
-func (m *memory) listWorkflows(context.Context) ([]api.Workflow, error) {
+func (m *memory) listWorkflows(context.Context, string) ([]api.Workflow, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []api.Workflow

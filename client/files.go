@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/url"
+	"time"
 
 	"github.com/comfygate/comfygate/api"
 )
@@ -62,4 +63,18 @@ func (c *Client) DownloadArtifact(ctx context.Context, id string) (*Download, er
 		d.Filename = params["filename"]
 	}
 	return d, nil
+}
+
+// LinkArtifact asks for a presigned URL that downloads a stored file
+// straight from the S3 artifact store, without an API key, for expires
+// (0: the server's default of 15 minutes). A server keeping files on
+// local disk answers 409 (code links_unsupported).
+func (c *Client) LinkArtifact(ctx context.Context, id string, expires time.Duration) (api.ArtifactLink, error) {
+	var q url.Values
+	if expires > 0 {
+		q = url.Values{"expires": {expires.String()}}
+	}
+	var out api.ArtifactLink
+	_, err := c.call(ctx, "GET", "/v1/artifacts/"+url.PathEscape(id)+"/link", q, nil, nil, &out)
+	return out, err
 }

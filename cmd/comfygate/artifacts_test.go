@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
@@ -45,6 +48,8 @@ func TestServeArtifactsInS3(t *testing.T) {
 		t.Errorf("range of the output = %q, want %q", r.Body, "PNG")
 	}
 
+	checkLink(t, c, out.URL)
+
 	if err := os.RemoveAll(gw.BucketDir(bucket)); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +60,34 @@ func TestServeArtifactsInS3(t *testing.T) {
 	}
 	if !poll(notReady) || !strings.Contains(string(last.Body), `artifacts: bucket "`+bucket+`" does not exist`) {
 		t.Errorf("/readyz without the bucket = %d %s, want 503 naming the bucket", last.Status, last.Body)
+	}
+}
+
+// checkLink: GET {artifact}/link presigns a URL that downloads the same
+// bytes from the bucket with no API key, typed as comfygate serves them,
+// until the expiry asked for; a lifetime out of range names the field.
+func checkLink(t *testing.T, c *apiClient, artifactURL string) {
+	t.Helper()
+	want := c.must(http.StatusOK, "GET", artifactURL, nil)
+	var link api.ArtifactLink
+	c.must(http.StatusOK, "GET", artifactURL+"/link?expires=1h", nil).decode(t, &link)
+	if left := time.Until(link.ExpiresAt); left < 50*time.Minute || left > 61*time.Minute {
+		t.Errorf("link expires at %v, want in about an hour", link.ExpiresAt)
+	}
+	res, err := http.Get(link.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || !bytes.Equal(got, want.Body) {
+		t.Errorf("GET the link: %d, %d bytes (%v), want 200 and the artifact's %d bytes", res.StatusCode, len(got), err, len(want.Body))
+	}
+	if ct := res.Header.Get("Content-Type"); ct != want.Header.Get("Content-Type") {
+		t.Errorf("the bucket types the file %q, comfygate %q", ct, want.Header.Get("Content-Type"))
+	}
+	if r := c.must(http.StatusBadRequest, "GET", artifactURL+"/link?expires=30d", nil); !strings.Contains(string(r.Body), `"field":"expires"`) {
+		t.Errorf("a link for 30d: %s, want the expires field named", r.Body)
 	}
 }
 

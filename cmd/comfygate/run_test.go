@@ -74,7 +74,7 @@ var studioWorkflow = func() api.Workflow {
 
 func (s *studio) service() *httpapitest.Service {
 	return &httpapitest.Service{
-		GetWorkflowFunc: func(_ context.Context, name string) (api.Workflow, error) {
+		GetWorkflowFunc: func(_ context.Context, _, name string) (api.Workflow, error) {
 			if name != "txt2img" {
 				return api.Workflow{}, fmt.Errorf("workflow %s: %w", name, gw.ErrNotFound)
 			}

@@ -40,6 +40,8 @@ type serveFlags struct {
 	logLevel, logFormat        string
 	corsOrigins                multiFlag
 	retain                     time.Duration
+	proxyAllow                 multiFlag
+	metricsKey                 string
 }
 
 // newServeFlags defines the flags on a set named name; defaults differ
@@ -67,6 +69,8 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.DurationVar(&f.webhookRetryBase, 0, "webhook-retry-base", d.webhookRetryBase, "first webhook retry delay; each next one doubles (up to 1h), with jitter")
 	fs.DurationVar(&f.webhookRetryFor, 0, "webhook-retry-for", d.webhookRetryFor, "how long a webhook message is retried before it is given up")
 	fs.DurationVar(&f.webhookTimeout, 0, "webhook-timeout", d.webhookTimeout, "time one webhook attempt may take, answer included")
+	addList(fs, "proxy-allow", "PREFIX", &f.proxyAllow, "backend route prefix user keys may reach through the ComfyUI-compatible proxy, e.g. /my_node (repeatable; default: only admin keys reach backend routes comfygate does not serve)")
+	fs.StringVar(&f.metricsKey, 0, "metrics-key", "", "key that opens /metrics (and nothing else), or sha256:<hex> of it; with API keys, /metrics otherwise needs an admin key")
 	addList(fs, "cors-origin", "ORIGIN", &f.corsOrigins, "web origin whose pages may call the API from a browser, e.g. https://app.example.com, https://*.example.com, or * for any (repeatable; default: none)")
 	if _, err := fs.AddFlag(ff.FlagConfig{LongName: "retain", Placeholder: "DURATION", Value: retainFlag{&f.retain},
 		Usage: "delete finished jobs, and the files only they used, this long after they ended: 30d, 36h; 0 keeps them"}); err != nil {
@@ -136,6 +140,14 @@ func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	cfg.Sim.StepDelay = f.stepDelay
 	cfg.CORSOrigins = f.corsOrigins
 	cfg.Retain = f.retain
+	cfg.ProxyAllow = f.proxyAllow
+	if f.metricsKey != "" {
+		h, err := server.ParseMetricsKey(f.metricsKey)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.MetricsKeyHash = h
+	}
 	backends, err := parseBackends(f.backends)
 	if err != nil {
 		return cfg, err

@@ -36,7 +36,7 @@ func newWorkflowShelf(wfs ...api.Workflow) *workflowShelf {
 
 func (s *workflowShelf) service() *httpapitest.Service {
 	return &httpapitest.Service{
-		ListWorkflowsFunc: func(context.Context) ([]api.Workflow, error) {
+		ListWorkflowsFunc: func(context.Context, string) ([]api.Workflow, error) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			var out []api.Workflow
@@ -47,7 +47,7 @@ func (s *workflowShelf) service() *httpapitest.Service {
 			}
 			return out, nil
 		},
-		GetWorkflowFunc: func(_ context.Context, name string) (api.Workflow, error) {
+		GetWorkflowFunc: func(_ context.Context, _, name string) (api.Workflow, error) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			wf, ok := s.byKey[name]
@@ -56,7 +56,7 @@ func (s *workflowShelf) service() *httpapitest.Service {
 			}
 			return wf, nil
 		},
-		PutWorkflowFunc: func(_ context.Context, name string, body []byte) (api.Workflow, bool, error) {
+		PutWorkflowFunc: func(_ context.Context, _, name string, body []byte) (api.Workflow, bool, error) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.puts = append(s.puts, body)
@@ -66,7 +66,7 @@ func (s *workflowShelf) service() *httpapitest.Service {
 			wf.Warnings = s.warnings
 			return wf, !existed, nil
 		},
-		DeleteWorkflowFunc: func(_ context.Context, name string) error {
+		DeleteWorkflowFunc: func(_ context.Context, _, name string) error {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if _, ok := s.byKey[name]; !ok {

@@ -48,6 +48,12 @@ type Gateway interface {
 	Catalog() *workflow.Catalog
 	// Backends lists the backends, in configuration order.
 	Backends(ctx context.Context) ([]gateway.Backend, error)
+	// ProxyAllowed says whether the owner may reach a backend route this
+	// surface does not serve (a gateway.ForbiddenError if not).
+	ProxyAllowed(owner, escapedPath string) error
+	// TextFor is a backend's or the system's error text as the owner may
+	// read it (whole for admins; without addresses and paths otherwise).
+	TextFor(owner, text string) string
 	// CheckWebhook refuses a webhook URL the URL policy forbids.
 	CheckWebhook(url string) error
 }

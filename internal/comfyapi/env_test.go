@@ -38,6 +38,7 @@ type envOptions struct {
 	owner func(*http.Request) (string, error)
 	sim   comfysim.Options
 	cfg   func(*Config)
+	gw    func(*gateway.Config) // changes the use cases' configuration
 }
 
 func newEnv(tb testing.TB, o envOptions) *env {
@@ -61,7 +62,7 @@ func newEnv(tb testing.TB, o envOptions) *env {
 	e.sim = comfysim.Start(tb, o.sim)
 	e.fleet = startMiniFleet(tb, e.store, e.arts, e.hub, e.sim.URL())
 	names := NewNames(e.store)
-	e.gw = newTestGateway(tb, e.store, e.arts, e.hub, e.fleet, names)
+	e.gw = newTestGateway(tb, e.store, e.arts, e.hub, e.fleet, names, o.gw)
 	cfg := Config{Store: e.store, Artifacts: e.arts, Hub: e.hub, Gateway: e.gw, Names: names, Owner: o.owner}
 	if o.cfg != nil {
 		o.cfg(&cfg)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
@@ -101,6 +102,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		input      *gateway.InputError
 		unrun      *gateway.UnrunnableError
 		overload   *gateway.OverloadError
+		forbidden  *gateway.ForbiddenError
 		tooLarge   *http.MaxBytesError
 		clientGone = r.Context().Err() != nil
 	)
@@ -133,6 +135,8 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &unauth):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="comfygate"`)
 		comfywire.WriteText(w, http.StatusUnauthorized, "401: Unauthorized: "+unauth.err.Error())
+	case errors.As(err, &forbidden):
+		comfywire.WriteText(w, http.StatusForbidden, "403: Forbidden: "+forbidden.Message)
 	case errors.Is(err, errRouteNotFound):
 		comfywire.NotFound(w)
 	case errors.As(err, &upstream):
@@ -155,6 +159,38 @@ func inputRefusal(e *gateway.InputError) *comfy.PromptError {
 		}
 	}
 	return pe
+}
+
+// nodeRefusal gives a refusal of one node's input (a file that is not the
+// caller's, a name that leaves the input directory) the node error
+// ComfyUI's validation would have given, so that clients show it on the
+// node; other errors pass unchanged.
+func nodeRefusal(err error, g workflow.Graph) error {
+	var ie *gateway.InputError
+	if !errors.As(err, &ie) || len(ie.NodeErrors) > 0 {
+		return err
+	}
+	id, input, ok := promptInput(ie.Field)
+	if !ok || g[id] == nil {
+		return err
+	}
+	pe := inputRefusal(ie)
+	pe.NodeErrors[id] = comfy.NodeError{
+		Errors: []comfy.ErrorInfo{{Type: "custom_validation_failed", Message: "Custom validation failed for node",
+			Details: input + " - " + ie.Problem, ExtraInfo: map[string]any{"input_name": input}}},
+		ClassType: g[id].ClassType,
+	}
+	return pe
+}
+
+// promptInput splits a field "prompt.<node>.inputs.<input>".
+func promptInput(field string) (id, input string, ok bool) {
+	rest, ok := strings.CutPrefix(field, "prompt.")
+	if !ok {
+		return "", "", false
+	}
+	id, input, ok = strings.Cut(rest, ".inputs.")
+	return id, input, ok && id != "" && input != ""
 }
 
 // unavailableText is comfygate's 503: plain text in aiohttp's style.

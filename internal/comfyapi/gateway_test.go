@@ -14,9 +14,15 @@ import (
 
 // newTestGateway is the use cases over the test's store, artifacts, hub and
 // fleet, with the surface's file names, as the server wires them.
-func newTestGateway(tb testing.TB, store *sqlite.Store, arts artifact.Store, hub *events.Hub, fleet gateway.Fleet, names *Names) *gateway.Service {
+func newTestGateway(tb testing.TB, store *sqlite.Store, arts artifact.Store, hub *events.Hub, fleet gateway.Fleet, names *Names, opts ...func(*gateway.Config)) *gateway.Service {
 	tb.Helper()
-	svc, err := gateway.New(gateway.Config{Store: store, Artifacts: arts, Hub: hub, Fleet: fleet, Names: names})
+	cfg := gateway.Config{Store: store, Artifacts: arts, Hub: hub, Fleet: fleet, Names: names}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	svc, err := gateway.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -46,7 +46,11 @@ func (h *Handler) historyEntry(ctx context.Context, j *job.Job, m job.ComfyMeta)
 	status.Messages = slices.Clone(status.Messages)
 	renames := stagedRenames(j.Graph, m.Inputs)
 	for i, msg := range status.Messages {
-		status.Messages[i].Data = unstage(withPromptID(msg.Data, pid), renames)
+		data := unstage(withPromptID(msg.Data, pid), renames)
+		if msg.Event == comfy.EventExecutionError {
+			data = h.shownErrorData(j.Owner, data)
+		}
+		status.Messages[i].Data = data
 	}
 	meta := e.Meta
 	if len(meta) == 0 || string(meta) == "null" {
@@ -230,4 +234,50 @@ func renameFile(it json.RawMessage, rename func(comfy.FileRef) (comfy.FileRef, e
 	}
 	out, _ := json.Marshal(obj)
 	return out, true, nil
+}
+
+// shownErrorData is an execution_error's data as owner may read it: the
+// backend's exception message and traceback through the use cases'
+// TextFor (paths and addresses are the deployment's, not the caller's);
+// every other member is kept as it was.
+func (h *Handler) shownErrorData(owner string, data json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return data
+	}
+	changed := false
+	var msg string
+	if json.Unmarshal(m["exception_message"], &msg) == nil {
+		if shown := h.gw.TextFor(owner, msg); shown != msg {
+			m["exception_message"], _ = json.Marshal(shown)
+			changed = true
+		}
+	}
+	var tb []string
+	if json.Unmarshal(m["traceback"], &tb) == nil && tb != nil {
+		if shown := h.linesFor(owner, tb); !slices.Equal(shown, tb) {
+			m["traceback"], _ = json.Marshal(shown)
+			changed = true
+		}
+	}
+	if !changed {
+		return data
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// linesFor is TextFor for each line of a traceback.
+func (h *Handler) linesFor(owner string, lines []string) []string {
+	if lines == nil {
+		return nil
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = h.gw.TextFor(owner, l)
+	}
+	return out
 }

@@ -21,8 +21,10 @@ type backendKey struct{}
 
 // newProxy passes routes this surface does not know (custom nodes add
 // their own, and the ComfyUI frontend's static files) to a healthy
-// backend. Origin is dropped (the backend's own origin check would refuse
-// a browser's), as are comfygate's credentials; bodies stay within
+// backend, for the callers the use cases let through (with API keys on:
+// admin keys, and other keys on the routes the server opened to them).
+// Origin is dropped (the backend's own origin check would refuse a
+// browser's), as are comfygate's credentials; bodies stay within
 // MaxUploadBytes.
 func newProxy(h *Handler) http.Handler {
 	rp := &httputil.ReverseProxy{
@@ -52,6 +54,10 @@ func newProxy(h *Handler) http.Handler {
 					return
 				}
 			}
+		}
+		if err := h.gw.ProxyAllowed(ownerOf(r), r.URL.EscapedPath()); err != nil {
+			h.respond(w, r, err)
+			return
 		}
 		b, err := h.healthyBackend(r.Context())
 		if err != nil {

@@ -119,7 +119,8 @@ func (r *relay) process(js *jobState, ev comfy.Event) {
 	case comfy.ExecutionError:
 		e.PromptID = info.promptID
 		e.CurrentInputs = unstage(e.CurrentInputs, info.renames)
-		e.ExceptionMessage = unstageText(e.ExceptionMessage, info.renames)
+		e.ExceptionMessage = r.h.gw.TextFor(info.owner, unstageText(e.ExceptionMessage, info.renames))
+		e.Traceback = r.h.linesFor(info.owner, e.Traceback)
 		if e.Blocked() { // a blocked branch: the run goes on
 			r.emit(js, r.progressLike(info, e))
 			return

@@ -56,7 +56,7 @@ func (h *Handler) postPrompt(c *call) error {
 	}
 	done, err := h.gw.Submit(c.r.Context(), sub)
 	if err != nil {
-		return err
+		return nodeRefusal(err, res.Graph)
 	}
 	m := job.ComfyMetaOf(done.Job)
 	h.follow(done.Job, m)

@@ -63,13 +63,13 @@ func newFakes(tb testing.TB) (*fakeService, *fakeStore) {
 		  "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}}}`)}}
 	store := &fakeStore{jobs: fixtureJobs(), positions: map[string]int{"job-queued": 2}}
 	svc := &fakeService{
-		GetWorkflowFunc: func(_ context.Context, name string) (gateway.Workflow, error) {
+		GetWorkflowFunc: func(_ context.Context, _, name string) (gateway.Workflow, error) {
 			if wf, ok := wfs[name]; ok {
 				return wf, nil
 			}
 			return gateway.Workflow{}, workflowNotFound(name)
 		},
-		ListWorkflowsFunc: func(context.Context) ([]gateway.Workflow, error) {
+		ListWorkflowsFunc: func(context.Context, string) ([]gateway.Workflow, error) {
 			return []gateway.Workflow{wfs["flux-text"], wfs["no-text"], wfs["sdxl-pair"], wfs["txt2img"]}, nil
 		},
 		SubmitFunc: func(context.Context, job.Submission) (gateway.Submitted, error) {

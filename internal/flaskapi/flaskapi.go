@@ -26,8 +26,10 @@ type Service interface {
 	// leaves out: output subfolders and types, and the graph that ran.
 	GetJob(ctx context.Context, owner, id string) (gateway.JobStatus, error)
 	ListJobs(ctx context.Context, owner string, q gateway.JobQuery) (gateway.JobPage, error)
-	GetWorkflow(ctx context.Context, name string) (gateway.Workflow, error)
-	ListWorkflows(ctx context.Context) ([]gateway.Workflow, error)
+	// GetWorkflow and ListWorkflows answer with the workflows the owner
+	// sees: its own and the shared ones.
+	GetWorkflow(ctx context.Context, owner, name string) (gateway.Workflow, error)
+	ListWorkflows(ctx context.Context, owner string) ([]gateway.Workflow, error)
 	// Ready is nil when the store answers and a backend is healthy.
 	Ready(ctx context.Context) error
 	Backends(ctx context.Context) ([]gateway.Backend, error)

@@ -35,8 +35,8 @@ func TestMain(m *testing.M) {
 // fakeStore with the gateway's owner rule.
 type fakeService struct {
 	SubmitFunc        func(ctx context.Context, sub job.Submission) (gateway.Submitted, error)
-	GetWorkflowFunc   func(ctx context.Context, name string) (gateway.Workflow, error)
-	ListWorkflowsFunc func(ctx context.Context) ([]gateway.Workflow, error)
+	GetWorkflowFunc   func(ctx context.Context, owner, name string) (gateway.Workflow, error)
+	ListWorkflowsFunc func(ctx context.Context, owner string) ([]gateway.Workflow, error)
 	ReadyFunc         func(ctx context.Context) error
 	BackendsFunc      func(ctx context.Context) ([]gateway.Backend, error)
 	store             *fakeStore
@@ -95,18 +95,18 @@ func (f *fakeService) ListJobs(_ context.Context, owner string, q gateway.JobQue
 	return gateway.JobPage{Jobs: out[:min(len(out), limit)]}, nil
 }
 
-func (f *fakeService) GetWorkflow(ctx context.Context, name string) (gateway.Workflow, error) {
+func (f *fakeService) GetWorkflow(ctx context.Context, owner, name string) (gateway.Workflow, error) {
 	if f.GetWorkflowFunc == nil {
 		return gateway.Workflow{}, errNotImplemented
 	}
-	return f.GetWorkflowFunc(ctx, name)
+	return f.GetWorkflowFunc(ctx, owner, name)
 }
 
-func (f *fakeService) ListWorkflows(ctx context.Context) ([]gateway.Workflow, error) {
+func (f *fakeService) ListWorkflows(ctx context.Context, owner string) ([]gateway.Workflow, error) {
 	if f.ListWorkflowsFunc == nil {
 		return nil, errNotImplemented
 	}
-	return f.ListWorkflowsFunc(ctx)
+	return f.ListWorkflowsFunc(ctx, owner)
 }
 
 func (f *fakeService) Ready(ctx context.Context) error {

@@ -54,9 +54,10 @@ func (h *Handler) testComfy(w http.ResponseWriter, r *http.Request, _ string) er
 
 // listWorkflows is GET /api/workflows (app.py list_workflows): the names
 // of the stored workflows, which the Flask service took from its
-// workflows/ directory.
-func (h *Handler) listWorkflows(w http.ResponseWriter, r *http.Request, _ string) error {
-	list, err := h.svc.ListWorkflows(r.Context())
+// workflows/ directory; here those the caller sees (its own and the
+// shared ones).
+func (h *Handler) listWorkflows(w http.ResponseWriter, r *http.Request, owner string) error {
+	list, err := h.svc.ListWorkflows(r.Context(), owner)
 	if err != nil {
 		return fmt.Errorf("list workflows: %w", err)
 	}

@@ -129,7 +129,9 @@ var infoCases = []routeCase{
 	}},
 	{name: "workflows", path: "/api/workflows"},
 	{name: "workflows-error", path: "/api/workflows", setup: func(s *fakeService, _ *fakeStore, _ *Config) {
-		s.ListWorkflowsFunc = func(context.Context) ([]gateway.Workflow, error) { return nil, errors.New("database is locked") }
+		s.ListWorkflowsFunc = func(context.Context, string) ([]gateway.Workflow, error) {
+			return nil, errors.New("database is locked")
+		}
 	}},
 	{name: "prefix-workflows", path: "/flask/api/workflows"},
 	{name: "prefix-unknown-route", path: "/flask/api/nope"},

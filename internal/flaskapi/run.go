@@ -38,7 +38,7 @@ func (h *Handler) runWorkflow(w http.ResponseWriter, r *http.Request, owner stri
 	if err != nil {
 		return err
 	}
-	wf, err := h.svc.GetWorkflow(r.Context(), name)
+	wf, err := h.svc.GetWorkflow(r.Context(), owner, name)
 	if errors.Is(err, gateway.ErrNotFound) {
 		return errorf(http.StatusNotFound, "Workflow %s not found", name)
 	}

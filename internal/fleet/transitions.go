@@ -186,6 +186,10 @@ func (r *run) fail(ctx context.Context, e *job.Error) {
 		return r.terminal(j, job.StateFailed, "")
 	})
 	r.b.failed.Add(1)
+	// The whole text, for operators: user keys read it without the
+	// backend's paths and addresses (gateway.PublicText).
+	r.f.log.Info("fleet: job failed", "job", r.jobID, "backend", r.b.ID(), "type", e.Type,
+		"node", e.NodeID, "error", e.Message, "traceback", strings.Join(e.Traceback, ""))
 }
 
 // endCancelled ends the job cancelled.

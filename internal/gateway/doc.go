@@ -12,8 +12,33 @@
 // staged (only the caller's own files; no name that leaves a backend's
 // input directory), how it is validated, admitted against the backlog and
 // made durable before it is acknowledged (Submit is the only place a job
-// is created and its first event published), who may see or cancel a job
-// (another owner's job is not found), and what a queue position means.
+// is created and its first event published), who may see or change what
+// (below), and what a queue position means.
+//
+// # Who sees what
+//
+// Callers are API key ids ("owners"); with authentication off the caller
+// is "" and everyone is the admin (IsAdmin). A key reaches only its own
+// jobs, and only the stored files it stored itself: an upload or output
+// id, or a staged name, is the caller's when the caller holds a record of
+// that blob (job.Store.GetOwnedArtifact), so the same bytes uploaded by
+// two keys are each one's, and another key's id is "not found" whether
+// it is downloaded or given as a job input (refused with an InputError
+// naming the request field).
+//
+// Workflows live in namespaces: the shared one (the watched directory,
+// and what admin keys write) and one per other key. A key reads and runs
+// its own workflows and the shared ones, its own first when both have a
+// name; it writes and deletes only its own. Storing a name that a shared
+// workflow has, without an own workflow of that name, is a ConflictError
+// (the key could not tell the two apart); deleting a shared workflow is a
+// ForbiddenError. Admins write the shared namespace and see no key's own.
+//
+// Error texts from backends and the system (job errors, tracebacks,
+// attempt errors, retry reasons, failed fetches) are shown whole to
+// admins and through PublicText to every other key (TextFor). Backend
+// routes the surfaces do not serve are open to admins, and to other keys
+// only under Config.ProxyAllow (ProxyAllowed).
 //
 // # Queue position
 //

@@ -47,9 +47,11 @@ func (c *clientValues) add(id, input, v string) {
 // backend runs the job. It is the one place file inputs are checked, for
 // every surface: content is the caller's own or refused, and a plain name
 // may not leave the backend's input directory. It returns the values it
-// rewrote, as given.
-func (s *Service) stageInputs(ctx context.Context, owner string, g workflow.Graph) (clientValues, error) {
+// rewrote, as given. A refusal names the request field that gave the
+// value (a parameter, an override, or the prompt's node input).
+func (s *Service) stageInputs(ctx context.Context, owner string, r resolved) (clientValues, error) {
 	var given clientValues
+	g := r.graph
 	for _, id := range g.IDs() {
 		n := g[id]
 		for _, input := range fileInputs[n.ClassType] {
@@ -59,7 +61,7 @@ func (s *Service) stageInputs(ctx context.Context, owner string, g workflow.Grap
 			}
 			staged, err := s.stageValue(ctx, owner, v)
 			if err != nil {
-				return nil, &InputError{Field: fmt.Sprintf("prompt.%s.inputs.%s", id, input), Problem: err.Error()}
+				return nil, &InputError{Field: r.field(id, input), Problem: s.TextFor(owner, err.Error())}
 			}
 			if staged != v {
 				n.Inputs[input] = staged
@@ -104,7 +106,7 @@ func escapesInputDir(v string) bool {
 func (s *Service) stagedFor(ctx context.Context, owner, id string) (string, error) {
 	a, err := s.ownedArtifact(ctx, owner, id)
 	if errors.Is(err, ErrNotFound) {
-		return "", fmt.Errorf("no upload with id %s", id)
+		return "", fmt.Errorf("%s is not the id of an upload or output of yours", id)
 	}
 	if err != nil {
 		return "", err

@@ -47,10 +47,10 @@ func (s *Service) ownedJob(ctx context.Context, owner, id string) (*job.Job, err
 	return owned(ctx, "job", id, owner, s.cfg.Store.GetJob, func(j *job.Job) string { return j.Owner })
 }
 
-// owned is the one owner check of every record a caller names by id (a
-// job, an upload or output used as an input or downloaded): with
-// authentication on, another owner's record is not found, so ids cannot
-// be probed; with it off (caller "") every record is the caller's.
+// owned is the one owner check of every job a caller names by id: with
+// authentication on, another owner's job is not found, so ids cannot be
+// probed; with it off (caller "") every job is the caller's. Stored files
+// have owners of their own (ownedArtifact).
 func owned[T any](ctx context.Context, what, id, caller string, load func(context.Context, string) (T, error), ownerOf func(T) string) (T, error) {
 	rec, err := load(ctx, id)
 	if err == nil && caller != "" && ownerOf(rec) != caller {
@@ -63,9 +63,11 @@ func owned[T any](ctx context.Context, what, id, caller string, load func(contex
 	return rec, nil
 }
 
-// status adds what a caller sees of j beyond its record.
+// status is j as its owner sees it: its record, with the error texts of
+// backends shown as the owner may read them (ShownJob), and its queue
+// position.
 func (s *Service) status(ctx context.Context, j *job.Job) JobStatus {
-	return JobStatus{Job: j, QueuePosition: s.position(ctx, j)}
+	return JobStatus{Job: s.ShownJob(j), QueuePosition: s.position(ctx, j)}
 }
 
 // ListJobs returns one page of the caller's jobs, newest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
@@ -15,6 +16,26 @@ type resolved struct {
 	name    string
 	version string
 	params  json.RawMessage
+	// fields names the request field that set a node input, for the
+	// errors of staging it: "params.<name>" or
+	// "overrides.<node>.inputs.<input>". Inputs not listed came with the
+	// graph itself ("prompt.<node>.inputs.<input>").
+	fields map[workflow.Target]string
+}
+
+// field is the request field that set input of node id.
+func (r resolved) field(id, input string) string {
+	if f, ok := r.fields[workflow.Target{NodeID: id, Input: input}]; ok {
+		return f
+	}
+	return fmt.Sprintf("prompt.%s.inputs.%s", id, input)
+}
+
+func (r *resolved) setBy(t workflow.Target, field string) {
+	if r.fields == nil {
+		r.fields = map[workflow.Target]string{}
+	}
+	r.fields[t] = field
 }
 
 // resolve turns a submission into its graph: the stored workflow bound with
@@ -39,14 +60,21 @@ func (s *Service) resolve(ctx context.Context, sub job.Submission) (resolved, er
 		if r.graph, err = applyOverrides(r.graph, sub.Overrides); err != nil {
 			return r, err
 		}
+		for id, inputs := range sub.Overrides {
+			for in := range inputs {
+				r.setBy(workflow.Target{NodeID: id, Input: in}, "overrides."+id+".inputs."+in)
+			}
+		}
 	}
 	return r, nil
 }
 
+// fromWorkflow binds a workflow the caller sees (its own, or a shared
+// one) with the submission's parameters.
 func (s *Service) fromWorkflow(ctx context.Context, sub job.Submission) (resolved, error) {
-	wf, err := s.cfg.Store.GetWorkflow(ctx, sub.Workflow, sub.Version)
+	wf, err := s.findWorkflow(ctx, sub.Owner, sub.Workflow, sub.Version)
 	if err != nil {
-		return resolved{}, notFound("workflow", sub.Workflow, err)
+		return resolved{}, err
 	}
 	g, params, err := decodeStored(wf, s.cfg.Limits)
 	if err != nil {
@@ -62,7 +90,13 @@ func (s *Service) fromWorkflow(ctx context.Context, sub job.Submission) (resolve
 	if len(sub.Params) > 0 {
 		raw, _ = json.Marshal(sub.Params)
 	}
-	return resolved{graph: bound, name: wf.Name, version: wf.Version, params: raw}, nil
+	r := resolved{graph: bound, name: wf.Name, version: wf.Version, params: raw}
+	for _, p := range params {
+		if _, given := sub.Params[p.Name]; given {
+			r.setBy(p.Target, "params."+p.Name)
+		}
+	}
+	return r, nil
 }
 
 func (s *Service) fromPrompt(sub job.Submission) (resolved, error) {

@@ -81,6 +81,13 @@ type Config struct {
 	CheckWebhook func(url string) error
 	// Limits bound graphs (node count, string lengths).
 	Limits workflow.Limits
+	// Admins are the API key ids of admin keys (see IsAdmin). Default
+	// none: with authentication on, no key is an admin.
+	Admins []string
+	// ProxyAllow are the backend route prefixes ("/my_node") that keys
+	// other than admins may reach through the ComfyUI-compatible
+	// surface's proxy (see ProxyAllowed). Default none.
+	ProxyAllow []string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -105,13 +112,19 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RemoveWait <= 0 {
 		c.RemoveWait = 30 * time.Second
 	}
+	for _, p := range c.ProxyAllow {
+		if err := CheckProxyPrefix(p); err != nil {
+			return c, fmt.Errorf("gateway: %w", err)
+		}
+	}
 	return c, nil
 }
 
 // Service implements comfygate's use cases. It is safe for concurrent use.
 type Service struct {
-	cfg   Config
-	queue *queueView
+	Access // who is an admin (Config.Admins), and what each owner reads
+	cfg    Config
+	queue  *queueView
 }
 
 // New returns a Service.
@@ -122,7 +135,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	// One key past MaxQueued is enough to refuse; reading no more keeps a
 	// full queue's view small.
-	return &Service{cfg: cfg, queue: newQueueView(cfg.Store, cfg.Clock, cfg.MaxQueued+1)}, nil
+	return &Service{Access: NewAccess(cfg.Admins), cfg: cfg, queue: newQueueView(cfg.Store, cfg.Clock, cfg.MaxQueued+1)}, nil
 }
 
 // Ready reports whether the service can take and run work.
@@ -151,9 +164,10 @@ type readier interface {
 // answered: what graphs are checked against.
 func (s *Service) Catalog() *workflow.Catalog { return s.cfg.Fleet.Catalog() }
 
-// notFound wraps job.ErrNotFound-style errors into the gateway's sentinel.
+// notFound wraps job.ErrNotFound-style errors into the gateway's sentinel;
+// nil stays nil.
 func notFound(what, id string, err error) error {
-	if errors.Is(err, job.ErrNotFound) {
+	if errors.Is(err, job.ErrNotFound) || errors.Is(err, artifact.ErrNotFound) {
 		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
 	}
 	return err

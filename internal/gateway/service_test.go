@@ -40,6 +40,22 @@ type envOption func(*Config)
 
 func newEnv(tb testing.TB, opts ...envOption) *env {
 	tb.Helper()
+	e, err := newEnvOrErr(tb, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// newEnvErr is the error New returns for a configuration, nil if none.
+func newEnvErr(tb testing.TB, opts ...envOption) error {
+	tb.Helper()
+	_, err := newEnvOrErr(tb, opts...)
+	return err
+}
+
+func newEnvOrErr(tb testing.TB, opts ...envOption) (*env, error) {
+	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
 	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "comfygate.db"), Logger: slog.New(slog.DiscardHandler)})
@@ -66,9 +82,9 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	}
 	svc, err := New(cfg)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	return &env{svc: svc, fleet: fl, store: st, hub: hub, now: now}
+	return &env{svc: svc, fleet: fl, store: st, hub: hub, now: now}, nil
 }
 
 // fakeNow is a clock that moves only when told: nanoseconds since the
@@ -96,7 +112,7 @@ func readTestdata(tb testing.TB, name string) []byte {
 // putTxt2img stores the default graph as workflow "t2i".
 func (e *env) putTxt2img(tb testing.TB) Workflow {
 	tb.Helper()
-	w, created, err := e.svc.PutWorkflow(context.Background(), "t2i", readTestdata(tb, "txt2img.json"))
+	w, created, err := e.svc.PutWorkflow(context.Background(), "", "t2i", readTestdata(tb, "txt2img.json"))
 	if err != nil || !created {
 		tb.Fatalf("PutWorkflow: created=%v err=%v", created, err)
 	}
@@ -126,7 +142,7 @@ func TestPutWorkflowDetectsParams(t *testing.T) {
 		t.Errorf("schema has no seed property: %v", schema)
 	}
 	// Storing the same content again is not a change.
-	_, created, err := e.svc.PutWorkflow(context.Background(), "t2i", readTestdata(t, "txt2img.json"))
+	_, created, err := e.svc.PutWorkflow(context.Background(), "", "t2i", readTestdata(t, "txt2img.json"))
 	if err != nil || created {
 		t.Errorf("second put: created=%v err=%v, want false nil", created, err)
 	}
@@ -141,7 +157,7 @@ func TestPutWorkflowWithSpec(t *testing.T) {
 			"text": map[string]any{"target": "6.inputs.text", "type": "string", "description": "what to draw"},
 		},
 	})
-	w, _, err := e.svc.PutWorkflow(context.Background(), "spec", body)
+	w, _, err := e.svc.PutWorkflow(context.Background(), "", "spec", body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +184,7 @@ func TestPutWorkflowErrors(t *testing.T) {
 	e := newEnv(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := e.svc.PutWorkflow(context.Background(), tt.wfName, tt.body)
+			_, _, err := e.svc.PutWorkflow(context.Background(), "", tt.wfName, tt.body)
 			assertField(t, err, tt.field)
 		})
 	}

@@ -52,7 +52,7 @@ func (s *Service) Submit(ctx context.Context, sub job.Submission) (Submitted, er
 	if err != nil {
 		return Submitted{}, err
 	}
-	given, err := s.stageInputs(ctx, sub.Owner, r.graph)
+	given, err := s.stageInputs(ctx, sub.Owner, r)
 	if err != nil {
 		return Submitted{}, err
 	}

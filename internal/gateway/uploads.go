@@ -78,10 +78,25 @@ func (s *Service) OpenArtifact(ctx context.Context, owner, id string) (*Artifact
 	return &Artifact{Blob: b, meta: meta}, nil
 }
 
-// ownedArtifact loads the record of a stored file the caller may use:
-// downloads and file inputs both check through here.
+// ownedArtifact loads the caller's record of a stored file: downloads and
+// file inputs both check through here. A blob is the caller's when the
+// caller stored it (uploaded it, or a job of theirs wrote it), whoever
+// else stored the same bytes; with authentication off (caller "") every
+// blob is. Another owner's blob is not found, so ids cannot be probed.
 func (s *Service) ownedArtifact(ctx context.Context, owner, id string) (*job.Artifact, error) {
-	return owned(ctx, "artifact", id, owner, s.cfg.Store.GetArtifact, func(a *job.Artifact) string { return a.Owner })
+	var (
+		a   *job.Artifact
+		err error
+	)
+	if owner == "" {
+		a, err = s.cfg.Store.GetArtifact(ctx, id)
+	} else {
+		a, err = s.cfg.Store.GetOwnedArtifact(ctx, id, owner)
+	}
+	if err != nil {
+		return nil, notFound("artifact", id, err)
+	}
+	return a, nil
 }
 
 // safeName keeps the base name of an uploaded file, without control
@@ -101,4 +116,49 @@ func safeName(name string) string {
 		name = name[:200]
 	}
 	return name
+}
+
+// Bounds of a download link's lifetime (SigV4 allows at most 7 days).
+const (
+	DefaultLinkExpiry = 15 * time.Minute
+	MaxLinkExpiry     = 7 * 24 * time.Hour
+)
+
+// ArtifactLink is a URL that downloads a stored file straight from the
+// artifact store, without credentials, until Expires.
+type ArtifactLink struct {
+	URL     string
+	Expires time.Time
+}
+
+// LinkArtifact hands out a download link for a file the caller may read,
+// valid for expires (DefaultLinkExpiry when zero). Only a store that can
+// presign (S3) has links; on local disk the file is served by comfygate
+// itself, which is a conflict naming the route to use instead.
+func (s *Service) LinkArtifact(ctx context.Context, owner, id string, expires time.Duration) (ArtifactLink, error) {
+	if !artifact.ValidID(id) {
+		return ArtifactLink{}, &InputError{Field: "id", Problem: "must be 64 lowercase hex digits"}
+	}
+	if expires == 0 {
+		expires = DefaultLinkExpiry
+	}
+	if expires < time.Second || expires > MaxLinkExpiry {
+		return ArtifactLink{}, &InputError{Field: "expires", Problem: fmt.Sprintf("%v is out of range: want 1s to %v", expires, MaxLinkExpiry)}
+	}
+	meta, err := s.ownedArtifact(ctx, owner, id)
+	if err != nil {
+		return ArtifactLink{}, err
+	}
+	p, ok := s.cfg.Artifacts.(artifact.Presigner)
+	if !ok {
+		return ArtifactLink{}, &ConflictError{Code: "links_unsupported", Message: fmt.Sprintf(
+			"the artifact store (a local directory) hands out no download links; download the file at /v1/artifacts/%s", id)}
+	}
+	name := (&Artifact{meta: meta}).Name()
+	now := time.Now()
+	u, err := p.PresignGet(ctx, id, artifact.PresignOptions{Expires: expires, Name: name})
+	if err != nil {
+		return ArtifactLink{}, notFound("artifact", id, err)
+	}
+	return ArtifactLink{URL: u, Expires: now.Add(expires).UTC().Truncate(time.Second)}, nil
 }

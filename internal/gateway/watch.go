@@ -20,7 +20,7 @@ const maxWorkflowFile = 8 << 20
 // paramSuffixes are the parameter-spec files that may sit beside NAME.json.
 var paramSuffixes = []string{".params.json", ".params.yaml", ".params.yml"}
 
-// DirWatcher keeps the stored workflows in step with a directory of files:
+// DirWatcher keeps the stored shared workflows in step with a directory of files:
 // NAME.json (an API-format or UI-format graph) with an optional
 // NAME.params.json|yaml beside it. Teams keep workflows in git this way and
 // deploy them by copying files. A file that fails to parse is logged and
@@ -111,7 +111,7 @@ func (w *DirWatcher) scan(ctx context.Context) {
 		}
 		delete(w.seen, name)
 		delete(w.unchecked, name)
-		if err := w.svc.DeleteWorkflow(ctx, name); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := w.svc.DeleteWorkflow(ctx, "", name); err != nil && !errors.Is(err, ErrNotFound) {
 			w.svc.cfg.Logger.Warn("delete workflow", "workflow", name, "err", err)
 		}
 	}
@@ -174,7 +174,7 @@ func (w *DirWatcher) load(ctx context.Context, name string) ([]string, error) {
 			return nil, err
 		}
 	}
-	wf, _, err := w.svc.putParts(ctx, name, workflowParts{graph: graph, graphField: name + ".json", spec: spec})
+	wf, _, err := w.svc.putParts(ctx, "", name, workflowParts{graph: graph, graphField: name + ".json", spec: spec})
 	return wf.Warnings, err
 }
 

@@ -29,14 +29,14 @@ func TestWatchDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	fox, err := e.svc.GetWorkflow(ctx, "fox")
+	fox, err := e.svc.GetWorkflow(ctx, "", "fox")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fox.Params) != 1 || fox.Params[0].Name != "text" || fox.Params[0].Description != "what to draw" {
 		t.Errorf("fox params = %+v", fox.Params)
 	}
-	if _, err := e.svc.GetWorkflow(ctx, "broken"); !errors.Is(err, ErrNotFound) {
+	if _, err := e.svc.GetWorkflow(ctx, "", "broken"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("broken workflow stored: %v", err)
 	}
 
@@ -46,11 +46,11 @@ func TestWatchDir(t *testing.T) {
 	}
 	write("broken.json", string(readTestdata(t, "load-image.json")))
 	w.scan(ctx)
-	fox, _ = e.svc.GetWorkflow(ctx, "fox")
+	fox, _ = e.svc.GetWorkflow(ctx, "", "fox")
 	if len(fox.Params) < 5 {
 		t.Errorf("after removing the spec, detected params = %d, want the detected set", len(fox.Params))
 	}
-	if _, err := e.svc.GetWorkflow(ctx, "broken"); err != nil {
+	if _, err := e.svc.GetWorkflow(ctx, "", "broken"); err != nil {
 		t.Errorf("fixed file not loaded: %v", err)
 	}
 
@@ -59,7 +59,7 @@ func TestWatchDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.scan(ctx)
-	if _, err := e.svc.GetWorkflow(ctx, "fox"); !errors.Is(err, ErrNotFound) {
+	if _, err := e.svc.GetWorkflow(ctx, "", "fox"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("fox still stored after its file was removed: %v", err)
 	}
 }
@@ -81,13 +81,13 @@ func TestWatchDirStoresAgainWithCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	before, err := e.svc.GetWorkflow(ctx, "fox")
+	before, err := e.svc.GetWorkflow(ctx, "", "fox")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.fleet.catalog = cat
 	w.scan(ctx)
-	after, err := e.svc.GetWorkflow(ctx, "fox")
+	after, err := e.svc.GetWorkflow(ctx, "", "fox")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,9 @@ func (s *Service) outbox() (job.WebhookStore, error) {
 }
 
 // ListDeliveries returns the webhook deliveries of a job the caller owns
-// (another caller's job is not found).
+// (another caller's job is not found). An attempt's error is the
+// network's words (a resolver's address among them), shown through
+// TextFor.
 func (s *Service) ListDeliveries(ctx context.Context, owner, id string) (Deliveries, error) {
 	if _, err := s.ownedJob(ctx, owner, id); err != nil {
 		return Deliveries{}, err
@@ -76,6 +78,7 @@ func (s *Service) ListDeliveries(ctx context.Context, owner, id string) (Deliver
 	}
 	d := Deliveries{Messages: ms, Attempts: map[string][]job.DeliveryAttempt{}}
 	for _, a := range atts {
+		a.Error = s.TextFor(owner, a.Error)
 		d.Attempts[a.MessageID] = append(d.Attempts[a.MessageID], a)
 	}
 	return d, nil

@@ -36,7 +36,7 @@ func TestPutWorkflowChecksTheGraph(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w, _, err := e.svc.PutWorkflow(context.Background(), "checked", []byte(tc.body))
+			w, _, err := e.svc.PutWorkflow(context.Background(), "", "checked", []byte(tc.body))
 			if tc.field != "" {
 				assertField(t, err, tc.field)
 				if err != nil && !strings.Contains(err.Error(), tc.says) {
@@ -59,7 +59,7 @@ func TestPutWorkflowChecksTheGraph(t *testing.T) {
 func TestPutWorkflowWithoutCatalogWarns(t *testing.T) {
 	e := newEnv(t)
 	e.fleet.catalog = nil
-	w, _, err := e.svc.PutWorkflow(context.Background(), "unchecked", readTestdata(t, "txt2img.json"))
+	w, _, err := e.svc.PutWorkflow(context.Background(), "", "unchecked", readTestdata(t, "txt2img.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestEmptyChoicesKeepTheParameter(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.fleet.catalog = cat
-	w, _, err := e.svc.PutWorkflow(context.Background(), "bare", readTestdata(t, "txt2img.json"))
+	w, _, err := e.svc.PutWorkflow(context.Background(), "", "bare", readTestdata(t, "txt2img.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -13,6 +14,7 @@ import (
 var workflowName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // Workflow is a stored workflow version with its parameter spec decoded.
+// Its Owner is "" for a shared workflow (see PutWorkflow).
 type Workflow struct {
 	*job.Workflow
 	Params []workflow.Param
@@ -26,12 +28,68 @@ type Workflow struct {
 // wrapped form {"graph", "params", "description"} (the REST API's
 // WorkflowRequest). Without a parameter spec the parameters are detected
 // from the graph.
-func (s *Service) PutWorkflow(ctx context.Context, name string, body []byte) (Workflow, bool, error) {
+//
+// Where it goes depends on the caller (see the package doc's "Who sees
+// what"): an admin writes the shared workflow of that name,
+// any other key its own. A key without an own workflow of that name may
+// not take the name of a shared one: a ConflictError says so.
+func (s *Service) PutWorkflow(ctx context.Context, owner, name string, body []byte) (Workflow, bool, error) {
+	if err := checkWorkflowName(name); err != nil {
+		return Workflow{}, false, err
+	}
 	parts, err := decodeWorkflowBody(body)
 	if err != nil {
 		return Workflow{}, false, err
 	}
-	return s.putParts(ctx, name, parts)
+	ns := s.namespace(owner)
+	if err := s.checkNameFree(ctx, ns, name); err != nil {
+		return Workflow{}, false, err
+	}
+	return s.putParts(ctx, ns, name, parts)
+}
+
+func checkWorkflowName(name string) error {
+	if !workflowName.MatchString(name) {
+		return &InputError{Field: "name", Problem: "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"}
+	}
+	return nil
+}
+
+// namespace is where owner's workflows are written: the shared one ("")
+// for admins, the key's own for everyone else.
+func (s *Service) namespace(owner string) string {
+	if s.IsAdmin(owner) {
+		return ""
+	}
+	return owner
+}
+
+// checkNameFree refuses a key's first own workflow of a name that a shared
+// workflow has: the key could not tell the two apart.
+func (s *Service) checkNameFree(ctx context.Context, ns, name string) error {
+	if ns == "" {
+		return nil
+	}
+	if found, err := s.hasWorkflow(ctx, ns, name); found || err != nil {
+		return err
+	}
+	found, err := s.hasWorkflow(ctx, "", name)
+	if found {
+		return &ConflictError{Code: "workflow_shared", Message: fmt.Sprintf(
+			"workflow %q is a shared workflow: only an admin key may change it; store yours under another name", name)}
+	}
+	return err
+}
+
+func (s *Service) hasWorkflow(ctx context.Context, ns, name string) (bool, error) {
+	_, err := s.cfg.Store.GetWorkflow(ctx, ns, name, "")
+	if errors.Is(err, job.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get workflow %s: %w", name, err)
+	}
+	return true, nil
 }
 
 // workflowParts is a workflow before parsing: its graph in either format,
@@ -43,9 +101,10 @@ type workflowParts struct {
 	description string
 }
 
-func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (Workflow, bool, error) {
-	if !workflowName.MatchString(name) {
-		return Workflow{}, false, &InputError{Field: "name", Problem: "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"}
+// putParts stores a workflow in namespace ns ("" for the shared one).
+func (s *Service) putParts(ctx context.Context, ns, name string, p workflowParts) (Workflow, bool, error) {
+	if err := checkWorkflowName(name); err != nil {
+		return Workflow{}, false, err
 	}
 	g, err := s.parseGraphAnyFormat(p.graph, p.graphField)
 	if err != nil {
@@ -69,7 +128,7 @@ func (s *Service) putParts(ctx context.Context, name string, p workflowParts) (W
 	if err != nil {
 		return Workflow{}, false, fmt.Errorf("encode params: %w", err)
 	}
-	stored, changed, err := s.cfg.Store.PutWorkflow(ctx, &job.Workflow{Name: name, Graph: graphJSON, Params: paramsJSON, Description: p.description})
+	stored, changed, err := s.cfg.Store.PutWorkflow(ctx, &job.Workflow{Owner: ns, Name: name, Graph: graphJSON, Params: paramsJSON, Description: p.description})
 	if err != nil {
 		return Workflow{}, false, fmt.Errorf("store workflow %s: %w", name, err)
 	}
@@ -116,20 +175,44 @@ func paramsFor(g workflow.Graph, spec json.RawMessage, cat *workflow.Catalog) ([
 	return workflow.DetectParams(g, cat), nil
 }
 
-// GetWorkflow returns the latest version of a workflow.
-func (s *Service) GetWorkflow(ctx context.Context, name string) (Workflow, error) {
-	w, err := s.cfg.Store.GetWorkflow(ctx, name, "")
+// GetWorkflow returns the latest version of a workflow the caller sees:
+// its own of that name, else the shared one. Another key's own workflow
+// is not found.
+func (s *Service) GetWorkflow(ctx context.Context, owner, name string) (Workflow, error) {
+	w, err := s.findWorkflow(ctx, owner, name, "")
 	if err != nil {
-		return Workflow{}, notFound("workflow", name, err)
+		return Workflow{}, err
 	}
 	return withParams(w, s.cfg.Limits)
 }
 
-// ListWorkflows returns the latest version of every workflow.
-func (s *Service) ListWorkflows(ctx context.Context) ([]Workflow, error) {
-	list, err := s.cfg.Store.ListWorkflows(ctx)
+// findWorkflow finds version ("" for the latest) of a workflow the caller
+// sees, as GetWorkflow does; jobs run what it finds.
+func (s *Service) findWorkflow(ctx context.Context, owner, name, version string) (*job.Workflow, error) {
+	if ns := s.namespace(owner); ns != "" {
+		w, err := s.cfg.Store.GetWorkflow(ctx, ns, name, version)
+		if !errors.Is(err, job.ErrNotFound) {
+			return w, notFound("workflow", name, err)
+		}
+	}
+	w, err := s.cfg.Store.GetWorkflow(ctx, "", name, version)
+	return w, notFound("workflow", name, err)
+}
+
+// ListWorkflows returns the latest version of every workflow the caller
+// sees, by name: the shared ones and the caller's own, which hide a
+// shared one of the same name.
+func (s *Service) ListWorkflows(ctx context.Context, owner string) ([]Workflow, error) {
+	list, err := s.cfg.Store.ListWorkflows(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	if ns := s.namespace(owner); ns != "" {
+		own, err := s.cfg.Store.ListWorkflows(ctx, ns)
+		if err != nil {
+			return nil, fmt.Errorf("list workflows: %w", err)
+		}
+		list = mergeByName(own, list)
 	}
 	out := make([]Workflow, 0, len(list))
 	for _, w := range list {
@@ -142,12 +225,39 @@ func (s *Service) ListWorkflows(ctx context.Context) ([]Workflow, error) {
 	return out, nil
 }
 
-// DeleteWorkflow removes a workflow name; jobs keep the versions they ran.
-func (s *Service) DeleteWorkflow(ctx context.Context, name string) error {
-	if err := s.cfg.Store.DeleteWorkflow(ctx, name); err != nil {
-		return notFound("workflow", name, err)
+// mergeByName merges two lists sorted by name; first wins a name both have.
+func mergeByName(first, second []*job.Workflow) []*job.Workflow {
+	out := make([]*job.Workflow, 0, len(first)+len(second))
+	i, j := 0, 0
+	for i < len(first) || j < len(second) {
+		switch {
+		case j == len(second) || i < len(first) && first[i].Name < second[j].Name:
+			out = append(out, first[i])
+			i++
+		case i == len(first) || second[j].Name < first[i].Name:
+			out = append(out, second[j])
+			j++
+		default: // the same name
+			out = append(out, first[i])
+			i, j = i+1, j+1
+		}
 	}
-	return nil
+	return out
+}
+
+// DeleteWorkflow removes a workflow name the caller may change: an
+// admin's the shared one, any other key its own. A key asking to delete a
+// shared workflow is refused with a ForbiddenError. Jobs keep the
+// versions they ran.
+func (s *Service) DeleteWorkflow(ctx context.Context, owner, name string) error {
+	ns := s.namespace(owner)
+	err := s.cfg.Store.DeleteWorkflow(ctx, ns, name)
+	if ns != "" && errors.Is(err, job.ErrNotFound) {
+		if shared, serr := s.hasWorkflow(ctx, "", name); serr == nil && shared {
+			return &ForbiddenError{Message: fmt.Sprintf("workflow %q is a shared workflow: only an admin key may delete it", name)}
+		}
+	}
+	return notFound("workflow", name, err)
 }
 
 // decodeStored parses a stored workflow's graph and parameters.

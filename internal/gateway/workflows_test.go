@@ -31,7 +31,7 @@ func TestWorkflowRequestIsWhatTheServerDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _, err := e.svc.PutWorkflow(context.Background(), "typed", body)
+	w, _, err := e.svc.PutWorkflow(context.Background(), "", "typed", body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestPutWorkflowBodyErrors(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := e.svc.PutWorkflow(context.Background(), "w", []byte(tc.body))
+			_, _, err := e.svc.PutWorkflow(context.Background(), "", "w", []byte(tc.body))
 			assertField(t, err, tc.field)
 			if err != nil && !strings.Contains(err.Error(), tc.problem) {
 				t.Errorf("error %q does not say %q", err, tc.problem)
@@ -103,7 +103,7 @@ func TestSpecFilledFromCatalog(t *testing.T) {
 	body := `{"graph": ` + string(readTestdata(t, "txt2img.json")) + `, "params": {
 		"steps": {"target": "3.inputs.steps", "type": "integer"},
 		"sampler": {"target": "3.inputs.sampler_name", "type": "string"}}}`
-	w, _, err := e.svc.PutWorkflow(context.Background(), "short", []byte(body))
+	w, _, err := e.svc.PutWorkflow(context.Background(), "", "short", []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestJobExpandsEditorTokens(t *testing.T) {
 	e.svc.cfg.Clock = func() time.Time { return time.Date(2025, time.March, 7, 9, 5, 3, 0, time.Local) }
 	graph := strings.Replace(string(readTestdata(t, "txt2img.json")), `"filename_prefix": "ComfyUI"`,
 		`"filename_prefix": "fox/%date:yyyy-MM-dd%_%KSampler.seed%"`, 1)
-	if _, _, err := e.svc.PutWorkflow(context.Background(), "dated", []byte(graph)); err != nil {
+	if _, _, err := e.svc.PutWorkflow(context.Background(), "", "dated", []byte(graph)); err != nil {
 		t.Fatal(err)
 	}
 	j, err := e.svc.Submit(context.Background(), rest("", job.Submission{Workflow: "dated", Params: map[string]any{"seed": json.Number("42")}}))
@@ -143,7 +143,7 @@ func TestJobExpandsEditorTokens(t *testing.T) {
 	if !strings.Contains(string(stored.Graph), `"filename_prefix":"fox/2025-03-07_42"`) {
 		t.Errorf("job graph = %s", stored.Graph)
 	}
-	stored2, _ := e.svc.GetWorkflow(context.Background(), "dated")
+	stored2, _ := e.svc.GetWorkflow(context.Background(), "", "dated")
 	if !strings.Contains(string(stored2.Graph), "%date:yyyy-MM-dd%") {
 		t.Error("the stored workflow lost its tokens")
 	}

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/comfygate/comfygate/internal/gateway"
+
 	"mime"
 	"net/http"
 	"strings"
@@ -36,6 +38,25 @@ func (s *Server) artifact(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.ServeContent(w, r, "", a.ModTime(), a)
 	return nil
+}
+
+// artifactLink hands out a presigned download URL of a file the caller
+// may read (S3 stores only).
+func (s *Server) artifactLink(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	expires, err := parseDurationParam(r, "expires", gateway.MaxLinkExpiry)
+	if err != nil {
+		return err
+	}
+	link, err := s.svc.LinkArtifact(r.Context(), ownerOf(r), id, expires)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, link)
 }
 
 // inlineTypes are shown in the browser; anything else is a download, so a

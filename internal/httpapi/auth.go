@@ -106,6 +106,36 @@ func Authenticator(keys []APIKey) func(*http.Request) (owner string, err error) 
 	}
 }
 
+// checkMetrics lets a scraper read /metrics: open while no key of any
+// kind is configured, and otherwise only with the metrics key or an admin
+// API key (the series name workflows, backends and error counts, which
+// user keys do not otherwise see).
+func (s *Server) checkMetrics(w http.ResponseWriter, r *http.Request) error {
+	hasMetricsKey := s.cfg.MetricsKeyHash != [sha256.Size]byte{}
+	if !s.keys.enabled() && !hasMetricsKey {
+		return nil
+	}
+	presented := presentedKey(r.Header)
+	if presented == "" {
+		return unauthorized(w, errNoKey)
+	}
+	if hasMetricsKey {
+		h := HashKey(presented)
+		if subtle.ConstantTimeCompare(h[:], s.cfg.MetricsKeyHash[:]) == 1 {
+			return nil
+		}
+	}
+	key, ok := s.keys.lookup(presented)
+	switch {
+	case !ok:
+		return unauthorized(w, errUnknownKey)
+	case !key.Admin:
+		return &Error{Status: http.StatusForbidden, Code: api.CodeForbidden, Field: "Authorization",
+			Message: "/metrics needs an admin key or the metrics key (--metrics-key)"}
+	}
+	return nil
+}
+
 // notAdmin refuses a fleet change to a key that is not an admin's.
 func notAdmin() error {
 	return &Error{Status: http.StatusForbidden, Code: api.CodeForbidden, Field: "Authorization",

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"crypto/sha256"
 	"errors"
 	"io"
 	"log/slog"
@@ -29,8 +30,11 @@ type Config struct {
 	// ID is the owner of what the request creates. Default: none (auth off,
 	// owner "").
 	APIKeys []APIKey
-	// AuthMetrics requires a key on /metrics. Default false.
-	AuthMetrics bool
+	// MetricsKeyHash, when not zero, is the SHA-256 (HashKey) of a key
+	// that opens /metrics and nothing else, for a Prometheus scraper.
+	// /metrics is open while neither APIKeys nor this is set; otherwise
+	// it needs this key or an admin API key. Default: none.
+	MetricsKeyHash [sha256.Size]byte
 	// AuthDocs requires a key on /docs and /openapi.json. Default false.
 	AuthDocs bool
 

@@ -27,10 +27,12 @@ func errService(err error) *httpapitest.Service {
 		SubscribeJobFunc: func(context.Context, string, string, string) (httpapi.Stream, error) {
 			return nil, err
 		},
-		PutWorkflowFunc:    func(context.Context, string, []byte) (api.Workflow, bool, error) { return api.Workflow{}, false, err },
-		GetWorkflowFunc:    func(context.Context, string) (api.Workflow, error) { return api.Workflow{}, err },
-		ListWorkflowsFunc:  func(context.Context) ([]api.Workflow, error) { return nil, err },
-		DeleteWorkflowFunc: func(context.Context, string) error { return err },
+		PutWorkflowFunc: func(context.Context, string, string, []byte) (api.Workflow, bool, error) {
+			return api.Workflow{}, false, err
+		},
+		GetWorkflowFunc:    func(context.Context, string, string) (api.Workflow, error) { return api.Workflow{}, err },
+		ListWorkflowsFunc:  func(context.Context, string) ([]api.Workflow, error) { return nil, err },
+		DeleteWorkflowFunc: func(context.Context, string, string) error { return err },
 		UploadFunc: func(_ context.Context, _ string, r io.Reader, _, _ string) (api.Upload, error) {
 			if _, cerr := io.Copy(io.Discard, r); cerr != nil {
 				return api.Upload{}, fmt.Errorf("store upload: %w", cerr)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/gateway"
@@ -114,26 +115,26 @@ func (g gatewayService) SubscribeOwner(ctx context.Context, owner string) (Strea
 	return newWireStream(ctx, g.svc, owner, sub), nil
 }
 
-func (g gatewayService) PutWorkflow(ctx context.Context, name string, body []byte) (api.Workflow, bool, error) {
-	w, changed, err := g.svc.PutWorkflow(ctx, name, body)
+func (g gatewayService) PutWorkflow(ctx context.Context, owner, name string, body []byte) (api.Workflow, bool, error) {
+	w, changed, err := g.svc.PutWorkflow(ctx, owner, name, body)
 	if err != nil {
 		return api.Workflow{}, false, err
 	}
 	return workflowView(w), changed, nil
 }
 
-func (g gatewayService) GetWorkflow(ctx context.Context, name string) (api.Workflow, error) {
-	w, err := g.svc.GetWorkflow(ctx, name)
+func (g gatewayService) GetWorkflow(ctx context.Context, owner, name string) (api.Workflow, error) {
+	w, err := g.svc.GetWorkflow(ctx, owner, name)
 	return rendered(w, err, workflowView)
 }
 
-func (g gatewayService) ListWorkflows(ctx context.Context) ([]api.Workflow, error) {
-	list, err := g.svc.ListWorkflows(ctx)
+func (g gatewayService) ListWorkflows(ctx context.Context, owner string) ([]api.Workflow, error) {
+	list, err := g.svc.ListWorkflows(ctx, owner)
 	return rendered(list, err, each(workflowView))
 }
 
-func (g gatewayService) DeleteWorkflow(ctx context.Context, name string) error {
-	return g.svc.DeleteWorkflow(ctx, name)
+func (g gatewayService) DeleteWorkflow(ctx context.Context, owner, name string) error {
+	return g.svc.DeleteWorkflow(ctx, owner, name)
 }
 
 func (g gatewayService) Upload(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error) {
@@ -149,6 +150,14 @@ func (g gatewayService) OpenArtifact(ctx context.Context, owner, id string) (Art
 		return nil, err
 	}
 	return a, nil
+}
+
+func (g gatewayService) LinkArtifact(ctx context.Context, owner, id string, expires time.Duration) (api.ArtifactLink, error) {
+	l, err := g.svc.LinkArtifact(ctx, owner, id, expires)
+	if err != nil {
+		return api.ArtifactLink{}, err
+	}
+	return api.ArtifactLink{URL: l.URL, ExpiresAt: l.Expires}, nil
 }
 
 func (g gatewayService) Backends(ctx context.Context) ([]api.Backend, error) {

@@ -157,7 +157,7 @@ func TestGatewayViews(t *testing.T) {
 		len(b.Devices) != 1 || b.Devices[0].VRAMFree != 2 {
 		t.Errorf("backend view %+v", b)
 	}
-	w, created, err := e.svc.PutWorkflow(ctx, "tiny", tinyPrompt)
+	w, created, err := e.svc.PutWorkflow(ctx, "", "tiny", tinyPrompt)
 	if err != nil || !created || w.Name != "tiny" || w.Schema == nil || w.Params == nil {
 		t.Errorf("workflow %+v created=%v %v", w, created, err)
 	}

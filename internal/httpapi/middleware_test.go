@@ -27,13 +27,15 @@ func ownerService() *httpapitest.Service {
 			return j, nil
 		},
 		ReadyFunc:         func(context.Context) error { return nil },
-		ListWorkflowsFunc: func(context.Context) ([]api.Workflow, error) { return nil, nil },
+		ListWorkflowsFunc: func(context.Context, string) ([]api.Workflow, error) { return nil, nil },
 	}
 }
 
 func TestAuth(t *testing.T) {
 	t.Parallel()
-	keys := []httpapi.APIKey{{ID: "alice", Hash: httpapi.HashKey("alice-key")}, {ID: "bob", Hash: httpapi.HashKey("bob-key")}}
+	keys := []httpapi.APIKey{{ID: "alice", Hash: httpapi.HashKey("alice-key")}, {ID: "bob", Hash: httpapi.HashKey("bob-key")},
+		{ID: "ops", Hash: httpapi.HashKey("ops-key"), Admin: true}}
+	scraper := httpapi.HashKey("scraper-key")
 	tests := []struct {
 		name       string
 		cfg        httpapi.Config
@@ -52,10 +54,17 @@ func TestAuth(t *testing.T) {
 		{name: "streams need a key", cfg: httpapi.Config{APIKeys: keys}, path: "/v1/jobs/j/events", wantStatus: 401},
 		{name: "healthz open", cfg: httpapi.Config{APIKeys: keys}, path: "/healthz", wantStatus: 200},
 		{name: "readyz open", cfg: httpapi.Config{APIKeys: keys}, path: "/readyz", wantStatus: 200},
-		{name: "metrics open", cfg: httpapi.Config{APIKeys: keys}, path: "/metrics", wantStatus: 200},
+		{name: "metrics open without keys", path: "/metrics", wantStatus: 200},
+		{name: "metrics closed with keys", cfg: httpapi.Config{APIKeys: keys}, path: "/metrics", wantStatus: 401},
+		{name: "metrics refuse a user key", cfg: httpapi.Config{APIKeys: keys}, path: "/metrics", hdr: []string{"X-API-Key", "bob-key"}, wantStatus: 403},
+		{name: "metrics refuse an unknown key", cfg: httpapi.Config{APIKeys: keys, MetricsKeyHash: scraper}, path: "/metrics", hdr: []string{"X-API-Key", "nope"}, wantStatus: 401},
+		{name: "metrics with an admin key", cfg: httpapi.Config{APIKeys: keys}, path: "/metrics", hdr: []string{"Authorization", "Bearer ops-key"}, wantStatus: 200},
+		{name: "metrics with the metrics key", cfg: httpapi.Config{APIKeys: keys, MetricsKeyHash: scraper}, path: "/metrics", hdr: []string{"Authorization", "Bearer scraper-key"}, wantStatus: 200},
+		{name: "metrics key alone closes metrics", cfg: httpapi.Config{MetricsKeyHash: scraper}, path: "/metrics", wantStatus: 401},
+		{name: "metrics key alone opens metrics", cfg: httpapi.Config{MetricsKeyHash: scraper}, path: "/metrics", hdr: []string{"X-API-Key", "scraper-key"}, wantStatus: 200},
+		{name: "metrics key opens nothing else", cfg: httpapi.Config{APIKeys: keys, MetricsKeyHash: scraper}, path: "/v1/jobs/j", hdr: []string{"X-API-Key", "scraper-key"}, wantStatus: 401},
 		{name: "openapi open", cfg: httpapi.Config{APIKeys: keys}, path: "/openapi.json", wantStatus: 200},
 		{name: "docs open", cfg: httpapi.Config{APIKeys: keys}, path: "/docs", wantStatus: 200},
-		{name: "metrics closed", cfg: httpapi.Config{APIKeys: keys, AuthMetrics: true}, path: "/metrics", wantStatus: 401},
 		{name: "docs closed", cfg: httpapi.Config{APIKeys: keys, AuthDocs: true}, path: "/openapi.json", wantStatus: 401},
 		{name: "docs with key", cfg: httpapi.Config{APIKeys: keys, AuthDocs: true}, path: "/docs", hdr: []string{"X-API-Key", "bob-key"}, wantStatus: 200},
 	}
@@ -66,6 +75,11 @@ func TestAuth(t *testing.T) {
 			res := do(t, ts, "GET", tt.path, nil, tt.hdr...)
 			if res.status != tt.wantStatus {
 				t.Fatalf("status %d, want %d; body %s", res.status, tt.wantStatus, res.body)
+			}
+			if res.status == http.StatusForbidden {
+				if e := errorOf(t, res); e.Code != api.CodeForbidden || !strings.Contains(e.Message, "--metrics-key") {
+					t.Errorf("error %+v", e)
+				}
 			}
 			if res.status == http.StatusUnauthorized {
 				if e := errorOf(t, res); e.Code != api.CodeUnauthorized || e.Field != "Authorization" {

@@ -18,7 +18,8 @@ import (
 
 // openAPIDoc serves the document: the static part reflected from the api
 // types on first use (it takes ~100 ms, which New should not pay), plus a
-// parameter schema and an example per stored workflow, rebuilt at most once
+// parameter schema and an example per shared workflow (one document for
+// every caller: a key's own workflows stay its own), rebuilt at most once
 // per TTL or when a workflow changes here.
 type openAPIDoc struct {
 	version string
@@ -35,7 +36,9 @@ type openAPIDoc struct {
 }
 
 func newOpenAPIDoc(s *Server) *openAPIDoc {
-	return &openAPIDoc{version: s.cfg.Version, list: s.svc.ListWorkflows, ttl: s.cfg.OpenAPICacheTTL,
+	// Owner "" is no key's: the service answers with the shared workflows.
+	shared := func(ctx context.Context) ([]api.Workflow, error) { return s.svc.ListWorkflows(ctx, "") }
+	return &openAPIDoc{version: s.cfg.Version, list: shared, ttl: s.cfg.OpenAPICacheTTL,
 		now: s.cfg.Now, log: s.log}
 }
 

@@ -24,13 +24,14 @@ that runs on one ComfyUI or a fleet of them.
 
 Every error is JSON: {"error": {"code", "message", "field", "request_id"}}.
 When API keys are configured, every /v1 route needs Authorization: Bearer <key>
-(or X-API-Key); each key sees only its own jobs, files and events, and
-only admin keys may change the fleet (the POST and DELETE routes of /v1/backends).
+(or X-API-Key); each key sees only its own jobs, files, events and workflows
+(besides the shared workflows), and only admin keys may change the fleet (the
+POST and DELETE routes of /v1/backends) and the shared workflows.
 
 The same listener serves ComfyUI's own API (tag ComfyUI-compatible: POST /prompt,
 /ws, /history, /view, ..., each also under /api) and the routes of the Flask
 "ComfyUI API Service" (tag Flask-compatible); their answers follow those servers,
-not the error format above. Each stored workflow has its own operation,
+not the error format above. Each shared workflow has its own operation,
 POST /v1/workflows/<name>/jobs, with its parameters in the body's schema.`
 
 // buildSpec reflects the operation table into the static part of the
@@ -153,9 +154,9 @@ func errorDescription(status int) string {
 	case 401:
 		return "Missing or unknown API key."
 	case 403:
-		return "The API key may not do this (fleet changes need an admin key)."
+		return "The API key may not do this (fleet changes, shared workflows and /metrics need an admin key)."
 	case 409:
-		return "Conflicts with stored state (e.g. an Idempotency-Key reused with another body)."
+		return "Conflicts with stored state (an Idempotency-Key reused with another body, a shared workflow's name)."
 	case 413:
 		return "Body or file over the size limit (the message names it)."
 	case 422:

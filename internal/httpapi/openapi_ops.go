@@ -67,6 +67,10 @@ type (
 		idParam
 		LastEventIDQ string `query:"last_event_id" example:"12" description:"Resume after this event id."`
 	}
+	linkParams struct {
+		idParam
+		Expires string `query:"expires" example:"1h" description:"How long the URL works: a Go duration or seconds, 1s to 168h (7 days). Default 15m."`
+	}
 	uploadParams struct {
 		Filename string `query:"filename" description:"File name, when the body is the raw file."`
 	}
@@ -79,16 +83,19 @@ func operations() []operation {
 	jobErrs := []int{400, 401, 404, 429, 503}
 	return append([]operation{
 		{method: "PUT", path: "/v1/workflows/{name}", id: "putWorkflow", tag: "workflows", summary: "Store a workflow",
-			description: "Body: a bare API-format graph, a UI-format workflow (converted with the fleet's node catalog), or a WorkflowRequest {graph, params, description} whose params map names to ParamSpec. Parameters are detected when no spec is given (nodes titled \"$name\" or \"$name.input\", or renamed, expose their widget inputs); what a spec leaves out is filled from the graph and the node catalog. When a backend has reported its node catalog the graph is validated as ComfyUI would: a node type no backend has, a missing input or a value out of range is refused (400 naming the node and input); a file or model no backend offers is stored with a warning. The answer's warnings say what was not checked or may fail later.",
+			description: "Body: a bare API-format graph, a UI-format workflow (converted with the fleet's node catalog), or a WorkflowRequest {graph, params, description} whose params map names to ParamSpec. Parameters are detected when no spec is given (nodes titled \"$name\" or \"$name.input\", or renamed, expose their widget inputs); what a spec leaves out is filled from the graph and the node catalog. When a backend has reported its node catalog the graph is validated as ComfyUI would: a node type no backend has, a missing input or a value out of range is refused (400 naming the node and input); a file or model no backend offers is stored with a warning. The answer's warnings say what was not checked or may fail later." + workflowOwnerNote,
 			params:      new(nameParam), body: new(api.WorkflowRequest),
 			responses: []docResponse{{status: 201, body: new(api.Workflow), description: "Created."}, {status: 200, body: new(api.Workflow), description: "Replaced."}},
-			errors:    []int{400, 401, 413, 422, 429}},
+			errors:    []int{400, 401, 409, 413, 422, 429}},
 		{method: "GET", path: "/v1/workflows", id: "listWorkflows", tag: "workflows", summary: "List workflows",
-			responses: []docResponse{{status: 200, body: new(api.WorkflowList)}}, errors: []int{401, 429}},
+			description: "The shared workflows and the key's own (which hide a shared one of the same name).",
+			responses:   []docResponse{{status: 200, body: new(api.WorkflowList)}}, errors: []int{401, 429}},
 		{method: "GET", path: "/v1/workflows/{name}", id: "getWorkflow", tag: "workflows", summary: "Get a workflow and its parameter schema",
-			params: new(nameParam), responses: []docResponse{{status: 200, body: new(api.Workflow)}}, errors: []int{400, 401, 404}},
+			description: "The key's own workflow of that name, else the shared one; another key's own is not found.",
+			params:      new(nameParam), responses: []docResponse{{status: 200, body: new(api.Workflow)}}, errors: []int{400, 401, 404}},
 		{method: "DELETE", path: "/v1/workflows/{name}", id: "deleteWorkflow", tag: "workflows", summary: "Delete a workflow",
-			params: new(nameParam), responses: []docResponse{{status: 204, description: "Deleted."}}, errors: []int{400, 401, 404}},
+			description: "A key deletes its own workflows; only admin keys delete shared ones (403 for others).",
+			params:      new(nameParam), responses: []docResponse{{status: 204, description: "Deleted."}}, errors: []int{400, 401, 403, 404}},
 		{method: "POST", path: "/v1/jobs", id: "submitJob", tag: "jobs", summary: "Submit a job",
 			description: "The job is stored durably before the answer. 201 with Location; with ?wait= the answer waits for the end of the job: 201 if it ended in time, 202 with the job as it stands if not. A replayed Idempotency-Key gets the same status rules, the job as it stands and Idempotent-Replayed: true. See the examples for each stored workflow; their parameter schemas are components WorkflowParams_<name>, and POST /v1/workflows/<name>/jobs takes them as a typed body.",
 			params:      new(submitParams), body: new(api.SubmitJobRequest),
@@ -144,10 +151,17 @@ func operations() []operation {
 			params:      new(idParam), responses: []docResponse{{status: 200, contentType: "application/octet-stream", description: "The file."},
 				{status: 206, contentType: "application/octet-stream", description: "Part of the file (Range)."}, {status: 304, description: "Not modified."}},
 			errors: []int{400, 401, 404, 429}},
+		{method: "GET", path: "/v1/artifacts/{id}/link", id: "linkArtifact", tag: "files", summary: "Get a presigned download URL of a file",
+			description: "With an S3 artifact store (--artifacts s3://…), answers a URL that downloads the file straight from the bucket, without an API key, until expires_at: hand it to a browser or a CDN so large files do not pass through comfygate. Anyone holding the URL can download the file until then. With files on local disk the answer is 409 links_unsupported: download the file at GET /v1/artifacts/{id}.",
+			params:      new(linkParams), responses: []docResponse{{status: 200, body: new(api.ArtifactLink)}},
+			errors: []int{400, 401, 404, 409, 429}},
 		{method: "GET", path: "/v1/backends", id: "listBackends", tag: "system", summary: "List the fleet's ComfyUI backends",
 			responses: []docResponse{{status: 200, body: new(api.BackendList)}}, errors: []int{401, 429}},
 	}, append(append(adminOperations(), systemOperations()...), compatOperations()...)...)
 }
+
+// workflowOwnerNote says where a stored workflow goes.
+const workflowOwnerNote = " With API keys, a user key stores its own workflow, which no other key sees; an admin key stores a shared one, which every key reads and runs. A user key storing the name of a shared workflow it has no own of is refused with 409 (code workflow_shared)."
 
 // adminNote ends the description of every fleet change.
 const adminNote = " Admin only: when API keys are configured, the key must be an admin key (403 otherwise)."
@@ -184,8 +198,9 @@ func systemOperations() []operation {
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}}},
 		{method: "GET", path: "/ready", id: "ready", tag: "system", summary: "Readiness, as /readyz", open: true,
 			responses: []docResponse{{status: 200, contentType: "text/plain", description: "ok"}, {status: 503, contentType: "text/plain", description: "not ready: the reason"}}},
-		{method: "GET", path: "/metrics", id: "metrics", tag: "system", summary: "Prometheus metrics", open: true,
-			responses: []docResponse{{status: 200, contentType: "text/plain", description: "Prometheus text exposition format."}}},
+		{method: "GET", path: "/metrics", id: "metrics", tag: "system", summary: "Prometheus metrics",
+			description: "Open while no key is configured; otherwise it needs an admin API key or the metrics key (--metrics-key), and refuses other keys with 403.",
+			responses:   []docResponse{{status: 200, contentType: "text/plain", description: "Prometheus text exposition format."}}, errors: []int{401, 403}},
 		{method: "GET", path: "/openapi.json", id: "openapi", tag: "system", summary: "This document", open: true,
 			responses: []docResponse{{status: 200, contentType: "application/json", description: "OpenAPI 3.1 document."}}},
 		{method: "GET", path: "/docs", id: "docs", tag: "system", summary: "Interactive API documentation", open: true,

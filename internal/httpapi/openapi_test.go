@@ -37,7 +37,7 @@ func docWorkflows() []api.Workflow {
 
 func TestOpenAPIDocument(t *testing.T) {
 	t.Parallel()
-	s, ts := start(t, &httpapitest.Service{ListWorkflowsFunc: func(context.Context) ([]api.Workflow, error) { return docWorkflows(), nil }},
+	s, ts := start(t, &httpapitest.Service{ListWorkflowsFunc: func(context.Context, string) ([]api.Workflow, error) { return docWorkflows(), nil }},
 		httpapi.Config{Version: "1.0.0-test"})
 	res := do(t, ts, "GET", "/openapi.json", nil)
 	if res.status != 200 || res.header.Get("Content-Type") != "application/json" {
@@ -196,11 +196,11 @@ func TestOpenAPIRefresh(t *testing.T) {
 	var calls atomic.Int32
 	wfs := docWorkflows()[:1]
 	svc := &httpapitest.Service{
-		ListWorkflowsFunc: func(context.Context) ([]api.Workflow, error) {
+		ListWorkflowsFunc: func(context.Context, string) ([]api.Workflow, error) {
 			calls.Add(1)
 			return wfs, nil
 		},
-		PutWorkflowFunc: func(_ context.Context, name string, _ []byte) (api.Workflow, bool, error) {
+		PutWorkflowFunc: func(_ context.Context, _, name string, _ []byte) (api.Workflow, bool, error) {
 			wfs = append(wfs, api.Workflow{Name: name, Schema: map[string]any{"type": "object"}})
 			return wfs[len(wfs)-1], true, nil
 		},

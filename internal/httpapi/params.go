@@ -45,7 +45,13 @@ func pathID(r *http.Request) (string, error) {
 
 // parseWait reads ?wait= as a Go duration ("30s", "2m") or whole seconds.
 func parseWait(r *http.Request, limit time.Duration) (time.Duration, error) {
-	v := r.URL.Query().Get("wait")
+	return parseDurationParam(r, "wait", limit)
+}
+
+// parseDurationParam reads the query parameter name as a Go duration
+// ("30s", "2m") or whole seconds, from 0 to limit; absent is 0.
+func parseDurationParam(r *http.Request, name string, limit time.Duration) (time.Duration, error) {
+	v := r.URL.Query().Get(name)
 	if v == "" {
 		return 0, nil
 	}
@@ -55,11 +61,11 @@ func parseWait(r *http.Request, limit time.Duration) (time.Duration, error) {
 	}
 	switch {
 	case err != nil:
-		return 0, badRequest("wait", "must be a duration such as 30s or 2m, got %q", clip(v))
+		return 0, badRequest(name, "must be a duration such as 30s or 2m, got %q", clip(v))
 	case d < 0:
-		return 0, badRequest("wait", "must not be negative, got %s", d)
+		return 0, badRequest(name, "must not be negative, got %s", d)
 	case d > limit:
-		return 0, badRequest("wait", "must be at most %s, got %s", limit, d)
+		return 0, badRequest(name, "must be at most %s, got %s", limit, d)
 	}
 	return d, nil
 }

@@ -78,7 +78,7 @@ const (
 	classStream                    // /v1 streams: key, rate, stream cap
 	classOpen                      // probes: nothing
 	classDocs                      // docs: key if Config.AuthDocs
-	classMetrics                   // metrics: key if Config.AuthMetrics
+	classMetrics                   // metrics: the metrics key or an admin key, once any key exists
 )
 
 type route struct {
@@ -110,6 +110,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/events/ws", classStream, smallBody, s.ownerEventsWS},
 		{"POST /v1/uploads", classAPI, up, s.upload},
 		{"GET /v1/artifacts/{id}", classAPI, smallBody, s.artifact},
+		{"GET /v1/artifacts/{id}/link", classAPI, smallBody, s.artifactLink},
 		{"GET /v1/backends", classAPI, smallBody, s.backends},
 		{"POST /v1/backends", classAdmin, smallBody, s.addBackend},
 		{"POST /v1/backends/test", classAdmin, smallBody, s.testBackend},
@@ -152,7 +153,12 @@ func (s *Server) guard(rt route, w *recorder, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, rt.bodyLimit)
 	// Without keys (loopback) everyone is the admin.
 	key := APIKey{Admin: true}
-	if s.protected(rt.class) {
+	switch {
+	case rt.class == classMetrics:
+		if err := s.checkMetrics(w, r); err != nil {
+			return err
+		}
+	case s.protected(rt.class):
 		var err error
 		if key, err = s.keys.authenticate(w, r); err != nil {
 			return err
@@ -184,8 +190,6 @@ func (s *Server) protected(c routeClass) bool {
 		return true
 	case classDocs:
 		return s.cfg.AuthDocs
-	case classMetrics:
-		return s.cfg.AuthMetrics
 	}
 	return false
 }

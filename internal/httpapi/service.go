@@ -35,16 +35,22 @@ type Service interface {
 	SubscribeOwner(ctx context.Context, owner string) (Stream, error)
 
 	// PutWorkflow stores body (a bare API graph, a UI-format workflow, or
-	// {"graph","params","description"}) under name.
-	PutWorkflow(ctx context.Context, name string, body []byte) (wf api.Workflow, created bool, err error)
-	GetWorkflow(ctx context.Context, name string) (api.Workflow, error)
-	ListWorkflows(ctx context.Context) ([]api.Workflow, error)
-	DeleteWorkflow(ctx context.Context, name string) error
+	// {"graph","params","description"}) under name: the owner's own
+	// workflow, or for an admin the shared one. The workflow calls see the
+	// owner's own workflows and the shared ones (owner "" of an
+	// unauthenticated caller: the shared ones).
+	PutWorkflow(ctx context.Context, owner, name string, body []byte) (wf api.Workflow, created bool, err error)
+	GetWorkflow(ctx context.Context, owner, name string) (api.Workflow, error)
+	ListWorkflows(ctx context.Context, owner string) ([]api.Workflow, error)
+	DeleteWorkflow(ctx context.Context, owner, name string) error
 
 	// Upload stores r, which it must read to the end or fail; it is never
 	// buffered whole by the transport.
 	Upload(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error)
 	OpenArtifact(ctx context.Context, owner, id string) (Artifact, error)
+	// LinkArtifact presigns a download URL valid for expires (0: the
+	// default); a store that cannot presign is a conflict.
+	LinkArtifact(ctx context.Context, owner, id string, expires time.Duration) (api.ArtifactLink, error)
 
 	Backends(ctx context.Context) ([]api.Backend, error)
 	// AddBackend adds a ComfyUI server (the id is chosen when req.ID is

@@ -97,7 +97,7 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func workflowView(w gateway.Workflow) api.Workflow {
-	v := api.Workflow{Name: w.Name, Version: w.Version, Description: w.Description, Graph: w.Graph,
+	v := api.Workflow{Name: w.Name, Version: w.Version, Description: w.Description, Shared: w.Owner == "", Graph: w.Graph,
 		Params: make([]api.Param, 0, len(w.Params)), Schema: workflow.Schema(w.Params),
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, Warnings: w.Warnings}
 	for _, p := range w.Params {

@@ -55,9 +55,11 @@ func (st *wireStream) Close() {
 
 // wireEvent renders a hub event for the REST stream. Names and payloads
 // are the domain's (internal/job), whose encoding is the wire's, so they
-// pass through (wire_test.go holds the two equal); terminal events, which
+// pass through (wire_test.go holds the two equal), with a backend's words
+// as the owner may read them (gateway.ShownEvent); terminal events, which
 // carry no payload of their own, carry the final job.
 func wireEvent(ctx context.Context, svc *gateway.Service, owner string, e events.Event) api.Event {
+	e = svc.ShownEvent(owner, e)
 	w := api.Event{ID: e.ID().String(), JobID: e.JobID, Type: e.Type, Time: e.Time, Data: e.Data}
 	if job.TerminalEvent(e.Type) {
 		if j, err := svc.EndedJob(ctx, owner, e); err == nil {

@@ -20,7 +20,7 @@ func (s *Server) putWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if err := checkJSON(body); err != nil {
 		return err
 	}
-	wf, created, err := s.svc.PutWorkflow(r.Context(), name, body)
+	wf, created, err := s.svc.PutWorkflow(r.Context(), ownerOf(r), name, body)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (s *Server) getWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if err := checkName("name", name); err != nil {
 		return err
 	}
-	wf, err := s.svc.GetWorkflow(r.Context(), name)
+	wf, err := s.svc.GetWorkflow(r.Context(), ownerOf(r), name)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) getWorkflow(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request) error {
-	wfs, err := s.svc.ListWorkflows(r.Context())
+	wfs, err := s.svc.ListWorkflows(r.Context(), ownerOf(r))
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (s *Server) deleteWorkflow(w http.ResponseWriter, r *http.Request) error {
 	if err := checkName("name", name); err != nil {
 		return err
 	}
-	if err := s.svc.DeleteWorkflow(r.Context(), name); err != nil {
+	if err := s.svc.DeleteWorkflow(r.Context(), ownerOf(r), name); err != nil {
 		return err
 	}
 	s.doc.invalidate()

@@ -19,7 +19,7 @@ func TestWorkflows(t *testing.T) {
 	var gotBody string
 	stored := map[string]bool{"txt2img": true}
 	svc := &httpapitest.Service{
-		PutWorkflowFunc: func(_ context.Context, name string, body []byte) (api.Workflow, bool, error) {
+		PutWorkflowFunc: func(_ context.Context, _, name string, body []byte) (api.Workflow, bool, error) {
 			gotBody = string(body)
 			created := !stored[name]
 			stored[name] = true
@@ -27,9 +27,9 @@ func TestWorkflows(t *testing.T) {
 			w.Name = name
 			return w, created, nil
 		},
-		GetWorkflowFunc:    func(_ context.Context, name string) (api.Workflow, error) { return wf, nil },
-		ListWorkflowsFunc:  func(context.Context) ([]api.Workflow, error) { return []api.Workflow{wf}, nil },
-		DeleteWorkflowFunc: func(context.Context, string) error { return nil },
+		GetWorkflowFunc:    func(_ context.Context, _, name string) (api.Workflow, error) { return wf, nil },
+		ListWorkflowsFunc:  func(context.Context, string) ([]api.Workflow, error) { return []api.Workflow{wf}, nil },
+		DeleteWorkflowFunc: func(context.Context, string, string) error { return nil },
 	}
 	_, ts := start(t, svc, httpapi.Config{})
 
@@ -74,7 +74,7 @@ func TestWorkflows(t *testing.T) {
 func TestEmptyListsAreArrays(t *testing.T) {
 	t.Parallel()
 	svc := &httpapitest.Service{
-		ListWorkflowsFunc: func(context.Context) ([]api.Workflow, error) { return nil, nil },
+		ListWorkflowsFunc: func(context.Context, string) ([]api.Workflow, error) { return nil, nil },
 		ListJobsFunc:      func(context.Context, string, api.JobQuery) (api.JobList, error) { return api.JobList{}, nil },
 		BackendsFunc:      func(context.Context) ([]api.Backend, error) { return nil, nil },
 	}

@@ -23,7 +23,11 @@ type Event struct {
 // Workflow is one version of a stored workflow: an API-format graph plus its
 // parameter spec. Versions are kept; a job records the version it ran.
 type Workflow struct {
-	Name string `json:"name"`
+	// Owner is the namespace the workflow lives in: "" for the shared one
+	// (the watched directory, admin keys, or everyone when authentication
+	// is off), else the API key id that wrote it.
+	Owner string `json:"owner,omitempty"`
+	Name  string `json:"name"`
 	// Version is the content hash of Graph and Params (see WorkflowVersion).
 	Version     string          `json:"version"`
 	Graph       json.RawMessage `json:"graph"`
@@ -62,9 +66,10 @@ const (
 	ArtifactInput  = "input"  // uploaded by a caller
 )
 
-// Artifact is the metadata of a stored file. The bytes live in the
-// content-addressed blob store under ID; one blob may be recorded for several
-// jobs, nodes or file names.
+// Artifact is the metadata of a stored file: one owner's claim on a blob.
+// The bytes live in the content-addressed blob store under ID; one blob may
+// be recorded for several owners, jobs, nodes or file names, and an owner
+// may use the blob when it holds a record of it.
 type Artifact struct {
 	ID          string    `json:"id"` // SHA-256 of the content, lowercase hex
 	ContentType string    `json:"content_type"`

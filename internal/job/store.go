@@ -150,39 +150,56 @@ type Store interface {
 	// jobs are absent.
 	CountByState(ctx context.Context) (map[State]int, error)
 
-	// PutWorkflow stores w as the latest version of w.Name and returns the
-	// stored version. A "" Version is computed with WorkflowVersion. changed
-	// is true when the latest version of the name is now different from
-	// before the call (a new name, a new version, or a return to an older
-	// one); a put of the current latest version only updates its
-	// Description and UpdatedAt, and returns changed == false. Versions are
-	// never rewritten otherwise: Graph and Params of an existing
-	// (Name, Version) are kept. Empty Name or Graph: ErrInvalid.
+	// Workflows live in namespaces, one per Owner: "" is the shared one
+	// (every caller reads it), any other is one API key's own. The rules
+	// of who writes which are the gateway's; the store keeps each
+	// (Owner, Name) apart, versions included.
+
+	// PutWorkflow stores w as the latest version of w.Name in w.Owner's
+	// namespace and returns the stored version. A "" Version is computed
+	// with WorkflowVersion. changed is true when the latest version of the
+	// name is now different from before the call (a new name, a new
+	// version, or a return to an older one); a put of the current latest
+	// version only updates its Description and UpdatedAt, and returns
+	// changed == false. Versions are never rewritten otherwise: Graph and
+	// Params of an existing (Owner, Name, Version) are kept. Empty Name or
+	// Graph: ErrInvalid.
 	PutWorkflow(ctx context.Context, w *Workflow) (stored *Workflow, changed bool, err error)
 
-	// GetWorkflow returns version of the named workflow, or its latest
-	// version when version == "". ErrNotFound if there is no such version,
-	// or, for version == "", if the name does not exist or was deleted.
-	// Explicit versions stay readable after DeleteWorkflow (jobs refer to them).
-	GetWorkflow(ctx context.Context, name, version string) (*Workflow, error)
+	// GetWorkflow returns version of the named workflow of owner's
+	// namespace, or its latest version when version == "". ErrNotFound if
+	// there is no such version, or, for version == "", if the name does
+	// not exist or was deleted. Explicit versions stay readable after
+	// DeleteWorkflow (jobs refer to them).
+	GetWorkflow(ctx context.Context, owner, name, version string) (*Workflow, error)
 
-	// ListWorkflows returns the latest version of every workflow that was
-	// not deleted, ordered by name.
-	ListWorkflows(ctx context.Context) ([]*Workflow, error)
+	// ListWorkflows returns the latest version of every workflow of
+	// owner's namespace that was not deleted, ordered by name.
+	ListWorkflows(ctx context.Context, owner string) ([]*Workflow, error)
 
-	// DeleteWorkflow removes the name: it is no longer listed and has no
-	// latest version, while its versions are kept for the jobs that ran them.
-	// Putting the name again revives it. Unknown name: ErrNotFound.
-	DeleteWorkflow(ctx context.Context, name string) error
+	// DeleteWorkflow removes the name from owner's namespace: it is no
+	// longer listed and has no latest version, while its versions are kept
+	// for the jobs that ran them. Putting the name again revives it.
+	// Unknown name: ErrNotFound.
+	DeleteWorkflow(ctx context.Context, owner, name string) error
 
-	// PutArtifact records artifact metadata. It is idempotent on
-	// (ID, JobID, NodeID, Filename): a second put of the same key is a no-op
-	// that keeps the first record. A zero CreatedAt is set to now. Empty ID:
+	// PutArtifact records artifact metadata: that Owner holds the blob ID
+	// (as an upload, or as an output of JobID). It is idempotent on
+	// (ID, Owner, JobID, NodeID, Filename): a second put of the same key is
+	// a no-op that keeps the first record. The same blob put by two owners
+	// is two records, one each. A zero CreatedAt is set to now. Empty ID:
 	// ErrInvalid.
 	PutArtifact(ctx context.Context, a *Artifact) error
 
-	// GetArtifact returns the first record stored for blob id, or ErrNotFound.
+	// GetArtifact returns the first record stored for blob id, whoever
+	// holds it, or ErrNotFound.
 	GetArtifact(ctx context.Context, id string) (*Artifact, error)
+
+	// GetOwnedArtifact returns the first record of blob id held by owner,
+	// or ErrNotFound when owner holds no record of it (even if others do):
+	// ownership is a relation between owners and blobs, so the same bytes
+	// stored by two owners are each one's. Served by an index.
+	GetOwnedArtifact(ctx context.Context, id, owner string) (*Artifact, error)
 
 	// ListArtifacts returns the artifacts recorded for jobID in the order
 	// they were put (empty, not an error, when there are none).

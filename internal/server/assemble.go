@@ -163,6 +163,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
 		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes, CheckWebhook: p.webhooks.policy.CheckURL,
+		Admins: adminIDs(cfg.APIKeys), ProxyAllow: cfg.ProxyAllow,
 	}
 	if fetcher != nil { // a nil *Fetcher in the interface would not read as "off"
 		gcfg.Fetcher, p.fetcher = fetcher, fetcher
@@ -185,7 +186,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	}
 	p.api, err = httpapi.New(httpapi.Gateway(svc), httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
-		APIKeys: cfg.APIKeys, MaxUploadBytes: cfg.MaxUploadBytes,
+		APIKeys: cfg.APIKeys, MetricsKeyHash: cfg.MetricsKeyHash, MaxUploadBytes: cfg.MaxUploadBytes,
 		Webhooks: webhookAPI{Service: svc, parts: &p.webhooks},
 	})
 	if err != nil {

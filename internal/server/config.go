@@ -14,6 +14,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/fleet"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
 )
 
@@ -52,9 +53,21 @@ type Config struct {
 	Examples bool
 
 	// APIKeys, when not empty, are required on the API, and only admin
-	// keys may change the fleet; see ParseAPIKey. Default: none
+	// keys may change the fleet and the shared workflows, read /metrics
+	// and backends' error texts whole, and reach backend routes the
+	// surfaces do not serve; see ParseAPIKey. Default: none
 	// (authentication off, everyone is the admin; fine on loopback only).
 	APIKeys []httpapi.APIKey
+	// ProxyAllow are backend route prefixes ("/my_node") that user keys
+	// may reach through the ComfyUI-compatible surface's proxy (each
+	// opens exactly its subtree, also under /api). Default: none (only
+	// admin keys reach backend routes comfygate does not serve).
+	ProxyAllow []string
+	// MetricsKeyHash, when not zero, is the SHA-256 of a key that opens
+	// /metrics and nothing else; see ParseMetricsKey. /metrics is open
+	// while neither this nor APIKeys is set, and otherwise needs this key
+	// or an admin key. Default: none.
+	MetricsKeyHash [sha256.Size]byte
 	// MaxAttempts bounds how often a job is dispatched.
 	// Default DefaultMaxAttempts (3).
 	MaxAttempts int
@@ -222,6 +235,11 @@ func (c Config) validate() error {
 	if _, err := httpapi.CORS(c.CORSOrigins, nil); err != nil {
 		return err
 	}
+	for _, p := range c.ProxyAllow {
+		if err := gateway.CheckProxyPrefix(p); err != nil {
+			return err
+		}
+	}
 	seen := map[string]bool{}
 	for i, b := range c.Backends {
 		u, err := url.Parse(b.URL)
@@ -271,3 +289,31 @@ func ParseAPIKey(s string) (httpapi.APIKey, error) {
 
 // adminSuffix marks an admin key in ParseAPIKey's forms.
 const adminSuffix = ":admin"
+
+// ParseMetricsKey reads the key of /metrics as given on the command line
+// or in a config file: the key itself (hashed at once, at least 16
+// characters), or "sha256:<64 hex digits>", its hash.
+func ParseMetricsKey(s string) ([sha256.Size]byte, error) {
+	if hexHash, ok := strings.CutPrefix(s, "sha256:"); ok {
+		b, err := hex.DecodeString(hexHash)
+		if err != nil || len(b) != sha256.Size {
+			return [sha256.Size]byte{}, fmt.Errorf("metrics key: sha256 form needs %d hex digits", 2*sha256.Size)
+		}
+		return [sha256.Size]byte(b), nil
+	}
+	if len(s) < 16 {
+		return [sha256.Size]byte{}, errors.New("metrics key: the key must be at least 16 characters")
+	}
+	return httpapi.HashKey(s), nil
+}
+
+// adminIDs are the ids of the admin keys.
+func adminIDs(keys []httpapi.APIKey) []string {
+	var ids []string
+	for _, k := range keys {
+		if k.Admin {
+			ids = append(ids, k.ID)
+		}
+	}
+	return ids
+}

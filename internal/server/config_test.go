@@ -33,6 +33,9 @@ func TestConfigErrors(t *testing.T) {
 		{"duplicate backend id", Config{Backends: []BackendConfig{{ID: "a", URL: "http://x:1"}, {ID: "a", URL: "http://y:1"}}}, "duplicate id"},
 		{"backend id taken by simulators", Config{SimBackends: 1, Backends: []BackendConfig{{ID: "sim-1", URL: "http://x:1"}}}, "simulators"},
 		{"negative sims", Config{SimBackends: -1}, "negative"},
+		{"proxy prefix with dot segments", Config{ProxyAllow: []string{"/a/../sim"}}, "proxy prefix"},
+		{"proxy prefix of everything", Config{ProxyAllow: []string{"/"}}, "every backend route"},
+		{"proxy prefix under /api", Config{ProxyAllow: []string{"/api/x"}}, "no /api"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
@@ -93,4 +96,18 @@ func filled(b byte) (h [32]byte) {
 		h[i] = b
 	}
 	return h
+}
+
+func TestParseMetricsKey(t *testing.T) {
+	if h, err := ParseMetricsKey("scraper-key-0123456"); err != nil || h != httpapi.HashKey("scraper-key-0123456") {
+		t.Errorf("plain key: %x %v", h, err)
+	}
+	if h, err := ParseMetricsKey("sha256:" + strings.Repeat("0f", 32)); err != nil || h != filled(0x0f) {
+		t.Errorf("hash form: %x %v", h, err)
+	}
+	for _, bad := range []string{"short", "sha256:abc", ""} {
+		if _, err := ParseMetricsKey(bad); err == nil {
+			t.Errorf("ParseMetricsKey(%q) accepted", bad)
+		}
+	}
 }

@@ -26,8 +26,9 @@ func storeExamples(ctx context.Context, svc *gateway.Service, ready func() bool,
 	if err != nil {
 		return err
 	}
+	// The examples are shared workflows: owner "" writes the shared ones.
 	for _, ex := range list {
-		_, err := svc.GetWorkflow(ctx, ex.Name)
+		_, err := svc.GetWorkflow(ctx, "", ex.Name)
 		if err == nil {
 			continue
 		}
@@ -37,7 +38,7 @@ func storeExamples(ctx context.Context, svc *gateway.Service, ready func() bool,
 		if !waitUntil(ctx, catalogWait, ready) {
 			log.Warn("no healthy backend yet: storing the example with the parameters the graph alone shows", "name", ex.Name)
 		}
-		if _, _, err := svc.PutWorkflow(ctx, ex.Name, ex.Body); err != nil {
+		if _, _, err := svc.PutWorkflow(ctx, "", ex.Name, ex.Body); err != nil {
 			return fmt.Errorf("store example %s: %w", ex.Name, err)
 		}
 		log.Info("stored example workflow", "name", ex.Name)

@@ -21,6 +21,7 @@ type webhookParts struct {
 	secret    string // the current one, written whsec_…
 	generated bool
 	worker    *webhook.Worker
+	access    gateway.Access // what each owner reads of its jobs (the use cases' rules)
 }
 
 // newWebhookPolicy is the URL policy of webhooks: the same rules as URL
@@ -64,6 +65,7 @@ func (p *parts) startWebhooks(ctx context.Context, cfg Config) error {
 	}
 	p.webhooks.policy = policy
 	wp := &p.webhooks
+	wp.access = gateway.NewAccess(adminIDs(cfg.APIKeys))
 	if wp.secrets, wp.secret, wp.generated, err = webhookSecrets(ctx, cfg, p.store); err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ func (p *parts) startWebhooks(ctx context.Context, cfg Config) error {
 // renderWebhook is a message's data: the job as the REST API shows it,
 // with its outputs inline in job.succeeded when the job asked for that.
 func (p *parts) renderWebhook(ctx context.Context, m *job.WebhookMessage) (json.RawMessage, error) {
-	v := httpapi.JobView(m.Job)
+	v := httpapi.JobView(p.webhooks.access.ShownJob(m.Job)) // the owner's view: no backend paths or addresses for user keys
 	if m.Type == job.WebhookSucceeded && m.Job.OutputOptions.Inline {
 		open := func(ctx context.Context, id string) (io.ReadCloser, error) { return p.arts.Open(ctx, id) }
 		if err := httpapi.InlineOutputs(ctx, &v, open, httpapi.MaxInlineBytes); err != nil {

@@ -59,7 +59,7 @@ func (f *fakeAPI) service() *httpapitest.Service {
 		return api.Event{ID: id, JobID: job.ID, Type: typ, Time: fakeT0, Data: raw}
 	}
 	return &httpapitest.Service{
-		ListWorkflowsFunc: func(context.Context) ([]api.Workflow, error) { return []api.Workflow{fakeWorkflow}, nil },
+		ListWorkflowsFunc: func(context.Context, string) ([]api.Workflow, error) { return []api.Workflow{fakeWorkflow}, nil },
 		BackendsFunc:      func(context.Context) ([]api.Backend, error) { return []api.Backend{}, nil },
 		UploadFunc: func(_ context.Context, _ string, r io.Reader, name, ctype string) (api.Upload, error) {
 			data, err := io.ReadAll(r)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/internal/httpapi"
@@ -26,12 +27,13 @@ type Service struct {
 	WaitJobFunc        func(ctx context.Context, owner, id string) (api.Job, error)
 	SubscribeJobFunc   func(ctx context.Context, owner, jobID, lastEventID string) (httpapi.Stream, error)
 	SubscribeOwnerFunc func(ctx context.Context, owner string) (httpapi.Stream, error)
-	PutWorkflowFunc    func(ctx context.Context, name string, body []byte) (api.Workflow, bool, error)
-	GetWorkflowFunc    func(ctx context.Context, name string) (api.Workflow, error)
-	ListWorkflowsFunc  func(ctx context.Context) ([]api.Workflow, error)
-	DeleteWorkflowFunc func(ctx context.Context, name string) error
+	PutWorkflowFunc    func(ctx context.Context, owner, name string, body []byte) (api.Workflow, bool, error)
+	GetWorkflowFunc    func(ctx context.Context, owner, name string) (api.Workflow, error)
+	ListWorkflowsFunc  func(ctx context.Context, owner string) ([]api.Workflow, error)
+	DeleteWorkflowFunc func(ctx context.Context, owner, name string) error
 	UploadFunc         func(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error)
 	OpenArtifactFunc   func(ctx context.Context, owner, id string) (httpapi.Artifact, error)
+	LinkArtifactFunc   func(ctx context.Context, owner, id string, expires time.Duration) (api.ArtifactLink, error)
 	BackendsFunc       func(ctx context.Context) ([]api.Backend, error)
 	// The backend admin calls; see backends.go.
 	AddBackendFunc    func(ctx context.Context, req api.AddBackendRequest) (api.Backend, error)
@@ -100,32 +102,32 @@ func (s *Service) SubscribeOwner(ctx context.Context, owner string) (httpapi.Str
 	return s.SubscribeOwnerFunc(ctx, owner)
 }
 
-func (s *Service) PutWorkflow(ctx context.Context, name string, body []byte) (api.Workflow, bool, error) {
+func (s *Service) PutWorkflow(ctx context.Context, owner, name string, body []byte) (api.Workflow, bool, error) {
 	if s.PutWorkflowFunc == nil {
 		return api.Workflow{}, false, ErrNotImplemented
 	}
-	return s.PutWorkflowFunc(ctx, name, body)
+	return s.PutWorkflowFunc(ctx, owner, name, body)
 }
 
-func (s *Service) GetWorkflow(ctx context.Context, name string) (api.Workflow, error) {
+func (s *Service) GetWorkflow(ctx context.Context, owner, name string) (api.Workflow, error) {
 	if s.GetWorkflowFunc == nil {
 		return api.Workflow{}, ErrNotImplemented
 	}
-	return s.GetWorkflowFunc(ctx, name)
+	return s.GetWorkflowFunc(ctx, owner, name)
 }
 
-func (s *Service) ListWorkflows(ctx context.Context) ([]api.Workflow, error) {
+func (s *Service) ListWorkflows(ctx context.Context, owner string) ([]api.Workflow, error) {
 	if s.ListWorkflowsFunc == nil {
 		return nil, ErrNotImplemented
 	}
-	return s.ListWorkflowsFunc(ctx)
+	return s.ListWorkflowsFunc(ctx, owner)
 }
 
-func (s *Service) DeleteWorkflow(ctx context.Context, name string) error {
+func (s *Service) DeleteWorkflow(ctx context.Context, owner, name string) error {
 	if s.DeleteWorkflowFunc == nil {
 		return ErrNotImplemented
 	}
-	return s.DeleteWorkflowFunc(ctx, name)
+	return s.DeleteWorkflowFunc(ctx, owner, name)
 }
 
 func (s *Service) Upload(ctx context.Context, owner string, r io.Reader, filename, contentType string) (api.Upload, error) {
@@ -140,6 +142,13 @@ func (s *Service) OpenArtifact(ctx context.Context, owner, id string) (httpapi.A
 		return nil, ErrNotImplemented
 	}
 	return s.OpenArtifactFunc(ctx, owner, id)
+}
+
+func (s *Service) LinkArtifact(ctx context.Context, owner, id string, expires time.Duration) (api.ArtifactLink, error) {
+	if s.LinkArtifactFunc == nil {
+		return api.ArtifactLink{}, ErrNotImplemented
+	}
+	return s.LinkArtifactFunc(ctx, owner, id, expires)
 }
 
 func (s *Service) Backends(ctx context.Context) ([]api.Backend, error) {

@@ -72,6 +72,23 @@ func (s *Store) GetArtifact(ctx context.Context, id string) (*job.Artifact, erro
 	return a, nil
 }
 
+// GetOwnedArtifact implements job.Store. The unique key (id, owner, …)
+// serves it.
+func (s *Store) GetOwnedArtifact(ctx context.Context, id, owner string) (*job.Artifact, error) {
+	if s.closed.Load() {
+		return nil, job.ErrClosed
+	}
+	a, err := scanArtifact(s.read.QueryRowContext(ctx,
+		s.sql(`SELECT `+artifactCols+` FROM artifacts WHERE id = ? AND owner = ? ORDER BY seq LIMIT 1`), id, owner))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = job.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail("get artifact "+id+" of "+owner, err)
+	}
+	return a, nil
+}
+
 // ListArtifacts implements job.Store.
 func (s *Store) ListArtifacts(ctx context.Context, jobID string) ([]*job.Artifact, error) {
 	if s.closed.Load() {

@@ -11,10 +11,12 @@ import (
 )
 
 // Workflows live in two tables: workflow_versions keeps every version ever
-// put, and workflows maps each live name to its latest version. Deleting a
-// name removes only the mapping, so jobs can still show what they ran.
+// put, and workflows maps each live name to its latest version, both keyed
+// by owner first (each owner's namespace apart, "" the shared one).
+// Deleting a name removes only the mapping, so jobs can still show what
+// they ran.
 
-const workflowCols = `v.name, v.version, v.graph, v.params, v.description, v.created_at, v.updated_at`
+const workflowCols = `v.owner, v.name, v.version, v.graph, v.params, v.description, v.created_at, v.updated_at`
 
 // PutWorkflow implements job.Store.
 func (s *Store) PutWorkflow(ctx context.Context, in *job.Workflow) (*job.Workflow, bool, error) {
@@ -57,7 +59,8 @@ func checkWorkflow(in *job.Workflow) (*job.Workflow, error) {
 
 func (s *Store) putWorkflow(ctx context.Context, q Querier, w *job.Workflow) (*job.Workflow, bool, error) {
 	var latest string
-	err := q.QueryRowContext(ctx, s.sql(`SELECT version FROM workflows WHERE name = ?`+s.d.ForUpdate), w.Name).Scan(&latest)
+	err := q.QueryRowContext(ctx, s.sql(`SELECT version FROM workflows WHERE owner = ? AND name = ?`+s.d.ForUpdate),
+		w.Owner, w.Name).Scan(&latest)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, false, err
 	}
@@ -65,19 +68,19 @@ func (s *Store) putWorkflow(ctx context.Context, q Querier, w *job.Workflow) (*j
 	// A known version keeps its graph and params; only its description and
 	// updated_at follow the put.
 	_, err = q.ExecContext(ctx, s.sql(`INSERT INTO workflow_versions
- (name, version, graph, params, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
- ON CONFLICT (name, version) DO UPDATE SET description = excluded.description, updated_at = excluded.updated_at`),
-		w.Name, w.Version, string(w.Graph), jsonArg(w.Params), w.Description, now, now)
+ (owner, name, version, graph, params, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ ON CONFLICT (owner, name, version) DO UPDATE SET description = excluded.description, updated_at = excluded.updated_at`),
+		w.Owner, w.Name, w.Version, string(w.Graph), jsonArg(w.Params), w.Description, now, now)
 	if err != nil {
 		return nil, false, err
 	}
-	_, err = q.ExecContext(ctx, s.sql(`INSERT INTO workflows (name, version) VALUES (?, ?)
- ON CONFLICT (name) DO UPDATE SET version = excluded.version`), w.Name, w.Version)
+	_, err = q.ExecContext(ctx, s.sql(`INSERT INTO workflows (owner, name, version) VALUES (?, ?, ?)
+ ON CONFLICT (owner, name) DO UPDATE SET version = excluded.version`), w.Owner, w.Name, w.Version)
 	if err != nil {
 		return nil, false, err
 	}
-	out, err := scanWorkflow(q.QueryRowContext(ctx,
-		s.sql(`SELECT `+workflowCols+` FROM workflow_versions v WHERE v.name = ? AND v.version = ?`), w.Name, w.Version))
+	out, err := scanWorkflow(q.QueryRowContext(ctx, s.sql(`SELECT `+workflowCols+` FROM workflow_versions v
+ WHERE v.owner = ? AND v.name = ? AND v.version = ?`), w.Owner, w.Name, w.Version))
 	return out, latest != w.Version, err
 }
 
@@ -86,7 +89,7 @@ func scanWorkflow(sc scanner) (*job.Workflow, error) {
 		w             job.Workflow
 		graph, params []byte
 	)
-	err := sc.Scan(&w.Name, &w.Version, &graph, &params, &w.Description, timeCol{&w.CreatedAt}, timeCol{&w.UpdatedAt})
+	err := sc.Scan(&w.Owner, &w.Name, &w.Version, &graph, &params, &w.Description, timeCol{&w.CreatedAt}, timeCol{&w.UpdatedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -95,35 +98,37 @@ func scanWorkflow(sc scanner) (*job.Workflow, error) {
 }
 
 // GetWorkflow implements job.Store.
-func (s *Store) GetWorkflow(ctx context.Context, name, version string) (*job.Workflow, error) {
+func (s *Store) GetWorkflow(ctx context.Context, owner, name, version string) (*job.Workflow, error) {
 	if s.closed.Load() {
 		return nil, job.ErrClosed
 	}
 	var row *sql.Row
 	if version == "" {
 		row = s.read.QueryRowContext(ctx, s.sql(`SELECT `+workflowCols+` FROM workflows w
- JOIN workflow_versions v ON v.name = w.name AND v.version = w.version WHERE w.name = ?`), name)
+ JOIN workflow_versions v ON v.owner = w.owner AND v.name = w.name AND v.version = w.version
+ WHERE w.owner = ? AND w.name = ?`), owner, name)
 	} else {
 		row = s.read.QueryRowContext(ctx, s.sql(`SELECT `+workflowCols+` FROM workflow_versions v
- WHERE v.name = ? AND v.version = ?`), name, version)
+ WHERE v.owner = ? AND v.name = ? AND v.version = ?`), owner, name, version)
 	}
 	w, err := scanWorkflow(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = job.ErrNotFound
 	}
 	if err != nil {
-		return nil, s.fail(fmt.Sprintf("get workflow %s@%s", name, version), err)
+		return nil, s.fail(fmt.Sprintf("get workflow %s@%s of %q", name, version, owner), err)
 	}
 	return w, nil
 }
 
 // ListWorkflows implements job.Store.
-func (s *Store) ListWorkflows(ctx context.Context) ([]*job.Workflow, error) {
+func (s *Store) ListWorkflows(ctx context.Context, owner string) ([]*job.Workflow, error) {
 	if s.closed.Load() {
 		return nil, job.ErrClosed
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+workflowCols+` FROM workflows w
- JOIN workflow_versions v ON v.name = w.name AND v.version = w.version ORDER BY w.name`)
+	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT `+workflowCols+` FROM workflows w
+ JOIN workflow_versions v ON v.owner = w.owner AND v.name = w.name AND v.version = w.version
+ WHERE w.owner = ? ORDER BY w.name`), owner)
 	if err != nil {
 		return nil, s.fail("list workflows", err)
 	}
@@ -143,12 +148,12 @@ func (s *Store) ListWorkflows(ctx context.Context) ([]*job.Workflow, error) {
 }
 
 // DeleteWorkflow implements job.Store.
-func (s *Store) DeleteWorkflow(ctx context.Context, name string) error {
+func (s *Store) DeleteWorkflow(ctx context.Context, owner, name string) error {
 	if s.closed.Load() {
 		return job.ErrClosed
 	}
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
-		res, err := q.ExecContext(ctx, s.sql(`DELETE FROM workflows WHERE name = ?`), name)
+		res, err := q.ExecContext(ctx, s.sql(`DELETE FROM workflows WHERE owner = ? AND name = ?`), owner, name)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ var artifactTests = map[string]func(*testing.T, NewStore){
 	"Idempotent": artifactIdempotent,
 	"NotFound":   artifactNotFound,
 	"Invalid":    artifactInvalid,
+	"Owners":     artifactOwners,
 }
 
 func artifact(id, jobID, node, file string) *job.Artifact {
@@ -76,6 +77,8 @@ func artifactNotFound(t *testing.T, ns NewStore) {
 	s := ns(t)
 	_, err := s.GetArtifact(t.Context(), "ffff")
 	wantErr(t, "GetArtifact(unknown)", err, job.ErrNotFound)
+	_, err = s.GetOwnedArtifact(t.Context(), "ffff", "o")
+	wantErr(t, "GetOwnedArtifact(unknown)", err, job.ErrNotFound)
 	list, err := s.ListArtifacts(t.Context(), "no-such-job")
 	if err != nil || len(list) != 0 {
 		t.Errorf("ListArtifacts(unknown job) = %v, %v; want empty", list, err)
@@ -85,4 +88,34 @@ func artifactNotFound(t *testing.T, ns NewStore) {
 func artifactInvalid(t *testing.T, ns NewStore) {
 	err := ns(t).PutArtifact(t.Context(), &job.Artifact{Kind: job.ArtifactOutput})
 	wantErr(t, "PutArtifact(no id)", err, job.ErrInvalid)
+}
+
+// artifactOwners: the same bytes uploaded under the same name by two
+// owners are a record each, and each owner finds its own; an owner who
+// holds no record finds none, whoever else does.
+func artifactOwners(t *testing.T, ns NewStore) {
+	s := ns(t)
+	upload := func(owner string) *job.Artifact {
+		return &job.Artifact{ID: "aa", ContentType: "image/png", Size: 3, CreatedAt: at(1), Owner: owner,
+			Filename: "cat.png", Kind: job.ArtifactInput}
+	}
+	a, b := upload("alice"), upload("bob")
+	b.CreatedAt = at(2)
+	putArtifact(t, s, a)
+	putArtifact(t, s, b)
+	putArtifact(t, s, upload("alice")) // again: still one record of alice's
+	for _, want := range []*job.Artifact{a, b} {
+		got, err := s.GetOwnedArtifact(t.Context(), "aa", want.Owner)
+		if err != nil {
+			t.Fatalf("GetOwnedArtifact(aa, %s): %v", want.Owner, err)
+		}
+		diff(t, "the record of "+want.Owner, storedArtifact(want), got)
+	}
+	_, err := s.GetOwnedArtifact(t.Context(), "aa", "carol")
+	wantErr(t, "GetOwnedArtifact by an owner without a record", err, job.ErrNotFound)
+	first, err := s.GetArtifact(t.Context(), "aa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "GetArtifact is the first record, whoever holds it", storedArtifact(a), first)
 }

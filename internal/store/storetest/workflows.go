@@ -15,6 +15,7 @@ var workflowTests = map[string]func(*testing.T, NewStore){
 	"ExplicitVersion": workflowExplicitVersion,
 	"Invalid":         workflowInvalid,
 	"NotFound":        workflowNotFound,
+	"Namespaces":      workflowNamespaces,
 }
 
 func wf(name, graph string) *job.Workflow {
@@ -33,7 +34,12 @@ func put(tb testing.TB, s job.Store, w *job.Workflow) (*job.Workflow, bool) {
 
 func getWF(tb testing.TB, s job.Store, name, version string) *job.Workflow {
 	tb.Helper()
-	got, err := s.GetWorkflow(tb.Context(), name, version)
+	return getOwnedWF(tb, s, "", name, version)
+}
+
+func getOwnedWF(tb testing.TB, s job.Store, owner, name, version string) *job.Workflow {
+	tb.Helper()
+	got, err := s.GetWorkflow(tb.Context(), owner, name, version)
 	if err != nil {
 		tb.Fatalf("GetWorkflow(%s, %q): %v", name, version, err)
 	}
@@ -86,14 +92,14 @@ func workflowVersions(t *testing.T, ns NewStore) {
 
 func workflowList(t *testing.T, ns NewStore) {
 	s := ns(t)
-	empty, err := s.ListWorkflows(t.Context())
+	empty, err := s.ListWorkflows(t.Context(), "")
 	if err != nil || len(empty) != 0 {
 		t.Fatalf("ListWorkflows on an empty store = %v, %v", empty, err)
 	}
 	put(t, s, wf("zeta", `{"z":1}`))
 	put(t, s, wf("alpha", `{"a":1}`))
 	latest, _ := put(t, s, wf("alpha", `{"a":2}`))
-	got, err := s.ListWorkflows(t.Context())
+	got, err := s.ListWorkflows(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,17 +113,17 @@ func workflowDelete(t *testing.T, ns NewStore) {
 	s := ns(t)
 	v1, _ := put(t, s, wf("gone", `{"1":{}}`))
 	put(t, s, wf("kept", `{"k":{}}`))
-	if err := s.DeleteWorkflow(t.Context(), "gone"); err != nil {
+	if err := s.DeleteWorkflow(t.Context(), "", "gone"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.GetWorkflow(t.Context(), "gone", "")
+	_, err := s.GetWorkflow(t.Context(), "", "gone", "")
 	wantErr(t, "latest of a deleted workflow", err, job.ErrNotFound)
 	diff(t, "version of a deleted workflow stays readable", v1, getWF(t, s, "gone", v1.Version))
-	list, _ := s.ListWorkflows(t.Context())
+	list, _ := s.ListWorkflows(t.Context(), "")
 	if len(list) != 1 || list[0].Name != "kept" {
 		t.Errorf("ListWorkflows after delete = %v", list)
 	}
-	wantErr(t, "delete twice", s.DeleteWorkflow(t.Context(), "gone"), job.ErrNotFound)
+	wantErr(t, "delete twice", s.DeleteWorkflow(t.Context(), "", "gone"), job.ErrNotFound)
 	back, changed := put(t, s, wf("gone", `{"1":{}}`))
 	if !changed || back.Version != v1.Version {
 		t.Errorf("put after delete: changed %v version %s", changed, back.Version)
@@ -152,8 +158,52 @@ func workflowNotFound(t *testing.T, ns NewStore) {
 	s := ns(t)
 	put(t, s, wf("w", `{}`))
 	for _, c := range [][2]string{{"nope", ""}, {"nope", "v"}, {"w", "v-unknown"}} {
-		_, err := s.GetWorkflow(t.Context(), c[0], c[1])
+		_, err := s.GetWorkflow(t.Context(), "", c[0], c[1])
 		wantErr(t, "GetWorkflow("+c[0]+", "+c[1]+")", err, job.ErrNotFound)
 	}
-	wantErr(t, "DeleteWorkflow(unknown)", s.DeleteWorkflow(t.Context(), "nope"), job.ErrNotFound)
+	wantErr(t, "DeleteWorkflow(unknown)", s.DeleteWorkflow(t.Context(), "", "nope"), job.ErrNotFound)
+}
+
+// workflowNamespaces: each owner's names, versions and deletions are its
+// own; "" is just another namespace to the store.
+func workflowNamespaces(t *testing.T, ns NewStore) {
+	s := ns(t)
+	owned := func(owner, graph, desc string) *job.Workflow {
+		w := wf("w", graph)
+		w.Owner, w.Description = owner, desc
+		return w
+	}
+	shared, _ := put(t, s, owned("", `{"1":{}}`, "shared"))
+	alice, changed := put(t, s, owned("alice", `{"1":{}}`, "alice's"))
+	if !changed || alice.Owner != "alice" || alice.Version != shared.Version {
+		t.Fatalf("alice's put of the same graph: changed %v, %+v", changed, alice)
+	}
+	bob, _ := put(t, s, owned("bob", `{"2":{}}`, "bob's"))
+	for _, c := range []struct {
+		owner string
+		want  *job.Workflow
+	}{{"", shared}, {"alice", alice}, {"bob", bob}} {
+		diff(t, "latest of "+c.owner, c.want, getOwnedWF(t, s, c.owner, "w", ""))
+		list, err := s.ListWorkflows(t.Context(), c.owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "list of "+c.owner, []*job.Workflow{c.want}, list)
+	}
+	// A version is read in its own namespace only, so another owner's
+	// version hash does not open it.
+	_, err := s.GetWorkflow(t.Context(), "alice", "w", bob.Version)
+	wantErr(t, "bob's version in alice's namespace", err, job.ErrNotFound)
+	list, _ := s.ListWorkflows(t.Context(), "carol")
+	if len(list) != 0 {
+		t.Errorf("an owner with nothing lists %v", list)
+	}
+	if err := s.DeleteWorkflow(t.Context(), "alice", "w"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetWorkflow(t.Context(), "alice", "w", "")
+	wantErr(t, "alice's deleted workflow", err, job.ErrNotFound)
+	diff(t, "the shared one stays", shared, getOwnedWF(t, s, "", "w", ""))
+	diff(t, "bob's stays", bob, getOwnedWF(t, s, "bob", "w", ""))
+	wantErr(t, "delete in a namespace without the name", s.DeleteWorkflow(t.Context(), "carol", "w"), job.ErrNotFound)
 }
