@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +71,26 @@ func TestEndedJobUsesTheEventsJob(t *testing.T) {
 				t.Errorf("state %s, want %s", st.Job.State, tc.wantState)
 			}
 		})
+	}
+}
+
+// The job a terminal event carries is shown as its owner may read it: a
+// user key reads a backend's error without its paths, as from the store.
+func TestEndedJobShowsTheOwnersView(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const id = "6a0f6c43-3f5d-4a43-9d2b-2b1b9b0e6f10"
+	failed := &job.Job{ID: id, Owner: "alice", State: job.StateFailed,
+		Error: &job.Error{Type: "exception", Message: "cannot identify image file '/srv/comfy/input/secret.bin'"}}
+	st, err := e.svc.EndedJob(context.Background(), "alice", events.WithJob(failed, job.Event{JobID: id, Seq: 3, Type: job.EventFailed}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Job.Error.Message; strings.Contains(got, "/srv/comfy") || !strings.Contains(got, "secret.bin") {
+		t.Errorf("alice reads %q, want the message without its directory", got)
+	}
+	if !strings.Contains(failed.Error.Message, "/srv/comfy") {
+		t.Error("the carried job itself was changed")
 	}
 }
 

@@ -26,11 +26,11 @@ func (s *Service) SubscribeJob(ctx context.Context, owner, jobID, lastEventID st
 }
 
 // EndedJob returns the job a terminal event ended, as the caller may see
-// it: the copy the event carries when it was delivered live, or else the
-// store's (a replayed event, another replica's).
+// it (ShownJob): the copy the event carries when it was delivered live, or
+// else the store's (a replayed event, another replica's).
 func (s *Service) EndedJob(ctx context.Context, owner string, e events.Event) (JobStatus, error) {
 	if j := e.Job; j != nil && j.ID == e.JobID && (owner == "" || j.Owner == owner) {
-		return JobStatus{Job: j}, nil
+		return JobStatus{Job: s.ShownJob(j)}, nil
 	}
 	return s.GetJob(ctx, owner, e.JobID)
 }
