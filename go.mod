@@ -3,7 +3,6 @@ module github.com/comfygate/comfygate
 go 1.26.0
 
 require (
-	github.com/HugoSmits86/nativewebp v0.9.3
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.19
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.1

@@ -89,7 +89,9 @@ func (c *NodeClass) Section(section string) []*InputSpec {
 // ParseObjectInfo builds a Catalog from a GET /object_info body (or a
 // GET /object_info/{class} body). Number values keep their exact text.
 func ParseObjectInfo(data []byte) (*Catalog, error) {
-	t, err := parseTree(data, Limits{MaxStringLen: 64 << 20, MaxDepth: 64})
+	// A backend's catalog is large (every node of every custom node pack)
+	// and comes from the fleet, not from a client.
+	t, err := parseTree(data, Limits{MaxStringLen: 64 << 20, MaxDepth: 64, MaxValues: 1 << 26})
 	if err != nil {
 		return nil, fmt.Errorf("object_info: %w", err)
 	}

@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/comfygate/comfygate/workflow"
@@ -81,6 +82,11 @@ func TestParseGraphLimits(t *testing.T) {
 	_, err = workflow.ParseGraph([]byte(`{"1":{"class_type":"A","inputs":{"x":`+deep), workflow.Limits{})
 	if !errors.As(err, &le) || le.What != "nesting depth" {
 		t.Errorf("err = %v", err)
+	}
+	many := `{"1":{"class_type":"A","inputs":{"x":[` + strings.Repeat("0,", 1<<19) + `0]}}}`
+	_, err = workflow.ParseGraph([]byte(many), workflow.Limits{})
+	if !errors.As(err, &le) || le.What != "number of values" {
+		t.Errorf("half a million zeros: err = %v, want the default bound on values", err)
 	}
 }
 

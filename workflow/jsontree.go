@@ -16,13 +16,22 @@ type Limits struct {
 	MaxStringLen int
 	// MaxDepth is the deepest nesting of arrays and objects (default 256).
 	MaxDepth int
+	// MaxValues is the most JSON values a document may hold (every
+	// number, string, literal, array and object; default 524,288). A value
+	// takes tens of bytes once decoded, so this bounds the memory of a
+	// document of many small values, such as a megabyte of "[0,0,0,…]".
+	MaxValues int
 }
 
 const (
 	defaultMaxNodes     = 10000
 	defaultMaxStringLen = 8 << 20
 	defaultMaxDepth     = 256
+	defaultMaxValues    = 1 << 19
 )
+
+// WithDefaults returns l with its zero fields set to the defaults.
+func (l Limits) WithDefaults() Limits { return l.withDefaults() }
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxNodes <= 0 {
@@ -33,6 +42,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = defaultMaxDepth
+	}
+	if l.MaxValues <= 0 {
+		l.MaxValues = defaultMaxValues
 	}
 	return l
 }
@@ -46,7 +58,7 @@ type LimitError = comfyjson.LimitError
 // are comfyjson.Object in document order, numbers json.Number as written.
 func parseTree(data []byte, lim Limits) (any, error) {
 	lim = lim.withDefaults()
-	v, err := comfyjson.DecodeLimits(data, comfyjson.Limits{MaxDepth: lim.MaxDepth, MaxStringLen: lim.MaxStringLen})
+	v, err := comfyjson.DecodeLimits(data, comfyjson.Limits{MaxDepth: lim.MaxDepth, MaxStringLen: lim.MaxStringLen, MaxValues: lim.MaxValues})
 	if errors.Is(err, comfyjson.ErrInvalidUTF8) {
 		return nil, errors.New("body is not valid UTF-8")
 	}

@@ -216,3 +216,39 @@ func TestServeFaultSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRequestLimits: the request limits reach server.Config from
+// flags, environment and file, in MiB, durations and bytes a second.
+func TestServeRequestLimits(t *testing.T) {
+	def := server.RequestLimits{MaxPromptBytes: server.DefaultMaxPromptBytes, MaxInFlightBytes: server.DefaultMaxInFlightBytes,
+		ReadHeaderTimeout: server.DefaultReadHeaderTimeout, BodyTimeout: server.DefaultBodyTimeout, MinBodyRate: server.DefaultMinBodyRate}
+	with := func(f func(*server.RequestLimits)) server.RequestLimits {
+		l := def
+		f(&l)
+		return l
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want server.RequestLimits
+	}{
+		{"defaults", nil, nil, def},
+		{"flags", []string{"--max-prompt-mb", "4", "--max-inflight-mb", "32", "--body-timeout", "5s", "--min-body-rate", "1000", "--read-header-timeout", "3s"}, nil,
+			server.RequestLimits{MaxPromptBytes: 4 << 20, MaxInFlightBytes: 32 << 20, ReadHeaderTimeout: 3 * time.Second, BodyTimeout: 5 * time.Second, MinBodyRate: 1000}},
+		{"environment", nil, map[string]string{"COMFYGATE_MAX_PROMPT_MB": "2", "COMFYGATE_BODY_TIMEOUT": "1m"},
+			with(func(l *server.RequestLimits) { l.MaxPromptBytes, l.BodyTimeout = 2<<20, time.Minute })},
+		{"file", []string{"--config", writeConfig(t, "c.yaml", "min-body-rate: 4096\nmax-inflight-mb: 128\n")}, nil,
+			with(func(l *server.RequestLimits) { l.MinBodyRate, l.MaxInFlightBytes = 4096, 128<<20 })},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServeConfig(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Limits != tc.want {
+				t.Errorf("limits = %+v, want %+v", cfg.Limits, tc.want)
+			}
+		})
+	}
+}

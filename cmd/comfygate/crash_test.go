@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +66,13 @@ type process struct {
 // startProcess starts the binary and waits for its listening line.
 func startProcess(tb testing.TB, args ...string) *process {
 	tb.Helper()
+	return startProcessUntil(tb, listeningLine, args...)
+}
+
+// startProcessUntil starts the binary and waits for a line matching
+// ready, whose first group is the URL it serves.
+func startProcessUntil(tb testing.TB, ready *regexp.Regexp, args ...string) *process {
+	tb.Helper()
 	p := &process{cmd: exec.Command(buildBinary(tb), args...), stdout: newLineBuffer(), stderr: newLineBuffer(), waited: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -84,7 +92,7 @@ func startProcess(tb testing.TB, args ...string) *process {
 		case <-ctx.Done():
 		}
 	}()
-	m, err := p.stdout.waitMatch(ctx, listeningLine)
+	m, err := p.stdout.waitMatch(ctx, ready)
 	if err != nil {
 		tb.Fatalf("comfygate did not start: %v\nstderr:\n%s", err, p.stderr)
 	}

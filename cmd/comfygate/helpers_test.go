@@ -168,29 +168,39 @@ type sseEvent struct {
 // after the terminal event) and returns every event.
 func (c *apiClient) readEvents(id string, header ...string) []sseEvent {
 	c.tb.Helper()
+	events, err := c.streamEvents(id, header...)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return events
+}
+
+// streamEvents is readEvents returning its error, for other goroutines
+// than the test's.
+func (c *apiClient) streamEvents(id string, header ...string) ([]sseEvent, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/v1/jobs/"+id+"/events", nil)
 	if err != nil {
-		c.tb.Fatal(err)
+		return nil, err
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.tb.Fatal(err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/event-stream") {
 		body, _ := io.ReadAll(resp.Body)
-		c.tb.Fatalf("events: status %d, content type %q: %s", resp.StatusCode, ct, body)
+		return nil, fmt.Errorf("events: status %d, content type %q: %s", resp.StatusCode, ct, body)
 	}
 	events, err := parseSSE(resp.Body)
 	if err != nil {
-		c.tb.Fatalf("events of %s: %v (after %d events)", id, err, len(events))
+		return events, fmt.Errorf("events of %s: %w (after %d events)", id, err, len(events))
 	}
-	return events
+	return events, nil
 }
 
 // parseSSE reads events until the stream ends.

@@ -23,13 +23,14 @@ const envPrefix = "COMFYGATE"
 // variables (COMFYGATE_LISTEN, …) and a config file, in that precedence.
 type serveFlags struct {
 	listen, data, config       string
-	artifacts                  string
+	artifacts, database        string
 	backends, apiKeys, hosts   multiFlag
 	sims, maxAttempts          int
 	maxCrashRetries            int
 	stallTimeout               time.Duration
 	maxQueued                  int
 	maxUploadMB                int
+	limits                     requestFlags
 	allowURLs, allowPrivate    bool
 	allowLoopback              bool
 	webhookSecrets             multiFlag
@@ -52,6 +53,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.StringVar(&f.listen, 0, "listen", d.listen, "address to listen on (host:port; port 0 picks one)")
 	fs.StringVar(&f.data, 0, "data", d.data, "data directory: database, artifacts, workflows")
 	fs.StringVar(&f.artifacts, 0, "artifacts", "", "artifact store: a directory, or s3://BUCKET/PREFIX?endpoint=URL&region=R&use_path_style=true with AWS_* credentials (default: the data directory's artifacts/)")
+	fs.StringVar(&f.database, 0, "database", "", "job database: a SQLite file (or sqlite:PATH), or postgres://USER:PASS@HOST/DB?pool_max_conns=N shared by several replicas (default: the data directory's comfygate.db)")
 	addList(fs, "backend", "URL", &f.backends, "ComfyUI server: base URL, or id=URL; add ,output_dir=/abs/path for one on this host, whose outputs are then read from disk and removed (repeatable; comma-separated in COMFYGATE_BACKEND)")
 	fs.IntVar(&f.sims, 0, "sim", d.sims, "start N in-process ComfyUI simulators as backends")
 	fs.DurationVar(&f.stepDelay, 0, "sim-step-delay", d.stepDelay, "time one sampler step takes on the simulators")
@@ -61,6 +63,7 @@ func newServeFlags(name string, d serveFlags) (*serveFlags, ff.Flags) {
 	fs.DurationVar(&f.stallTimeout, 0, "stall-timeout", d.stallTimeout, "a running job its backend says nothing about for this long is interrupted and retried elsewhere (raise it for video)")
 	fs.IntVar(&f.maxQueued, 0, "max-queued", d.maxQueued, "backlog above which new jobs get 503")
 	fs.IntVar(&f.maxUploadMB, 0, "max-upload-mb", d.maxUploadMB, "largest upload or fetched input in MiB")
+	f.limits.define(fs, d.limits)
 	fs.BoolVar(&f.allowURLs, 0, "allow-url-inputs", "let image parameters be http(s) URLs that comfygate fetches")
 	addList(fs, "allowed-host", "HOST", &f.hosts, "host URL inputs may come from, or *.domain (repeatable; default: any public host)")
 	fs.BoolVar(&f.allowPrivate, 0, "allow-private-urls", "let URL inputs and webhooks reach loopback and private networks")
@@ -120,13 +123,14 @@ func addList(fs *ff.FlagSet, name, placeholder string, m *multiFlag, usage strin
 // serverConfig turns the settings into a server.Config.
 func (f *serveFlags) serverConfig(stderr io.Writer) (server.Config, error) {
 	cfg := server.Config{
-		Listen: f.listen, DataDir: f.data, Artifacts: f.artifacts, SimBackends: f.sims,
+		Listen: f.listen, DataDir: f.data, Artifacts: f.artifacts, Database: f.database, SimBackends: f.sims,
 		MaxAttempts: f.maxAttempts, MaxQueued: f.maxQueued, MaxUploadBytes: int64(f.maxUploadMB) << 20,
 		AllowURLInputs: f.allowURLs, AllowedHosts: f.hosts, AllowPrivateURLs: f.allowPrivate,
 		AllowLoopbackURLs: f.allowLoopback, WebhookSecrets: f.webhookSecrets,
 		WebhookRetryBase: f.webhookRetryBase, WebhookRetryFor: f.webhookRetryFor, WebhookTimeout: f.webhookTimeout,
 		ShutdownTimeout: f.shutdownTimeout, Version: buildVersion(),
 		MaxCrashRetries: f.maxCrashRetries, StallTimeout: f.stallTimeout,
+		Limits: f.limits.config(),
 	}
 	switch {
 	case f.maxCrashRetries < 0:
@@ -184,7 +188,7 @@ func serveDefaults() serveFlags {
 		maxCrashRetries: server.DefaultMaxCrashRetries, stallTimeout: server.DefaultStallTimeout,
 		maxUploadMB: server.DefaultMaxUploadBytes >> 20, shutdownTimeout: server.DefaultShutdownTimeout,
 		webhookRetryBase: server.DefaultWebhookRetryBase, webhookRetryFor: server.DefaultWebhookRetryFor,
-		webhookTimeout: server.DefaultWebhookTimeout}
+		webhookTimeout: server.DefaultWebhookTimeout, limits: defaultRequestFlags()}
 }
 
 func newServeCommand(stdout, stderr io.Writer) *ff.Command {

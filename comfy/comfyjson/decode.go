@@ -19,6 +19,12 @@ type Limits struct {
 	// MaxStringLen is the longest string or key in bytes (default: no
 	// bound beyond the input's length).
 	MaxStringLen int
+	// MaxValues bounds the values of the document: every number, string,
+	// literal, array and object counts one (default: no bound beyond the
+	// input's length). Decoded values take tens of bytes each, so a
+	// document of small values weighs many times its text: this is what
+	// bounds the memory of decoding it.
+	MaxValues int
 }
 
 const defaultMaxDepth = 10000
@@ -101,11 +107,15 @@ func pythonNumbers(v any) any {
 }
 
 type parser struct {
-	dec *json.Decoder
-	lim Limits
+	dec    *json.Decoder
+	lim    Limits
+	values int
 }
 
 func (p *parser) value(depth int) (any, error) {
+	if p.values++; p.lim.MaxValues > 0 && p.values > p.lim.MaxValues {
+		return nil, &LimitError{What: "number of values", Limit: p.lim.MaxValues}
+	}
 	tok, err := p.dec.Token()
 	if err != nil {
 		if errors.Is(err, io.EOF) && depth == 0 {

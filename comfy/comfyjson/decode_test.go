@@ -85,6 +85,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"long string", `["abcdef"]`, Limits{MaxStringLen: 5}, "too large: string length exceeds the limit of 5", nil},
 		{"long key", `{"abcdef": 1}`, Limits{MaxStringLen: 5}, "too large: string length exceeds the limit of 5", nil},
 		{"int beyond CPython's digits", "1" + strings.Repeat("0", 4300), Limits{}, "integer literal exceeds 4300 digits", nil},
+		{"too many values", `[0, 0, [0]]`, Limits{MaxValues: 4}, "too large: number of values exceeds the limit of 4", nil},
+		{"members count by their values", `{"a": {}, "b": 1}`, Limits{MaxValues: 2}, "too large: number of values exceeds the limit of 2", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,6 +114,9 @@ func TestDecodeLimitsAtTheBound(t *testing.T) {
 	}
 	if _, err := DecodeLimits([]byte(`{"abcde": "abcde"}`), Limits{MaxStringLen: 5}); err != nil {
 		t.Errorf("strings of 5 bytes with MaxStringLen 5: %v", err)
+	}
+	if _, err := DecodeLimits([]byte(`[0, 0, [0]]`), Limits{MaxValues: 5}); err != nil {
+		t.Errorf("5 values with MaxValues 5: %v", err)
 	}
 	if _, err := Decode([]byte("-" + strings.Repeat("9", 4300))); err != nil {
 		t.Errorf("a 4300-digit int: %v", err)

@@ -6,7 +6,8 @@ import (
 	"image"
 	"os"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
 // Image work driven by requests (/view re-encodes, /upload/mask) runs
@@ -52,11 +53,11 @@ func (s *Server) reserveImage(ctx context.Context, file string, perPixel, extra 
 }
 
 // decode reads and decodes the reserved file.
-func (f *imageFile) decode(lim imaging.Limits) (image.Image, []byte, error) {
+func (f *imageFile) decode(lim tensor.Limits) (image.Image, []byte, error) {
 	data, err := os.ReadFile(f.path)
 	if err != nil {
 		return nil, nil, err
 	}
-	img, _, err := imaging.Decode(lim, data)
+	img, _, err := tensor.Decode(lim, data)
 	return img, data, err
 }

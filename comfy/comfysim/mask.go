@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/comfygate/comfygate/comfy/comfyjson"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
 // errMalformedRef makes the mask route answer a plain-text 500, as
@@ -100,11 +102,13 @@ func (s *Server) applyMask(ctx context.Context, original string, mask []byte, pa
 		return err
 	}
 	text, _ := imaging.ReadText(data)
-	m, _, err := imaging.Decode(s.lim, mask)
+	m, _, err := tensor.Decode(s.lim, mask)
 	if err != nil {
 		return err
 	}
-	out, err := imaging.EncodePNG(imaging.WithAlpha(img, m), text)
+	out, err := encoded(func(w io.Writer) error {
+		return imaging.WritePNG(w, imaging.WithAlpha(imaging.FromImage(img), imaging.FromImage(m)), text)
+	})
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,9 @@ import (
 
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/engine"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/hub"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/queue"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
+	"github.com/comfygate/comfygate/internal/imaging"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -26,7 +27,7 @@ type Server struct {
 	opts    Options
 	dataDir string
 	ownsDir bool
-	lim     imaging.Limits
+	lim     tensor.Limits
 	images  *imaging.Budget // memory of request-driven image work
 	catalog *workflow.Catalog
 	hub     *hub.Hub
@@ -72,7 +73,7 @@ func New(opts Options) (*Server, error) {
 	opts = opts.withDefaults()
 	s := &Server{
 		opts:      opts,
-		lim:       imaging.Limits{MaxSide: opts.MaxImageSide, MaxPixels: opts.MaxImagePixels},
+		lim:       tensor.Limits{MaxSide: opts.MaxImageSide, MaxPixels: opts.MaxImagePixels},
 		images:    imaging.NewBudget(opts.imageBudgetBytes()),
 		logs:      newLogBuffer(opts.Now),
 		stats:     newStats(),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
 	"github.com/comfygate/comfygate/internal/comfywire"
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
 // annotated splits a " [output]"-style suffix off name the way
@@ -145,20 +146,34 @@ func (s *Server) viewPreview(w http.ResponseWriter, r *http.Request, file, name,
 		work = imaging.EncodeWork
 	}
 	s.reencode(w, r, file, name, "image/"+format, work, func(img image.Image) ([]byte, error) {
+		src := imaging.FromImage(img)
 		if format == "jpeg" {
-			return imaging.EncodeJPEG(imaging.DropAlpha(img), quality)
+			return encoded(func(w io.Writer) error { return imaging.WriteJPEG(w, imaging.Opaque(src), quality) })
 		}
-		return imaging.EncodeWebP(img, channel == "rgb")
+		if channel == "rgb" {
+			src = imaging.Opaque(src)
+		}
+		return imaging.EncodeWebP(src)
 	})
 }
 
 func (s *Server) viewChannel(w http.ResponseWriter, r *http.Request, file, name, channel string) {
 	s.reencode(w, r, file, name, "image/png", imaging.EncodeWork, func(img image.Image) ([]byte, error) {
+		src := imaging.Opaque(imaging.FromImage(img))
 		if channel == "a" {
-			return imaging.EncodePNG(imaging.AlphaOnly(img), nil)
+			src = imaging.AlphaOnly(imaging.FromImage(img))
 		}
-		return imaging.EncodePNG(imaging.DropAlpha(img), nil)
+		return encoded(func(w io.Writer) error { return imaging.WritePNG(w, src, nil) })
 	})
+}
+
+// encoded is what encode writes, in memory.
+func encoded(encode func(io.Writer) error) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := encode(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // reencode decodes file within the image budget (work bytes a pixel for

@@ -3,6 +3,7 @@ package comfyapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/inflight"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
@@ -80,12 +82,30 @@ type Config struct {
 	// HTTPClient talks to backends (proxied routes, /view of files still on
 	// a backend, /system_stats). Default: a client with keep-alives.
 	HTTPClient *http.Client
-	// MaxUploadBytes bounds every request body, as ComfyUI's
-	// --max-upload-size does (413 beyond). Default 100 MiB.
+	// MaxUploadBytes bounds upload and proxied request bodies, which are
+	// streamed, as ComfyUI's --max-upload-size does (413 beyond). Default
+	// 100 MiB.
 	MaxUploadBytes int64
-	// MaxImagePixels bounds images decoded for /view re-encodes and
-	// /upload/mask (decompression bombs). Default 64 megapixels.
+	// MaxPromptBytes bounds the JSON bodies the surface reads whole
+	// (/prompt, /queue, /history, /interrupt, /free, /api/jobs/cancel):
+	// 413 beyond, in aiohttp's words. ComfyUI applies its upload size
+	// here too; a prompt is decoded, validated and stored, each a copy, so
+	// its bound is kept well below. Default DefaultMaxPromptBytes (8 MiB).
+	MaxPromptBytes int64
+	// InFlight bounds the bytes of those bodies each key has in memory at
+	// once, shared with the other surfaces. nil: a limiter of its own of
+	// DefaultInFlightBytes a key.
+	InFlight *inflight.Limiter
+	// MaxImagePixels bounds the images /view re-encodes and /upload/mask
+	// merges (width × height; every pass visits every pixel): beyond it a
+	// 422. Default 64 Mi pixels (8192×8192).
 	MaxImagePixels int64
+	// ImageBudgetBytes is the memory that images decoded whole (all but
+	// PNGs that are not interlaced, which stream a few rows at a time) may
+	// hold at once for those routes. Each reserves what its header
+	// announces before decoding and waits while others hold the budget;
+	// one that needs more than all of it gets a 422. Default 128 MiB.
+	ImageBudgetBytes int64
 	// Limits bound prompt graphs.
 	Limits workflow.Limits
 	// HoldTimeout is how long a run whose end is held back (waiting for the
@@ -108,7 +128,10 @@ type Config struct {
 // Defaults.
 const (
 	DefaultMaxUploadBytes = 100 << 20
+	DefaultMaxPromptBytes = 8 << 20
+	DefaultInFlightBytes  = 32 << 20
 	DefaultMaxImagePixels = 64 << 20
+	DefaultImageBudget    = 128 << 20
 	DefaultHoldTimeout    = 5 * time.Second
 	DefaultSocketBuffer   = 4096
 	DefaultStatusBurst    = 50
@@ -138,7 +161,15 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	def64(&c.MaxUploadBytes, DefaultMaxUploadBytes)
+	def64(&c.MaxPromptBytes, DefaultMaxPromptBytes)
+	if c.InFlight == nil {
+		c.InFlight = inflight.New(max(DefaultInFlightBytes, c.MaxPromptBytes))
+	}
+	if c.InFlight.PerKey() < c.MaxPromptBytes {
+		return c, fmt.Errorf("comfyapi: a key's bytes in flight (%d) must hold one body of MaxPromptBytes (%d)", c.InFlight.PerKey(), c.MaxPromptBytes)
+	}
 	def64(&c.MaxImagePixels, DefaultMaxImagePixels)
+	def64(&c.ImageBudgetBytes, DefaultImageBudget)
 	defInt := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d

@@ -14,6 +14,7 @@ import (
 	"github.com/comfygate/comfygate/internal/artifact"
 	"github.com/comfygate/comfygate/internal/comfywire"
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/inflight"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -36,6 +37,20 @@ var errNoBackend = errors.New("no healthy backend")
 
 // errBodyTooLarge marks a body over MaxUploadBytes: aiohttp's 413.
 var errBodyTooLarge = comfywire.ErrBodyTooLarge
+
+// jsonTooLarge is a JSON body beyond the decoder's bounds (its values,
+// nesting or strings), on a route other than /prompt: a 413 that says
+// which.
+type jsonTooLarge struct{ err *comfyjson.LimitError }
+
+func (e *jsonTooLarge) Error() string { return e.err.Error() }
+
+// bodyTooLarge is a JSON body over MaxPromptBytes: aiohttp's 413, naming
+// that limit.
+type bodyTooLarge struct{ limit int64 }
+
+func (e *bodyTooLarge) Error() string { return fmt.Sprintf("request body over %d bytes", e.limit) }
+func (e *bodyTooLarge) Unwrap() error { return errBodyTooLarge }
 
 // badGateway is a proxied request the backend did not answer.
 type badGateway struct{ err error }
@@ -104,6 +119,10 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		overload   *gateway.OverloadError
 		forbidden  *gateway.ForbiddenError
 		tooLarge   *http.MaxBytesError
+		image      *imageTooLarge
+		bigBody    *bodyTooLarge
+		bigJSON    *jsonTooLarge
+		manyIDs    *tooManyIDs
 		clientGone = r.Context().Err() != nil
 	)
 	switch {
@@ -123,8 +142,16 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, invalidPrompt("Cannot execute because no backend can run this prompt", unrun.Message).Body())
 	case errors.As(err, &jobs):
 		writeJSON(w, jobs.status, jobs.body)
-	case errors.Is(err, errBodyTooLarge), errors.As(err, &tooLarge), errors.Is(err, artifact.ErrTooLarge):
+	case errors.As(err, &manyIDs):
+		comfywire.WriteText(w, http.StatusBadRequest, "400: Bad Request: "+manyIDs.Error())
+	case errors.As(err, &bigJSON):
+		comfywire.WriteText(w, http.StatusRequestEntityTooLarge, "413: Request Entity Too Large: "+bigJSON.Error())
+	case errors.As(err, &bigBody):
+		comfywire.WriteBodyTooLarge(w, r, bigBody.limit)
+	case errors.Is(err, errBodyTooLarge), errors.As(err, &tooLarge), errors.Is(err, artifact.ErrTooLarge), errors.Is(err, inflight.ErrTooLarge):
 		comfywire.WriteBodyTooLarge(w, r, h.cfg.MaxUploadBytes)
+	case errors.As(err, &image):
+		comfywire.WriteText(w, http.StatusUnprocessableEntity, "422: Unprocessable Entity: "+image.Error())
 	case errors.As(err, &overload):
 		unavailableText(w, retryAfter(overload.RetryAfter), "the queue is full")
 	case errors.Is(err, errNoBackend):

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/imaging"
 	"github.com/comfygate/comfygate/internal/lifecycle"
 )
 
@@ -21,12 +22,13 @@ type Handler struct {
 	router *router
 	proxy  http.Handler
 
-	counter counter    // ComfyUI's prompt number
-	tracker *tracker   // pending+running jobs per owner
-	sockets *registry  // downstream WebSockets
-	relay   *relay     // upstream messages → sockets
-	names   *Names     // file names shown to clients
-	info    *fleetInfo // merged /system_stats and model lists
+	counter counter         // ComfyUI's prompt number
+	tracker *tracker        // pending+running jobs per owner
+	sockets *registry       // downstream WebSockets
+	relay   *relay          // upstream messages → sockets
+	names   *Names          // file names shown to clients
+	info    *fleetInfo      // merged /system_stats and model lists
+	images  *imaging.Budget // memory of images decoded whole for re-encodes
 
 	life     lifecycle.Lifecycle
 	stopping atomic.Bool
@@ -41,6 +43,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, gw: cfg.Gateway, names: cfg.Names}
 	h.tracker = newTracker()
+	h.images = imaging.NewBudget(cfg.ImageBudgetBytes)
 	h.sockets = newRegistry(cfg.SocketBuffer, cfg.Logger)
 	h.info = newFleetInfo(h)
 	h.relay = newRelay(h)
@@ -102,6 +105,14 @@ func (h *Handler) Message(jobID string, ev comfy.Event) {
 // ServeHTTP serves every route of the surface; paths it does not know are
 // proxied to a healthy backend (custom nodes add routes of their own).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.ServeHTTP(w, r) }
+
+// Sockets counts the open /ws sockets, so that a replica without any can
+// tell the others it needs none of the backends' progress messages.
+func (h *Handler) Sockets() int {
+	h.sockets.mu.Lock()
+	defer h.sockets.mu.Unlock()
+	return len(h.sockets.all)
+}
 
 // Register mounts the surface's own routes (each also under /api/) on a
 // process mux. Paths it does not claim stay with whatever serves "/"; wrap

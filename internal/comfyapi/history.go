@@ -1,7 +1,6 @@
 package comfyapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,38 +44,26 @@ func (h *Handler) historyPage(ctx context.Context, owner string, maxItems *int, 
 	if err != nil {
 		return nil, err
 	}
-	var out []*job.Job
-	for i, j := range all {
-		if i < offset {
-			continue
-		}
-		out = append(out, j)
-		if maxItems != nil && len(out) >= *maxItems {
-			break
-		}
+	all = all[min(max(offset, 0), len(all)):]
+	if maxItems != nil {
+		all = all[:min(max(*maxItems, 1), len(all))]
 	}
-	return out, nil
+	return all, nil
 }
 
-// newestHistory returns the newest n history entries of owner, oldest first.
+// newestHistory returns the newest n history entries of owner, lean,
+// oldest first, looking through at most 4 × maxListed finished jobs.
 func (h *Handler) newestHistory(ctx context.Context, owner string, n int) ([]*job.Job, error) {
 	var out []*job.Job
-	f := job.JobFilter{Owner: owner, States: terminalStates, Order: job.OrderDesc, Limit: min(max(n, 10), job.MaxListLimit)}
-	for scanned := 0; len(out) < n && scanned < 4*maxListed; {
-		page, next, err := h.store.ListJobs(ctx, f)
-		if err != nil {
-			return nil, fmt.Errorf("list history: %w", err)
+	f := job.JobFilter{Owner: owner, States: terminalStates, Order: job.OrderDesc}
+	err := h.walk(ctx, f, 4*maxListed, func(j *job.Job) bool {
+		if inHistory(j, job.ComfyMetaOf(j)) {
+			out = append(out, j)
 		}
-		scanned += len(page)
-		for _, j := range page {
-			if len(out) < n && inHistory(j, job.ComfyMetaOf(j)) {
-				out = append(out, j)
-			}
-		}
-		if next == "" {
-			break
-		}
-		f.Cursor = next
+		return len(out) < n
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list history: %w", err)
 	}
 	slices.Reverse(out)
 	return out, nil
@@ -107,7 +94,7 @@ func (h *Handler) getHistory(c *call) error {
 	if err != nil {
 		return failed("reading the history", err)
 	}
-	return h.writeHistory(c, jobs)
+	return h.writeHistory(c, jobs, true)
 }
 
 // getHistoryItem is GET /history/{prompt_id}: {} (200, never 404) for an
@@ -124,67 +111,71 @@ func (h *Handler) getHistoryItem(c *call) error {
 		writeJSONBytes(c.w, http.StatusOK, []byte("{}"))
 		return nil
 	}
-	return h.writeHistory(c, []*job.Job{j})
+	return h.writeHistory(c, []*job.Job{j}, false)
 }
 
-// writeHistory answers {"prompt_id": entry, ...} in the given order.
-func (h *Handler) writeHistory(c *call, jobs []*job.Job) error {
-	var b bytes.Buffer
-	b.WriteByte('{')
+// writeHistory answers {"prompt_id": entry, ...} in the given order, each
+// entry rendered in turn (from its whole job, loaded first for lean ones).
+func (h *Handler) writeHistory(c *call, jobs []*job.Job, lean bool) error {
+	ctx := c.r.Context()
+	s := &jsonStream{w: c.w}
+	s.writeString("{")
 	for i, j := range jobs {
+		if lean {
+			var err error
+			if j, err = h.whole(ctx, j); err != nil {
+				return s.fail(failed("reading the history", err))
+			}
+		}
 		m := job.ComfyMetaOf(j)
-		entry, err := h.historyEntry(c.r.Context(), j, m)
+		entry, err := h.historyEntry(ctx, j, m)
 		if err != nil {
-			return failed("rendering the history", err)
+			return s.fail(failed("rendering the history", err))
 		}
 		if i > 0 {
-			b.WriteString(", ")
+			s.writeString(", ")
 		}
 		k, _ := json.Marshal(m.PromptIDFor(j))
-		b.Write(k)
-		b.WriteString(": ")
-		b.Write(entry)
+		s.write(k)
+		s.writeString(": ")
+		s.write(entry)
 	}
-	b.WriteByte('}')
-	writeJSONBytes(c.w, http.StatusOK, b.Bytes())
+	s.writeString("}")
+	s.end()
 	return nil
 }
 
 // postHistory is POST /history: {"clear": true} and/or {"delete": [ids]}
 // take entries out of the caller's /history (the jobs stay in comfygate's
-// store and in /v1/jobs). An empty 200, or the 500s of odd bodies.
+// store and in /v1/jobs). An empty 200, or the 500s of odd bodies; the
+// clear is done before "delete" is read, as in Python.
 func (h *Handler) postHistory(c *call) error {
 	v, err := h.readJSON(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.r.Context()
-	var targets []*job.Job
 	clear, err := comfywire.ClearRequested(v)
 	if err != nil {
 		return errPython
 	}
 	if clear {
-		if targets, err = h.newestHistory(ctx, c.owner, maxListed); err != nil {
+		all, err := h.newestHistory(ctx, c.owner, maxListed)
+		if err != nil {
 			return failed("reading the history", err)
 		}
-	}
-	ids, err := comfywire.DeleteIDs(v)
-	if err != nil {
-		return errPython
-	}
-	for _, id := range ids {
-		switch s := id.(type) {
-		case []any, map[string]any:
-			return errPython // unhashable
-		case string:
-			if j, _, err := h.findJob(ctx, c.owner, s); err == nil {
-				targets = append(targets, j)
-			}
+		for _, j := range all {
+			h.hide(ctx, j.ID)
 		}
 	}
-	for _, j := range targets {
-		h.hide(ctx, j.ID)
+	ids, err := deleteIDs(v, true)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if j, _, err := h.findJob(ctx, c.owner, id); err == nil {
+			h.hide(ctx, j.ID)
+		}
 	}
 	writeEmpty(c.w, http.StatusOK)
 	return nil

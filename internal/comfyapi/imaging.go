@@ -1,177 +1,191 @@
 package comfyapi
 
 import (
-	"bytes"
-	"encoding/binary"
+	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/jpeg"
-	"image/png"
 	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 
-	_ "image/gif" // GIF inputs for /view re-encodes and masks
-
-	"github.com/HugoSmits86/nativewebp"
-	_ "golang.org/x/image/bmp"  // BMP inputs
-	_ "golang.org/x/image/webp" // WebP inputs
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
-// errNotImage: the bytes are not an image this surface can decode (PIL's
-// UnidentifiedImageError, a 500 in ComfyUI's /view).
-var errNotImage = errors.New("not a decodable image")
+// Re-encodes (/view's preview= and channel=) and mask merges run in
+// bounded memory: a PNG that is not interlaced streams from the store a
+// few rows at a time, whatever its height, and is written out as it is
+// read; other images are decoded whole within the handler's image budget
+// (Config.ImageBudgetBytes), reserved from their header before a pixel is
+// allocated. ComfyUI has PIL decode anything up to its decompression-bomb
+// limit; an image beyond MaxImagePixels, or one that would need more than
+// the whole budget, is refused here with a 422 that says so.
 
-// maxImageBytes bounds what is read of a file to re-encode it.
-const maxImageBytes = 256 << 20
+// imageTooLarge is an image beyond what re-encoding may take.
+type imageTooLarge struct{ err error }
 
-// decodeImage decodes r after checking the declared size against
-// maxPixels, so that a small file cannot claim a huge canvas.
-func decodeImage(r io.Reader, maxPixels int64) (image.Image, []byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxImageBytes+1))
+func (e *imageTooLarge) Error() string { return e.err.Error() }
+func (e *imageTooLarge) Unwrap() error { return e.err }
+
+// openImage makes a stored file ready for re-encoding; text keeps a PNG's
+// text chunks. A file that is not an image is errPython (PIL's
+// UnidentifiedImageError, unhandled in ComfyUI).
+func (h *Handler) openImage(ctx context.Context, r io.ReadSeeker, text bool) (*imaging.Image, error) {
+	m, err := imaging.Open(ctx, r, imaging.OpenOptions{MaxPixels: h.cfg.MaxImagePixels, Budget: h.images, Text: text})
+	switch {
+	case err == nil:
+		return m, nil
+	case errors.Is(err, imaging.ErrTooLarge):
+		return nil, &imageTooLarge{err}
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	}
+	return nil, errPython
+}
+
+// previewFormat reads preview= ("<format>;<quality>"): webp unless jpeg,
+// and webp whenever the channel holds "a"; quality 90 unless the last
+// part is a number.
+func previewFormat(q viewQuery) (string, int) {
+	parts := strings.Split(q.preview, ";")
+	format := parts[0]
+	if (format != "webp" && format != "jpeg") || strings.Contains(q.channel, "a") {
+		format = "webp"
+	}
+	quality := 90
+	if last := parts[len(parts)-1]; last != "" {
+		if n, err := strconv.Atoi(last); err == nil && n >= 0 {
+			quality = n
+		}
+	}
+	return format, quality
+}
+
+// reencode answers preview= and channel=rgb / channel=a (PNG) from the
+// image in r. The image is read whole once before the answer starts (WebP
+// plans its codes from it; PNG and JPEG check it), so a broken file still
+// gets ComfyUI's 500; the answer is then written as the image is read
+// again.
+func (h *Handler) reencode(w http.ResponseWriter, ctx context.Context, r io.ReadSeeker, q viewQuery) error {
+	m, err := h.openImage(ctx, r, false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read image: %w", err)
+		return err
 	}
-	if len(data) > maxImageBytes {
-		return nil, nil, fmt.Errorf("%w: larger than %d bytes", errNotImage, maxImageBytes)
-	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errNotImage, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return nil, nil, fmt.Errorf("%w: %dx%d is beyond the %d pixel limit", errNotImage, cfg.Width, cfg.Height, maxPixels)
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errNotImage, err)
-	}
-	return img, data, nil
-}
-
-func encodePNG(img image.Image) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("encode png: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-func encodeJPEG(img image.Image, q int) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: min(max(q, 1), 100)}); err != nil {
-		return nil, fmt.Errorf("encode jpeg: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// encodeWebP writes lossless WebP: ComfyUI writes lossy WebP at the asked
-// quality, but clients rely on the format, not on the bytes.
-func encodeWebP(img image.Image) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := nativewebp.Encode(&buf, img, nil); err != nil {
-		return nil, fmt.Errorf("encode webp: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// toNRGBA copies img into a fresh NRGBA image at the origin.
-func toNRGBA(img image.Image) *image.NRGBA {
-	b := img.Bounds()
-	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
-	return out
-}
-
-// dropAlpha is PIL's convert("RGB").
-func dropAlpha(img image.Image) image.Image {
-	out := toNRGBA(img)
-	for i := 3; i < len(out.Pix); i += 4 {
-		out.Pix[i] = 255
-	}
-	return out
-}
-
-// hasAlpha reports whether PIL would open img with an alpha band.
-func hasAlpha(img image.Image) bool {
-	switch img.ColorModel() {
-	case color.NRGBAModel, color.NRGBA64Model, color.AlphaModel, color.Alpha16Model:
-		return true
-	}
-	if p, ok := img.ColorModel().(color.Palette); ok {
-		for _, c := range p {
-			if _, _, _, a := c.RGBA(); a != 0xffff {
-				return true
+	defer m.Release()
+	var src imaging.Source = m
+	if q.hasPrev {
+		format, quality := previewFormat(q)
+		if format == "webp" {
+			if q.channel == "rgb" {
+				src = imaging.Opaque(src)
 			}
+			return h.writeWebP(w, src, q.name)
 		}
+		return h.writeChecked(w, src, "image/jpeg", q.name, func(w io.Writer, s imaging.Source) error {
+			return imaging.WriteJPEG(w, imaging.Opaque(s), quality)
+		})
 	}
-	return false
+	return h.writeChecked(w, src, "image/png", q.name, func(w io.Writer, s imaging.Source) error {
+		if q.channel == "a" {
+			return imaging.WritePNG(w, imaging.AlphaOnly(s), nil)
+		}
+		return imaging.WritePNG(w, imaging.Opaque(s), nil)
+	})
 }
 
-// alphaOnly is /view's channel=a: black pixels carrying the source's alpha,
-// fully opaque when the source has none.
-func alphaOnly(img image.Image) image.Image {
-	src := toNRGBA(img)
-	keep := hasAlpha(img)
-	out := image.NewNRGBA(src.Rect)
-	for i := 3; i < len(out.Pix); i += 4 {
-		out.Pix[i] = 255
-		if keep {
-			out.Pix[i] = src.Pix[i]
-		}
+func (h *Handler) writeWebP(w http.ResponseWriter, src imaging.Source, name string) error {
+	plan, err := imaging.PlanWebP(src)
+	if errors.Is(err, imaging.ErrTooLarge) {
+		return &imageTooLarge{err}
 	}
-	return out
+	if err != nil {
+		return errPython
+	}
+	imageHeaders(w, "image/webp", name)
+	w.Header().Set("Content-Length", strconv.FormatInt(plan.Size(), 10))
+	w.WriteHeader(http.StatusOK)
+	_, err = plan.WriteTo(clientWriter{w})
+	abortOn(err)
+	return nil
 }
 
-// withAlpha is /upload/mask: img with its alpha replaced by mask's alpha
-// (nearest neighbour when the sizes differ).
-func withAlpha(img, mask image.Image) image.Image {
-	out := toNRGBA(img)
-	m := toNRGBA(mask)
-	w, h := out.Rect.Dx(), out.Rect.Dy()
-	mw, mh := m.Rect.Dx(), m.Rect.Dy()
-	for y := range h {
-		for x := range w {
-			mx, my := x*mw/max(w, 1), y*mh/max(h, 1)
-			out.Pix[out.PixOffset(x, y)+3] = m.Pix[m.PixOffset(mx, my)+3]
-		}
+// writeChecked reads src once to check it, then writes the answer as
+// encode reads it again.
+func (h *Handler) writeChecked(w http.ResponseWriter, src imaging.Source, typ, name string, encode func(io.Writer, imaging.Source) error) error {
+	if err := imaging.Verify(src); err != nil {
+		return errPython
 	}
-	return out
+	imageHeaders(w, typ, name)
+	w.WriteHeader(http.StatusOK)
+	abortOn(encode(clientWriter{w}, src))
+	return nil
 }
 
-// pngTextChunks returns the tEXt, zTXt and iTXt chunks of a PNG, whole,
-// so a re-encoded image keeps its metadata (the workflow ComfyUI embeds).
-func pngTextChunks(data []byte) [][]byte {
-	const sig = "\x89PNG\r\n\x1a\n"
-	if !bytes.HasPrefix(data, []byte(sig)) {
-		return nil
-	}
-	var out [][]byte
-	for p := len(sig); p+12 <= len(data); {
-		n := int(binary.BigEndian.Uint32(data[p:]))
-		if n < 0 || p+12+n > len(data) {
-			break
-		}
-		switch string(data[p+4 : p+8]) {
-		case "tEXt", "zTXt", "iTXt":
-			out = append(out, data[p:p+12+n])
-		}
-		p += 12 + n
-	}
-	return out
+func imageHeaders(w http.ResponseWriter, typ, name string) {
+	hd := w.Header()
+	hd.Set("Content-Type", typ)
+	hd.Set("Content-Disposition", contentDisposition(name))
 }
 
-// withTextChunks inserts chunks right after the IHDR chunk of a PNG.
-func withTextChunks(encoded []byte, chunks [][]byte) []byte {
-	const ihdrEnd = 8 + 12 + 13 // signature + IHDR chunk
-	if len(chunks) == 0 || len(encoded) < ihdrEnd {
-		return encoded
+// abortOn cuts the connection when an answer under way cannot be
+// finished, so that the client sees a broken transfer rather than a
+// short image. A write error means the client is gone already.
+func abortOn(err error) {
+	var werr *writeError
+	if err == nil || errors.As(err, &werr) {
+		return
 	}
-	out := append([]byte(nil), encoded[:ihdrEnd]...)
-	for _, c := range chunks {
-		out = append(out, c...)
+	panic(http.ErrAbortHandler) // net/http's way to drop a connection mid-answer
+}
+
+// clientWriter marks the errors of writes to the client.
+type clientWriter struct{ w io.Writer }
+
+func (c clientWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil {
+		err = &writeError{err}
 	}
-	return append(out, encoded[ihdrEnd:]...)
+	return n, err
+}
+
+// writeError is a failed write to the client.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "write answer: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// mergeMask is /upload/mask's image: the original's colours with the
+// mask's alpha, keeping the original's PNG text, written to put as it is
+// made. A broken image is errPython, as PIL's exception is in ComfyUI.
+func (h *Handler) mergeMask(ctx context.Context, original, mask io.ReadSeeker, put func(io.Reader) error) error {
+	om, err := h.openImage(ctx, original, true)
+	if err != nil {
+		return err
+	}
+	defer om.Release()
+	mm, err := h.openImage(ctx, mask, false)
+	if err != nil {
+		return err
+	}
+	defer mm.Release()
+	merged := imaging.WithAlpha(om, mm)
+	if err := imaging.Verify(merged); err != nil {
+		return errPython
+	}
+	text := slices.Clone(om.Text())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := imaging.WritePNG(pw, merged, text)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	err = put(pr)
+	pr.CloseWithError(errors.New("store stopped reading")) // ends the writer if put gave up early
+	if werr := <-done; err == nil && werr != nil {
+		err = fmt.Errorf("encode mask: %w", werr)
+	}
+	return err
 }

@@ -57,7 +57,8 @@ func statesOf(statuses []string) []job.State {
 }
 
 // listJobsAPI is GET /api/jobs: the caller's jobs (the newest 10,000),
-// filtered and sorted on the job records, rendered only for the page.
+// filtered and sorted on their lean records, each job of the page loaded
+// whole and rendered in turn.
 func (h *Handler) listJobsAPI(c *call) error {
 	jq, problem := comfywire.ParseJobQuery(c.r.URL.RawQuery)
 	if problem != "" {
@@ -70,29 +71,64 @@ func (h *Handler) listJobsAPI(c *call) error {
 	}
 	all = slices.DeleteFunc(all, func(j *job.Job) bool {
 		m := job.ComfyMetaOf(j)
-		if m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) || !slices.Contains(jq.Statuses, h.jobStatus(j)) {
-			return true
-		}
-		id := workflowID(j.ExtraData)
-		return jq.WorkflowID != "" && (id == nil || *id != jq.WorkflowID)
+		return m.Superseded || m.Hidden || j.State.Terminal() && !inHistory(j, m) || !slices.Contains(jq.Statuses, h.jobStatus(j))
 	})
+	if jq.WorkflowID != "" {
+		if all, err = h.withWorkflowID(ctx, all, jq.WorkflowID); err != nil {
+			return failed("listing jobs", err)
+		}
+	}
 	sortJobs(all, jq.ByDuration, jq.Desc)
 	total := len(all)
 	page := all[min(jq.Offset, len(all)):]
 	if jq.Limit != nil && *jq.Limit < len(page) {
 		page = page[:*jq.Limit]
 	}
-	views := make([]comfy.Job, 0, len(page))
-	for _, j := range page {
+	s := &jsonStream{w: c.w}
+	s.writeString(`{"jobs":[`)
+	for i, l := range page {
+		j, err := h.whole(ctx, l)
+		if err != nil {
+			return s.fail(failed("listing jobs", err))
+		}
 		v, err := h.jobView(ctx, j, job.ComfyMetaOf(j), false)
 		if err != nil {
-			return failed("rendering jobs", err)
+			return s.fail(failed("rendering jobs", err))
 		}
-		views = append(views, v)
+		b, err := marshalJSON(v)
+		if err != nil {
+			return s.fail(err)
+		}
+		if i > 0 {
+			s.writeString(",")
+		}
+		s.write(b)
 	}
-	writeJSON(c.w, http.StatusOK, comfy.JobList{Jobs: views, Pagination: comfy.Pagination{
-		Offset: jq.Offset, Limit: jq.Limit, Total: total, HasMore: jq.Offset+len(views) < total}})
+	p, err := marshalJSON(comfy.Pagination{Offset: jq.Offset, Limit: jq.Limit, Total: total, HasMore: jq.Offset+len(page) < total})
+	if err != nil {
+		return s.fail(err)
+	}
+	s.writeString(`],"pagination":`)
+	s.write(p)
+	s.writeString("}")
+	s.end()
 	return nil
+}
+
+// withWorkflowID keeps the lean jobs whose extra_pnginfo names workflow
+// id, loading each whole in turn: extra_data holds the UI workflow.
+func (h *Handler) withWorkflowID(ctx context.Context, lean []*job.Job, id string) ([]*job.Job, error) {
+	out := lean[:0]
+	for _, l := range lean {
+		j, err := h.whole(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		if w := workflowID(j.ExtraData); w != nil && *w == id {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }
 
 func sortJobs(jobs []*job.Job, byDuration, desc bool) {

@@ -1,11 +1,11 @@
 package comfyapi
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,28 +33,6 @@ var (
 // activeStates are the jobs ComfyUI would count in queue_remaining.
 func activeStates() []job.State { return append(slices.Clone(pendingStates), boundStates...) }
 
-// listJobs returns up to max of owner's jobs in states, in order (oldest
-// first with job.OrderAsc).
-func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State, max int, order job.Order) ([]*job.Job, error) {
-	var out []*job.Job
-	f := job.JobFilter{Owner: owner, States: states, Order: order, Limit: job.MaxListLimit}
-	for len(out) < max {
-		page, next, err := h.store.ListJobs(ctx, f)
-		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
-		}
-		out = append(out, page...)
-		if next == "" {
-			break
-		}
-		f.Cursor = next
-	}
-	if len(out) > max {
-		out = out[:max]
-	}
-	return out, nil
-}
-
 // getQueue is GET /queue: the caller's part of the gateway-wide queue as
 // ComfyUI's 5-element arrays. queue_running lists what executes, as in
 // ComfyUI, but one prompt per busy backend rather than at most one: a
@@ -63,20 +41,57 @@ func (h *Handler) listJobs(ctx context.Context, owner string, states []job.State
 // /queue. queue_pending is in run order: the prefetched prompts first,
 // then comfygate's queue.
 func (h *Handler) getQueue(c *call) error {
-	active, err := h.listJobs(c.r.Context(), c.owner, activeStates(), maxListed, job.OrderAsc)
+	ctx := c.r.Context()
+	active, err := h.listJobs(ctx, c.owner, activeStates(), maxListed, job.OrderAsc)
 	if err != nil {
 		return failed("reading the queue", err)
 	}
 	running, pending := h.splitQueue(active)
-	resp := comfy.QueueStatus{Running: []comfy.QueueItem{}, Pending: []comfy.QueueItem{}}
-	for _, j := range running {
-		resp.Running = append(resp.Running, queueItem(j, job.ComfyMetaOf(j)))
+	s := &jsonStream{w: c.w}
+	s.writeString(`{"queue_running":`)
+	if err := h.writeQueueItems(ctx, s, running); err != nil {
+		return s.fail(failed("reading the queue", err))
 	}
-	for _, j := range pending {
-		resp.Pending = append(resp.Pending, queueItem(j, job.ComfyMetaOf(j)))
+	s.writeString(`,"queue_pending":`)
+	if err := h.writeQueueItems(ctx, s, pending); err != nil {
+		return s.fail(failed("reading the queue", err))
 	}
-	writeJSON(c.w, http.StatusOK, resp)
+	s.writeString("}")
+	s.end()
 	return nil
+}
+
+// writeQueueItems writes a JSON array of the lean jobs' queue items, each
+// job loaded whole in turn.
+func (h *Handler) writeQueueItems(ctx context.Context, s *jsonStream, lean []*job.Job) error {
+	s.writeString("[")
+	for i, l := range lean {
+		j, err := h.whole(ctx, l)
+		if err != nil {
+			return err
+		}
+		item, err := marshalJSON(queueItem(j, job.ComfyMetaOf(j)))
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			s.writeString(",")
+		}
+		s.write(item)
+	}
+	s.writeString("]")
+	return s.err
+}
+
+// marshalJSON is json.Marshal without HTML escaping, as writeJSON writes.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // splitQueue divides active jobs (oldest first) into those that execute
@@ -163,44 +178,40 @@ func (h *Handler) getPrompt(c *call) error {
 // jobs, {"delete": [ids]} the named ones that are still pending (those
 // queue_pending lists); a prompt that executes is not touched, as ComfyUI
 // leaves its running prompt. An empty 200, or the 500s Python raises on
-// odd bodies.
+// odd bodies (after the clear, as in Python).
 func (h *Handler) postQueue(c *call) error {
 	v, err := h.readJSON(c)
 	if err != nil {
 		return err
 	}
-	var targets []*job.Job
 	clear, err := comfywire.ClearRequested(v)
 	if err != nil {
 		return errPython
 	}
 	if clear {
-		if targets, err = h.listJobs(c.r.Context(), c.owner, activeStates(), maxListed, job.OrderAsc); err != nil {
+		active, err := h.listJobs(c.r.Context(), c.owner, activeStates(), maxListed, job.OrderAsc)
+		if err != nil {
 			return failed("reading the queue", err)
 		}
+		h.cancelPending(c.r.Context(), c.owner, active)
 	}
-	more, err := h.namedJobs(c, v)
+	named, err := h.namedJobs(c, v)
 	if err != nil {
 		return err
 	}
-	targets = append(targets, more...)
-	h.cancelPending(c.r.Context(), c.owner, targets)
+	h.cancelPending(c.r.Context(), c.owner, named)
 	writeEmpty(c.w, http.StatusOK)
 	return nil
 }
 
 // namedJobs resolves {"delete": [...]} to the caller's jobs.
 func (h *Handler) namedJobs(c *call, v any) ([]*job.Job, error) {
-	ids, err := comfywire.DeleteIDs(v)
+	ids, err := deleteIDs(v, false)
 	if err != nil {
-		return nil, errPython
+		return nil, err
 	}
 	var out []*job.Job
-	for _, id := range ids {
-		s, ok := id.(string)
-		if !ok {
-			continue
-		}
+	for _, s := range ids {
 		j, _, err := h.findJob(c.r.Context(), c.owner, s)
 		if errors.Is(err, errNoJob) {
 			continue

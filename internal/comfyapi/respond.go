@@ -10,6 +10,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy/comfyjson"
 	"github.com/comfygate/comfygate/internal/comfywire"
+	"github.com/comfygate/comfygate/workflow"
 )
 
 // The answers below are ComfyUI's (aiohttp's) wire conventions, shared with
@@ -62,9 +63,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeJSONBytes(w, status, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
-// readBody reads the whole body within the upload limit.
-func (h *Handler) readBody(r *http.Request) ([]byte, error) {
-	return comfywire.ReadBody(r, h.cfg.MaxUploadBytes)
+// readBody reads a whole JSON body within MaxPromptBytes, once the
+// caller's key has room for it among its bytes in flight (Config.InFlight),
+// which stay taken until the request ends.
+func (h *Handler) readBody(c *call) ([]byte, error) {
+	limit := h.cfg.MaxPromptBytes
+	if c.r.ContentLength > limit {
+		return nil, &bodyTooLarge{limit}
+	}
+	release, err := h.cfg.InFlight.Body(c.r, c.owner, limit)
+	if err != nil {
+		return nil, err
+	}
+	c.onDone(release)
+	data, err := comfywire.ReadBody(c.r, limit)
+	if errors.Is(err, comfywire.ErrBodyTooLarge) {
+		return nil, &bodyTooLarge{limit}
+	}
+	return data, err
 }
 
 // readJSON reads a JSON body as ComfyUI's `await request.json()` does:
@@ -82,16 +98,32 @@ func (h *Handler) readJSON(c *call) (any, error) {
 // comfywire.ErrNotJSON, for the handler to answer; any other failure goes
 // to respond (413 or 500).
 func (h *Handler) decodeBody(c *call) (any, error) {
-	v, err := comfywire.ReadJSON(c.r, h.cfg.MaxUploadBytes)
+	data, err := h.readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	v, err := comfywire.DecodeJSON(data, bodyLimits(h.cfg.Limits))
+	var le *comfyjson.LimitError
+	if errors.As(err, &le) {
+		return nil, &jsonTooLarge{le}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return comfyjson.Plain(v), nil
 }
 
+// bodyLimits are the decoder's bounds of the small JSON bodies (all but
+// /prompt's): those of prompts, whose nesting and value count bound the
+// memory a body of many small values takes once decoded.
+func bodyLimits(l workflow.Limits) comfyjson.Limits {
+	l = l.WithDefaults()
+	return comfyjson.Limits{MaxDepth: l.MaxDepth, MaxStringLen: l.MaxStringLen, MaxValues: l.MaxValues}
+}
+
 // decodeJSON decodes one JSON value as json.loads does, objects as maps
 // (the handlers here need no key order), numbers as json.Number.
 func decodeJSON(data []byte) (any, error) {
-	v, err := comfyjson.Decode(data)
+	v, err := comfyjson.DecodeLimits(data, bodyLimits(workflow.Limits{}))
 	return comfyjson.Plain(v), err
 }

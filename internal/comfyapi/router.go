@@ -14,6 +14,16 @@ type call struct {
 	r      *http.Request
 	owner  string
 	params map[string]string
+	done   []func() // run when the route returns
+}
+
+// onDone runs fn when the route has returned (and its error is answered).
+func (c *call) onDone(fn func()) { c.done = append(c.done, fn) }
+
+func (c *call) finish() {
+	for _, fn := range c.done {
+		fn()
+	}
 }
 
 // handlerFunc is every route's shape: it writes its answer itself and
@@ -42,7 +52,9 @@ func newRouter(h *Handler, fallback http.Handler) *router {
 func (rt *router) handle(method, path string, fn handlerFunc) {
 	h := func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		rt.h.authed(func(w http.ResponseWriter, r *http.Request) {
-			if err := fn(&call{w: w, r: r, owner: ownerOf(r), params: params}); err != nil {
+			c := &call{w: w, r: r, owner: ownerOf(r), params: params}
+			defer c.finish()
+			if err := fn(c); err != nil {
 				rt.h.respond(w, r, err)
 			}
 		})(w, r)

@@ -17,7 +17,7 @@ import (
 // goes to the one submit use case, which stores it as a comfygate job
 // before the answer is sent.
 func (h *Handler) postPrompt(c *call) error {
-	data, err := h.readBody(c.r)
+	data, err := h.readBody(c)
 	if err != nil {
 		return err
 	}

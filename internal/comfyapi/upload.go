@@ -1,7 +1,6 @@
 package comfyapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -24,8 +23,12 @@ type uploadForm struct {
 	blob     artifact.Info
 }
 
-// maxFieldBytes bounds one text field of an upload form.
-const maxFieldBytes = 1 << 20
+// maxFieldBytes bounds one text field of an upload form, maxFormText all
+// of them together (the form is held in memory; the file is not).
+const (
+	maxFieldBytes = 1 << 20
+	maxFormText   = 4 << 20
+)
 
 // readUploadForm parses a multipart or urlencoded body within the upload
 // limit, streaming the image into the artifact store as it arrives.
@@ -54,6 +57,7 @@ func (h *Handler) readMultipart(ctx context.Context, r *http.Request, f *uploadF
 		return err
 	}
 	seen := map[string]bool{}
+	text := 0
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -83,6 +87,9 @@ func (h *Handler) readMultipart(ctx context.Context, r *http.Request, f *uploadF
 		if err != nil {
 			return err
 		}
+		if text += len(b); text > maxFormText {
+			return errBodyTooLarge
+		}
 		f.fields[name] = string(b)
 	}
 }
@@ -101,6 +108,8 @@ func (h *Handler) upload(c *call, mask bool) error {
 	switch {
 	case errors.As(err, &tooBig) || errors.Is(err, artifact.ErrTooLarge):
 		return errBodyTooLarge
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err() // the client went away, or its body stopped arriving
 	case err != nil:
 		return errPython
 	}
@@ -125,7 +134,10 @@ func (h *Handler) upload(c *call, mask bool) error {
 	blob := f.blob
 	if mask {
 		var write bool
-		if blob, write, err = h.maskedBlob(ctx, c.owner, f); err != nil {
+		var large *imageTooLarge
+		if blob, write, err = h.maskedBlob(ctx, c.owner, f); errors.As(err, &large) {
+			return err
+		} else if err != nil {
 			return errPython
 		}
 		if !write {
@@ -210,24 +222,16 @@ func (h *Handler) maskedBlob(ctx context.Context, owner string, f *uploadForm) (
 		return artifact.Info{}, false, err
 	}
 	defer orig.Close()
-	img, data, err := decodeImage(orig, h.cfg.MaxImagePixels)
-	if err != nil {
-		return artifact.Info{}, false, nil
-	}
 	mask, err := h.cfg.Artifacts.Open(ctx, f.blob.ID)
 	if err != nil {
 		return artifact.Info{}, false, err
 	}
 	defer mask.Close()
-	m, _, err := decodeImage(mask, h.cfg.MaxImagePixels)
-	if err != nil {
-		return artifact.Info{}, false, err
-	}
-	out, err := encodePNG(withAlpha(img, m))
-	if err != nil {
-		return artifact.Info{}, false, err
-	}
-	out = withTextChunks(out, pngTextChunks(data))
-	info, err := h.cfg.Artifacts.Put(ctx, bytes.NewReader(out), artifact.PutOptions{ContentType: "image/png"})
+	var info artifact.Info
+	err = h.mergeMask(ctx, orig, mask, func(r io.Reader) error {
+		var err error
+		info, err = h.cfg.Artifacts.Put(ctx, r, artifact.PutOptions{ContentType: "image/png"})
+		return err
+	})
 	return info, err == nil, err
 }

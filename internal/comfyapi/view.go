@@ -123,7 +123,7 @@ func (h *Handler) serveBlob(c *call, id string, q viewQuery) error {
 	}
 	defer b.Close()
 	if q.hasPrev || q.channel == "rgb" || q.channel == "a" {
-		return h.reencode(c.w, b, q)
+		return h.reencode(c.w, c.r.Context(), b, q)
 	}
 	hd := c.w.Header()
 	hd.Set("Content-Disposition", contentDisposition(q.name))
@@ -152,55 +152,6 @@ func (h *Handler) openFile(ctx context.Context, owner string, q viewQuery) (arti
 		return nil, false, nil
 	}
 	return b, err == nil, err
-}
-
-// reencode answers preview= ("<format>;<quality>": webp unless jpeg,
-// quality 90 by default; a channel containing "a" forces webp) and
-// channel=rgb / channel=a (PNG). A file that is not an image is a 500, as
-// PIL's unhandled exception is in ComfyUI.
-func (h *Handler) reencode(w http.ResponseWriter, b artifact.Blob, q viewQuery) error {
-	img, _, err := decodeImage(b, h.cfg.MaxImagePixels)
-	if err != nil {
-		return errPython
-	}
-	var data []byte
-	typ := "image/png"
-	switch {
-	case q.hasPrev:
-		parts := strings.Split(q.preview, ";")
-		format := parts[0]
-		if (format != "webp" && format != "jpeg") || strings.Contains(q.channel, "a") {
-			format = "webp"
-		}
-		quality := 90
-		if last := parts[len(parts)-1]; last != "" {
-			if n, err := strconv.Atoi(last); err == nil && n >= 0 {
-				quality = n
-			}
-		}
-		typ = "image/" + format
-		if format == "jpeg" {
-			data, err = encodeJPEG(dropAlpha(img), quality)
-		} else if q.channel == "rgb" {
-			data, err = encodeWebP(dropAlpha(img))
-		} else {
-			data, err = encodeWebP(img)
-		}
-	case q.channel == "a":
-		data, err = encodePNG(alphaOnly(img))
-	default:
-		data, err = encodePNG(dropAlpha(img))
-	}
-	if err != nil {
-		return errPython
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", typ)
-	hd.Set("Content-Disposition", contentDisposition(q.name))
-	hd.Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(data)
-	return nil
 }
 
 // contentDisposition is ComfyUI's inline `filename="<name>"`; names come

@@ -41,8 +41,16 @@ func ReadJSON(r *http.Request, limit int64) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := comfyjson.Decode(data)
-	if err != nil && !errors.Is(err, comfyjson.ErrInvalidUTF8) {
+	return DecodeJSON(data, comfyjson.Limits{})
+}
+
+// DecodeJSON is ReadJSON's decoding of a body already read, within lim:
+// a body beyond them is a *comfyjson.LimitError, not ErrNotJSON (Python
+// would have decoded it).
+func DecodeJSON(data []byte, lim comfyjson.Limits) (any, error) {
+	v, err := comfyjson.DecodeLimits(data, lim)
+	var le *comfyjson.LimitError
+	if err != nil && !errors.Is(err, comfyjson.ErrInvalidUTF8) && !errors.As(err, &le) {
 		return nil, fmt.Errorf("%w: %w", ErrNotJSON, err)
 	}
 	return v, err

@@ -19,6 +19,14 @@
 //
 // Ephemeral events may be lost (a ring that overflowed, a resume on another
 // replica); durable events never are.
+//
+// Several replicas: a Link, given to the hub as its Forwarder, sends every
+// event published here to the other replicas over a Transport (PostgreSQL
+// LISTEN/NOTIFY), and feeds what they send into this hub (Deliver), so any
+// replica serves any job's stream. Durable events from several replicas
+// arrive out of order or not at all; a subscription that sees a gap fills
+// it from the store, so its client sees no difference. A single process
+// has no Link and pays nothing for it.
 package events
 
 import (
@@ -49,6 +57,11 @@ type Event struct {
 	// events without it, so finished jobs hold no copy in memory, and
 	// replays and other replicas' events come without one.
 	Job *job.Job
+	// Relayed marks an event another replica published and this hub got
+	// through Deliver; it is not on the wire. Consumers that act once per
+	// event for the whole system (the webhook progress sender) skip
+	// relayed events: the replica that published the event acts on it.
+	Relayed bool
 }
 
 // Durable reports whether e is a stored lifecycle event rather than an

@@ -1,9 +1,11 @@
 package events
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -120,4 +122,57 @@ func TestEventDurable(t *testing.T) {
 	if diff := cmp.Diff("3.1", (Event{Seq: 3, Sub: 1}).ID().String()); diff != "" {
 		t.Errorf("ID() mismatch (-want +got):\n%s", diff)
 	}
+}
+
+func TestWireRoundTrip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		e    Event
+	}{
+		{"durable", Event{JobID: "j", Owner: "alice", Seq: 3, Type: "output", Data: json.RawMessage(`{"a":1}`),
+			Time: time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)}},
+		{"ephemeral", Event{JobID: "j", Seq: 3, Sub: 2, Type: "progress", Data: json.RawMessage(`{}`)}},
+		{"empty", Event{JobID: "j"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadWire(AppendWire(nil, tt.e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.e, got); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+		})
+	}
+	for name, b := range map[string][]byte{
+		"empty":       nil,
+		"version":     {2},
+		"truncated":   AppendWire(nil, tests[0].e)[:10],
+		"trailing":    append(AppendWire(nil, tests[0].e), 0),
+		"huge length": {1, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	} {
+		if _, err := ReadWire(b); !errors.Is(err, ErrWire) {
+			t.Errorf("%s: error %v, want ErrWire", name, err)
+		}
+	}
+}
+
+func FuzzReadWire(f *testing.F) {
+	f.Add(AppendWire(nil, Event{JobID: "j", Owner: "o", Seq: 1, Type: "queued", Data: json.RawMessage(`{}`), Time: time.Unix(1, 0)}))
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := ReadWire(b)
+		if err != nil {
+			return
+		}
+		again, err := ReadWire(AppendWire(nil, e))
+		if err != nil {
+			t.Fatalf("re-encoded event unreadable: %v", err)
+		}
+		if !cmp.Equal(e, again) {
+			t.Fatalf("round trip changed %+v into %+v", e, again)
+		}
+	})
 }

@@ -17,8 +17,10 @@ var (
 	// it rather than wait. Resubscribe after the last ID received.
 	ErrSlowSubscriber = errors.New("events: subscriber too slow, dropped")
 	// ErrGap: the hub saw a durable event out of sequence (events were lost
-	// on their way to this replica). Resubscribe after the last ID received;
-	// the Replayer fills the gap from the store.
+	// on their way to this replica) and has no Replayer to fill the gap
+	// from (with one, subscriptions heal by themselves); or, for a stream
+	// of many jobs, events from other replicas may have been lost (see
+	// Resync). Resubscribe after the last ID received.
 	ErrGap = errors.New("events: gap in durable events, resubscribe")
 	// ErrHubClosed: the hub is shutting down.
 	ErrHubClosed = errors.New("events: hub closed")
@@ -66,6 +68,11 @@ type Options struct {
 	// Clock stamps ephemeral events without a Time and ages finished rings.
 	// Default time.Now.
 	Clock func() time.Time
+	// Forward receives every event published here, after it was accepted,
+	// to send it to the other replicas (see Link); events that came from
+	// them (Deliver) are not forwarded again. Default nil: a single
+	// process, at no cost.
+	Forward Forwarder
 }
 
 func (o Options) withDefaults() Options {
@@ -123,6 +130,9 @@ type Hub struct {
 	replays     sync.WaitGroup
 	closed      atomic.Bool
 	dropped     atomic.Uint64
+	// watchers counts per-job subscriptions and owner streams: the
+	// subscribers progress and previews are for (see Watchers).
+	watchers atomic.Int64
 }
 
 // shard holds the state of the jobs whose IDs hash to it.
@@ -158,7 +168,33 @@ func (h *Hub) shard(jobID string) *shard {
 // here. A caller that knows a larger one (the last Seq stored, say on a hub
 // that restarted) passes it as Seq with Sub set to 1, so that progress sorts
 // after the events clients already have.
-func (h *Hub) Publish(e Event) {
+func (h *Hub) Publish(e Event) { h.publish(e, h.opts.Forward) }
+
+// Deliver publishes an event that another replica published (see Link),
+// marked Relayed: it is not forwarded again, and an ephemeral one is dropped unless a
+// subscriber here may want it, since no resume ever asks for it later.
+// Durable events may arrive out of order (they come from the replicas
+// that produced them, over separate connections): one that arrives after
+// a gap heals the job's subscriptions from the store.
+func (h *Hub) Deliver(e Event) {
+	e.Relayed = true
+	if !e.Durable() && !h.wanted(e) {
+		return
+	}
+	h.publish(e, nil)
+}
+
+// wanted reports whether an ephemeral event has a subscriber here.
+func (h *Hub) wanted(e Event) bool {
+	sh := h.shard(e.JobID)
+	sh.mu.Lock()
+	st := sh.jobs[e.JobID]
+	watched := st != nil && len(st.subs) > 0
+	sh.mu.Unlock()
+	return watched || h.streams.wants(e)
+}
+
+func (h *Hub) publish(e Event, fwd Forwarder) {
 	if e.JobID == "" || e.Seq < 0 || e.Sub < 0 {
 		h.opts.Logger.Warn("events: dropping malformed event", "job", e.JobID, "id", e.ID().String(), "type", e.Type)
 		return
@@ -180,10 +216,11 @@ func (h *Hub) Publish(e Event) {
 		h.opts.Logger.Debug("events: dropping duplicate durable event", "job", e.JobID, "seq", e.Seq, "last", st.lastDurable)
 		return
 	case verdictGap:
-		h.opts.Logger.Warn("events: gap in durable events", "job", e.JobID, "seq", e.Seq)
-		for len(st.subs) > 0 {
-			h.closeJobSubLocked(sh, st.subs[len(st.subs)-1], ErrGap)
-		}
+		h.opts.Logger.Debug("events: gap in durable events", "job", e.JobID, "seq", e.Seq)
+		h.healLocked(sh, st)
+	}
+	if fwd != nil {
+		fwd.Forward(e) // under the lock: each job's events leave in order
 	}
 	st.push(e, h.opts.RingSize, h.opts.RingBytes)
 	terminal := h.opts.IsTerminal(e)
@@ -217,6 +254,7 @@ func (h *Hub) fanOutLocked(sh *shard, st *jobState, e Event, terminal bool) {
 		}
 		select {
 		case s.c <- e:
+			s.after = e.ID()
 			if terminal {
 				h.closeJobSubLocked(sh, s, nil)
 			}
@@ -248,6 +286,12 @@ func (h *Hub) Close() {
 	h.streams.closeAll(h)
 	h.replays.Wait()
 }
+
+// Watchers counts the subscriptions that take a job's progress and
+// previews: per-job subscriptions and streams of an owner's jobs (not
+// SubscribeFunc streams). A replica whose hub has none needs no
+// ephemeral event from the others.
+func (h *Hub) Watchers() int { return int(h.watchers.Load()) }
 
 // Stats is a point-in-time view of the hub, for metrics and tests.
 type Stats struct {

@@ -26,7 +26,8 @@ var (
 type replayRun struct {
 	h    *Hub
 	s    *Subscription
-	last ID // the greatest ID sent (or the resume point): nothing at or before it is sent again
+	ctx  context.Context // ends with the subscription
+	last ID              // the greatest ID sent (or the resume point): nothing at or before it is sent again
 }
 
 func (h *Hub) startReplay(ctx context.Context, s *Subscription, p replayPlan) {
@@ -37,7 +38,7 @@ func (h *Hub) startReplay(ctx context.Context, s *Subscription, p replayPlan) {
 	go func() {
 		defer h.replays.Done()
 		defer close(s.replay)
-		r := &replayRun{h: h, s: s, last: p.after}
+		r := &replayRun{h: h, s: s, ctx: ctx, last: p.after}
 		err := r.run(ctx, p)
 		if err == nil {
 			cancel() // live now: release the context, keep the ctx watcher
@@ -144,11 +145,24 @@ func (r *replayRun) handOver() error {
 		}
 		sh.mu.Unlock()
 		for _, e := range batch {
+			if err := r.fillGap(e); err != nil {
+				return err
+			}
 			if err := r.deliver(e); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// fillGap reads from the store the durable events between the last one
+// sent and e, when e does not follow it: events from other replicas come
+// over separate connections, and one may arrive here late, or never.
+func (r *replayRun) fillGap(e Event) error {
+	if !e.Durable() || e.Seq <= r.last.Seq+1 || r.h.opts.Replayer == nil {
+		return nil
+	}
+	return r.fromStore(r.ctx, replayPlan{after: r.last, fromStore: true, known: true, floor: e.Seq - 1})
 }
 
 // finish ends a subscription whose replay did not go live, then closes C:

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -162,27 +163,84 @@ func TestCloseDuringReplay(t *testing.T) {
 	}
 }
 
-func TestGapEndsSubscriptions(t *testing.T) {
+// TestGapHeals: a durable event that arrives after a gap (the one before
+// it was lost on its way here) makes subscriptions read the missing one
+// from the store, with no gap and no duplicate; a subscription still
+// replaying reads the store again before going live. Without a Replayer
+// they end with ErrGap and their clients resume.
+func TestGapHeals(t *testing.T) {
 	t.Parallel()
 	store := newMemStore()
 	h := newTestHub(t, Options{Replayer: store.replayer()})
 	s := subscribe(t, h, "j1", ID{})
 	h.Publish(store.append(durable("j1", 0, "queued")))
+	recv(t, s, 1)
 	store.append(durable("j1", 0, "started")) // lost on its way to this hub
 	h.Publish(store.append(durable("j1", 0, "output")))
+	h.Publish(store.append(durable("j1", 0, "succeeded")))
 	got := drain(t, s)
+	if s.Err() != nil {
+		t.Fatalf("Err() = %v, want a clean end", s.Err())
+	}
+	if diff := cmp.Diff([]string{"2", "3", "4"}, ids(got)); diff != "" {
+		t.Errorf("ids after the gap (-want +got):\n%s", diff)
+	}
+}
+
+func TestGapHealsReplaying(t *testing.T) {
+	t.Parallel()
+	store := newMemStore()
+	release := make(chan struct{})
+	gate := &gatedReplayer{inner: store.replayer(), release: release, entered: make(chan struct{}, 1)}
+	h := newTestHub(t, Options{Replayer: gate})
+	store.append(durable("j1", 0, "queued")) // the hub never saw it: Subscribe replays
+	s := subscribe(t, h, "j1", ID{})
+	<-gate.entered                                      // the replay read the store (event 1) and waits
+	store.append(durable("j1", 0, "started"))           // lost
+	h.Publish(store.append(durable("j1", 0, "output"))) // the hub sees 3 first: known from here
+	h.Publish(store.append(durable("j1", 0, "succeeded")))
+	close(release)
+	got := drain(t, s)
+	if s.Err() != nil {
+		t.Fatalf("Err() = %v, want a clean end", s.Err())
+	}
+	if diff := cmp.Diff([]string{"1", "2", "3", "4"}, ids(got)); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+}
+
+func TestGapWithoutReplayerEnds(t *testing.T) {
+	t.Parallel()
+	h := newTestHub(t, Options{})
+	h.Publish(durable("j1", 1, "queued"))
+	s := subscribe(t, h, "j1", ID{})
+	h.Publish(durable("j1", 3, "output"))
+	drain(t, s)
 	if !errors.Is(s.Err(), ErrGap) {
 		t.Fatalf("Err() = %v, want ErrGap", s.Err())
 	}
-	last := ID{} // the subscriber may have been dropped before it got event 1
-	if len(got) > 0 {
-		last = got[len(got)-1].ID()
+}
+
+// gatedReplayer holds each store read after the first until release is
+// closed, telling entered when it holds one.
+type gatedReplayer struct {
+	inner   Replayer
+	release chan struct{}
+	entered chan struct{}
+	calls   atomic.Int32
+}
+
+func (g *gatedReplayer) ListEvents(ctx context.Context, jobID string, afterSeq int64, limit int) ([]Event, error) {
+	page, err := g.inner.ListEvents(ctx, jobID, afterSeq, limit)
+	if g.calls.Add(1) == 1 {
+		g.entered <- struct{}{}
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	resumed := subscribe(t, h, "j1", last)
-	all := append(got, recv(t, resumed, 3-len(got))...)
-	if diff := cmp.Diff([]string{"1", "2", "3"}, ids(all)); diff != "" {
-		t.Errorf("ids mismatch (-want +got):\n%s", diff)
-	}
+	return page, err
 }
 
 // TestHandOverNoGapNoDup races subscribers (joining at random points, some

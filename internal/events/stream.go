@@ -51,6 +51,8 @@ func (h *Hub) subscribeStream(ctx context.Context, owner string, match func(Even
 		list := ss.byOwner[owner]
 		s.idx = len(list)
 		ss.byOwner[owner] = append(list, s)
+		s.watcher = true
+		h.watchers.Add(1)
 	}
 	ss.n.Add(1)
 	return s, nil
@@ -93,6 +95,10 @@ func (ss *streams) closeLocked(s *Subscription, err error) {
 	s.stop()
 	close(s.c)
 	ss.n.Add(-1)
+	if s.watcher {
+		s.watcher = false
+		s.hub.watchers.Add(-1)
+	}
 	if s.match != nil {
 		ss.funcs = removeAt(ss.funcs, s.idx)
 		return
@@ -116,16 +122,41 @@ func removeAt(list []*Subscription, i int) []*Subscription {
 
 func (ss *streams) closeAll(h *Hub) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	ss.closed = true
+	ss.mu.Unlock()
+	ss.endAll(h, ErrHubClosed)
+}
+
+// endAll ends every stream with err.
+func (ss *streams) endAll(_ *Hub, err error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
 	for len(ss.funcs) > 0 {
-		ss.closeLocked(ss.funcs[len(ss.funcs)-1], ErrHubClosed)
+		ss.closeLocked(ss.funcs[len(ss.funcs)-1], err)
 	}
 	for owner := range ss.byOwner {
 		for list := ss.byOwner[owner]; len(list) > 0; list = ss.byOwner[owner] {
-			ss.closeLocked(list[len(list)-1], ErrHubClosed)
+			ss.closeLocked(list[len(list)-1], err)
 		}
 	}
+}
+
+// wants reports whether a stream may take e.
+func (ss *streams) wants(e Event) bool {
+	if ss.n.Load() == 0 {
+		return false
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if len(ss.byOwner[e.Owner]) > 0 {
+		return true
+	}
+	for _, s := range ss.funcs {
+		if s.match(e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (ss *streams) count() int { return int(ss.n.Load()) }

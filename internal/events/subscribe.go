@@ -22,12 +22,13 @@ type Subscription struct {
 
 	// Guarded by the shard's mu (per-job) or streams.mu (streams).
 	idx     int
-	after   ID      // live events at or before it are skipped: the client has them
+	after   ID      // the last ID sent (or the resume point): live events at or before it are skipped
 	live    bool    // C is fed by Publish; otherwise by the replay goroutine
 	closed  bool    // ended; done is closed
 	pending []Event // live events held back while replaying
 	cancel  context.CancelFunc
 	replay  chan struct{} // closed when the replay goroutine exits; nil if none
+	watcher bool          // counted in Hub.watchers
 }
 
 // C delivers the events in order. It is closed when the subscription ends.
@@ -80,6 +81,10 @@ func (h *Hub) closeJobSubLocked(sh *shard, s *Subscription, err error) {
 	s.stop()
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.watcher {
+		s.watcher = false
+		h.watchers.Add(-1)
 	}
 	if st := sh.jobs[s.jobID]; st != nil {
 		st.removeSub(s)
@@ -138,6 +143,8 @@ func (h *Hub) Subscribe(ctx context.Context, jobID string, after ID) (*Subscript
 	}
 	s := h.newSubscription(ctx, jobID, false)
 	st.addSub(s)
+	s.watcher = true
+	h.watchers.Add(1)
 	s.after = after
 	if st.finished && !after.Less(st.terminal) {
 		// The client has seen the end already. With no replay, s is live,
@@ -167,6 +174,7 @@ func (h *Hub) deliverSnapshotLocked(sh *shard, s *Subscription, snap []Event) {
 	s.live = true
 	for _, e := range snap {
 		s.c <- e // cannot block: len(snap) <= cap(s.c) and s.c is new
+		s.after = e.ID()
 		if h.opts.IsTerminal(e) {
 			h.closeJobSubLocked(sh, s, nil)
 			return

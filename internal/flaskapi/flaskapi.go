@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/inflight"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -70,6 +71,10 @@ type Config struct {
 	RootHistory bool
 	// MaxBodyBytes bounds request bodies. Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// InFlight bounds the bytes of bodies each key has in memory at once
+	// (see package inflight), shared with the other surfaces. Default nil:
+	// no bound beyond MaxBodyBytes a request.
+	InFlight *inflight.Limiter
 	// Logger gets failures (5xx) and panics. Default: discard.
 	Logger *slog.Logger
 	// Now stamps the client ids of submissions. Default time.Now.

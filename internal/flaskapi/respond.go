@@ -54,6 +54,12 @@ func (h *Handler) adapt(fn handlerFunc) http.Handler {
 				return
 			}
 		}
+		release, err := h.cfg.InFlight.Body(r, owner, h.cfg.MaxBodyBytes)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		defer release()
 		if err := fn(w, r, owner); err != nil {
 			h.writeError(w, r, err)
 		}

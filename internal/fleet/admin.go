@@ -2,11 +2,13 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 // BackendStatus is a backend as the admin API shows it.
@@ -22,6 +24,10 @@ type BackendStatus struct {
 	Waiting []string
 	Done    int64 // jobs that succeeded here
 	Failed  int64 // jobs that failed here
+	// Replica is the instance id of the replica that drives the backend
+	// (holds its socket, dispatches to it), "" while nobody does. Running
+	// and Waiting are known only on that replica.
+	Replica string
 	// Latency is the smoothed round trip of its requests; 0 while it is
 	// down or not probed yet (an old number would read as current).
 	Latency time.Duration
@@ -53,7 +59,7 @@ func (f *Fleet) Backends() []BackendStatus {
 func (b *Backend) status() BackendStatus {
 	s := BackendStatus{
 		ID: b.ID(), URL: b.cfg.URL, State: b.State(), Connected: b.socketUp.Load(),
-		MaxInflight: b.cfg.MaxInflight, Done: b.done.Load(), Failed: b.failed.Load(),
+		MaxInflight: b.cfg.MaxInflight, Done: b.done.Load(), Failed: b.failed.Load(), Replica: b.replica(),
 	}
 	if s.State != StateDown && s.State != StateUnknown {
 		s.Latency = b.latency()
@@ -97,28 +103,54 @@ func (f *Fleet) newBackend(bc BackendConfig) (*Backend, error) {
 	return newBackend(bc, client, clientID), nil
 }
 
-// startBackend starts the backend's socket and health goroutines.
+// startBackend starts the backend's health goroutine (probes and catalog);
+// its socket runs while this replica drives it (drive.go).
 func (f *Fleet) startBackend(ctx context.Context, b *Backend) {
 	bctx, cancel := context.WithCancel(ctx)
 	b.cancel = cancel
-	b.wg.Go(func() { f.socketLoop(bctx, b) })
+	f.m.setDriven(b)
 	b.wg.Go(func() { f.healthLoop(bctx, b) })
 }
 
-// AddBackend adds a ComfyUI server at run time. It takes jobs once its
-// first probe and socket succeed.
+// AddBackend adds a ComfyUI server at run time, for every replica and every
+// restart: it is stored in the registry first. It takes jobs once a replica
+// holds its lease and its first probe and socket succeed.
 func (f *Fleet) AddBackend(bc BackendConfig) error {
 	if err := bc.validate(); err != nil {
 		return fmt.Errorf("add backend: %w", err)
 	}
+	if f.backend(bc.ID) != nil {
+		return fmt.Errorf("add backend %s: %w", bc.ID, ErrDuplicate)
+	}
+	ctx, cancel := f.adminContext()
+	defer cancel()
+	rec, err := f.cfg.Registry.AddBackend(ctx, &job.Backend{ID: bc.ID, URL: bc.URL, MaxInflight: bc.MaxInflight})
+	switch {
+	case errors.Is(err, job.ErrDuplicateID):
+		return fmt.Errorf("add backend %s: %w", bc.ID, ErrDuplicate)
+	case err != nil:
+		return fmt.Errorf("add backend %s: %w", bc.ID, err)
+	}
+	if err := f.addLocal(bc, rec); err != nil {
+		return err
+	}
+	f.cfg.Peers.Send(Signal{Kind: SignalBackends, ID: bc.ID})
+	f.wakeShare()
+	return nil
+}
+
+// addLocal adds the backend just stored to this replica (its headers are
+// not stored: they stay with the replica that was given them).
+func (f *Fleet) addLocal(bc BackendConfig, rec *job.Backend) error {
 	b, err := f.newBackend(bc)
 	if err != nil {
 		return err
 	}
+	b.draining.Store(rec.Draining)
 	f.backendsMu.Lock()
 	defer f.backendsMu.Unlock()
 	if f.backend(bc.ID) != nil {
-		return fmt.Errorf("add backend %s: %w", bc.ID, ErrDuplicate)
+		return nil // a share round added it meanwhile
 	}
 	f.addBackendLocked(b)
 	if ctx := f.lifetime(); ctx != nil && ctx.Err() == nil {
@@ -127,25 +159,40 @@ func (f *Fleet) AddBackend(bc BackendConfig) error {
 	return nil
 }
 
-// Drain stops giving the backend new jobs; the jobs on it run to the end.
-func (f *Fleet) Drain(id string) error {
-	b := f.backend(id)
-	if b == nil {
-		return fmt.Errorf("drain %s: %w", id, ErrUnknownBackend)
+// adminContext bounds an admin call's registry work.
+func (f *Fleet) adminContext() (context.Context, context.CancelFunc) {
+	parent := f.lifetime()
+	if parent == nil {
+		parent = context.Background()
 	}
-	b.draining.Store(true)
-	f.m.setBackendState(b)
-	return nil
+	return context.WithTimeout(parent, f.cfg.RequestTimeout)
 }
 
+// Drain stops giving the backend new jobs, on every replica; the jobs on
+// it run to the end.
+func (f *Fleet) Drain(id string) error { return f.setDraining(id, true) }
+
 // Resume undoes Drain.
-func (f *Fleet) Resume(id string) error {
+func (f *Fleet) Resume(id string) error { return f.setDraining(id, false) }
+
+func (f *Fleet) setDraining(id string, draining bool) error {
+	verb := map[bool]string{true: "drain", false: "resume"}[draining]
 	b := f.backend(id)
 	if b == nil {
-		return fmt.Errorf("resume %s: %w", id, ErrUnknownBackend)
+		return fmt.Errorf("%s %s: %w", verb, id, ErrUnknownBackend)
 	}
-	b.draining.Store(false)
+	ctx, cancel := f.adminContext()
+	defer cancel()
+	err := f.cfg.Registry.SetBackendDraining(ctx, id, draining)
+	switch {
+	case errors.Is(err, job.ErrNotFound):
+		return fmt.Errorf("%s %s: %w", verb, id, ErrUnknownBackend)
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", verb, id, err)
+	}
+	b.draining.Store(draining)
 	f.m.setBackendState(b)
+	f.cfg.Peers.Send(Signal{Kind: SignalBackends, ID: id})
 	f.wakeScheduler()
 	return nil
 }
@@ -173,7 +220,7 @@ func (f *Fleet) TestBackend(ctx context.Context, url string) (BackendProbe, erro
 	start := time.Now()
 	st, err := c.SystemStats(ctx)
 	if err != nil {
-		return BackendProbe{}, fmt.Errorf("test backend %s: %w", url, err)
+		return BackendProbe{}, err // names the route and the URL; the caller says what was tested
 	}
 	p := BackendProbe{Latency: time.Since(start), Version: st.System.ComfyUIVersion, Devices: st.Devices}
 	for _, d := range st.Devices {
@@ -182,7 +229,7 @@ func (f *Fleet) TestBackend(ctx context.Context, url string) (BackendProbe, erro
 	}
 	info, err := c.ObjectInfo(ctx)
 	if err != nil {
-		return p, fmt.Errorf("test backend %s: object_info: %w", url, err)
+		return p, err
 	}
 	p.NodeCount = len(info)
 	return p, nil

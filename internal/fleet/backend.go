@@ -59,8 +59,19 @@ type Backend struct {
 	stalledAt atomic.Int64 // unix ns
 	draining  atomic.Bool
 	removed   atomic.Bool
-	inflight  atomic.Int32 // reserved slots: runs submitted or about to be
-	socketUp  atomic.Bool
+	// driven: this replica holds the backend's lease, so it holds the
+	// socket, dispatches to it and follows its runs. Otherwise it only
+	// probes it (health and catalog). Changed by the share loop only.
+	driven atomic.Bool
+	// leaseDeadline is when this replica stops driving the backend unless
+	// it renews the lease first (unix ns): a little before the lease itself
+	// lapses, so two replicas never drive it at once.
+	leaseDeadline atomic.Int64
+	// holder is the replica the registry last named as the lease holder
+	// ("" when none), for the admin view.
+	holder   atomic.Pointer[string]
+	inflight atomic.Int32 // reserved slots: runs submitted or about to be
+	socketUp atomic.Bool
 	// socketGen counts connections; a run that saw no reconnect since it
 	// was posted heard every event of its prompt.
 	socketGen atomic.Int64
@@ -103,6 +114,15 @@ type Backend struct {
 	probeNow chan struct{}
 	cancel   context.CancelFunc // stops this backend's goroutines
 	wg       sync.WaitGroup
+	// socket stops the socket goroutine while the backend is driven;
+	// guarded by mu.
+	socket *socketHandle
+}
+
+// socketHandle stops a driven backend's socket goroutine.
+type socketHandle struct {
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // warmKeys is what a backend last ran, for placement's warmth score.
@@ -155,9 +175,11 @@ func (b *Backend) State() BackendState {
 	return StateUnknown
 }
 
-// accepting reports whether placement may give this backend new jobs.
+// accepting reports whether placement may give this backend new jobs: a
+// backend another replica drives takes none from this one.
 func (b *Backend) accepting() bool {
-	return b.health.Load() == healthHealthy && !b.stalled.Load() && !b.draining.Load() && !b.removed.Load()
+	return b.driven.Load() && b.socketUp.Load() && b.health.Load() == healthHealthy && !b.stalled.Load() &&
+		!b.draining.Load() && !b.removed.Load()
 }
 
 func (b *Backend) hasFreeSlot() bool { return int(b.inflight.Load()) < b.cfg.MaxInflight }

@@ -48,8 +48,9 @@ func (f *Fleet) Cancel(ctx context.Context, jobID string) (*job.Job, error) {
 		}
 	}
 	// A job bound elsewhere (another replica, or not re-attached yet) is
-	// stopped by whoever follows it: it sees CancelRequested when it renews
-	// its lease.
+	// stopped by whoever follows it: told now, and in any case when it
+	// renews the job's lease and sees CancelRequested.
+	f.cfg.Peers.Send(Signal{Kind: SignalCancel, ID: jobID})
 	return f.store.GetJob(ctx, jobID)
 }
 

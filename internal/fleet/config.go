@@ -59,6 +59,14 @@ type Config struct {
 	Backends []BackendConfig
 	// Store holds the jobs; it is the queue. Required.
 	Store job.Store
+	// Registry keeps the backends (the configured ones are put into it at
+	// Start; AddBackend and RemoveBackend change it) and their leases. Pass
+	// the store that several replicas share to let them share the fleet:
+	// each backend is then driven by one replica at a time. Default: one in
+	// memory, not shared, in which this fleet holds every lease.
+	Registry job.BackendStore
+	// Peers tells the other replicas what this one changed. Default: none.
+	Peers Peers
 	// Artifacts receives the output files and serves staged inputs. Required.
 	Artifacts ArtifactStore
 	// Hub receives job events. Default: events are not published.
@@ -131,6 +139,11 @@ type Config struct {
 	// LeaseTTL is how long a replica's claim on a dispatched job lasts
 	// without renewal. Default 30s.
 	LeaseTTL time.Duration
+	// BackendLeaseTTL is how long a replica's lease on a backend lasts
+	// without renewal; it renews every third of it. A replica that dies
+	// leaves its backends to the others after at most this long; one that
+	// cannot renew for this long stops driving them itself. Default 15s.
+	BackendLeaseTTL time.Duration
 	// ProgressEvery bounds how often a run's progress is written to the
 	// store. Default 1s.
 	ProgressEvery time.Duration
@@ -179,6 +192,7 @@ const (
 	DefaultRefreshInterval  = 2 * time.Second
 	DefaultCatalogInterval  = 5 * time.Minute
 	DefaultLeaseTTL         = 30 * time.Second
+	DefaultBackendLeaseTTL  = 15 * time.Second
 	DefaultProgressEvery    = time.Second
 	DefaultStartWindow      = 5 * time.Millisecond
 	DefaultPreviewEvery     = 200 * time.Millisecond
@@ -201,6 +215,7 @@ func (c Config) withDefaults() Config {
 	def(&c.RefreshInterval, DefaultRefreshInterval)
 	def(&c.CatalogInterval, DefaultCatalogInterval)
 	def(&c.LeaseTTL, DefaultLeaseTTL)
+	def(&c.BackendLeaseTTL, DefaultBackendLeaseTTL)
 	def(&c.ProgressEvery, DefaultProgressEvery)
 	if c.StartWindow == 0 {
 		c.StartWindow = DefaultStartWindow
@@ -233,6 +248,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Tap == nil {
 		c.Tap = nopTap{}
+	}
+	if c.Registry == nil {
+		c.Registry = newMemRegistry()
+	}
+	if c.Peers == nil {
+		c.Peers = nopPeers{}
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultHTTPClient()

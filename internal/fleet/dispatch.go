@@ -33,6 +33,9 @@ func (r *run) claim(ctx context.Context) (*job.Job, bool) {
 		return job.NewEvent(job.EventDispatched, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
 	})
 	if err != nil {
+		if errors.Is(err, job.ErrConflict) {
+			r.f.m.claimLost.Inc() // claimed (or cancelled) elsewhere first
+		}
 		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) && !errors.Is(err, job.ErrNotFound) {
 			r.f.log.Error("fleet: claim failed", "job", r.jobID, "err", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/internal/job"
@@ -45,6 +46,14 @@ type Fleet struct {
 	runsMu sync.Mutex      // guards runs
 	runs   map[string]*run // local runs by job id
 
+	// shareMu serialises share rounds and backend removals (see share.go).
+	shareMu   sync.Mutex
+	shareWake chan struct{} // cap 1: "run a share round soon"
+	// recoverSoon asks the share loop for crash recovery at its next
+	// round; lastRecover (owned by the share loop) is when it last ran.
+	recoverSoon atomic.Bool
+	lastRecover time.Time
+
 	catalog  catalogCache
 	reqs     reqInterner
 	costs    *costModel // learned node durations, for progress
@@ -68,17 +77,18 @@ func New(cfg Config) (*Fleet, error) {
 	ownsHTTP := cfg.HTTPClient == nil
 	cfg = cfg.withDefaults()
 	f := &Fleet{
-		ownsHTTP: ownsHTTP,
-		cfg:      cfg,
-		log:      cfg.Logger,
-		clock:    cfg.Clock,
-		store:    cfg.Store,
-		arts:     cfg.Artifacts,
-		hub:      cfg.Hub,
-		policy:   cfg.Policy,
-		wake:     make(chan struct{}, 1),
-		runs:     make(map[string]*run),
-		costs:    newCostModel(),
+		ownsHTTP:  ownsHTTP,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		clock:     cfg.Clock,
+		store:     cfg.Store,
+		arts:      cfg.Artifacts,
+		hub:       cfg.Hub,
+		policy:    cfg.Policy,
+		wake:      make(chan struct{}, 1),
+		shareWake: make(chan struct{}, 1),
+		runs:      make(map[string]*run),
+		costs:     newCostModel(),
 	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
@@ -106,19 +116,38 @@ func New(cfg Config) (*Fleet, error) {
 func (f *Fleet) Start(ctx context.Context) error { return f.life.Start(ctx, f.start) }
 
 func (f *Fleet) start(lctx context.Context) error {
+	if err := f.declareBackends(lctx); err != nil {
+		return err
+	}
 	f.backendsMu.Lock()
 	for _, b := range f.snapshot() {
 		f.startBackend(lctx, b)
 	}
 	f.backendsMu.Unlock()
+	f.shareRound(lctx) // drives this replica's share, re-attaching their jobs
+	f.lastRecover = f.clock.Now()
 	if err := f.recoverActive(lctx); err != nil {
 		f.log.Warn("fleet: crash recovery incomplete; retrying on the next refresh", "err", err)
+		f.recoverSoon.Store(true)
 	}
 	if err := f.refreshQueue(lctx); err != nil {
 		f.log.Warn("fleet: loading the queue failed; retrying on the next refresh", "err", err)
 	}
 	f.wg.Go(func() { f.schedulerLoop(lctx) })
 	f.wg.Go(func() { f.leaseLoop(lctx) })
+	f.wg.Go(func() { f.shareLoop(lctx) })
+	return nil
+}
+
+// declareBackends puts the configured backends into the registry (their
+// address and slots; a drain set at run time stays).
+func (f *Fleet) declareBackends(ctx context.Context) error {
+	for _, bc := range f.cfg.Backends {
+		_, err := f.cfg.Registry.PutBackend(ctx, &job.Backend{ID: bc.ID, URL: bc.URL, MaxInflight: bc.MaxInflight})
+		if err != nil {
+			return fmt.Errorf("start fleet: store backend %s: %w", bc.ID, err)
+		}
+	}
 	return nil
 }
 
@@ -142,6 +171,10 @@ func (f *Fleet) stop(ctx context.Context) error {
 	for _, b := range f.snapshot() {
 		b.wg.Wait()
 	}
+	// Nothing of ours runs any more: the backends can change hands now.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
+	f.releaseBackends(rctx)
+	cancel()
 	if f.ownsHTTP {
 		f.cfg.HTTPClient.CloseIdleConnections()
 	}

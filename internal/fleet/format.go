@@ -16,9 +16,9 @@ import (
 
 	_ "image/gif" // decoded for re-encoding
 
-	"github.com/HugoSmits86/nativewebp"
 	_ "golang.org/x/image/webp" // WebP outputs decoded for re-encoding
 
+	"github.com/comfygate/comfygate/internal/imaging"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -45,7 +45,8 @@ func wantsFormat(o job.OutputOptions, ctype string) bool {
 
 // reencode decodes data (at most maxFormatPixels) and encodes it as o
 // asks. PNG is lossless; JPEG takes Quality (default 90); WebP is lossless
-// VP8L (the pure-Go encoder has no lossy mode, so Quality does not apply).
+// VP8L (internal/imaging's encoder, whose memory is its output; it has no
+// lossy mode, so Quality does not apply).
 func reencode(data []byte, o job.OutputOptions) ([]byte, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -69,7 +70,10 @@ func reencode(data []byte, o job.OutputOptions) ([]byte, error) {
 		}
 		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: q})
 	case job.FormatWebP:
-		err = nativewebp.Encode(&buf, img, nil)
+		var plan *imaging.WebP
+		if plan, err = imaging.PlanWebP(imaging.FromImage(img)); err == nil {
+			_, err = plan.WriteTo(&buf)
+		}
 	default:
 		return nil, fmt.Errorf("unknown format %q", o.Format)
 	}

@@ -17,15 +17,30 @@ import (
 
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
+	"github.com/comfygate/comfygate/internal/store/postgres/pgtest"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
 	"go.uber.org/goleak"
+)
+
+// pg is the PostgreSQL server of the tests of several replicas
+// (replicas_test.go); pgErr says why there is none.
+var (
+	pg    *pgtest.Server
+	pgErr error
 )
 
 func TestMain(m *testing.M) {
 	if n := os.Getenv(simChildEnv); n != "" {
 		os.Exit(runSimChild(n))
 	}
-	goleak.VerifyTestMain(m)
+	pg, pgErr = pgtest.Start(context.Background())
+	// The server's own goroutines live until Cleanup stops it.
+	goleak.VerifyTestMain(m, goleak.IgnoreCurrent(), goleak.Cleanup(func(code int) {
+		if err := pg.Close(); err != nil && code == 0 {
+			code = 1
+		}
+		os.Exit(code)
+	}))
 }
 
 // waitTimeout bounds every wait in these tests; it is a deadline for a

@@ -54,7 +54,9 @@ func (f *Fleet) probe(ctx context.Context, b *Backend, fails *int) {
 		f.markDegraded(b, "catalog (GET /object_info) failed", err)
 		return
 	}
-	if b.socketUp.Load() {
+	// A backend another replica drives is healthy as far as probes tell:
+	// its socket is that replica's business.
+	if b.socketUp.Load() || !b.driven.Load() {
 		f.markHealthy(ctx, b)
 	}
 }
@@ -63,7 +65,7 @@ func (f *Fleet) probe(ctx context.Context, b *Backend, fails *int) {
 // it may answer HTTP, but we cannot follow runs on it live.
 func (f *Fleet) checkSocketGrace(b *Backend) {
 	since := b.socketDownAt.Load()
-	if since == 0 || b.socketUp.Load() {
+	if since == 0 || b.socketUp.Load() || !b.driven.Load() {
 		return
 	}
 	if f.clock.Now().Sub(time.Unix(0, since)) > f.cfg.SocketGrace {

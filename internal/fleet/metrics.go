@@ -17,6 +17,8 @@ type metrics struct {
 	latency    *prometheus.HistogramVec // backend, op
 	inflight   *prometheus.GaugeVec     // backend
 	state      *prometheus.GaugeVec     // backend, state
+	driven     *prometheus.GaugeVec     // backend
+	claimLost  prometheus.Counter
 	queueDepth prometheus.Gauge
 	jobs       *jobMetrics
 }
@@ -44,6 +46,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "comfygate", Subsystem: "fleet", Name: "backend_state",
 			Help: "1 for the state each backend is in.",
 		}, []string{"backend", "state"}),
+		driven: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "comfygate", Subsystem: "fleet", Name: "backend_driven",
+			Help: "1 while this replica holds the backend's lease (its socket, its dispatch), else 0.",
+		}, []string{"backend"}),
+		claimLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "comfygate", Subsystem: "fleet", Name: "claims_lost_total",
+			Help: "Claims of a queued job that found it claimed (by another replica) or cancelled first.",
+		}),
 		queueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "comfygate", Subsystem: "fleet", Name: "queue_depth",
 			Help: "Dispatchable jobs in this replica's view of the queue.",
@@ -59,6 +69,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.latency, err = register(reg, m.latency, err)
 	m.inflight, err = register(reg, m.inflight, err)
 	m.state, err = register(reg, m.state, err)
+	m.driven, err = register(reg, m.driven, err)
+	m.claimLost, err = register(reg, m.claimLost, err)
 	m.queueDepth, err = register(reg, m.queueDepth, err)
 	err = m.jobs.register(reg, err)
 	if err != nil {
@@ -104,8 +116,17 @@ func (m *metrics) setInflight(b *Backend) {
 	m.inflight.WithLabelValues(b.ID()).Set(float64(b.inflight.Load()))
 }
 
+func (m *metrics) setDriven(b *Backend) {
+	v := 0.0
+	if b.driven.Load() {
+		v = 1
+	}
+	m.driven.WithLabelValues(b.ID()).Set(v)
+}
+
 func (m *metrics) forget(b *Backend) {
 	m.inflight.DeleteLabelValues(b.ID())
+	m.driven.DeleteLabelValues(b.ID())
 	for _, s := range []BackendState{StateHealthy, StateDegraded, StateDown, StateDraining, StateUnknown} {
 		m.state.DeleteLabelValues(b.ID(), string(s))
 	}

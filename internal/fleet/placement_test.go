@@ -47,6 +47,8 @@ func memBackend(tb testing.TB, id string, info comfy.ObjectInfo, maxInflight int
 	tb.Helper()
 	b := newBackend(BackendConfig{ID: id, URL: "http://" + id, MaxInflight: maxInflight}, nil, "c-"+id)
 	b.health.Store(healthHealthy)
+	b.driven.Store(true) // this replica holds its lease
+	b.socketUp.Store(true)
 	if info != nil {
 		b.caps.Store(capabilitiesOf(info))
 	}

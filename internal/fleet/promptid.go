@@ -25,3 +25,7 @@ func promptIDFor(jobID string, attempt int) string {
 	b[8] = b[8]&0x3f | 0x80 // variant 10
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// PromptID is the ComfyUI prompt id the fleet posts a job's attempt
+// (1-based) under, for tools and tests that read a backend's own counters.
+func PromptID(jobID string, attempt int) string { return promptIDFor(jobID, attempt) }

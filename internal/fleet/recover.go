@@ -34,8 +34,13 @@ func (f *Fleet) recoverActive(ctx context.Context) error {
 	return nil
 }
 
-// mayAdopt: the job's lease is ours or has lapsed.
+// mayAdopt: the job's backend is one this replica drives (whoever drove it
+// before lost its lease, so nobody else follows its jobs); or the backend
+// left the fleet and the job's lease is ours or has lapsed.
 func (f *Fleet) mayAdopt(j *job.Job, now time.Time) bool {
+	if b := f.backend(j.Backend); b != nil {
+		return b.driven.Load()
+	}
 	return j.LeaseOwner == f.cfg.InstanceID || j.LeaseOwner == "" || now.After(j.LeaseUntil)
 }
 

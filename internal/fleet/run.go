@@ -68,6 +68,7 @@ type run struct {
 	phase       phase
 	slotHeld    bool
 	cancelAsked bool
+	leaseLost   bool // stopped following: the backend or the job went to another driver
 	busted      bool // this attempt was sent with a cache-busting nonce
 	obs         observed
 	history     json.RawMessage // the history entry saved with the job when it ends
@@ -191,6 +192,12 @@ func (r *run) cleanup() {
 	r.releaseSlot()
 	r.f.forgetRun(r)
 	answerCancels(r.mbox.Close())
+	if r.leaseLost && !r.f.stopping.Load() {
+		// If the backend came back to this replica meanwhile, the job was
+		// skipped as still followed here: look again now.
+		r.f.recoverSoon.Store(true)
+		r.f.wakeShare()
+	}
 }
 
 // follow processes the run's mailbox until the run reaches a verdict.
@@ -250,6 +257,7 @@ func (r *run) handle(ctx context.Context, m any) verdict {
 	case msgCancel:
 		return r.onCancel(ctx, m)
 	case msgLeaseLost:
+		r.leaseLost = true
 		return vAbandon
 	case msgEvict:
 		return r.onEvict(ctx)

@@ -7,22 +7,26 @@ import (
 	"github.com/comfygate/comfygate/internal/job"
 )
 
+// incoming is a job waiting to be loaded into the queue view: its id, the
+// stored job when the caller had it at hand, and mine, which marks one
+// queued here (not heard of from another replica), which the other
+// replicas are told of when this one cannot start it at once.
+type incoming struct {
+	id   string
+	j    *job.Job
+	mine bool
+}
+
 // Enqueue tells the fleet that job id was stored and is waiting (retries
 // call it). It never blocks: the scheduler loads the job on its next
-// round.
-func (f *Fleet) Enqueue(id string) { f.enqueue(incoming{id: id}) }
+// round, and tells the other replicas of it unless a backend driven here
+// can take it at once.
+func (f *Fleet) Enqueue(id string) { f.enqueue(incoming{id: id, mine: true}) }
 
 // EnqueueJob is Enqueue for a job just stored (the gateway calls it after
 // CreateJob), handing over the stored job so that the scheduler need not
 // read it back. The fleet does not modify j.
-func (f *Fleet) EnqueueJob(j *job.Job) { f.enqueue(incoming{id: j.ID, j: j}) }
-
-// incoming is an enqueued job: its id, and the stored job when the caller
-// had it.
-type incoming struct {
-	id string
-	j  *job.Job
-}
+func (f *Fleet) EnqueueJob(j *job.Job) { f.enqueue(incoming{id: j.ID, j: j, mine: true}) }
 
 func (f *Fleet) enqueue(in incoming) {
 	f.qmu.Lock()
@@ -90,13 +94,11 @@ func (f *Fleet) sweepUnrunnable(ctx context.Context) {
 	}
 }
 
-// refresh reloads the queue view and takes over abandoned jobs.
+// refresh reloads the queue view. (Jobs left on a backend are taken over
+// by whoever drives it: see drive.go.)
 func (f *Fleet) refresh(ctx context.Context) {
 	if err := f.refreshQueue(ctx); err != nil && ctx.Err() == nil {
 		f.log.Warn("fleet: queue refresh failed", "err", err)
-	}
-	if err := f.recoverActive(ctx); err != nil && ctx.Err() == nil {
-		f.log.Warn("fleet: lease takeover failed", "err", err)
 	}
 }
 
@@ -152,22 +154,21 @@ func (f *Fleet) dropUnlisted(listed map[string]bool) {
 // loadIncoming moves enqueued ids into the view.
 func (f *Fleet) loadIncoming(ctx context.Context) {
 	f.qmu.Lock()
-	list := f.incoming
+	in := f.incoming
 	f.incoming = nil
 	f.qmu.Unlock()
-	for _, in := range list {
-		id := in.id
-		if f.localRun(id) != nil {
+	for _, it := range in {
+		if f.localRun(it.id) != nil {
 			continue
 		}
-		j, err := in.j, error(nil)
+		j, err := it.j, error(nil)
 		if j == nil {
-			j, err = f.store.GetJob(ctx, id)
+			j, err = f.store.GetJob(ctx, it.id)
 		}
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, job.ErrNotFound) {
-				f.log.Warn("fleet: cannot load enqueued job", "job", id, "err", err)
-				f.Enqueue(id) // try again next round
+				f.log.Warn("fleet: cannot load enqueued job", "job", it.id, "err", err)
+				f.enqueue(incoming{id: it.id, mine: it.mine}) // try again next round
 			}
 			continue
 		}
@@ -179,9 +180,27 @@ func (f *Fleet) loadIncoming(ctx context.Context) {
 			continue
 		}
 		f.qmu.Lock()
+		spare := f.spareFor(c)
 		f.policy.Push(c)
 		f.qmu.Unlock()
+		if it.mine && !spare {
+			f.cfg.Peers.Send(Signal{Kind: SignalQueued, ID: it.id})
+		}
 	}
+}
+
+// spareFor reports whether a backend this replica drives can run c and
+// has a slot to spare beyond the jobs already waiting in the view: then c
+// starts here at once, and the other replicas need not hear of it (they
+// would only race this one for it). qmu must be held.
+func (f *Fleet) spareFor(c *Candidate) bool {
+	free := 0
+	for _, b := range f.snapshot() {
+		if b.accepting() && b.canRun(c.Req) {
+			free += max(b.cfg.MaxInflight-int(b.inflight.Load()), 0)
+		}
+	}
+	return free > f.policy.Len()
 }
 
 // failUnrunnable fails a queued job that no backend of the fleet could run

@@ -27,9 +27,11 @@ const (
 // bound to this run (another replica or a newer attempt owns it).
 var errStale = fmt.Errorf("%w: job no longer bound to this run", job.ErrConflict)
 
-// bound reports whether j is still this run's attempt on this backend.
+// bound reports whether j is still this run's attempt on this backend, and
+// this replica's: a replica that took the backend over re-attached the job
+// in its own name, and a late write of the old one must not land.
 func (r *run) bound(j *job.Job) bool {
-	return j.State.Active() && j.Backend == r.b.ID() && j.Attempts == r.attempt
+	return j.State.Active() && j.Backend == r.b.ID() && j.Attempts == r.attempt && j.LeaseOwner == r.f.cfg.InstanceID
 }
 
 // update runs fn on the job in one store transaction, guarded by bound,

@@ -70,21 +70,43 @@ func (s *Service) status(ctx context.Context, j *job.Job) JobStatus {
 	return JobStatus{Job: s.ShownJob(j), QueuePosition: s.position(ctx, j)}
 }
 
-// ListJobs returns one page of the caller's jobs, newest first.
+// pageBytes bounds the job records one page of ListJobs holds: a page
+// whose jobs weigh more ends early, with the cursor of its last job, so
+// that a page of a thousand jobs with megabyte prompts is not held whole.
+const pageBytes = 16 << 20
+
+// ListJobs returns one page of the caller's jobs, newest first: at most
+// q.Limit of them, fewer when their records pass pageBytes (Next then
+// continues after the last one returned).
 func (s *Service) ListJobs(ctx context.Context, owner string, q JobQuery) (JobPage, error) {
-	f := job.JobFilter{Owner: owner, States: q.States, Workflow: q.Workflow, Cursor: q.Cursor, Limit: q.Limit}
-	jobs, next, err := s.cfg.Store.ListJobs(ctx, f)
+	f := job.JobFilter{Owner: owner, States: q.States, Workflow: q.Workflow, Cursor: q.Cursor, Limit: q.Limit, Lean: true}
+	lean, next, err := s.cfg.Store.ListJobs(ctx, f)
 	if errors.Is(err, job.ErrInvalid) {
 		return JobPage{}, &InputError{Field: "cursor", Problem: err.Error()}
 	}
 	if err != nil {
 		return JobPage{}, fmt.Errorf("list jobs: %w", err)
 	}
-	out := JobPage{Jobs: make([]JobStatus, 0, len(jobs)), Next: next}
-	for _, j := range jobs {
+	out := JobPage{Jobs: make([]JobStatus, 0, len(lean)), Next: next}
+	size := 0
+	for i, l := range lean {
+		j, err := s.cfg.Store.GetJob(ctx, l.ID)
+		if err != nil {
+			return JobPage{}, fmt.Errorf("list jobs: %w", err)
+		}
+		if size += recordBytes(j); i > 0 && size > pageBytes {
+			out.Next = job.PageCursor(f.Order, lean[i-1].Seq)
+			break
+		}
 		out.Jobs = append(out.Jobs, s.status(ctx, j))
 	}
 	return out, nil
+}
+
+// recordBytes estimates the memory of a job record.
+func recordBytes(j *job.Job) int {
+	return 1024 + len(j.Graph) + len(j.Params) + len(j.ExtraData) + len(j.Comfy) + len(j.ComfyHistory) +
+		256*(len(j.Outputs)+len(j.AttemptLog))
 }
 
 // CancelJob cancels a job the caller owns, in any state; a finished job is

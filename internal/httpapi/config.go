@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/comfygate/comfygate/internal/inflight"
 )
 
 // Config tunes the REST transport. The zero value is usable: each field's
@@ -56,6 +58,10 @@ type Config struct {
 	MaxJSONBytes int64
 	// MaxUploadBytes bounds one uploaded file. Default 100 MiB.
 	MaxUploadBytes int64
+	// InFlight bounds the bytes of JSON bodies each key has in memory at
+	// once (see package inflight), shared with the other surfaces.
+	// Default nil: no bound beyond MaxJSONBytes a request.
+	InFlight *inflight.Limiter
 	// MaxWait bounds ?wait= on job routes. Default 10m.
 	MaxWait time.Duration
 
@@ -77,8 +83,11 @@ type Config struct {
 	OpenAPICacheTTL time.Duration
 }
 
+// DefaultMaxJSONBytes is Config.MaxJSONBytes's default.
+const DefaultMaxJSONBytes = 8 << 20
+
 const (
-	defaultMaxJSON   = 8 << 20
+	defaultMaxJSON   = DefaultMaxJSONBytes
 	defaultMaxUpload = 100 << 20
 	// smallBody bounds bodies of routes that take none.
 	smallBody = 64 << 10

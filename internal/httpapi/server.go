@@ -175,6 +175,13 @@ func (s *Server) guard(rt route, w *recorder, r *http.Request) error {
 		}
 		defer release()
 	}
+	if rt.bodyLimit == s.cfg.MaxJSONBytes { // a JSON body, read whole
+		release, err := s.cfg.InFlight.Body(r, owner, rt.bodyLimit)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	if owner != "" {
 		r = r.WithContext(withOwner(r.Context(), owner))
 	}

@@ -282,6 +282,10 @@ type JobFilter struct {
 	// order, "" for the first page.
 	Cursor string
 	Order  Order
+	// Lean leaves the large parts of each job out of the page (Params,
+	// Graph, ExtraData and ComfyHistory are nil): for listings that walk
+	// many jobs and load the few they show one at a time.
+	Lean bool
 }
 
 // PageLimit returns f.Limit after applying the default and the cap.

@@ -18,8 +18,8 @@ import (
 	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
+	"github.com/comfygate/comfygate/internal/inflight"
 	"github.com/comfygate/comfygate/internal/safefetch"
-	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
 
 // parts are the components of a started server, in start order.
@@ -27,22 +27,25 @@ type parts struct {
 	instanceID string
 	backends   []fleet.BackendConfig
 
-	lock  *dirLock
-	store *sqlite.Store
-	arts  artifact.Backend
-	hub   *events.Hub
-	sims  *simFleet
-	fleet *fleet.Fleet
-	tap   *comfyapi.TapLater // the fleet's tap, pointing at comfy once it exists
-	comfy *comfyapi.Handler  // the ComfyUI-compatible surface
-	names *comfyapi.Names    // the ComfyUI surface's file names, which every surface's inputs may use
-	svc   *gateway.Service
-	watch *gateway.DirWatcher // the workflows/ directory
-	keep  *gateway.Retention  // deletes old jobs; nil without Config.Retain
-	api   *httpapi.Server
-	root  http.Handler // every surface
+	lock     *dirLock
+	engine   string // engineSQLite or enginePostgres
+	store    dataStore
+	replicas *replicas // nil with SQLite: one process
+	arts     artifact.Backend
+	hub      *events.Hub
+	sims     *simFleet
+	fleet    *fleet.Fleet
+	tap      *comfyapi.TapLater // the fleet's tap, pointing at comfy once it exists
+	comfy    *comfyapi.Handler  // the ComfyUI-compatible surface
+	names    *comfyapi.Names    // the ComfyUI surface's file names, which every surface's inputs may use
+	svc      *gateway.Service
+	watch    *gateway.DirWatcher // the workflows/ directory
+	keep     *gateway.Retention  // deletes old jobs; nil without Config.Retain
+	api      *httpapi.Server
+	root     http.Handler // every surface
 
 	fetcher  *safefetch.Fetcher // nil when URL inputs are off
+	inflight *inflight.Limiter  // JSON body bytes in flight per key, every surface
 	webhooks webhookParts
 
 	reg       *prometheus.Registry
@@ -99,8 +102,17 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	if p.store, err = sqlite.Open(ctx, sqlite.Config{Path: cfg.path(dbFile), Logger: cfg.Logger}); err != nil {
-		return fmt.Errorf("open store: %w", err)
+	db, err := parseDatabase(cfg.Database, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	store, pg, err := openStore(ctx, db, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	p.store, p.engine = store, db.engine
+	if err := registerReplicaInfo(p.reg, p.instanceID, db.engine); err != nil {
+		return err
 	}
 	// An S3 store stages uploads on disk (see artifact.S3.Put): beside the
 	// local store's place, not in a /tmp that may be RAM.
@@ -108,8 +120,30 @@ func (p *parts) openData(ctx context.Context, cfg Config) error {
 	if p.arts, err = artifact.Open(ctx, cfg.Artifacts, artOpts); err != nil {
 		return fmt.Errorf("open artifacts: %w", err)
 	}
-	p.hub = events.NewHub(events.Options{Replayer: gateway.Replayer(p.store), Logger: cfg.Logger})
+	p.tap = &comfyapi.TapLater{}
+	hubOpts := events.Options{Replayer: gateway.Replayer(p.store), Logger: cfg.Logger}
+	if pg != nil {
+		if p.replicas, err = newReplicas(pg, p.instanceID, p.tap, cfg.Logger); err != nil {
+			return err
+		}
+		hubOpts.Forward = p.replicas.link
+	}
+	p.hub = events.NewHub(hubOpts)
+	if p.replicas != nil {
+		p.replicas.link.Bind(p.hub)
+		if err := p.replicas.metrics(p.replicaMetrics()); err != nil {
+			return err
+		}
+		return p.replicas.start(ctx)
+	}
 	return nil
+}
+
+// replicaMetrics is where this process's own metrics are registered: each
+// carries a replica label with the instance id, so that the series of
+// several replicas stay apart wherever they are gathered.
+func (p *parts) replicaMetrics() prometheus.Registerer {
+	return prometheus.WrapRegistererWith(prometheus.Labels{"replica": p.instanceID}, p.reg)
 }
 
 // startFleet starts the simulators, then the fleet over them and the
@@ -134,12 +168,18 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 				OutputDir: sims.outputDir(i)})
 		}
 	}
-	p.tap = &comfyapi.TapLater{}
-	f, err := fleet.New(fleet.Config{
-		Backends: p.backends, Store: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap,
-		Logger: cfg.Logger, Metrics: p.reg, InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
+	if err := pruneSims(ctx, p.store, p.engine, p.backends); err != nil {
+		return err
+	}
+	fcfg := fleet.Config{
+		Backends: p.backends, Store: p.store, Registry: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap,
+		Logger: cfg.Logger, Metrics: p.replicaMetrics(), InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
 		MaxCrashRetries: cfg.MaxCrashRetries, StallTimeout: cfg.StallTimeout,
-	})
+	}
+	if p.replicas != nil {
+		fcfg.Tap, fcfg.Peers = p.replicas.tap, p.replicas.fleetPeers()
+	}
+	f, err := fleet.New(fcfg)
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}
@@ -148,6 +188,7 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("start fleet: %w", err)
 	}
 	p.fleet = f
+	p.replicas.hearFleet(f)
 	return nil
 }
 
@@ -159,6 +200,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 		return err
 	}
 	p.names = comfyapi.NewNames(p.store)
+	p.inflight = cfg.Limits.limiter()
 	gcfg := gateway.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
 		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
@@ -186,7 +228,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	}
 	p.api, err = httpapi.New(httpapi.Gateway(svc), httpapi.Config{
 		Logger: cfg.Logger, Registry: p.reg, Version: cfg.Version,
-		APIKeys: cfg.APIKeys, MetricsKeyHash: cfg.MetricsKeyHash, MaxUploadBytes: cfg.MaxUploadBytes,
+		APIKeys: cfg.APIKeys, MetricsKeyHash: cfg.MetricsKeyHash, MaxUploadBytes: cfg.MaxUploadBytes, InFlight: p.inflight,
 		Webhooks: webhookAPI{Service: svc, parts: &p.webhooks},
 	})
 	if err != nil {
@@ -198,7 +240,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err := p.startComfy(ctx, cfg, owner); err != nil {
 		return err
 	}
-	if p.root, err = rootHandler(p.api, p.comfy, svc, owner, cfg.Logger); err != nil {
+	if p.root, err = rootHandler(p.api, p.comfy, svc, owner, p.inflight, cfg.Logger); err != nil {
 		return err
 	}
 	p.root, err = httpapi.CORS(cfg.CORSOrigins, p.root) // outermost: it answers preflights for every surface
@@ -229,7 +271,7 @@ func (p *parts) listen(cfg Config) error {
 	p.ln = ln
 	base, cancel := context.WithCancel(context.Background())
 	p.reqCancel = cancel
-	p.http = newHTTPServer(p.root, base, cfg.Logger)
+	p.http = newHTTPServer(p.root, base, cfg.Limits, cfg.Logger)
 	p.http.RegisterOnShutdown(p.api.Drain)
 	return nil
 }

@@ -24,11 +24,13 @@ func (p *parts) startComfy(ctx context.Context, cfg Config, owner func(*http.Req
 	h, err := comfyapi.New(comfyapi.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Gateway: p.svc, Names: p.names,
 		Owner: owner, Logger: cfg.Logger, MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxPromptBytes: cfg.Limits.MaxPromptBytes, InFlight: p.inflight,
 	})
 	if err != nil {
 		return fmt.Errorf("comfyui surface: %w", err)
 	}
 	p.tap.Set(h)
+	p.replicas.watch(p.hub, h.Sockets)
 	if err := h.Start(ctx); err != nil {
 		return fmt.Errorf("start comfyui surface: %w", err)
 	}

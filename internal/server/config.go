@@ -36,6 +36,13 @@ type Config struct {
 	// the standard AWS variables; see artifact.Open). Default: DataDir's
 	// artifacts/ directory.
 	Artifacts string
+	// Database is where jobs, workflows, backends and everything else the
+	// gateway keeps live: a SQLite file ("sqlite:PATH" or a plain path), or
+	// a postgres:// URL (libpq form; pool_max_conns=N sizes the connection
+	// pool) that several replicas share. With PostgreSQL the replicas
+	// share the backends out under leases and hear each other's events
+	// over LISTEN/NOTIFY. Default: DataDir's comfygate.db.
+	Database string
 
 	// Backends are the ComfyUI servers of the fleet. Default: none (the
 	// server runs, but jobs stay queued until a backend is added).
@@ -88,6 +95,9 @@ type Config struct {
 	// MaxUploadBytes bounds an upload or a fetched input.
 	// Default DefaultMaxUploadBytes (100 MiB).
 	MaxUploadBytes int64
+	// Limits bound what one request may hold and how slowly it may
+	// arrive; see RequestLimits for the defaults.
+	Limits RequestLimits
 
 	// AllowURLInputs lets image parameters be http(s) URLs that comfygate
 	// fetches. Default false.
@@ -207,6 +217,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxUploadBytes == 0 {
 		c.MaxUploadBytes = DefaultMaxUploadBytes
 	}
+	c.Limits = c.Limits.withDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -232,8 +243,19 @@ func (c Config) validate() error {
 	if c.StallTimeout < 0 || c.MaxCrashRetries < NoCrashRetries {
 		return errors.New("stall timeout and max crash retries must not be negative (NoCrashRetries for none)")
 	}
+	if err := c.Limits.validate(); err != nil {
+		return err
+	}
 	if _, err := httpapi.CORS(c.CORSOrigins, nil); err != nil {
 		return err
+	}
+	db, err := parseDatabase(c.Database, c.DataDir)
+	if err != nil {
+		return err
+	}
+	if db.engine == enginePostgres && c.SimBackends > 0 {
+		return errors.New("sim backends run inside one process, so other replicas could not drive them: " +
+			"with a postgres:// database start simulators as processes (comfygate sim) and give them as backends")
 	}
 	for _, p := range c.ProxyAllow {
 		if err := gateway.CheckProxyPrefix(p); err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comfygate/comfygate/internal/httpapi"
 )
@@ -33,6 +34,11 @@ func TestConfigErrors(t *testing.T) {
 		{"duplicate backend id", Config{Backends: []BackendConfig{{ID: "a", URL: "http://x:1"}, {ID: "a", URL: "http://y:1"}}}, "duplicate id"},
 		{"backend id taken by simulators", Config{SimBackends: 1, Backends: []BackendConfig{{ID: "sim-1", URL: "http://x:1"}}}, "simulators"},
 		{"negative sims", Config{SimBackends: -1}, "negative"},
+		{"database of another kind", Config{Database: "mysql://db/comfygate"}, "postgres://"},
+		{"database with an empty sqlite path", Config{Database: "sqlite:"}, "file path"},
+		{"simulators on a shared database", Config{SimBackends: 1, Database: "postgres://db/comfygate"}, "comfygate sim"},
+		{"negative body timeout", Config{Limits: RequestLimits{BodyTimeout: -time.Second}}, "request limits"},
+		{"in-flight bytes below one prompt", Config{Limits: RequestLimits{MaxPromptBytes: 32 << 20, MaxInFlightBytes: 16 << 20}}, "in-flight"},
 		{"proxy prefix with dot segments", Config{ProxyAllow: []string{"/a/../sim"}}, "proxy prefix"},
 		{"proxy prefix of everything", Config{ProxyAllow: []string{"/"}}, "every backend route"},
 		{"proxy prefix under /api", Config{ProxyAllow: []string{"/api/x"}}, "no /api"},
@@ -96,6 +102,31 @@ func filled(b byte) (h [32]byte) {
 		h[i] = b
 	}
 	return h
+}
+
+func TestParseDatabase(t *testing.T) {
+	for _, tc := range []struct {
+		in, engine, target string
+	}{
+		{"", engineSQLite, "data/comfygate.db"},
+		{"jobs.db", engineSQLite, "jobs.db"},
+		{"/var/lib/comfygate/jobs.db", engineSQLite, "/var/lib/comfygate/jobs.db"},
+		{"sqlite:jobs.db", engineSQLite, "jobs.db"},
+		{"sqlite:///var/lib/jobs.db", engineSQLite, "/var/lib/jobs.db"},
+		{"postgres://u:p@db:5432/comfygate?pool_max_conns=20", enginePostgres, "postgres://u:p@db:5432/comfygate?pool_max_conns=20"},
+		{"postgresql://db/comfygate", enginePostgres, "postgresql://db/comfygate"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			db, err := parseDatabase(tc.in, "data")
+			if err != nil || db.engine != tc.engine || db.target != tc.target {
+				t.Errorf("parseDatabase(%q) = %+v, %v; want %s %s", tc.in, db, err, tc.engine, tc.target)
+			}
+		})
+	}
+	_, err := parseDatabase("mysql://root:hunter2@db/x", "data")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %v: want one, without the password", err)
+	}
 }
 
 func TestParseMetricsKey(t *testing.T) {

@@ -19,10 +19,11 @@ var ErrNotStarted = errors.New("server not started")
 // HTTP server limits. There is deliberately no WriteTimeout: event streams,
 // ?wait= requests and large artifact downloads must not be cut, and each of
 // them is bounded by its own logic (keepalives, MaxWait, client reads).
+// Nor is there a ReadTimeout: request bodies have deadlines of their own
+// (limitBodies), which a slow but steady upload meets.
 const (
-	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 1 << 20
+	idleTimeout    = 2 * time.Minute
+	maxHeaderBytes = 1 << 20
 )
 
 // Server is one comfygate process. Create it with New, then Start (or Run);
@@ -157,10 +158,10 @@ func (s *Server) Run(ctx context.Context) error {
 // newHTTPServer configures the listener's server: request contexts derive
 // from base, so that cancelling it ends whatever outlived the graceful
 // phase.
-func newHTTPServer(h http.Handler, base context.Context, log *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, base context.Context, lim RequestLimits, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
+		Handler:           limitBodies(h, lim.bodies()),
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },

@@ -7,10 +7,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/fleet"
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 // simFleet is the in-process simulators of a demo. It owns their serve
@@ -98,4 +102,30 @@ func (sf *simFleet) stop() error {
 		errs = append(errs, s.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// pruneSims forgets the stored simulator backends ("sim-N") this process
+// does not run: simulators live and die with the process that started
+// them, and a restart with fewer must not leave dead ones in the fleet.
+// Only a SQLite store can hold them (Config.validate refuses simulators
+// with a shared database), so only there are they looked for.
+func pruneSims(ctx context.Context, s job.BackendStore, engine string, running []fleet.BackendConfig) error {
+	if engine != engineSQLite {
+		return nil
+	}
+	stored, err := s.ListBackends(ctx)
+	if err != nil {
+		return fmt.Errorf("list stored backends: %w", err)
+	}
+	for _, b := range stored {
+		n, isSim := strings.CutPrefix(b.ID, simIDPrefix)
+		if _, err := strconv.Atoi(n); !isSim || err != nil ||
+			slices.ContainsFunc(running, func(r fleet.BackendConfig) bool { return r.ID == b.ID }) {
+			continue
+		}
+		if err := s.DeleteBackend(ctx, b.ID); err != nil && !errors.Is(err, job.ErrNotFound) {
+			return fmt.Errorf("forget simulator %s: %w", b.ID, err)
+		}
+	}
+	return nil
 }

@@ -43,6 +43,10 @@ func (p *parts) stop(ctx context.Context, log *slog.Logger) error {
 	if p.watch != nil {
 		p.watch.Close()
 	}
+	// The fleet's last words (leases handed over) reach the other replicas.
+	if err := p.replicas.stop(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop replicas' bus: %w", err))
+	}
 	if p.hub != nil {
 		p.hub.Close()
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/comfygate/comfygate/internal/flaskapi"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/httpapi"
+	"github.com/comfygate/comfygate/internal/inflight"
 	"github.com/comfygate/comfygate/internal/ui"
 )
 
@@ -17,9 +18,10 @@ import (
 // no surface claims is a ComfyUI route (a custom node's, the ComfyUI
 // frontend's files), which the ComfyUI surface proxies to a backend.
 // owner authenticates the Flask surface's requests (httpapi.Authenticator;
-// nil when authentication is off).
-func rootHandler(rest *httpapi.Server, comfy *comfyapi.Handler, svc *gateway.Service, owner func(*http.Request) (string, error), log *slog.Logger) (http.Handler, error) {
-	flask, err := flaskapi.New(flaskapi.Config{Service: svc, Owner: owner, Logger: log})
+// nil when authentication is off); bytes bounds their bodies in flight.
+func rootHandler(rest *httpapi.Server, comfy *comfyapi.Handler, svc *gateway.Service, owner func(*http.Request) (string, error),
+	bytes *inflight.Limiter, log *slog.Logger) (http.Handler, error) {
+	flask, err := flaskapi.New(flaskapi.Config{Service: svc, Owner: owner, Logger: log, InFlight: bytes})
 	if err != nil {
 		return nil, fmt.Errorf("flask surface: %w", err)
 	}

@@ -49,8 +49,12 @@ func newProgressSender(w *Worker) *progressSender {
 }
 
 // wanted is the hub filter: progress, and the ends that close a job's entry.
+// Progress relayed from another replica is not wanted: the replica that
+// runs the job sends its job.progress, and with several replicas each
+// would send it again. (Rejecting it here also keeps a hub from holding
+// relayed progress that nobody else watches.)
 func wanted(e events.Event) bool {
-	return e.Type == job.EventProgress || (e.Durable() && job.TerminalEvent(e.Type))
+	return e.Type == job.EventProgress && !e.Relayed || (e.Durable() && job.TerminalEvent(e.Type))
 }
 
 func (p *progressSender) start(ctx context.Context) error {

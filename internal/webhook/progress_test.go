@@ -70,3 +70,35 @@ type jobsOf struct{ e **env }
 func (j jobsOf) GetJob(ctx context.Context, id string) (*job.Job, error) {
 	return (*j.e).store.GetJob(ctx, id)
 }
+
+// TestProgressRelayedFromAnotherReplicaIsNotSent: with replicas linked,
+// every hub gets a job's progress, but only the replica that published it
+// (the one running the job) sends job.progress; otherwise each replica
+// would send it again.
+func TestProgressRelayedFromAnotherReplicaIsNotSent(t *testing.T) {
+	t.Parallel()
+	hub := events.NewHub(events.Options{})
+	t.Cleanup(hub.Close)
+	var e *env
+	e = newEnv(t, func(c *Config) { c.Hub, c.Jobs = hub, jobsOf{&e} })
+	rcv := newReceiver(t, testSecret, statuses(204))
+	elsewhere := e.running(rcv.URL, job.WebhookProgress)
+	here := e.running(rcv.URL, job.WebhookProgress)
+	hub.Deliver(progressEvent(elsewhere, 1)) // as a Link does with another replica's event
+	hub.Publish(progressEvent(here, 1))
+	waitFor(t, func() bool { return len(rcv.deliveries()) >= 1 }, "the job.progress of the job run here")
+	// The relayed event came first: had it been taken, its send has
+	// started by now, and Stop waits for it.
+	if err := e.w.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range rcv.deliveries() {
+		var v struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(d.Body.Data, &v)
+		if v.ID != here.ID {
+			t.Errorf("job.progress sent for job %s, whose progress was relayed from another replica", v.ID)
+		}
+	}
+}

@@ -4,10 +4,14 @@
 // replicas by SELECT … FOR UPDATE row locks inside UpdateJob.
 //
 // Connections come from a pgxpool.Pool, which Pool exposes so that other
-// parts (LISTEN/NOTIFY fan-out across replicas) share it; sqlstore reaches
-// it through pgx's database/sql adapter, whose per-connection statement
-// cache spares re-parsing. Migrations run with goose, under a session
-// advisory lock, so that replicas starting together migrate once.
+// parts share it; sqlstore reaches it through pgx's database/sql adapter,
+// whose per-connection statement cache spares re-parsing. The pool's size
+// is the DSN's pool_max_conns, or Config.MaxConns. Migrations run with
+// goose, under a session advisory lock, so that replicas starting together
+// migrate once.
+//
+// Bus (bus.go) is how the replicas talk: LISTEN/NOTIFY on the same
+// database, with a side table for messages larger than a notification.
 package postgres
 
 import (
@@ -19,6 +23,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -52,6 +57,20 @@ type Config struct {
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
+	bus  atomic.Pointer[Bus] // the replicas' bus over this store, if any
+}
+
+// Ping checks that the database answers and, once a Bus was made over the
+// store, that it listens: a replica that cannot hear the others serves
+// streams that never move.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.Store.Ping(ctx); err != nil {
+		return err
+	}
+	if b := s.bus.Load(); b != nil {
+		return b.Ready()
+	}
+	return nil
 }
 
 // Pool returns the store's connection pool, for LISTEN/NOTIFY and the like.

@@ -3,10 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,7 +132,11 @@ func (s *Store) listQuery(f job.JobFilter) (string, []any, error) {
 		}
 		add("seq "+cmp+" ?", seq)
 	}
-	q := `SELECT ` + jobCols + ` FROM jobs`
+	cols := jobCols
+	if f.Lean {
+		cols = leanJobCols
+	}
+	q := `SELECT ` + cols + ` FROM jobs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -142,29 +144,9 @@ func (s *Store) listQuery(f job.JobFilter) (string, []any, error) {
 	return q, append(args, f.PageLimit()+1), nil
 }
 
-// cursorPrefix tells the order a cursor was made for.
-func cursorPrefix(o job.Order) string {
-	if o == job.OrderAsc {
-		return "a"
-	}
-	return "d"
-}
+func encodeCursor(o job.Order, seq int64) string { return job.PageCursor(o, seq) }
 
-func encodeCursor(o job.Order, seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix(o) + strconv.FormatInt(seq, 10)))
-}
-
-func decodeCursor(c string, o job.Order) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) < 2 || string(b[:1]) != cursorPrefix(o) {
-		return 0, fmt.Errorf("%w: cursor %q is malformed or was made for another order", job.ErrInvalid, c)
-	}
-	seq, err := strconv.ParseInt(string(b[1:]), 10, 64)
-	if err != nil || seq < 0 {
-		return 0, fmt.Errorf("%w: cursor %q is malformed", job.ErrInvalid, c)
-	}
-	return seq, nil
-}
+func decodeCursor(c string, o job.Order) (int64, error) { return job.ParseCursor(c, o) }
 
 // queryJobs runs a SELECT of jobCols on the read pool.
 func (s *Store) queryJobs(ctx context.Context, query string, args ...any) ([]*job.Job, error) {

@@ -17,6 +17,24 @@ const jobCols = `seq, id, owner, source, workflow, workflow_version, params, gra
  started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history,
  webhook_events, output_options`
 
+// leanJobCols is jobCols with the large columns read as NULL
+// (job.JobFilter.Lean).
+var leanJobCols = leanColumns(jobCols, "params", "graph", "extra_data", "comfy_history")
+
+// leanColumns replaces the named columns of a column list with NULL,
+// keeping every position.
+func leanColumns(cols string, large ...string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		for _, l := range large {
+			if strings.TrimSpace(c) == l {
+				parts[i] = " NULL"
+			}
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
 // jobRow is a job in column form: structured fields as JSON text.
 type jobRow struct {
 	j                                      job.Job

@@ -16,6 +16,7 @@ var deleteTests = map[string]func(*testing.T, NewStore){
 	"NotFound":         deleteNotFound,
 	"FreesIdempotency": deleteFreesIdempotency,
 	"FinishedBefore":   finishedBefore,
+	"WebhookMessages":  deleteWebhookMessages,
 }
 
 // finishedJob creates a job and moves it to a terminal state at finish.

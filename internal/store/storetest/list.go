@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -13,6 +14,32 @@ var listTests = map[string]func(*testing.T, NewStore){
 	"PagesStableUnderInsert": listPagesUnderInsert,
 	"Invalid":                listInvalid,
 	"Empty":                  listEmpty,
+	"Lean":                   listLean,
+}
+
+// listLean: a lean page has every field of the jobs but their large ones.
+func listLean(t *testing.T, ns NewStore) {
+	s := ns(t)
+	in := create(t, s, newJob(func(j *job.Job) {
+		j.Params, j.ExtraData = json.RawMessage(`{"prompt":"a fox"}`), json.RawMessage(`{"client_id":"c"}`)
+		j.Comfy = json.RawMessage(`{"number":"7"}`)
+	}))
+	if _, err := s.UpdateJob(t.Context(), in.ID, func(j *job.Job) error {
+		j.ComfyHistory = json.RawMessage(`{"outputs":{}}`)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := get(t, s, in.ID)
+	if len(want.Graph) == 0 || len(want.Params) == 0 || len(want.ExtraData) == 0 || len(want.ComfyHistory) == 0 {
+		t.Fatalf("the job lacks a large field to leave out: %+v", want)
+	}
+	page, _, err := s.ListJobs(t.Context(), job.JobFilter{Lean: true})
+	if err != nil || len(page) != 1 {
+		t.Fatalf("lean ListJobs = %d jobs, %v", len(page), err)
+	}
+	want.Params, want.Graph, want.ExtraData, want.ComfyHistory = nil, nil, nil, nil
+	diff(t, "lean job", want, page[0])
 }
 
 func listAll(tb testing.TB, s job.Store, f job.JobFilter) []string {

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Artifacts", artifactTests},
 		{"Lifecycle", lifecycleTests},
 		{"Comfy", comfyTests},
+		{"Backends", backendTests},
 		{"Delete", deleteTests},
 		{"Webhooks", webhookTests},
 	}

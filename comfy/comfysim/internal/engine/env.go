@@ -10,8 +10,9 @@ import (
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfyjson"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
 	"github.com/comfygate/comfygate/comfy/comfysim/internal/nodes"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
 // env is the nodes.Env of one node invocation.
@@ -26,7 +27,7 @@ func (v *env) Context() context.Context { return v.r.ctx }
 func (v *env) StepWait() error {
 	return v.r.wait(time.Now(), func() time.Duration { return v.r.e.cfg.Knobs.StepDelay() })
 }
-func (v *env) Limits() imaging.Limits        { return v.r.e.cfg.Limits }
+func (v *env) Limits() tensor.Limits         { return v.r.e.cfg.Limits }
 func (v *env) Dir(kind string) string        { return v.r.e.cfg.Dir(kind) }
 func (v *env) PreviewMethod() string         { return v.r.e.cfg.Knobs.PreviewMethod() }
 func (v *env) PreviewSize() int              { return v.r.e.cfg.Knobs.PreviewSize() }
@@ -75,7 +76,7 @@ func jsonInt(v int) json.Number { return json.Number(strconv.Itoa(v)) }
 
 // encodePreview scales the preview to fit MaxSize (ImageOps.contain, which
 // also enlarges) and encodes it as PIL would (JPEG quality 95, PNG).
-func encodePreview(lim imaging.Limits, p *nodes.Preview) ([]byte, string) {
+func encodePreview(lim tensor.Limits, p *nodes.Preview) ([]byte, string) {
 	img := p.Image
 	if p.MaxSize > 0 {
 		img = contain(lim, img, p.MaxSize)
@@ -94,7 +95,7 @@ func encodePreview(lim imaging.Limits, p *nodes.Preview) ([]byte, string) {
 	return b, "JPEG"
 }
 
-func contain(lim imaging.Limits, img image.Image, size int) image.Image {
+func contain(lim tensor.Limits, img image.Image, size int) image.Image {
 	r := img.Bounds()
 	w, h := r.Dx(), r.Dy()
 	if w == 0 || h == 0 || (w == size && h <= size) || (h == size && w <= size) {
@@ -106,15 +107,15 @@ func contain(lim imaging.Limits, img image.Image, size int) image.Image {
 	} else {
 		nw = max(1, w*size/h)
 	}
-	b, _, err := imaging.FromImage(lim, img)
+	b, _, err := tensor.FromImage(lim, img)
 	if err != nil {
 		return img
 	}
-	s, err := imaging.Resize(lim, b, nw, nh, "bilinear", false)
+	s, err := tensor.Resize(lim, b, nw, nh, "bilinear", false)
 	if err != nil {
 		return img
 	}
-	return imaging.ToImage(s, 0)
+	return tensor.ToImage(s, 0)
 }
 
 // previewWithMetadata builds a type-4 frame whose metadata is json.dumps

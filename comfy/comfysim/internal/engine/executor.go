@@ -11,7 +11,7 @@ import (
 
 	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfyjson"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
 	"github.com/comfygate/comfygate/workflow"
 )
 
@@ -50,7 +50,7 @@ type Knobs interface {
 type Config struct {
 	Catalog *workflow.Catalog
 	Dir     func(kind string) string
-	Limits  imaging.Limits
+	Limits  tensor.Limits
 	Knobs   Knobs
 	Emitter Emitter
 	// Crash kills the simulated process when a node of Knobs.CrashClass

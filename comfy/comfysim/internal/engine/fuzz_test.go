@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/comfygate/comfygate/comfy"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
 	"github.com/comfygate/comfygate/workflow"
 	"github.com/comfygate/comfygate/workflow/corenodes"
 )
@@ -36,7 +36,7 @@ func FuzzExecuteValidGraph(f *testing.F) {
 	dir := f.TempDir()
 	e := New(Config{
 		Catalog: cat, Dir: func(string) string { return dir },
-		Limits: imaging.Limits{MaxSide: 64, MaxPixels: 1 << 14},
+		Limits: tensor.Limits{MaxSide: 64, MaxPixels: 1 << 14},
 		Knobs:  quietKnobs{}, Emitter: &fakeEmitter{EventFunc: func(comfy.Event) {}},
 	})
 	f.Fuzz(func(t *testing.T, data []byte) {

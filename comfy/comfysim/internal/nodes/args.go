@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/comfygate/comfygate/comfy/comfyjson"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
 )
 
 // missing is Python's TypeError for a required argument the node did not get.
@@ -134,13 +134,13 @@ func (c *Call) BoolOr(name string, def bool) (bool, error) {
 }
 
 // Image returns an IMAGE input.
-func (c *Call) Image(name string) (*imaging.Batch, error) {
-	return input[*imaging.Batch](c, name, "an IMAGE")
+func (c *Call) Image(name string) (*tensor.Batch, error) {
+	return input[*tensor.Batch](c, name, "an IMAGE")
 }
 
 // Mask returns a MASK input.
-func (c *Call) Mask(name string) (*imaging.Mask, error) {
-	return input[*imaging.Mask](c, name, "a MASK")
+func (c *Call) Mask(name string) (*tensor.Mask, error) {
+	return input[*tensor.Mask](c, name, "a MASK")
 }
 
 func input[T any](c *Call, name, want string) (T, error) {
@@ -184,7 +184,7 @@ func (a *args) Str(name string) string    { return arg(a, name, a.c.Str) }
 func (a *args) Int(name string) int64     { return arg(a, name, a.c.Int) }
 func (a *args) Float(name string) float64 { return arg(a, name, a.c.Float) }
 
-func (a *args) Image(name string) *imaging.Batch { return arg(a, name, a.c.Image) }
+func (a *args) Image(name string) *tensor.Batch { return arg(a, name, a.c.Image) }
 
 func (a *args) StrOr(name, def string) string {
 	return arg(a, name, func(n string) (string, error) { return a.c.StrOr(n, def) })

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
 )
 
 // imageNodes are ComfyUI's model-free image nodes, done for real.
@@ -35,7 +35,7 @@ func emptyImage(c *Call) (Result, error) {
 	if a.err != nil {
 		return Result{}, a.err
 	}
-	b, err := imaging.Solid(c.Limits(), int(n), int(h), int(w), color)
+	b, err := tensor.Solid(c.Limits(), int(n), int(h), int(w), color)
 	if err != nil {
 		return Result{}, tooLarge(err)
 	}
@@ -53,7 +53,7 @@ func imageInvert(c *Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return out(imaging.Invert(img))
+	return out(tensor.Invert(img))
 }
 
 func imageScale(c *Call) (Result, error) {
@@ -74,7 +74,7 @@ func imageScale(c *Call) (Result, error) {
 	} else if h == 0 {
 		h = max(1, int64(math.RoundToEven(float64(img.H)*float64(w)/float64(img.W))))
 	}
-	s, err := imaging.Resize(c.Limits(), img, int(w), int(h), method, crop == "center")
+	s, err := tensor.Resize(c.Limits(), img, int(w), int(h), method, crop == "center")
 	if err != nil {
 		return Result{}, tooLarge(err)
 	}
@@ -91,7 +91,7 @@ func imageScaleBy(c *Call) (Result, error) {
 	}
 	w := int(math.RoundToEven(float64(img.W) * by))
 	h := int(math.RoundToEven(float64(img.H) * by))
-	s, err := imaging.Resize(c.Limits(), img, w, h, method, false)
+	s, err := tensor.Resize(c.Limits(), img, w, h, method, false)
 	if err != nil {
 		return Result{}, tooLarge(err)
 	}
@@ -106,7 +106,7 @@ func imageBlur(c *Call) (Result, error) {
 	if a.err != nil {
 		return Result{}, a.err
 	}
-	b, err := imaging.Blur(img, int(r), sigma)
+	b, err := tensor.Blur(img, int(r), sigma)
 	if err != nil {
 		return Result{}, Raise("RuntimeError", "%v", err)
 	}
@@ -122,7 +122,7 @@ func imageSharpen(c *Call) (Result, error) {
 	if a.err != nil {
 		return Result{}, a.err
 	}
-	b, err := imaging.Sharpen(img, int(r), sigma, alpha)
+	b, err := tensor.Sharpen(img, int(r), sigma, alpha)
 	if err != nil {
 		return Result{}, Raise("RuntimeError", "%v", err)
 	}
@@ -138,9 +138,9 @@ func imageFlip(c *Call) (Result, error) {
 	}
 	switch {
 	case strings.HasPrefix(m, "x"):
-		return out(imaging.Flip(img, true))
+		return out(tensor.Flip(img, true))
 	case strings.HasPrefix(m, "y"):
-		return out(imaging.Flip(img, false))
+		return out(tensor.Flip(img, false))
 	}
 	return out(img)
 }
@@ -161,7 +161,7 @@ func imageRotate(c *Call) (Result, error) {
 	case strings.HasPrefix(r, "270"):
 		k = 3
 	}
-	return out(imaging.Rotate(img, k))
+	return out(tensor.Rotate(img, k))
 }
 
 func imageCrop(c *Call) (Result, error) {
@@ -174,7 +174,7 @@ func imageCrop(c *Call) (Result, error) {
 	if a.err != nil {
 		return Result{}, a.err
 	}
-	return out(imaging.Crop(img, int(w), int(h), int(x), int(y)))
+	return out(tensor.Crop(img, int(w), int(h), int(x), int(y)))
 }
 
 func repeatImageBatch(c *Call) (Result, error) {
@@ -184,11 +184,11 @@ func repeatImageBatch(c *Call) (Result, error) {
 	if a.err != nil {
 		return Result{}, a.err
 	}
-	parts := make([]*imaging.Batch, max(n, 1))
+	parts := make([]*tensor.Batch, max(n, 1))
 	for i := range parts {
 		parts[i] = img
 	}
-	b, err := imaging.Concat(c.Limits(), parts...)
+	b, err := tensor.Concat(c.Limits(), parts...)
 	if err != nil {
 		return Result{}, tooLarge(err)
 	}
@@ -204,11 +204,11 @@ func imageBatch(c *Call) (Result, error) {
 	}
 	if b.H != a.H || b.W != a.W {
 		var err error
-		if b, err = imaging.Resize(c.Limits(), b, a.W, a.H, "bilinear", true); err != nil {
+		if b, err = tensor.Resize(c.Limits(), b, a.W, a.H, "bilinear", true); err != nil {
 			return Result{}, tooLarge(err)
 		}
 	}
-	s, err := imaging.Concat(c.Limits(), a, b)
+	s, err := tensor.Concat(c.Limits(), a, b)
 	if err != nil {
 		return Result{}, Raise("RuntimeError", "%v", err)
 	}

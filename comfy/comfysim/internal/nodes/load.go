@@ -9,7 +9,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
 func ioNodes() map[string]Def {
@@ -66,7 +67,7 @@ func loadImage(c *Call) (Result, error) {
 		}
 		return Result{}, Raise("OSError", "%v", err)
 	}
-	img, _, err := imaging.Decode(c.Limits(), data)
+	img, _, err := tensor.Decode(c.Limits(), data)
 	switch {
 	case errors.Is(err, imaging.ErrUnidentified):
 		return Result{}, &Exception{
@@ -78,17 +79,17 @@ func loadImage(c *Call) (Result, error) {
 				Frame("<PY_DIST_PACKAGES>/PIL/Image.py", 3283, "open", "raise UnidentifiedImageError(msg)", ""),
 			},
 		}
-	case errors.Is(err, imaging.ErrTooLarge):
+	case errors.Is(err, tensor.ErrTooLarge):
 		return Result{}, Raise("PIL.Image.DecompressionBombError", "%v, could be decompression bomb DOS attack.", err)
 	case err != nil:
 		return Result{}, Raise("OSError", "%v", err)
 	}
-	batch, mask, err := imaging.FromImage(c.Limits(), img)
+	batch, mask, err := tensor.FromImage(c.Limits(), img)
 	if err != nil {
 		return Result{}, Raise("PIL.Image.DecompressionBombError", "%v", err)
 	}
 	if mask == nil {
-		mask = &imaging.Mask{N: 1, H: 64, W: 64, Pix: make([]float32, 64*64)}
+		mask = &tensor.Mask{N: 1, H: 64, W: 64, Pix: make([]float32, 64*64)}
 	}
 	return out(batch, mask)
 }
@@ -101,7 +102,7 @@ func saveImageWebsocket(c *Call) (Result, error) {
 		return Result{}, err
 	}
 	for i := 0; i < images.N; i++ {
-		p := &Preview{Format: "PNG", Image: imaging.ToImage(images, i)}
+		p := &Preview{Format: "PNG", Image: tensor.ToImage(images, i)}
 		if err := c.Progress(i, images.N, p); err != nil {
 			return Result{}, err
 		}

@@ -19,7 +19,7 @@ import (
 	"strings"
 
 	"github.com/comfygate/comfygate/comfy/comfyjson"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
 )
 
 // Exception is a node failure as ComfyUI reports it: Type is the fully
@@ -72,7 +72,7 @@ type Env interface {
 	// early when the prompt is interrupted (the step would have ended
 	// there) and the context's error at shutdown.
 	StepWait() error
-	Limits() imaging.Limits
+	Limits() tensor.Limits
 	// Dir returns the absolute "input", "output" or "temp" directory.
 	Dir(kind string) string
 	// Progress reports step value of max (ComfyUI's progress bar hook). It
@@ -97,7 +97,7 @@ type Call struct {
 	NodeID string
 	Class  string
 	// Inputs holds constants (string, bool, json.Number, nil, []any,
-	// comfyjson.Object) and upstream outputs (*imaging.Batch, *Latent, ...).
+	// comfyjson.Object) and upstream outputs (*tensor.Batch, *Latent, ...).
 	Inputs map[string]any
 	// Prompt is the whole prompt (hidden input PROMPT).
 	Prompt comfyjson.Object

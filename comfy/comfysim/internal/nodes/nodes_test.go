@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/comfygate/comfygate/comfy/comfyjson"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
 )
 
 // fakeEnv is a hand-written Env for calling nodes directly.
@@ -24,7 +24,7 @@ type fakeEnv struct {
 
 func (f *fakeEnv) Context() context.Context { return context.Background() }
 func (f *fakeEnv) StepWait() error          { return nil }
-func (f *fakeEnv) Limits() imaging.Limits   { return imaging.Limits{} }
+func (f *fakeEnv) Limits() tensor.Limits    { return tensor.Limits{} }
 func (f *fakeEnv) Dir(kind string) string   { return filepath.Join(f.dir, kind) }
 func (f *fakeEnv) Progress(v, m int, _ *Preview) error {
 	f.progress = append(f.progress, [2]int{v, m})
@@ -78,7 +78,7 @@ func TestSaveImageCounterAndSubfolder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	img, _ := imaging.Solid(imaging.Limits{}, 2, 4, 4, 0)
+	img, _ := tensor.Solid(tensor.Limits{}, 2, 4, 4, 0)
 	res, err := call(t, env, "SaveImage", map[string]any{"images": img, "filename_prefix": "sub/pic"})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestSaveImageCounterAndSubfolder(t *testing.T) {
 
 func TestPreviewImagePrefix(t *testing.T) {
 	env := &fakeEnv{dir: t.TempDir()}
-	img, _ := imaging.Solid(imaging.Limits{}, 1, 2, 2, 0)
+	img, _ := tensor.Solid(tensor.Limits{}, 1, 2, 2, 0)
 	res, err := call(t, env, "PreviewImage", map[string]any{"images": img})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestPreviewAny(t *testing.T) {
 
 func TestGetImageSizeSendsText(t *testing.T) {
 	env := &fakeEnv{}
-	img, _ := imaging.Solid(imaging.Limits{}, 3, 5, 7, 0)
+	img, _ := tensor.Solid(tensor.Limits{}, 3, 5, 7, 0)
 	res, err := call(t, env, "GetImageSize", map[string]any{"image": img})
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func TestMissingModelAndBadInput(t *testing.T) {
 
 func TestSaveImageWebsocketProgress(t *testing.T) {
 	env := &fakeEnv{}
-	img, _ := imaging.Solid(imaging.Limits{}, 3, 2, 2, 0)
+	img, _ := tensor.Solid(tensor.Limits{}, 3, 2, 2, 0)
 	if _, err := call(t, env, "SaveImageWebsocket", map[string]any{"images": img}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package nodes
 import (
 	"fmt"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
 )
 
 // samplerArgs are the inputs KSampler and KSamplerAdvanced share.
@@ -79,7 +79,7 @@ func kSamplerAdvanced(c *Call) (Result, error) {
 func sample(c *Call, a samplerArgs, steps int) (Result, error) {
 	l := &Latent{N: a.latent.N, H: a.latent.H, W: a.latent.W, Sigs: make([]uint64, a.latent.N)}
 	for i := range l.Sigs {
-		l.Sigs[i] = imaging.Seed(u64(a.model.Sig), a.seed, fmt.Sprint(i, a.steps, a.cfg), a.sampler, a.sched,
+		l.Sigs[i] = tensor.Seed(u64(a.model.Sig), a.seed, fmt.Sprint(i, a.steps, a.cfg), a.sampler, a.sched,
 			u64(a.positive.Sig), u64(a.negate.Sig), a.extra, u64(a.latent.Sigs[i]))
 	}
 	for step := 0; step < steps; step++ {
@@ -104,14 +104,14 @@ func samplerPreview(c *Call, l *Latent, step, steps int) *Preview {
 	if c.PreviewMethod() == "taesd" {
 		h, w = h*8, w*8
 	}
-	final, err := imaging.Pattern(c.Limits(), h, w, []uint64{l.Sigs[0]})
+	final, err := tensor.Pattern(c.Limits(), h, w, []uint64{l.Sigs[0]})
 	if err != nil {
 		return nil
 	}
-	noise, _ := imaging.Pattern(c.Limits(), h, w, []uint64{l.Sigs[0] ^ uint64(step+1)})
+	noise, _ := tensor.Pattern(c.Limits(), h, w, []uint64{l.Sigs[0] ^ uint64(step+1)})
 	t := float32(step+1) / float32(steps)
 	for i := range final.Pix {
 		final.Pix[i] = final.Pix[i]*t + noise.Pix[i]*(1-t)
 	}
-	return &Preview{Format: "JPEG", Image: imaging.ToImage(final, 0), MaxSize: c.PreviewSize()}
+	return &Preview{Format: "JPEG", Image: tensor.ToImage(final, 0), MaxSize: c.PreviewSize()}
 }

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/comfygate/comfygate/comfy/comfyjson"
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
 // saver is SaveImage and PreviewImage: same code, other directory, type and
@@ -56,7 +57,7 @@ func (s *saver) Run(c *Call) (Result, error) {
 	for i := 0; i < images.N; i++ {
 		name := strings.ReplaceAll(p.filename, "%batch_num%", strconv.Itoa(i))
 		file := fmt.Sprintf("%s_%05d_.png", name, p.counter)
-		data, err := imaging.EncodePNG(imaging.ToImage(images, i), text)
+		data, err := imaging.EncodePNG(tensor.ToImage(images, i), text)
 		if err != nil {
 			return Result{}, Raise("OSError", "%v", err)
 		}

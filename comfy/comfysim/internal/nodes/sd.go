@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/comfygate/comfygate/comfy/comfysim/internal/imaging"
+	"github.com/comfygate/comfygate/comfy/comfysim/internal/tensor"
 )
 
 // The Stable Diffusion types carry no weights, only a signature: a hash of
@@ -95,9 +95,9 @@ func checkpointLoader(c *Call) (Result, error) {
 		return Result{}, err
 	}
 	return out(
-		&Model{Name: name, Sig: imaging.Seed("model", name)},
-		&Clip{Name: name, Sig: imaging.Seed("clip", name)},
-		&VAE{Name: name, Sig: imaging.Seed("vae", name)},
+		&Model{Name: name, Sig: tensor.Seed("model", name)},
+		&Clip{Name: name, Sig: tensor.Seed("clip", name)},
+		&VAE{Name: name, Sig: tensor.Seed("vae", name)},
 	)
 }
 
@@ -109,7 +109,7 @@ func vaeLoader(c *Call) (Result, error) {
 	if err := requireModel(c, "vae", name); err != nil {
 		return Result{}, err
 	}
-	return out(&VAE{Name: name, Sig: imaging.Seed("vae", name)})
+	return out(&VAE{Name: name, Sig: tensor.Seed("vae", name)})
 }
 
 func loraLoader(c *Call) (Result, error) {
@@ -128,8 +128,8 @@ func loraLoader(c *Call) (Result, error) {
 	if err := requireModel(c, "loras", name); err != nil {
 		return Result{}, err
 	}
-	m := &Model{Name: model.Name, Sig: imaging.Seed(u64(model.Sig), "lora", name, fmt.Sprint(sm))}
-	cl := &Clip{Name: clip.Name, Sig: imaging.Seed(u64(clip.Sig), "lora", name, fmt.Sprint(sc))}
+	m := &Model{Name: model.Name, Sig: tensor.Seed(u64(model.Sig), "lora", name, fmt.Sprint(sm))}
+	cl := &Clip{Name: clip.Name, Sig: tensor.Seed(u64(clip.Sig), "lora", name, fmt.Sprint(sc))}
 	return out(m, cl)
 }
 
@@ -142,7 +142,7 @@ func clipTextEncode(c *Call) (Result, error) {
 	if !ok {
 		return Result{}, Raise("RuntimeError", "ERROR: clip input is invalid: None\n\nIf the clip is from a checkpoint loader node your checkpoint does not contain a valid clip or text encoder model.")
 	}
-	return out(&Conditioning{Text: text, Sig: imaging.Seed(u64(clip.Sig), text)})
+	return out(&Conditioning{Text: text, Sig: tensor.Seed(u64(clip.Sig), text)})
 }
 
 func emptyLatentImage(c *Call) (Result, error) {
@@ -158,7 +158,7 @@ func emptyLatentImage(c *Call) (Result, error) {
 	}
 	l := &Latent{N: int(n), H: int(h / 8), W: int(w / 8), Sigs: make([]uint64, n)}
 	for i := range l.Sigs {
-		l.Sigs[i] = imaging.Seed("empty", strconv.Itoa(l.W), strconv.Itoa(l.H))
+		l.Sigs[i] = tensor.Seed("empty", strconv.Itoa(l.W), strconv.Itoa(l.H))
 	}
 	return out(l)
 }
@@ -172,9 +172,9 @@ func vaeDecode(c *Call) (Result, error) {
 	}
 	seeds := make([]uint64, l.N)
 	for i, s := range l.Sigs {
-		seeds[i] = imaging.Seed(u64(vae.Sig), u64(s))
+		seeds[i] = tensor.Seed(u64(vae.Sig), u64(s))
 	}
-	img, err := imaging.Pattern(c.Limits(), max(l.H*8, 1), max(l.W*8, 1), seeds)
+	img, err := tensor.Pattern(c.Limits(), max(l.H*8, 1), max(l.W*8, 1), seeds)
 	if err != nil {
 		return Result{}, tooLarge(err)
 	}
@@ -190,13 +190,13 @@ func vaeEncode(c *Call) (Result, error) {
 	}
 	l := &Latent{N: img.N, H: img.H / 8, W: img.W / 8, Sigs: make([]uint64, img.N)}
 	for i := range l.Sigs {
-		l.Sigs[i] = imaging.Seed(u64(vae.Sig), contentKey(img.Image(i)))
+		l.Sigs[i] = tensor.Seed(u64(vae.Sig), contentKey(img.Image(i)))
 	}
 	return out(l)
 }
 
 // contentKey samples an image sparsely into a string for hashing.
-func contentKey(b *imaging.Batch) string {
+func contentKey(b *tensor.Batch) string {
 	step := max(len(b.Pix)/4096, 1)
 	buf := make([]byte, 0, len(b.Pix)/step+16)
 	for i := 0; i < len(b.Pix); i += step {

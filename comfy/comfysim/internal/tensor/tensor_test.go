@@ -1,4 +1,4 @@
-package imaging
+package tensor
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
 // ramp returns a 1×h×w single-image batch whose red channel numbers pixels.
@@ -91,7 +93,7 @@ func TestDecodeRejectsBomb(t *testing.T) {
 	if _, _, err := Decode(Limits{}, data); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("err = %v, want ErrTooLarge", err)
 	}
-	if _, _, err := Decode(Limits{}, []byte("this is not an image")); !errors.Is(err, ErrUnidentified) {
+	if _, _, err := Decode(Limits{}, []byte("this is not an image")); !errors.Is(err, imaging.ErrUnidentified) {
 		t.Errorf("err = %v, want ErrUnidentified", err)
 	}
 }
@@ -101,12 +103,12 @@ func TestPNGTextRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := []TextChunk{{"prompt", `{"1": {}}`}, {"workflow", "caf\u00e9 \u2603"}}
-	data, err := EncodePNG(ToImage(b, 0), text)
+	text := []imaging.TextChunk{{Key: "prompt", Value: `{"1": {}}`}, {Key: "workflow", Value: "caf\u00e9 \u2603"}}
+	data, err := imaging.EncodePNG(ToImage(b, 0), text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadText(data)
+	got, err := imaging.ReadText(data)
 	if err != nil {
 		t.Fatal(err)
 	}

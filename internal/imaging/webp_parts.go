@@ -1,10 +1,6 @@
 package imaging
 
-import (
-	"container/heap"
-	"image"
-	"image/color"
-)
+import "container/heap"
 
 // huffmanLengths returns the code lengths of a Huffman code for counts,
 // none longer than limit. When the plain code is too deep, small counts
@@ -73,58 +69,4 @@ func huffmanTree(counts []uint64, floor uint64) ([]uint8, int) {
 	}
 	walk((*h)[0], 0)
 	return lengths, deepest
-}
-
-// rowReader yields an image's rows as ARGB words, reusing one buffer.
-type rowReader struct {
-	img    image.Image
-	opaque bool
-	buf    []uint32
-}
-
-func newRowReader(img image.Image, opaque bool) *rowReader {
-	return &rowReader{img: img, opaque: opaque, buf: make([]uint32, img.Bounds().Dx())}
-}
-
-// row returns row y (0-based) of the image as non-premultiplied ARGB.
-func (rr *rowReader) row(y int) []uint32 {
-	b := rr.img.Bounds()
-	y += b.Min.Y
-	switch src := rr.img.(type) {
-	case *image.NRGBA:
-		p := src.Pix[src.PixOffset(b.Min.X, y):]
-		for x := range rr.buf {
-			rr.buf[x] = argb(p[4*x], p[4*x+1], p[4*x+2], p[4*x+3])
-		}
-	case *image.RGBA:
-		p := src.Pix[src.PixOffset(b.Min.X, y):]
-		for x := range rr.buf {
-			r, g, bl, a := p[4*x], p[4*x+1], p[4*x+2], p[4*x+3]
-			if a != 0xff { // premultiplied: undo it as color.NRGBAModel does
-				c := color.NRGBAModel.Convert(color.RGBA{r, g, bl, a}).(color.NRGBA)
-				r, g, bl = c.R, c.G, c.B
-			}
-			rr.buf[x] = argb(r, g, bl, a)
-		}
-	case *image.Gray:
-		p := src.Pix[src.PixOffset(b.Min.X, y):]
-		for x := range rr.buf {
-			rr.buf[x] = argb(p[x], p[x], p[x], 0xff)
-		}
-	default:
-		for x := range rr.buf {
-			c := color.NRGBAModel.Convert(src.At(b.Min.X+x, y)).(color.NRGBA)
-			rr.buf[x] = argb(c.R, c.G, c.B, c.A)
-		}
-	}
-	if rr.opaque {
-		for x := range rr.buf {
-			rr.buf[x] |= 0xff << 24
-		}
-	}
-	return rr.buf
-}
-
-func argb(r, g, b, a uint8) uint32 {
-	return uint32(a)<<24 | uint32(r)<<16 | uint32(g)<<8 | uint32(b)
 }

@@ -1,4 +1,4 @@
-// Package imaging holds the simulator's small in-memory image tensors and the
+// Package tensor holds the simulator's small in-memory image tensors and the
 // cheap, deterministic image operations its model-free nodes perform.
 //
 // ComfyUI passes images between nodes as float tensors shaped
@@ -7,11 +7,13 @@
 // semantics (batch sizes, crop bounds, rotation direction) carry over
 // directly. Every constructor checks Limits, because sizes come from
 // untrusted prompts and uploads.
-package imaging
+package tensor
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/comfygate/comfygate/internal/imaging"
 )
 
 // Limits bound image sizes. The zero value means the defaults below.
@@ -34,8 +36,9 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// ErrTooLarge is returned when an image would exceed Limits.
-var ErrTooLarge = errors.New("image too large")
+// ErrTooLarge is returned when an image would exceed Limits: the same
+// error as the image codecs' own limits.
+var ErrTooLarge = imaging.ErrTooLarge
 
 // Check reports an error wrapping ErrTooLarge when an n×h×w tensor is out of
 // bounds, and a plain error for non-positive sizes.

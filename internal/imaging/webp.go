@@ -1,29 +1,27 @@
 package imaging
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"image"
+	"io"
 )
 
 // A small lossless WebP (VP8L) encoder for /view?preview=webp.
 //
 // ComfyUI answers that preview with PIL's lossy WebP; clients rely on the
 // format, not the bytes. A general-purpose encoder keeps several arrays of
-// ints per pixel (tens of bytes a pixel) and the one we used panicked on
-// noisy images. This one needs nothing per pixel beyond its output: two
-// passes over the image, the first counting symbols, the second writing
-// them, with the subtract-green transform and one prefix code per channel
-// (no backward references, no colour cache). The output is larger than a
-// tuned encoder's, and exactly predictable, which lets the caller budget
-// it before encoding.
+// ints per pixel (tens of bytes a pixel), and the one the gateway used
+// panicked on noisy images. This one keeps nothing per pixel: two passes
+// over the rows, the first counting symbols, the second writing them as
+// they come, with the subtract-green transform and one prefix code per
+// channel (no backward references, no colour cache). The output is larger
+// than a tuned encoder's, and its size is known exactly after the first
+// pass, so an answer can announce its length before it is written.
 
 // maxWebPSide is VP8L's 14-bit limit on width and height.
 const maxWebPSide = 1 << 14
-
-// errWebPSize reports an image VP8L cannot hold.
-var errWebPSize = errors.New("encode webp: image too large for WebP")
 
 // VP8L alphabet sizes: green (with the 24 length codes), red, blue, alpha,
 // distance.
@@ -33,57 +31,138 @@ var webpAlphabets = [5]int{256 + 24, 256, 256, 256, 40}
 // written (kCodeLengthCodeOrder).
 var codeLengthOrder = [19]int{17, 18, 0, 1, 2, 3, 4, 5, 16, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 
-// EncodeWebP encodes img as lossless WebP. opaque drops alpha (PIL's
-// convert("RGB")) on the fly, without a copy of the image.
-func EncodeWebP(img image.Image, opaque bool) ([]byte, error) {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
+// WebP is a lossless WebP encoding of a Source, planned from one pass
+// over its rows (the symbol counts, hence the prefix codes and the exact
+// size) and written by a second.
+type WebP struct {
+	src   Source
+	w, h  int
+	alpha bool
+	codes [5]prefixCode
+	head  []byte // RIFF and VP8L headers and the prefix codes
+	tail  uint   // bits of head's last byte still free (0..7 used)
+	bits  uint64 // size of the VP8L bitstream in bits
+}
+
+// PlanWebP reads src once and plans its encoding. Images wider or taller
+// than WebP allows (16384) are an error wrapping ErrTooLarge.
+func PlanWebP(src Source) (*WebP, error) {
+	w, h := src.Size()
 	if w <= 0 || h <= 0 || w > maxWebPSide || h > maxWebPSide {
-		return nil, fmt.Errorf("%w: %dx%d", errWebPSize, w, h)
+		return nil, fmt.Errorf("%w: %dx%d is beyond WebP's %d pixels a side", ErrTooLarge, w, h, maxWebPSide)
 	}
-	rows := newRowReader(img, opaque)
+	p := &WebP{src: src, w: w, h: h}
 	var hist [4][256]uint64 // green, red-green, blue-green, alpha
-	alpha := false
-	for y := 0; y < h; y++ {
-		for _, p := range rows.row(y) {
-			g, r, bl, a := byte(p>>8), byte(p>>16), byte(p), byte(p>>24)
+	err := eachRow(src, func(_ int, row []byte) error {
+		for i := 0; i < len(row); i += 4 {
+			r, g, b, a := row[i], row[i+1], row[i+2], row[i+3]
 			hist[0][g]++
 			hist[1][r-g]++
-			hist[2][bl-g]++
+			hist[2][b-g]++
 			hist[3][a]++
-			alpha = alpha || a != 0xff
+			p.alpha = p.alpha || a != 0xff
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	var codes [5]prefixCode
-	for i := range codes {
+	for i := range p.codes {
 		var counts []uint64
 		if i < 4 {
 			counts = hist[i][:]
 		}
-		codes[i] = newPrefixCode(counts, webpAlphabets[i])
+		p.codes[i] = newPrefixCode(counts, webpAlphabets[i])
 	}
 	bw := &bitWriter{}
-	writeVP8LHeader(bw, w, h, alpha)
-	for i := range codes {
-		codes[i].writeTo(bw)
+	writeVP8LHeader(bw, w, h, p.alpha)
+	for i := range p.codes {
+		p.codes[i].writeTo(bw)
 	}
-	bits := bw.n
+	p.bits = bw.n
 	for i := range 4 {
 		for s, c := range hist[i] {
-			bits += c * uint64(codes[i].lengths[s])
+			p.bits += c * uint64(p.codes[i].lengths[s])
 		}
 	}
-	bw.grow(int((bits+7)/8) + 8)
-	for y := 0; y < h; y++ {
-		for _, p := range rows.row(y) {
-			g := byte(p >> 8)
-			codes[0].put(bw, int(g))
-			codes[1].put(bw, int(byte(p>>16)-g))
-			codes[2].put(bw, int(byte(p)-g))
-			codes[3].put(bw, int(byte(p>>24)))
-		}
+	p.head, p.tail = bw.buf, bw.nacc
+	if bw.nacc > 0 {
+		p.head = append(p.head, byte(bw.acc))
 	}
-	return riff(bw.bytes()), nil
+	return p, nil
+}
+
+// Size is the number of bytes WriteTo writes.
+func (p *WebP) Size() int64 { return riffHeaderSize + p.vp8lSize() + p.vp8lSize()&1 }
+
+func (p *WebP) vp8lSize() int64 { return int64((p.bits + 7) / 8) }
+
+// riffHeaderSize is "RIFF", its size, "WEBP", "VP8L" and the chunk size.
+const riffHeaderSize = 20
+
+// WriteTo reads the source a second time and writes the encoding as it
+// goes. The source must give the same pixels as when it was planned.
+func (p *WebP) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	n := p.vp8lSize()
+	var hdr [riffHeaderSize]byte
+	copy(hdr[:], "RIFF")
+	binary.LittleEndian.PutUint32(hdr[4:], uint32(4+8+n+n&1))
+	copy(hdr[8:], "WEBPVP8L")
+	binary.LittleEndian.PutUint32(hdr[16:], uint32(n))
+	if _, err := cw.Write(hdr[:]); err != nil {
+		return cw.n, err
+	}
+	bw := &bitWriter{out: cw, buf: make([]byte, 0, webpFlush+8)}
+	bw.buf = append(bw.buf, p.head...)
+	if p.tail > 0 { // continue in the header's last, partly used byte
+		bw.acc, bw.nacc = uint64(bw.buf[len(bw.buf)-1]), p.tail
+		bw.buf = bw.buf[:len(bw.buf)-1]
+	}
+	bw.n = uint64(len(bw.buf))*8 + uint64(bw.nacc)
+	err := eachRow(p.src, func(_ int, row []byte) error {
+		for i := 0; i < len(row); i += 4 {
+			g := row[i+1]
+			p.codes[0].put(bw, int(g))
+			p.codes[1].put(bw, int(row[i]-g))
+			p.codes[2].put(bw, int(row[i+2]-g))
+			p.codes[3].put(bw, int(row[i+3]))
+		}
+		return bw.err
+	})
+	if err == nil && bw.n != p.bits {
+		err = errors.New("encode webp: the image changed between the passes")
+	}
+	if err == nil {
+		err = bw.flushAll(n & 1)
+	}
+	return cw.n, err
+}
+
+// EncodeWebP encodes src in memory; see PlanWebP.
+func EncodeWebP(src Source) ([]byte, error) {
+	p, err := PlanWebP(src)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(p.Size()))
+	if _, err := p.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// countWriter counts what reaches w.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // writeVP8LHeader writes the signature, size, alpha hint, version, the
@@ -103,21 +182,6 @@ func writeVP8LHeader(bw *bitWriter, w, h int, alpha bool) {
 	bw.write(0, 1) // no more transforms
 	bw.write(0, 1) // no colour cache
 	bw.write(0, 1) // no meta prefix codes
-}
-
-// riff wraps a VP8L bitstream in its RIFF container.
-func riff(vp8l []byte) []byte {
-	pad := len(vp8l) & 1
-	out := make([]byte, 0, 20+len(vp8l)+pad)
-	out = append(out, "RIFF"...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(4+8+len(vp8l)+pad))
-	out = append(out, "WEBPVP8L"...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(vp8l)))
-	out = append(out, vp8l...)
-	if pad == 1 {
-		out = append(out, 0)
-	}
-	return out
 }
 
 // prefixCode is one canonical prefix code: lengths and codes per symbol,
@@ -262,20 +326,19 @@ func canonicalCodes(lengths []uint8) []uint16 {
 	return codes
 }
 
-// bitWriter packs bits LSB first.
+// webpFlush is how many bytes the bit writer gathers before it passes
+// them on.
+const webpFlush = 32 << 10
+
+// bitWriter packs bits LSB first; with out set, it passes full buffers on
+// as they fill.
 type bitWriter struct {
 	buf  []byte
 	acc  uint64
 	nacc uint
 	n    uint64 // bits written so far
-}
-
-func (bw *bitWriter) grow(n int) {
-	if cap(bw.buf)-len(bw.buf) < n {
-		nb := make([]byte, len(bw.buf), len(bw.buf)+n)
-		copy(nb, bw.buf)
-		bw.buf = nb
-	}
+	out  io.Writer
+	err  error // the first error of out
 }
 
 // write appends the low n bits of v (n ≤ 32).
@@ -288,12 +351,25 @@ func (bw *bitWriter) write(v uint64, n uint) {
 		bw.acc >>= 8
 		bw.nacc -= 8
 	}
+	if bw.out != nil && len(bw.buf) >= webpFlush && bw.err == nil {
+		_, bw.err = bw.out.Write(bw.buf)
+		bw.buf = bw.buf[:0]
+	}
 }
 
-func (bw *bitWriter) bytes() []byte {
+// flushAll writes what is left, the last partial byte and pad zero bytes.
+func (bw *bitWriter) flushAll(pad int64) error {
+	if bw.err != nil {
+		return bw.err
+	}
 	if bw.nacc > 0 {
 		bw.buf = append(bw.buf, byte(bw.acc))
 		bw.acc, bw.nacc = 0, 0
 	}
-	return bw.buf
+	for range pad {
+		bw.buf = append(bw.buf, 0)
+	}
+	_, err := bw.out.Write(bw.buf)
+	bw.buf = bw.buf[:0]
+	return err
 }

@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"math/rand/v2"
@@ -14,9 +15,20 @@ import (
 // every pixel survives (alpha dropped when opaque).
 func roundTrip(t testing.TB, img image.Image, opaque bool) {
 	t.Helper()
-	data, err := EncodeWebP(img, opaque)
+	src := FromImage(img)
+	if opaque {
+		src = Opaque(src)
+	}
+	data, err := EncodeWebP(src)
 	if err != nil {
 		t.Fatal(err)
+	}
+	plan, err := PlanWebP(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Size() != int64(len(data)) {
+		t.Fatalf("planned %d bytes, wrote %d", plan.Size(), len(data))
 	}
 	got, err := webp.Decode(bytes.NewReader(data))
 	if err != nil {
@@ -108,8 +120,8 @@ func TestEncodeWebPRoundTrips(t *testing.T) {
 
 func TestEncodeWebPRefusesOversize(t *testing.T) {
 	t.Parallel()
-	if _, err := EncodeWebP(image.NewGray(image.Rect(0, 0, maxWebPSide+1, 1)), false); err == nil {
-		t.Error("encoded a row wider than VP8L allows")
+	if _, err := EncodeWebP(FromImage(image.NewGray(image.Rect(0, 0, maxWebPSide+1, 1)))); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a row wider than VP8L allows: %v, want ErrTooLarge", err)
 	}
 }
 
