@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,15 +27,21 @@ type LocalOptions struct {
 }
 
 // Local stores blobs in a directory: <dir>/<ab>/<cd>/<id>, where ab and cd
-// are the ID's first two byte pairs (keeping directories small), with the
-// content type in a sidecar file <id>.type beside it. Temp files live in
-// <dir>/tmp, on the same filesystem, so publishing a blob is one link(2).
+// are the ID's first two byte pairs (keeping directories small). The
+// content type is an extended attribute of the blob's file (Linux, on
+// filesystems with user attributes), else a sidecar file <id>.type beside
+// it; blobs stored with a sidecar keep it. Temp files live in <dir>/tmp, on
+// the same filesystem, so publishing a blob is one link(2).
 type Local struct {
 	dir     string
 	tmp     string
 	maxSize int64
 	log     *slog.Logger
+	noAttrs atomic.Bool // the filesystem refused user attributes: sidecars only
 }
+
+// errNoAttrs: the filesystem keeps no user extended attributes.
+var errNoAttrs = errors.New("no user extended attributes here")
 
 var _ Backend = (*Local)(nil)
 
@@ -180,6 +187,11 @@ const maxTypeLen = 256
 // readType returns the recorded content type, or the generic binary type
 // if the sidecar is missing or damaged.
 func (l *Local) readType(blobPath string) string {
+	if ct, ok := typeFromAttr(blobPath); ok {
+		if _, _, err := mime.ParseMediaType(ct); err == nil {
+			return ct
+		}
+	}
 	f, err := os.Open(sidecarPath(blobPath))
 	if err != nil {
 		return octetStream

@@ -62,13 +62,43 @@ func files(tb testing.TB, l *Local) []string {
 // The contract is tested in artifacttest (contract_test.go); these are the
 // local store's own promises about its directory.
 
+// attrsHere reports whether the test's temp filesystem keeps user
+// extended attributes (ext4, xfs, btrfs, recent tmpfs do).
+func attrsHere(tb testing.TB) bool {
+	tb.Helper()
+	p := filepath.Join(tb.TempDir(), "probe")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return setTypeAttr(p, "text/plain") == nil
+}
+
 func TestLocalLayout(t *testing.T) {
 	t.Parallel()
-	l := newStore(t, LocalOptions{})
+	for _, tc := range []struct {
+		name    string
+		sidecar bool // the content type in a file of its own
+	}{
+		{"type on the blob", false},
+		{"sidecar", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !tc.sidecar && !attrsHere(t) {
+				t.Skip("the temp filesystem keeps no user extended attributes")
+			}
+			l := newStore(t, LocalOptions{})
+			l.noAttrs.Store(tc.sidecar)
+			testLayout(t, l, tc.sidecar)
+		})
+	}
+}
+
+func testLayout(t *testing.T, l *Local, sidecar bool) {
 	content := []byte("hello, artifact")
 	id := sha(content)
-	// Repeated and concurrent Puts of one content keep one blob and one
-	// content type file.
+	// Repeated and concurrent Puts of one content keep one blob (and one
+	// content type file) and the first type.
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -78,10 +108,29 @@ func TestLocalLayout(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	put(t, l, content, PutOptions{ContentType: "application/json"})
-	want := []string{id[:2] + "/" + id[2:4] + "/" + id, id[:2] + "/" + id[2:4] + "/" + id + ".type"}
+	if got := put(t, l, content, PutOptions{ContentType: "application/json"}).ContentType; got != "text/plain" {
+		t.Errorf("re-Put with another type: %q, want the first, text/plain", got)
+	}
+	want := []string{id[:2] + "/" + id[2:4] + "/" + id}
+	if sidecar {
+		want = append(want, want[0]+".type")
+	}
 	if diff := cmp.Diff(want, files(t, l)); diff != "" {
 		t.Errorf("files mismatch (-want +got):\n%s", diff)
+	}
+	// A store that may use attributes reads the type either way.
+	again, err := NewLocal(l.dir, LocalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := again.Stat(t.Context(), id); err != nil || st.ContentType != "text/plain" {
+		t.Errorf("Stat after reopening = %+v, %v; want text/plain", st, err)
+	}
+	if err := again.Delete(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	if got := files(t, l); len(got) != 0 {
+		t.Errorf("files left after Delete: %v", got)
 	}
 }
 

@@ -40,14 +40,15 @@ func (l *Local) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, er
 	if err != nil {
 		return Info{}, fmt.Errorf("put artifact: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return Info{}, fmt.Errorf("put artifact: %w", err)
-	}
 	if ct == "" {
 		ct = detectType(head, opts.Name)
 	}
+	typed := l.typeOnFile(f.Name(), ct)
+	if err := f.Sync(); err != nil { // the content, and the type on the file
+		return Info{}, fmt.Errorf("put artifact: %w", err)
+	}
 	info := Info{ID: sum, Size: size, ContentType: ct}
-	if err := l.commit(f.Name(), &info); err != nil {
+	if err := l.commit(f.Name(), &info, typed); err != nil {
 		return Info{}, fmt.Errorf("put artifact %s: %w", sum, err)
 	}
 	return info, nil
@@ -112,16 +113,33 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// commit publishes the temp file under info.ID. The content type sidecar
-// goes first so a visible blob always has one. If the content is already
-// stored, the existing blob and its recorded type win: info is updated.
-func (l *Local) commit(tmpName string, info *Info) error {
+// typeOnFile records ct as an attribute of the temp file at name, and
+// reports whether it did; if not, commit writes a sidecar.
+func (l *Local) typeOnFile(name, ct string) bool {
+	if l.noAttrs.Load() {
+		return false
+	}
+	err := setTypeAttr(name, ct)
+	if errors.Is(err, errNoAttrs) {
+		l.noAttrs.Store(true)
+		l.log.Info("artifact: no extended attributes here; content types go to sidecar files", "dir", l.dir)
+	}
+	return err == nil
+}
+
+// commit publishes the temp file under info.ID. Unless the temp file
+// carries its content type (typed), the sidecar goes first, so a visible
+// blob always has one. If the content is already stored, the existing
+// blob and its recorded type win: info is updated.
+func (l *Local) commit(tmpName string, info *Info, typed bool) error {
 	final := l.path(info.ID)
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return err
 	}
-	if err := l.writeSidecar(final, info.ContentType); err != nil {
-		return err
+	if !typed {
+		if err := l.writeSidecar(final, info.ContentType); err != nil {
+			return err
+		}
 	}
 	err := os.Link(tmpName, final)
 	switch {

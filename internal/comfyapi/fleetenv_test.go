@@ -16,6 +16,7 @@ import (
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/gateway"
+	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
 )
 
@@ -54,6 +55,8 @@ func (b blobs) OpenBlob(ctx context.Context, id string) (io.ReadCloser, error) {
 // dispatcher is the real dispatcher as the use cases see it (the server's
 // adapter, reduced to what this surface reads of a backend).
 type dispatcher struct{ *fleet.Fleet }
+
+func (d dispatcher) Enqueue(j *job.Job) { d.Fleet.EnqueueJob(j) }
 
 func (d dispatcher) Backends() []gateway.Backend {
 	var out []gateway.Backend

@@ -33,7 +33,7 @@ func newTestGateway(tb testing.TB, store *sqlite.Store, arts artifact.Store, hub
 // take prompts.
 type catalogFleet struct{ cat *workflow.Catalog }
 
-func (f catalogFleet) Enqueue(string) {}
+func (f catalogFleet) Enqueue(*job.Job) {}
 func (f catalogFleet) Cancel(ctx context.Context, id string) (*job.Job, error) {
 	return nil, job.ErrConflict
 }

@@ -248,7 +248,7 @@ func (f *miniFleet) end(ctx context.Context, id string, st job.State, hist json.
 
 // gateway.Fleet methods.
 
-func (f *miniFleet) Enqueue(string) {
+func (f *miniFleet) Enqueue(*job.Job) {
 	select {
 	case f.wake <- struct{}{}:
 	default:

@@ -42,6 +42,13 @@ func isEnd(of outFrame) bool {
 func (r *relay) onLifecycle(ev events.Event) {
 	switch ev.Type {
 	case job.EventQueued:
+		if j := ev.Job; j != nil && !r.ended.has(j.ID) {
+			// Where its messages go, without reading it back when its
+			// first message comes.
+			if js := r.state(j.ID); js.info == nil {
+				js.setInfo(r, infoOf(j, job.ComfyMetaOf(j)))
+			}
+		}
 		if r.h.tracker.add(ev.Owner, ev.JobID, job.StateQueued) {
 			r.queueFor(ev.Owner).push(r, &entry{ready: true, frames: []outFrame{fixedStatus(r.h.tracker.count(ev.Owner))}})
 		}
@@ -121,6 +128,11 @@ func (r *relay) finishUnknown(ev events.Event, statusDue bool) {
 	if ev.Type == job.EventCancelled || !r.h.sockets.hasOwner(ev.Owner) {
 		return // a prompt deleted from the queue gets no more messages
 	}
+	if j := ev.Job; j != nil {
+		info := infoOf(j, job.ComfyMetaOf(j))
+		r.synthesize(&info, ev, false, false)
+		return
+	}
 	r.task(func(ctx context.Context) func() {
 		j, err := r.h.store.GetJob(ctx, ev.JobID)
 		if err != nil {
@@ -156,16 +168,16 @@ func (r *relay) synthesize(info *jobInfo, ev events.Event, started, statusDue bo
 		e.frames, e.ready = tail([]outFrame{r.progressLike(info, it)}), true
 	case ev.Type == job.EventCancelled:
 		e.frames, e.ready = tail(nil), true
-	default: // failed: the error comes from the job
+	case ev.Job != nil: // failed: the error comes from the job
+		e.frames, e.ready = tail(endFrames(r, info, ev.Job)), true
+	default:
 		id := ev.JobID
 		r.task(func(ctx context.Context) func() {
 			j, err := r.h.store.GetJob(ctx, id)
 			return func() {
 				var first []outFrame
 				if err == nil {
-					if end := endEvent(j, info.promptID); end != nil {
-						first = []outFrame{r.targeted(info, end)}
-					}
+					first = endFrames(r, info, j)
 				}
 				e.frames = tail(first)
 				r.markReady(info.owner, e)
@@ -173,6 +185,14 @@ func (r *relay) synthesize(info *jobInfo, ev events.Event, started, statusDue bo
 		})
 	}
 	r.queueFor(info.owner).push(r, e)
+}
+
+// endFrames are the frames of a failed job's error, as ComfyUI sends it.
+func endFrames(r *relay, info *jobInfo, j *job.Job) []outFrame {
+	if end := endEvent(j, info.promptID); end != nil {
+		return []outFrame{r.targeted(info, end)}
+	}
+	return nil
 }
 
 // resyncEnds asks the store about every job the relay is following, after

@@ -36,6 +36,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 // Event is one job event as the hub fans it out. Data is shared between all
@@ -48,6 +50,13 @@ type Event struct {
 	Type  string
 	Data  json.RawMessage
 	Time  time.Time
+	// Job is the job as this event left it, when the publisher has it at
+	// hand (the first event of a new job, a terminal one); read-only. A
+	// subscriber that shows the job with the event uses it instead of
+	// reading the job back. Only live deliveries carry it: the ring keeps
+	// events without it, so finished jobs hold no copy in memory, and
+	// replays and other replicas' events come without one.
+	Job *job.Job
 	// Relayed marks an event another replica published and this hub got
 	// through Deliver; it is not on the wire. Consumers that act once per
 	// event for the whole system (the webhook progress sender) skip

@@ -117,6 +117,7 @@ func (st *jobState) accept(e Event) (Event, verdict) {
 // push appends e, evicting the oldest events beyond the bounds. Evicting a
 // durable event raises floor: from then on resumes before it need the store.
 func (st *jobState) push(e Event, maxLen, maxBytes int) {
+	e.Job = nil // see Event.Job
 	r := &st.ring
 	for r.n > 0 && (r.n >= maxLen || r.bytes+len(e.Data) > maxBytes) {
 		if old := r.popFront(); old.Durable() {

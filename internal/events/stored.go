@@ -10,3 +10,11 @@ import "github.com/comfygate/comfygate/internal/job"
 func FromStore(owner string, e job.Event) Event {
 	return Event{JobID: e.JobID, Owner: owner, Seq: e.Seq, Type: e.Type, Data: e.Data, Time: e.Time}
 }
+
+// WithJob is FromStore for an event that leaves j as it is (see
+// Event.Job).
+func WithJob(j *job.Job, e job.Event) Event {
+	ev := FromStore(j.Owner, e)
+	ev.Job = j
+	return ev
+}

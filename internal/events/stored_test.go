@@ -23,3 +23,19 @@ func TestFromStore(t *testing.T) {
 		t.Errorf("FromStore gave %s, durable %v: want the durable event 3", got.ID(), got.Durable())
 	}
 }
+
+// A job carried by an event reaches live subscribers only: the ring keeps
+// the event without it, so a finished job holds no copy in memory.
+func TestWithJobLiveOnly(t *testing.T) {
+	t.Parallel()
+	h := newTestHub(t, Options{})
+	j := &job.Job{ID: "j1", Owner: "alice", State: job.StateSucceeded}
+	live := subscribe(t, h, "j1", ID{})
+	h.Publish(WithJob(j, job.Event{JobID: "j1", Seq: 1, Type: job.EventSucceeded}))
+	if got := recv(t, live, 1)[0]; got.Job != j || got.Owner != "alice" {
+		t.Errorf("live delivery: job %p owner %q, want %p alice", got.Job, got.Owner, j)
+	}
+	if got := recv(t, subscribe(t, h, "j1", ID{}), 1)[0]; got.Job != nil {
+		t.Errorf("replay from the ring carries the job %+v, want none", got.Job)
+	}
+}

@@ -103,9 +103,14 @@ func (f *Fleet) requestCancel(ctx context.Context, jobID string) (*job.Job, erro
 
 var errTerminal = errors.New("job is terminal")
 
-// publishJobEvent sends a stored event of j to the hub.
+// publishJobEvent sends a stored event of j to the hub; a terminal one
+// carries the job it ended, which streams show with it.
 func (f *Fleet) publishJobEvent(j *job.Job, ev *job.Event) {
-	if ev != nil {
+	switch {
+	case ev == nil:
+	case job.TerminalEvent(ev.Type):
+		f.hub.Publish(events.WithJob(j, *ev))
+	default:
 		f.hub.Publish(events.FromStore(j.Owner, *ev))
 	}
 }

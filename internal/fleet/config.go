@@ -147,6 +147,14 @@ type Config struct {
 	// ProgressEvery bounds how often a run's progress is written to the
 	// store. Default 1s.
 	ProgressEvery time.Duration
+	// StartWindow is how long recording a run's start (dispatched →
+	// running, and its "started" event) waits for the run's end: a run
+	// that ends within it has its start recorded in the commit that
+	// records its end, one commit less per job; a longer run has it
+	// recorded when the window closes. Events of the run published
+	// meanwhile (node, progress) wait with it, so streams still see
+	// "started" first. Default 5ms; negative: recorded at once.
+	StartWindow time.Duration
 	// PreviewEvery bounds how often a run publishes a preview. Default 200ms
 	// (at most 5 per second).
 	PreviewEvery time.Duration
@@ -186,6 +194,7 @@ const (
 	DefaultLeaseTTL         = 30 * time.Second
 	DefaultBackendLeaseTTL  = 15 * time.Second
 	DefaultProgressEvery    = time.Second
+	DefaultStartWindow      = 5 * time.Millisecond
 	DefaultPreviewEvery     = 200 * time.Millisecond
 	DefaultRequestTimeout   = 30 * time.Second
 	DefaultMaxOutputBytes   = 4 << 30
@@ -208,6 +217,9 @@ func (c Config) withDefaults() Config {
 	def(&c.LeaseTTL, DefaultLeaseTTL)
 	def(&c.BackendLeaseTTL, DefaultBackendLeaseTTL)
 	def(&c.ProgressEvery, DefaultProgressEvery)
+	if c.StartWindow == 0 {
+		c.StartWindow = DefaultStartWindow
+	}
 	def(&c.PreviewEvery, DefaultPreviewEvery)
 	def(&c.RequestTimeout, DefaultRequestTimeout)
 	if c.MaxAttempts <= 0 {

@@ -194,7 +194,7 @@ func (f *Fleet) Signal(s Signal) {
 	switch s.Kind {
 	case SignalQueued:
 		if f.freeDrivenSlot() {
-			f.enqueue(s.ID, false)
+			f.enqueue(incoming{id: s.ID})
 		}
 	case SignalBackends, SignalReleased:
 		f.wakeShare()

@@ -129,10 +129,7 @@ func (r *run) succeeded(ctx context.Context, entry comfy.HistoryEntry) {
 // a run that lost its binding. The blobs are durable already (the
 // artifact store syncs each before Put returns).
 func (r *run) succeed(ctx context.Context, outs []job.Output) {
-	j, evs, err := r.f.store.UpdateJobWithEvents(ctx, r.jobID, func(j *job.Job) ([]job.Event, error) {
-		if !r.bound(j) {
-			return nil, errStale
-		}
+	j, evs, started, ok := r.transact(ctx, func(j *job.Job, _ bool) ([]job.Event, error) {
 		evs := make([]job.Event, 0, len(outs)+1)
 		for _, o := range outs {
 			evs = append(evs, *job.NewEvent(job.EventOutput, job.OutputDataOf(o)))
@@ -145,17 +142,11 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 		}
 		return append(evs, *end), nil
 	}, r.artifactsOf(outs)...)
-	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) {
-			r.f.log.Error("fleet: store update failed", "job", r.jobID, "err", err)
-		}
+	if !ok {
 		return
 	}
-	r.f.m.jobs.ended(j) // before the events: whoever sees them sees the metric
-	r.b.done.Add(1)
-	for i := range evs {
-		r.publish(j, &evs[i])
-	}
+	r.b.done.Add(1) // before the events, as the metrics are
+	r.announce(j, evs, started)
 	r.removeFolder()
 }
 

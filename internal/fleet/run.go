@@ -80,6 +80,7 @@ type run struct {
 	// it has none to move. Set before the run is added to its backend and
 	// never changed: other runs read it (Backend.folderInUse).
 	folder string
+	start  *pendingStart // the run's start, while not yet recorded (start.go)
 }
 
 // maxMailbox bounds a run's backlog of droppable events (progress,
@@ -185,6 +186,7 @@ func (r *run) resume(ctx context.Context) {
 }
 
 func (r *run) cleanup() {
+	r.dropStart()
 	r.closeOutputDir()
 	r.b.removeRun(r)
 	r.releaseSlot()
@@ -211,6 +213,9 @@ func (r *run) follow(ctx context.Context) verdict {
 		case <-r.mbox.Signal():
 		case <-p.c():
 			r.mbox.Push(msgCheck{reason: "poll"}, false)
+			continue
+		case <-r.startDue():
+			r.recordStart(ctx)
 			continue
 		}
 		buf = r.mbox.Take(buf)

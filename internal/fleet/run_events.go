@@ -107,6 +107,7 @@ func (r *run) progressed(ctx context.Context) {
 		return
 	}
 	r.prog.lastPersist = now
+	r.recordStart(ctx) // first, should the window still be open
 	_, err := r.f.store.UpdateJob(ctx, r.jobID, func(j *job.Job) error {
 		if !r.bound(j) {
 			return errStale

@@ -4,27 +4,33 @@ import (
 	"context"
 	"errors"
 
-	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// incoming is a job waiting to be loaded into the queue view; mine marks
-// one queued here (not heard of from another replica), which the other
+// incoming is a job waiting to be loaded into the queue view: its id, the
+// stored job when the caller had it at hand, and mine, which marks one
+// queued here (not heard of from another replica), which the other
 // replicas are told of when this one cannot start it at once.
 type incoming struct {
 	id   string
+	j    *job.Job
 	mine bool
 }
 
-// Enqueue tells the fleet that job id was stored and is waiting (the
-// gateway calls it after CreateJob; retries call it too). It never blocks:
-// the scheduler loads the job on its next round, and tells the other
-// replicas of it unless a backend driven here can take it at once.
-func (f *Fleet) Enqueue(id string) { f.enqueue(id, true) }
+// Enqueue tells the fleet that job id was stored and is waiting (retries
+// call it). It never blocks: the scheduler loads the job on its next
+// round, and tells the other replicas of it unless a backend driven here
+// can take it at once.
+func (f *Fleet) Enqueue(id string) { f.enqueue(incoming{id: id, mine: true}) }
 
-func (f *Fleet) enqueue(id string, mine bool) {
+// EnqueueJob is Enqueue for a job just stored (the gateway calls it after
+// CreateJob), handing over the stored job so that the scheduler need not
+// read it back. The fleet does not modify j.
+func (f *Fleet) EnqueueJob(j *job.Job) { f.enqueue(incoming{id: j.ID, j: j, mine: true}) }
+
+func (f *Fleet) enqueue(in incoming) {
 	f.qmu.Lock()
-	f.incoming = append(f.incoming, incoming{id, mine})
+	f.incoming = append(f.incoming, in)
 	f.qmu.Unlock()
 	f.wakeScheduler()
 }
@@ -155,11 +161,14 @@ func (f *Fleet) loadIncoming(ctx context.Context) {
 		if f.localRun(it.id) != nil {
 			continue
 		}
-		j, err := f.store.GetJob(ctx, it.id)
+		j, err := it.j, error(nil)
+		if j == nil {
+			j, err = f.store.GetJob(ctx, it.id)
+		}
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, job.ErrNotFound) {
 				f.log.Warn("fleet: cannot load enqueued job", "job", it.id, "err", err)
-				f.enqueue(it.id, it.mine) // try again next round
+				f.enqueue(incoming{id: it.id, mine: it.mine}) // try again next round
 			}
 			continue
 		}
@@ -226,8 +235,8 @@ func (f *Fleet) failUnrunnable(ctx context.Context, j *job.Job, c *Candidate) bo
 		return errors.Is(err, job.ErrConflict)
 	}
 	f.log.Warn("fleet: failed a job no backend can run", "job", j.ID, "err", why)
-	f.m.jobs.ended(stored)
-	f.hub.Publish(events.FromStore(stored.Owner, *ev))
+	f.m.jobs.ended(stored) // before the event: whoever sees it sees the metric
+	f.publishJobEvent(stored, ev)
 	return true
 }
 

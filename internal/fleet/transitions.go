@@ -37,26 +37,73 @@ func (r *run) bound(j *job.Job) bool {
 // update runs fn on the job in one store transaction, guarded by bound,
 // and publishes the event fn returns. It reports whether the job changed.
 func (r *run) update(ctx context.Context, fn func(j *job.Job) (*job.Event, error)) (*job.Job, bool) {
-	j, ev, err := r.f.store.UpdateJobWithEvent(ctx, r.jobID, func(j *job.Job) (*job.Event, error) {
+	return r.updateEvents(ctx, func(j *job.Job, _ bool) ([]job.Event, error) {
+		ev, err := fn(j)
+		if ev == nil || err != nil {
+			return nil, err
+		}
+		return []job.Event{*ev}, nil
+	})
+}
+
+// updateEvents runs fn on the job in one store transaction, guarded by
+// bound, together with the run's pending start (see startInto; started
+// tells fn whether it applied), records arts with it, and publishes the
+// events. It reports whether the job changed.
+func (r *run) updateEvents(ctx context.Context, fn func(j *job.Job, started bool) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, bool) {
+	j, evs, started, ok := r.transact(ctx, fn, arts...)
+	if ok {
+		r.announce(j, evs, started)
+	}
+	return j, ok
+}
+
+// transact is updateEvents without the announcement: the caller calls
+// announce once it has done what must precede the events.
+func (r *run) transact(ctx context.Context, fn func(j *job.Job, started bool) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, []job.Event, bool, bool) {
+	started := false
+	j, evs, err := r.f.store.UpdateJobWithEvents(ctx, r.jobID, func(j *job.Job) ([]job.Event, error) {
 		if !r.bound(j) {
 			return nil, errStale
 		}
-		return fn(j)
-	})
+		start, err := r.startInto(j)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := fn(j, start != nil)
+		if err != nil {
+			return nil, err
+		}
+		if started = start != nil; started {
+			evs = append([]job.Event{*start}, evs...)
+		}
+		return evs, nil
+	}, arts...)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, job.ErrConflict) {
 			r.f.log.Error("fleet: store update failed", "job", r.jobID, "err", err)
 		}
-		return nil, false
+		return nil, nil, false, false
 	}
-	// Observed after the commit (a callback may run again) and before
-	// the event is published, so whoever sees the event sees the metric.
-	if ev != nil && ev.Type == job.EventStarted {
+	return j, evs, started, true
+}
+
+// announce observes a committed transaction's metrics and publishes its
+// events. The metrics come after the commit (a callback may run again)
+// and before the events, so whoever sees an event sees the metric. The
+// events held for a pending start follow the "started" event.
+func (r *run) announce(j *job.Job, evs []job.Event, started bool) {
+	if started {
 		r.f.m.jobs.started(j)
 	}
 	r.f.m.jobs.ended(j)
-	r.publish(j, ev)
-	return j, true
+	for i := range evs {
+		r.publish(j, &evs[i])
+		if i == 0 && started {
+			r.startRecorded()
+		}
+	}
+	r.startRecorded() // a moot start: the job was running already
 }
 
 // publish sends a stored event to the hub.
@@ -65,31 +112,18 @@ func (r *run) publish(j *job.Job, ev *job.Event) {
 		return
 	}
 	r.lastSeq = ev.Seq
-	r.f.hub.Publish(events.FromStore(j.Owner, *ev))
+	r.f.publishJobEvent(j, ev)
 }
 
-// publishEphemeral sends a progress-like event that is never stored.
+// publishEphemeral sends a progress-like event that is never stored; while
+// the run's start waits to be recorded, it waits too.
 func (r *run) publishEphemeral(typ string, data any) {
-	r.f.hub.Publish(events.Event{JobID: r.jobID, Owner: r.owner, Seq: r.lastSeq, Sub: 1, Type: typ, Data: job.EncodeData(data), Time: r.f.clock.Now()})
-}
-
-// markStarted records execution_start: dispatched → running.
-func (r *run) markStarted(ctx context.Context) {
-	if r.phase >= phaseRunning {
+	now := r.f.clock.Now()
+	if r.start.holding() {
+		r.start.hold(typ, job.EncodeData(data), now)
 		return
 	}
-	r.setPhase(phaseRunning)
-	now := r.f.clock.Now()
-	r.prog.lastPersist = now // the first progress write waits ProgressEvery
-	r.update(ctx, func(j *job.Job) (*job.Event, error) {
-		if j.State != job.StateDispatched {
-			return nil, errStale // already running (re-attached): nothing to record
-		}
-		if err := j.TransitionTo(job.StateRunning, now); err != nil {
-			return nil, err
-		}
-		return job.NewEvent(job.EventStarted, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
-	})
+	r.f.hub.Publish(events.Event{JobID: r.jobID, Owner: r.owner, Seq: r.lastSeq, Sub: 1, Type: typ, Data: job.EncodeData(data), Time: now})
 }
 
 // retry ends this attempt with outcome and puts the job back in the queue,

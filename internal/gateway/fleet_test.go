@@ -19,10 +19,10 @@ type fakeFleet struct {
 	enqueued     []string
 }
 
-func (f *fakeFleet) Enqueue(id string) {
+func (f *fakeFleet) Enqueue(j *job.Job) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.enqueued = append(f.enqueued, id)
+	f.enqueued = append(f.enqueued, j.ID)
 }
 
 func (f *fakeFleet) Enqueued() []string {

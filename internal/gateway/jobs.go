@@ -134,12 +134,17 @@ func (s *Service) WaitJob(ctx context.Context, owner, id string) (JobStatus, err
 	}
 	sub, err := s.cfg.Hub.Subscribe(ctx, id, events.ID{Seq: j.EventSeq})
 	if err == nil {
-		for range sub.C() {
+		var last events.Event
+		for e := range sub.C() {
+			last = e
 		}
 		sub.Close()
+		if job.TerminalEvent(last.Type) && last.Job != nil {
+			return s.EndedJob(ctx, owner, last)
+		}
 	}
-	// Whatever ended the wait, the store has the truth. Use a fresh context:
-	// ctx may be the expired wait deadline.
+	// Whatever else ended the wait, the store has the truth. Use a fresh
+	// context: ctx may be the expired wait deadline.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	return s.GetJob(rctx, owner, id)

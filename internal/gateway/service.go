@@ -16,8 +16,9 @@ import (
 
 // Fleet is what the gateway needs of the dispatcher (internal/fleet).
 type Fleet interface {
-	// Enqueue tells the scheduler a stored job is ready to dispatch.
-	Enqueue(id string)
+	// Enqueue tells the scheduler a stored job is ready to dispatch,
+	// handing over the job as stored (which the scheduler does not modify).
+	Enqueue(j *job.Job)
 	// Cancel cancels a job in whatever state it is.
 	Cancel(ctx context.Context, id string) (*job.Job, error)
 	// Catalog is the merged node catalog of the healthy backends, nil

@@ -9,8 +9,8 @@ import (
 
 // SubscribeJob subscribes to a job the caller owns: its events after
 // lastEventID ("" = all), live until its terminal event. A surface renders
-// the events in its own wire form; after a terminal event it reads the
-// final job with GetJob.
+// the events in its own wire form; with a terminal event it shows the
+// final job from EndedJob.
 func (s *Service) SubscribeJob(ctx context.Context, owner, jobID, lastEventID string) (*events.Subscription, error) {
 	if _, err := s.ownedJob(ctx, owner, jobID); err != nil {
 		return nil, err
@@ -23,6 +23,16 @@ func (s *Service) SubscribeJob(ctx context.Context, owner, jobID, lastEventID st
 		}
 	}
 	return s.cfg.Hub.Subscribe(ctx, jobID, after)
+}
+
+// EndedJob returns the job a terminal event ended, as the caller may see
+// it (ShownJob): the copy the event carries when it was delivered live, or
+// else the store's (a replayed event, another replica's).
+func (s *Service) EndedJob(ctx context.Context, owner string, e events.Event) (JobStatus, error) {
+	if j := e.Job; j != nil && j.ID == e.JobID && (owner == "" || j.Owner == owner) {
+		return JobStatus{Job: s.ShownJob(j)}, nil
+	}
+	return s.GetJob(ctx, owner, e.JobID)
 }
 
 // SubscribeOwner subscribes to the live events of all of a caller's jobs.

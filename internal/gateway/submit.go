@@ -144,8 +144,8 @@ func (s *Service) createError(key string, err error) error {
 // sees an event that could still be lost.
 func (s *Service) announce(j *job.Job, first *job.Event) {
 	s.queue.accepted(job.QueueKey{Priority: j.Priority, Seq: j.Seq})
-	s.cfg.Hub.Publish(events.FromStore(j.Owner, *first))
-	s.cfg.Fleet.Enqueue(j.ID)
+	s.cfg.Hub.Publish(events.WithJob(j, *first))
+	s.cfg.Fleet.Enqueue(j)
 }
 
 // validate checks the graph against the fleet's node catalog, as ComfyUI

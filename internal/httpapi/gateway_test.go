@@ -24,7 +24,7 @@ import (
 // taken as given) and a fixed list of backends.
 type idleFleet struct{ backends []gateway.Backend }
 
-func (idleFleet) Enqueue(string) {}
+func (idleFleet) Enqueue(*job.Job) {}
 func (idleFleet) Cancel(context.Context, string) (*job.Job, error) {
 	return nil, job.ErrConflict
 }

@@ -62,7 +62,7 @@ func wireEvent(ctx context.Context, svc *gateway.Service, owner string, e events
 	e = svc.ShownEvent(owner, e)
 	w := api.Event{ID: e.ID().String(), JobID: e.JobID, Type: e.Type, Time: e.Time, Data: e.Data}
 	if job.TerminalEvent(e.Type) {
-		if j, err := svc.GetJob(ctx, owner, e.JobID); err == nil {
+		if j, err := svc.EndedJob(ctx, owner, e); err == nil {
 			w.Data, _ = json.Marshal(jobView(j))
 		}
 	}

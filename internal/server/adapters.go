@@ -23,7 +23,7 @@ type fleetAdapter struct{ f *fleet.Fleet }
 
 var _ gateway.Fleet = fleetAdapter{}
 
-func (a fleetAdapter) Enqueue(id string) { a.f.Enqueue(id) }
+func (a fleetAdapter) Enqueue(j *job.Job) { a.f.EnqueueJob(j) }
 
 func (a fleetAdapter) Cancel(ctx context.Context, id string) (*job.Job, error) {
 	return a.f.Cancel(ctx, id)

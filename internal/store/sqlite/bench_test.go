@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +26,16 @@ func benchJob() *job.Job {
 		Params: json.RawMessage(`{"prompt":"a cat","seed":42}`), Graph: benchGraph, OutputNodes: []string{"9"}, MaxAttempts: 3}
 }
 
+// processCPU is the CPU time (user + system) this process used so far: on
+// a shared machine a steadier measure of a write's cost than wall time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // each runs fn serially and from 32 goroutines, for both durability modes.
 func each(b *testing.B, setup func(b *testing.B, s *sqlite.Store) func(i int)) {
 	for _, syncMode := range []string{"FULL", "NORMAL"} {
@@ -35,6 +46,10 @@ func each(b *testing.B, setup func(b *testing.B, s *sqlite.Store) func(i int)) {
 				var next atomic.Int64
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := processCPU()
+				defer func() {
+					b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+				}()
 				if par == 1 {
 					for i := range b.N {
 						fn(i)
