@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,20 +16,34 @@ import (
 )
 
 // TestBrowserJobDeliveries: a job's page lists its webhook deliveries with
-// every attempt, and its Redeliver button sends the message again.
+// every attempt, follows a pending message's retries without a reload, and
+// its Redeliver button sends the message again.
 func TestBrowserJobDeliveries(t *testing.T) {
 	exe := chromium(t)
 	var hits atomic.Int64
+	// The second attempt is held until the page has shown the message
+	// pending, so the page must follow the retry to see it delivered.
+	shownPending := make(chan struct{})
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hits.Add(1) == 1 {
+		switch hits.Add(1) {
+		case 1:
 			w.WriteHeader(http.StatusServiceUnavailable) // the first attempt is refused
 			return
+		case 2:
+			select {
+			case <-shownPending:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(rcv.Close)
+	var once sync.Once
+	release := func() { once.Do(func() { close(shownPending) }) }
+	t.Cleanup(release) // before the receiver closes: Close waits for the held request
 	base := startStack(t, "", stepDelay, func(c *server.Config) {
-		c.AllowLoopbackURLs, c.WebhookRetryBase = true, 10*time.Millisecond
+		c.AllowLoopbackURLs, c.WebhookRetryBase, c.WebhookTimeout = true, 10*time.Millisecond, testTimeout
 	})
 	resp, err := http.Post(base+"/v1/jobs?wait=60s", "application/json", strings.NewReader(
 		`{"workflow":"txt2img","params":{"steps":1,"width":64,"height":64},"webhook":"`+rcv.URL+`"}`))
@@ -43,6 +58,11 @@ func TestBrowserJobDeliveries(t *testing.T) {
 	}
 	b := newBrowser(t, exe)
 	b.do(t, "open the job's page", chromedp.Navigate(base+"/ui/#/jobs/"+id))
+	poll[bool](t, b, "the message pending after the refused attempt", `(() => {
+		const li = document.querySelector('section.job details.deliveries li.delivery[data-state="pending"]');
+		return li && li.querySelector('ol.attempts li[data-status="503"]') ? true : null;
+	})()`)
+	release()
 	poll[bool](t, b, "the delivered message with both attempts", `(() => {
 		const li = document.querySelector('section.job details.deliveries li.delivery[data-state="delivered"]');
 		return li && li.querySelectorAll('ol.attempts li').length === 2 &&

@@ -1,6 +1,8 @@
 // The webhook deliveries of one job: each message (job.succeeded, …) with
 // every attempt at it, and a button that sends it again with the same
-// webhook-id. Hidden while the job has no webhook message.
+// webhook-id. Hidden while the job has no webhook message. While a message
+// is pending, the box reads the deliveries again when its next try is due
+// (between 1 and 30 s), so an open page follows the retries.
 
 import { h, fmtTime, replace } from './dom.js';
 import { request, jobPath } from './api.js';
@@ -14,15 +16,33 @@ export class DeliveriesBox {
 
   /** load reads the job's deliveries; a failure shows in the box. */
   async load() {
+    clearTimeout(this.timer);
     try {
       const d = await request(jobPath(this.jobID, 'deliveries'));
-      this.#render(d.deliveries ?? []);
+      if (!this.disposed) this.#render(d.deliveries ?? []);
     } catch (err) {
       this.note.textContent = `Cannot load the webhook deliveries: ${err.message}`;
     }
   }
 
+  /** dispose stops following the retries (the page left the job). */
+  dispose() {
+    this.disposed = true;
+    clearTimeout(this.timer);
+  }
+
+  /** #followPending reads again when the first pending message's next try is due. */
+  #followPending(list) {
+    clearTimeout(this.timer);
+    const due = list.filter((m) => m.state === 'pending')
+      .map((m) => (m.next_attempt_at ? Date.parse(m.next_attempt_at) : Date.now()));
+    if (due.length === 0 || this.disposed) return;
+    const wait = Math.min(Math.max(Math.min(...due) - Date.now() + 250, 1000), 30000);
+    this.timer = setTimeout(() => this.load(), wait);
+  }
+
   #render(list) {
+    this.#followPending(list);
     this.el.hidden = list.length === 0;
     replace(this.el,
       h('summary', {}, `Webhook deliveries (${list.length})`),
@@ -45,7 +65,7 @@ export class DeliveriesBox {
   async redeliver(id) {
     try {
       const d = await request(jobPath(this.jobID, 'deliveries/redeliver'), { method: 'POST', json: { message_id: id } });
-      this.#render(d.deliveries ?? []);
+      if (!this.disposed) this.#render(d.deliveries ?? []);
       this.note.textContent = 'Queued for delivery again.';
     } catch (err) {
       this.note.textContent = `Cannot redeliver: ${err.message}`;

@@ -57,6 +57,7 @@ export class JobPanel {
     this.preview = h('img', { class: 'preview', alt: 'Live preview', hidden: true });
     this.outputsEl = h('div', { class: 'outputs' });
     this.errorEl = h('div', { class: 'job-error', role: 'alert', hidden: true });
+    this.deliveries?.dispose();
     this.deliveries = new DeliveriesBox(j.id);
     const title = h(this.headingLevel, { class: 'job-title' }, 'Job ', h('code', { title: j.id }, shortID(j.id)));
     replace(this.el,
@@ -201,5 +202,6 @@ export class JobPanel {
   dispose() {
     this.#stop();
     this.media.dispose();
+    this.deliveries?.dispose();
   }
 }
