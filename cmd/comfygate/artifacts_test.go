@@ -20,18 +20,7 @@ import (
 // from it, Range included, with credentials from the AWS variables; and
 // /readyz follows the bucket. Not parallel: it sets the environment.
 func TestServeArtifactsInS3(t *testing.T) {
-	gw, err := s3test.Start(context.Background())
-	if err != nil {
-		s3test.Unavailable(t, err)
-	}
-	t.Cleanup(func() { gw.Close() })
-	bucket := gw.NewBucket(t, nil)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": s3test.AccessKey, "AWS_SECRET_ACCESS_KEY": s3test.SecretKey,
-		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
+	gw, bucket := startBucket(t)
 	c, _ := startStack(t, comfysim.Options{}, "--artifacts", gw.URL(bucket, "outputs"))
 	j := c.submit(api.SubmitJobRequest{Workflow: "t2i", Params: map[string]any{"seed": 7, "steps": 2, "width": 320, "height": 256}})
 	final := c.waitJob(j.ID, "it ended", func(j api.Job) bool { return j.State.Terminal() })
@@ -89,6 +78,26 @@ func checkLink(t *testing.T, c *apiClient, artifactURL string) {
 	if r := c.must(http.StatusBadRequest, "GET", artifactURL+"/link?expires=30d", nil); !strings.Contains(string(r.Body), `"field":"expires"`) {
 		t.Errorf("a link for 30d: %s, want the expires field named", r.Body)
 	}
+}
+
+// startBucket starts a Versity S3 Gateway with a new bucket for t and
+// points the AWS credential variables at it. Not for parallel tests: it
+// sets the environment.
+func startBucket(t *testing.T) (*s3test.Server, string) {
+	t.Helper()
+	gw, err := s3test.Start(context.Background())
+	if err != nil {
+		s3test.Unavailable(t, err)
+	}
+	t.Cleanup(func() { gw.Close() })
+	bucket := gw.NewBucket(t, nil)
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": s3test.AccessKey, "AWS_SECRET_ACCESS_KEY": s3test.SecretKey,
+		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		t.Setenv(k, v)
+	}
+	return gw, bucket
 }
 
 func TestServeRejectsBadArtifacts(t *testing.T) {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy"
-	"github.com/comfygate/comfygate/internal/artifact/s3test"
 	"github.com/comfygate/comfygate/internal/fleet"
 	"github.com/comfygate/comfygate/internal/store/postgres/pgtest"
 )
@@ -140,18 +139,7 @@ func scaleOutStorage(t *testing.T) (dsn, artifacts, bucketDir string) {
 		pgtest.Unavailable(t, err)
 	}
 	t.Cleanup(func() { pg.Close() })
-	gw, err := s3test.Start(context.Background())
-	if err != nil {
-		s3test.Unavailable(t, err)
-	}
-	t.Cleanup(func() { gw.Close() })
-	bucket := gw.NewBucket(t, nil)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": s3test.AccessKey, "AWS_SECRET_ACCESS_KEY": s3test.SecretKey,
-		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
+	gw, bucket := startBucket(t)
 	return pg.NewDSN(t, nil) + "&pool_max_conns=6", gw.URL(bucket, "outputs"), gw.BucketDir(bucket)
 }
 
