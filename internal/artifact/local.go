@@ -56,6 +56,7 @@ func NewLocal(dir string, opts LocalOptions) (*Local, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	dir = filepath.Clean(dir)
 	l := &Local{dir: dir, tmp: filepath.Join(dir, "tmp"), maxSize: opts.MaxSize, log: opts.Logger}
 	if err := os.MkdirAll(l.tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("open artifact store: %w", err)

@@ -133,7 +133,7 @@ func (l *Local) typeOnFile(name, ct string) bool {
 // blob and its recorded type win: info is updated.
 func (l *Local) commit(tmpName string, info *Info, typed bool) error {
 	final := l.path(info.ID)
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	if err := l.makeDirs(filepath.Dir(final)); err != nil {
 		return err
 	}
 	if !typed {
@@ -196,6 +196,26 @@ func (l *Local) writeSidecar(blobPath, contentType string) error {
 		return os.Rename(f.Name(), sidecarPath(blobPath))
 	}
 	return nil
+}
+
+// makeDirs creates the blob's directory when it is missing, and makes the
+// new directories' own entries durable too (syncing the blob's directory
+// alone would not keep a directory created just now).
+func (l *Local) makeDirs(dir string) error {
+	if _, err := os.Stat(dir); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+		if d == l.dir || d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 // syncDir makes a new directory entry durable.
