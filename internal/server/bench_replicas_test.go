@@ -58,7 +58,7 @@ func benchReplicas(b *testing.B, replicas, backends, clients int) {
 	jobs := newJobSource(b)
 	runners := make([]runner, replicas)
 	for i, s := range ss {
-		runners[i] = gatewayRunner(b, hc, s.URL(), jobs)
+		runners[i] = gatewayRunner(b, hc, s.URL(), "", jobs)
 	}
 	run := func(tb testing.TB, i int) time.Duration { return runners[i%replicas](tb, i) }
 	measure(b, clients, 2*clients, run) // warm up: sockets, caches, the graph's catalog

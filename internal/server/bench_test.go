@@ -51,7 +51,7 @@ func BenchmarkAddedLatency(b *testing.B) {
 			waitReady(b, hc, s)
 			jobs := newJobSource(b)
 			direct := directRunner(b, sim.URL(), clients, jobs)
-			through := gatewayRunner(b, hc, s.URL(), jobs)
+			through := gatewayRunner(b, hc, s.URL(), "", jobs)
 			measure(b, clients, clients, direct) // warm up: sockets, caches
 			measure(b, clients, clients, through)
 			b.ResetTimer()
@@ -168,10 +168,15 @@ func directRunner(tb testing.TB, simURL string, clients int, jobs *jobSource) ru
 	}
 }
 
-// gatewayRunner submits each job with ?wait= and checks it succeeded.
-func gatewayRunner(tb testing.TB, hc *http.Client, base string, jobs *jobSource) runner {
+// gatewayRunner submits each job with ?wait= and checks it succeeded;
+// with a hook URL, each job has that webhook.
+func gatewayRunner(tb testing.TB, hc *http.Client, base, hook string, jobs *jobSource) runner {
 	return func(tb testing.TB, _ int) time.Duration {
-		body, _ := json.Marshal(map[string]any{"prompt": jobs.next()})
+		req := map[string]any{"prompt": jobs.next()}
+		if hook != "" {
+			req["webhook"] = hook
+		}
+		body, _ := json.Marshal(req)
 		start := time.Now()
 		resp, err := hc.Post(base+"/v1/jobs?wait=60s", "application/json", strings.NewReader(string(body)))
 		if err != nil {

@@ -1,16 +1,13 @@
 package server
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 )
 
@@ -34,8 +31,8 @@ func BenchmarkWebhookJobLatency(b *testing.B) {
 	hc := client(b)
 	waitReady(b, hc, s)
 	jobs := newJobSource(b)
-	plain := gatewayRunner(b, hc, s.URL(), jobs)
-	hooked := webhookRunner(b, hc, s.URL(), rcv.URL, jobs)
+	plain := gatewayRunner(b, hc, s.URL(), "", jobs)
+	hooked := gatewayRunner(b, hc, s.URL(), rcv.URL, jobs)
 	measure(b, 1, 4, plain) // warm up
 	measure(b, 1, 4, hooked)
 	waitReceived(b, &received, 4)
@@ -59,26 +56,6 @@ func BenchmarkWebhookJobLatency(b *testing.B) {
 	b.ReportMetric(mean(with)-mean(without), "added-ms/op")
 	b.ReportMetric(median(with)-median(without), "added-p50-ms")
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "last-delivery-lag-ms")
-}
-
-func webhookRunner(tb testing.TB, hc *http.Client, base, hook string, jobs *jobSource) runner {
-	return func(tb testing.TB, _ int) time.Duration {
-		body, _ := json.Marshal(map[string]any{"prompt": jobs.next(), "webhook": hook})
-		start := time.Now()
-		resp, err := hc.Post(base+"/v1/jobs?wait=60s", "application/json", strings.NewReader(string(body)))
-		if err != nil {
-			tb.Error(err)
-			return 0
-		}
-		defer resp.Body.Close()
-		var j api.Job
-		err = json.NewDecoder(resp.Body).Decode(&j)
-		d := time.Since(start)
-		if err != nil || j.State != api.StateSucceeded {
-			tb.Errorf("gateway job: %d %s %v (%v)", resp.StatusCode, j.State, j.Error, err)
-		}
-		return d
-	}
 }
 
 func waitReceived(tb testing.TB, n *atomic.Int64, want int64) {
