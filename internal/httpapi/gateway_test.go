@@ -42,6 +42,14 @@ type gatewayEnv struct {
 
 func newGatewayEnv(tb testing.TB, backends ...gateway.Backend) gatewayEnv {
 	tb.Helper()
+	svc, st, hub := newUseCases(tb, gateway.Config{Fleet: idleFleet{backends}})
+	return gatewayEnv{svc: Gateway(svc), store: st, hub: hub}
+}
+
+// newUseCases builds the use cases of cfg over a real SQLite store, a
+// local artifact store and a hub in a temporary directory.
+func newUseCases(tb testing.TB, cfg gateway.Config) (*gateway.Service, *sqlite.Store, *events.Hub) {
+	tb.Helper()
 	dir := tb.TempDir()
 	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "db"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -54,11 +62,12 @@ func newGatewayEnv(tb testing.TB, backends ...gateway.Backend) gatewayEnv {
 	}
 	hub := events.NewHub(events.Options{Replayer: gateway.Replayer(st)})
 	tb.Cleanup(hub.Close)
-	svc, err := gateway.New(gateway.Config{Store: st, Artifacts: arts, Hub: hub, Fleet: idleFleet{backends}})
+	cfg.Store, cfg.Artifacts, cfg.Hub = st, arts, hub
+	svc, err := gateway.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return gatewayEnv{svc: Gateway(svc), store: st, hub: hub}
+	return svc, st, hub
 }
 
 var tinyPrompt = json.RawMessage(`{"1":{"class_type":"EmptyImage","inputs":{"width":8,"height":8,"batch_size":1,"color":0}},"2":{"class_type":"PreviewImage","inputs":{"images":["1",0]}}}`)

@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/comfygate/comfygate/api"
-	"github.com/comfygate/comfygate/internal/artifact"
-	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/internal/store/sqlite"
@@ -30,22 +26,7 @@ type keyedEnv struct {
 
 func newKeyedEnv(tb testing.TB) keyedEnv {
 	tb.Helper()
-	dir := tb.TempDir()
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "db"), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = st.Close() })
-	arts, err := artifact.NewLocal(filepath.Join(dir, "arts"), artifact.LocalOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hub := events.NewHub(events.Options{Replayer: gateway.Replayer(st)})
-	tb.Cleanup(hub.Close)
-	svc, err := gateway.New(gateway.Config{Store: st, Artifacts: arts, Hub: hub, Fleet: idleFleet{}, Admins: []string{"ops"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	svc, st, _ := newUseCases(tb, gateway.Config{Fleet: idleFleet{}, Admins: []string{"ops"}})
 	var keys []APIKey
 	for _, id := range []string{"alice", "bob", "carol", "ops"} {
 		keys = append(keys, APIKey{ID: id, Hash: HashKey(id + "-key"), Admin: id == "ops"})
