@@ -43,11 +43,14 @@ type Artifact struct {
 }
 
 // Name is the file name to offer downloaders.
-func (a *Artifact) Name() string {
-	if a.meta.Filename != "" {
-		return path.Base(a.meta.Filename)
+func (a *Artifact) Name() string { return downloadName(a.meta) }
+
+// downloadName is the file name a stored file is offered under.
+func downloadName(meta *job.Artifact) string {
+	if meta.Filename != "" {
+		return path.Base(meta.Filename)
 	}
-	return a.meta.ID + "." + artifact.Ext(a.meta.ContentType)
+	return meta.ID + "." + artifact.Ext(meta.ContentType)
 }
 
 // ContentType is the stored content type.
@@ -154,9 +157,8 @@ func (s *Service) LinkArtifact(ctx context.Context, owner, id string, expires ti
 		return ArtifactLink{}, &ConflictError{Code: "links_unsupported", Message: fmt.Sprintf(
 			"the artifact store (a local directory) hands out no download links; download the file at /v1/artifacts/%s", id)}
 	}
-	name := (&Artifact{meta: meta}).Name()
 	now := time.Now()
-	u, err := p.PresignGet(ctx, id, artifact.PresignOptions{Expires: expires, Name: name})
+	u, err := p.PresignGet(ctx, id, artifact.PresignOptions{Expires: expires, Name: downloadName(meta)})
 	if err != nil {
 		return ArtifactLink{}, notFound("artifact", id, err)
 	}
