@@ -100,6 +100,29 @@ func TestCalls(t *testing.T) {
 	}
 }
 
+// TestLinkArtifact: the lifetime asked for reaches the server as
+// ?expires=, none when zero (the server's default), and the answer is
+// decoded; an unknown id is a 404.
+func TestLinkArtifact(t *testing.T) {
+	t.Parallel()
+	m, ts := serveMemory(t, httpapi.Config{})
+	m.files["a1"] = []byte("png")
+	c := newClient(t, ts)
+	ctx := testCtx(t)
+	for _, tc := range []struct {
+		expires time.Duration
+		want    string
+	}{{time.Hour, "1h0m0s"}, {0, "0s"}} {
+		l, err := c.LinkArtifact(ctx, "a1", tc.expires)
+		if err != nil || l.URL != "https://bucket.example/a1?for="+tc.want || !l.ExpiresAt.Equal(epoch.Add(tc.expires)) {
+			t.Errorf("LinkArtifact(%v) = %+v, %v", tc.expires, l, err)
+		}
+	}
+	if _, err := c.LinkArtifact(ctx, "nope", 0); !client.IsNotFound(err) {
+		t.Errorf("LinkArtifact(nope) = %v, want a 404", err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

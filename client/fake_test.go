@@ -60,6 +60,7 @@ func (m *memory) service() *httpapitest.Service {
 		ListWorkflowsFunc: m.listWorkflows,
 		UploadFunc:        m.upload,
 		OpenArtifactFunc:  m.open,
+		LinkArtifactFunc:  m.link,
 		BackendsFunc: func(context.Context) ([]api.Backend, error) {
 			return []api.Backend{{ID: "gpu0", URL: "http://127.0.0.1:8188", State: "healthy"}}, nil
 		},
@@ -201,6 +202,16 @@ func (m *memory) open(_ context.Context, _, id string) (httpapi.Artifact, error)
 		return nil, fmt.Errorf("artifact %s: %w", id, gateway.ErrNotFound)
 	}
 	return httpapitest.NewArtifact(bytes.Clone(data), "out.png", "image/png", id, epoch), nil
+}
+
+// link answers a URL naming the expiry it was asked for.
+func (m *memory) link(_ context.Context, _, id string, expires time.Duration) (api.ArtifactLink, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.files[id]; !ok {
+		return api.ArtifactLink{}, fmt.Errorf("artifact %s: %w", id, gateway.ErrNotFound)
+	}
+	return api.ArtifactLink{URL: "https://bucket.example/" + id + "?for=" + expires.String(), ExpiresAt: epoch.Add(expires)}, nil
 }
 
 func mustJSON(v any) json.RawMessage {
