@@ -1,13 +1,12 @@
 package fleet
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"github.com/comfygate/comfygate/internal/testchild"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 
@@ -61,32 +60,7 @@ func runSimChild(n string) int {
 // URLs; the child stops at cleanup.
 func startChildSims(tb testing.TB, n int) []string {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), simChildEnv+"="+strconv.Itoa(n))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		stdin.Close()
-		_ = cmd.Wait()
-	})
-	var urls []string
-	sc := bufio.NewScanner(stdout)
-	for len(urls) < n && sc.Scan() {
-		urls = append(urls, sc.Text())
-	}
-	if len(urls) < n {
-		tb.Fatalf("simulator child gave %d of %d URLs: %v", len(urls), n, sc.Err())
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return urls
+	c := testchild.Start(tb, simChildEnv, strconv.Itoa(n), n)
+	c.Discard()
+	return c.URLs
 }

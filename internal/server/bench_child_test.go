@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/comfygate/comfygate/internal/testchild"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -198,56 +198,27 @@ func currentRSS() int64 {
 }
 
 // child is a running helper process.
-type child struct {
-	urls  []string
-	stdin io.WriteCloser
-	out   *bufio.Scanner
-}
+type child struct{ *testchild.Child }
 
 // startChild starts a helper process that prints n URLs; it stops at
 // cleanup.
 func startChild(tb testing.TB, spec string, n int) *child {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+spec)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		stdin.Close()
-		_ = cmd.Wait()
-	})
-	c := &child{stdin: stdin, out: bufio.NewScanner(stdout)}
-	for len(c.urls) < n && c.out.Scan() {
-		c.urls = append(c.urls, c.out.Text())
-	}
-	if len(c.urls) < n {
-		tb.Fatalf("child %q gave %d of %d URLs: %v", spec, len(c.urls), n, c.out.Err())
-	}
-	return c
+	return &child{testchild.Start(tb, childEnv, spec, n)}
 }
 
 // stats asks the child for its CPU time and memory.
 func (c *child) stats(tb testing.TB) procStats {
 	tb.Helper()
-	if _, err := io.WriteString(c.stdin, "stats\n"); err != nil {
+	if _, err := io.WriteString(c.Stdin, "stats\n"); err != nil {
 		tb.Fatal(err)
 	}
 	var s procStats
-	if !c.out.Scan() {
-		tb.Fatalf("child stats: %v", c.out.Err())
+	if !c.Out.Scan() {
+		tb.Fatalf("child stats: %v", c.Out.Err())
 	}
-	if err := json.Unmarshal(c.out.Bytes(), &s); err != nil {
-		tb.Fatalf("child stats %q: %v", c.out.Text(), err)
+	if err := json.Unmarshal(c.Out.Bytes(), &s); err != nil {
+		tb.Fatalf("child stats %q: %v", c.Out.Text(), err)
 	}
 	return s
 }

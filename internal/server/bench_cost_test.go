@@ -49,11 +49,11 @@ func BenchmarkJobCost(b *testing.B) {
 
 func benchJobCost(b *testing.B, path string, clients int) {
 	sims := startChild(b, "sims 4", 4)
-	gw := startChild(b, "gateway "+strings.Join(sims.urls, ","), 1)
-	base := gw.urls[0]
+	gw := startChild(b, "gateway "+strings.Join(sims.URLs, ","), 1)
+	base := gw.URLs[0]
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * clients}}
 	b.Cleanup(hc.CloseIdleConnections)
-	waitBackends(b, hc, base, len(sims.urls))
+	waitBackends(b, hc, base, len(sims.URLs))
 	idle := gw.stats(b)
 	run := costRunners(b, hc, base, path, clients)
 	measure(b, clients, 4*clients, run) // warm up: connections, caches, the first pages of the store
