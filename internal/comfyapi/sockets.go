@@ -21,6 +21,7 @@ type frame struct {
 // rather than allowed to hold up the relay.
 type socket struct {
 	ws     *websocket.Conn
+	conn   *corkConn // ws's connection, corked while a batch is written
 	owner  string
 	sid    string
 	out    chan frame
@@ -55,14 +56,20 @@ func newRegistry(buffer int, log *slog.Logger) *registry {
 		byOwner: map[string]map[*socket]bool{}, all: map[*socket]bool{}}
 }
 
-// writeTimeout bounds one frame write.
+// writeTimeout bounds one write of a batch of frames to the network.
 const writeTimeout = 10 * time.Second
 
-// add registers ws as the socket of (owner, sid), queues greeting ahead of
-// anything else and starts its writer. It reports false after closeAll.
-func (rg *registry) add(ws *websocket.Conn, owner, sid string, greeting func() []frame) (*socket, bool) {
+// maxBatch is about the most bytes of frames a socket's writer gathers
+// before it writes them out.
+const maxBatch = 64 << 10
+
+// add registers ws, whose connection is conn, as the socket of (owner,
+// sid), queues greeting ahead of anything else and starts its writer. It
+// reports false after closeAll.
+func (rg *registry) add(ws *websocket.Conn, conn *corkConn, owner, sid string, greeting func() []frame) (*socket, bool) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &socket{ws: ws, owner: owner, sid: sid, out: make(chan frame, rg.buffer), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	context.AfterFunc(ctx, conn.stop)
+	s := &socket{ws: ws, conn: conn, owner: owner, sid: sid, out: make(chan frame, rg.buffer), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	rg.mu.Lock()
 	if rg.closed {
 		rg.mu.Unlock()
@@ -115,19 +122,44 @@ func (rg *registry) writeLoop(s *socket) {
 			_ = s.ws.Close(websocket.StatusGoingAway, "")
 			return
 		case f := <-s.out:
-			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
-			typ := websocket.MessageText
-			if f.binary {
-				typ = websocket.MessageBinary
-			}
-			err := s.ws.Write(ctx, typ, f.data)
-			cancel()
-			if err != nil {
+			if err := s.writeBatch(f); err != nil {
 				rg.log.Debug("comfyapi: websocket write failed", "sid", s.sid, "err", err)
 				_ = s.ws.CloseNow()
 				return
 			}
 		}
+	}
+}
+
+// writeBatch writes f and whatever else is queued already (up to about
+// maxBatch bytes), each as the message it is, with one write to the
+// network. The library's own write timeout is not used: writes go to the
+// cork's buffer, and the flush is what is bounded by writeTimeout.
+func (s *socket) writeBatch(f frame) error {
+	s.conn.cork()
+	for more := true; more; f, more = s.queued() {
+		typ := websocket.MessageText
+		if f.binary {
+			typ = websocket.MessageBinary
+		}
+		if err := s.ws.Write(context.Background(), typ, f.data); err != nil {
+			s.conn.discard()
+			return err
+		}
+		if s.conn.buffered() >= maxBatch {
+			break
+		}
+	}
+	return s.conn.flush(writeTimeout)
+}
+
+// queued takes the next queued frame, if there is one.
+func (s *socket) queued() (frame, bool) {
+	select {
+	case f := <-s.out:
+		return f, true
+	default:
+		return frame{}, false
 	}
 }
 

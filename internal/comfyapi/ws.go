@@ -34,12 +34,13 @@ func (h *Handler) serveWS(c *call) error {
 	}
 	// aiohttp's 101 carries a stray Content-Type; clients have seen it.
 	c.w.Header().Set("Content-Type", contentEmpty)
-	ws, err := websocket.Accept(c.w, c.r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // origin checked by the router
+	cw := &corkingWriter{ResponseWriter: c.w}
+	ws, err := websocket.Accept(cw, c.r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // origin checked by the router
 	if err != nil {
 		return nil // Accept answered the failed handshake itself
 	}
 	ws.SetReadLimit(wsReadLimit)
-	s, ok := h.sockets.add(ws, c.owner, sid, func() []frame { return h.greeting(c.owner, sid) })
+	s, ok := h.sockets.add(ws, cw.conn, c.owner, sid, func() []frame { return h.greeting(c.owner, sid) })
 	if !ok {
 		_ = ws.Close(websocket.StatusGoingAway, "")
 		return nil
