@@ -22,6 +22,27 @@ func BenchmarkDecodeMessage(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeMessage encodes the messages of a captured run again, as
+// a gateway does for its clients.
+func BenchmarkEncodeMessage(b *testing.B) {
+	var evs []Event
+	for _, l := range readLines(b, "ws-02-submit-run.jsonl") {
+		ev, err := DecodeMessage(l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, ev := range evs {
+			if _, err := EncodeMessage(ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 func BenchmarkDecodeHistory(b *testing.B) {
 	body := findResponse(b, "05-get-history-all").Body
 	b.SetBytes(int64(len(body)))

@@ -31,6 +31,15 @@ func (e *MessageError) Unwrap() []error { return []error{ErrMalformed, e.Err} }
 // Unknown types come back as UnknownEvent. Python's non-finite number tokens
 // (NaN, Infinity), which some custom nodes produce, are read as null.
 func DecodeMessage(data []byte) (Event, error) {
+	if ev, ok := decodeFast(data); ok {
+		return ev, nil
+	}
+	return decodeFull(data)
+}
+
+// decodeFull decodes any message: the envelope through encoding/json, with
+// the errors DecodeMessage reports.
+func decodeFull(data []byte) (Event, error) {
 	var msg Message
 	if err := json.Unmarshal(data, &msg); err != nil {
 		clean, ok := pythonNonFinite(data)
@@ -62,6 +71,9 @@ func decodeEventData(typ string, data json.RawMessage) (Event, error) {
 	case EventProgress:
 		return decodeData[Progress](data)
 	case EventProgressState:
+		if p, ok := decodeProgressState(data); ok {
+			return p, nil
+		}
 		return decodeData[ProgressState](data)
 	case EventExecuted:
 		return decodeData[Executed](data)
@@ -106,6 +118,11 @@ func EncodeMessage(ev Event) ([]byte, error) {
 	}
 	if _, ok := ev.(binaryEvent); ok {
 		return nil, fmt.Errorf("encode message: %s is a binary frame", ev.EventType())
+	}
+	if p, ok := ev.(ProgressState); ok {
+		if b, ok := appendProgressState(nil, p); ok {
+			return b, nil
+		}
 	}
 	var data any = ev
 	if u, ok := ev.(UnknownEvent); ok {
