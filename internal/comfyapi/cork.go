@@ -28,9 +28,10 @@ type corkConn struct {
 // errStopped is a flush refused because the socket is being closed.
 var errStopped = errors.New("socket closing")
 
-// maxCorkBuf is the largest buffer a corkConn keeps between flushes; a
-// larger one (a batch with big previews) is let go.
-const maxCorkBuf = 256 << 10
+// maxCorkBuf is the largest buffer a corkConn keeps between flushes: a
+// batch of the usual small messages reuses it, a larger one (with big
+// previews) is let go, so that thousands of idle sockets hold little.
+const maxCorkBuf = 16 << 10
 
 // Write gathers p while corked, else writes it through. Writes through
 // (the library's pongs and close frames, between batches) keep their order
