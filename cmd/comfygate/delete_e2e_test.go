@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io/fs"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/comfygate/comfygate/api"
 	"github.com/comfygate/comfygate/comfy/comfysim"
+	"github.com/comfygate/comfygate/internal/artifact"
 )
 
 // TestJobsDeleteEndToEnd deletes jobs with `comfygate jobs delete` against
@@ -109,17 +109,17 @@ func waitJobAs(tb testing.TB, c *apiClient, id string, state api.JobState, heade
 	}
 }
 
-// blobOnDisk reports whether the data directory's artifact store holds a
-// file named after the blob.
+// blobOnDisk reports whether the data directory's artifact store holds
+// the blob (as a row of its small blobs' database or as a file), read by a
+// store of its own beside the running server's.
 func blobOnDisk(tb testing.TB, data, id string) bool {
 	tb.Helper()
-	found := false
-	err := filepath.WalkDir(filepath.Join(data, "artifacts"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), id) {
-			found = true
-		}
-		return err
-	})
+	arts, err := artifact.NewLocal(filepath.Join(data, "artifacts"), artifact.LocalOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer arts.Close()
+	found, err := arts.Exists(tb.Context(), id)
 	if err != nil {
 		tb.Fatal(err)
 	}

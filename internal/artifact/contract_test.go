@@ -36,13 +36,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func newLocal(tb testing.TB, o artifacttest.Options) artifact.Backend {
-	tb.Helper()
-	l, err := artifact.NewLocal(tb.TempDir(), artifact.LocalOptions{MaxSize: o.MaxSize})
-	if err != nil {
-		tb.Fatalf("NewLocal: %v", err)
+// localStores opens local stores with small blobs kept at most inlineMax
+// bytes in rows (negative: none).
+func localStores(inlineMax int64) func(testing.TB, artifacttest.Options) artifact.Backend {
+	return func(tb testing.TB, o artifacttest.Options) artifact.Backend {
+		tb.Helper()
+		l, err := artifact.NewLocal(tb.TempDir(), artifact.LocalOptions{MaxSize: o.MaxSize, InlineMax: inlineMax})
+		if err != nil {
+			tb.Fatalf("NewLocal: %v", err)
+		}
+		tb.Cleanup(func() { l.Close() })
+		return l
 	}
-	return l
 }
 
 // testPartSize is S3's smallest part: blobs over 5 MiB go up in parts, so
@@ -78,7 +83,19 @@ func newS3(tb testing.TB, o artifacttest.Options) artifact.Backend {
 
 func TestContractLocal(t *testing.T) {
 	t.Parallel()
-	artifacttest.Run(t, newLocal)
+	for _, tc := range []struct {
+		name      string
+		inlineMax int64
+	}{
+		{"small blobs in rows", 0},
+		{"every blob a file", -1},
+		{"tiny rows", 64}, // most of the suite's blobs cross from row to file
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			artifacttest.Run(t, localStores(tc.inlineMax))
+		})
+	}
 }
 
 func TestContractS3(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,20 +25,30 @@ type LocalOptions struct {
 	StaleTemp time.Duration
 	// Logger receives cleanup and repair notes. Default: discard.
 	Logger *slog.Logger
+	// InlineMax is the largest blob kept as a row of the store's blobs.db
+	// instead of a file of its own (see inline). Default DefaultInlineMax;
+	// negative keeps every blob in a file.
+	InlineMax int64
 }
 
-// Local stores blobs in a directory: <dir>/<ab>/<cd>/<id>, where ab and cd
-// are the ID's first two byte pairs (keeping directories small). The
-// content type is an extended attribute of the blob's file (Linux, on
+// Local stores blobs in a directory. Small blobs (up to InlineMax) are rows
+// of <dir>/blobs.db; larger ones are files <dir>/<ab>/<cd>/<id>, where ab
+// and cd are the ID's first two byte pairs (keeping directories small). A
+// file's content type is an extended attribute of the file (Linux, on
 // filesystems with user attributes), else a sidecar file <id>.type beside
 // it; blobs stored with a sidecar keep it. Temp files live in <dir>/tmp, on
-// the same filesystem, so publishing a blob is one link(2).
+// the same filesystem, so publishing a blob is one link(2). Reads look in
+// both places, so a store written with another InlineMax, or by an earlier
+// version that kept only files, reads back whole.
 type Local struct {
-	dir     string
-	tmp     string
-	maxSize int64
-	log     *slog.Logger
-	noAttrs atomic.Bool // the filesystem refused user attributes: sidecars only
+	dir       string
+	tmp       string
+	maxSize   int64
+	inlineMax int64 // 0: every blob is a file
+	inline    *inline
+	heads     sync.Pool // *[]byte of inlineMax+1: a Put's start, until it is known to fit a row
+	log       *slog.Logger
+	noAttrs   atomic.Bool // the filesystem refused user attributes: sidecars only
 }
 
 // errNoAttrs: the filesystem keeps no user extended attributes.
@@ -56,12 +67,22 @@ func NewLocal(dir string, opts LocalOptions) (*Local, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.InlineMax == 0 {
+		opts.InlineMax = DefaultInlineMax
+	}
 	dir = filepath.Clean(dir)
-	l := &Local{dir: dir, tmp: filepath.Join(dir, "tmp"), maxSize: opts.MaxSize, log: opts.Logger}
+	l := &Local{dir: dir, tmp: filepath.Join(dir, "tmp"), maxSize: opts.MaxSize, inlineMax: max(opts.InlineMax, 0), log: opts.Logger}
 	if err := os.MkdirAll(l.tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("open artifact store: %w", err)
 	}
 	removeStaleTemp(l.tmp, "", time.Now().Add(-opts.StaleTemp), l.log)
+	// Opened even when nothing new goes inline: earlier blobs may be there.
+	in, err := openInline(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open artifact store: %w", err)
+	}
+	l.inline = in
+	l.heads.New = func() any { b := make([]byte, l.inlineMax+1); return &b }
 	return l, nil
 }
 
@@ -100,8 +121,8 @@ func (l *Local) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Close implements Backend; a directory holds nothing open.
-func (l *Local) Close() error { return nil }
+// Close implements Backend: it closes the small blobs' database.
+func (l *Local) Close() error { return l.inline.close() }
 
 // path returns where a valid id lives; callers check the id first.
 func (l *Local) path(id string) string {
@@ -115,8 +136,8 @@ func (l *Local) Open(ctx context.Context, id string) (Blob, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if b, ok, err := l.inline.open(ctx, id); ok || err != nil {
+		return b, wrapInline(id, err)
 	}
 	p := l.path(id)
 	f, err := os.Open(p)
@@ -137,8 +158,8 @@ func (l *Local) Stat(ctx context.Context, id string) (Info, error) {
 	if err := checkID(id); err != nil {
 		return Info{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Info{}, err
+	if info, ok, err := l.inline.stat(ctx, id); ok || err != nil {
+		return info, wrapInline(id, err)
 	}
 	p := l.path(id)
 	st, err := os.Stat(p)
@@ -163,8 +184,8 @@ func (l *Local) Delete(ctx context.Context, id string) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	if err := l.inline.remove(ctx, id); err != nil {
+		return fmt.Errorf("delete artifact %s: %w", id, err)
 	}
 	p := l.path(id)
 	for _, name := range []string{p, sidecarPath(p)} {
@@ -173,6 +194,14 @@ func (l *Local) Delete(ctx context.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+// wrapInline names the blob in an error of the small blobs' database.
+func wrapInline(id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("artifact %s: %w", id, err)
 }
 
 func notFound(id string, err error) error {

@@ -20,12 +20,26 @@ import (
 
 func newStore(tb testing.TB, opts LocalOptions) *Local {
 	tb.Helper()
-	l, err := NewLocal(tb.TempDir(), opts)
+	return openStore(tb, tb.TempDir(), opts)
+}
+
+// openStore opens the store in dir, closed when the test ends.
+func openStore(tb testing.TB, dir string, opts LocalOptions) *Local {
+	tb.Helper()
+	l, err := NewLocal(dir, opts)
 	if err != nil {
 		tb.Fatalf("NewLocal: %v", err)
 	}
+	tb.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
 	return l
 }
+
+// fileOnly keeps every blob in a file of its own.
+var fileOnly = LocalOptions{InlineMax: -1}
 
 func put(tb testing.TB, l *Local, content []byte, opts PutOptions) Info {
 	tb.Helper()
@@ -41,7 +55,30 @@ func sha(content []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// files lists the regular files under the store dir, relative to it.
+// rows lists the blobs kept in the small blobs' database.
+func rows(tb testing.TB, l *Local) []string {
+	tb.Helper()
+	q, err := l.inline.read.QueryContext(tb.Context(), `SELECT id FROM blobs ORDER BY id`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer q.Close()
+	var out []string
+	for q.Next() {
+		var id string
+		if err := q.Scan(&id); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, id)
+	}
+	if err := q.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// files lists the regular files under the store dir, relative to it,
+// except the small blobs' database (rows lists what it holds).
 func files(tb testing.TB, l *Local) []string {
 	tb.Helper()
 	var out []string
@@ -50,6 +87,9 @@ func files(tb testing.TB, l *Local) []string {
 			return err
 		}
 		rel, _ := filepath.Rel(l.dir, p)
+		if strings.HasPrefix(rel, inlineFile) {
+			return nil
+		}
 		out = append(out, filepath.ToSlash(rel))
 		return nil
 	})
@@ -87,7 +127,7 @@ func TestLocalLayout(t *testing.T) {
 			if !tc.sidecar && !attrsHere(t) {
 				t.Skip("the temp filesystem keeps no user extended attributes")
 			}
-			l := newStore(t, LocalOptions{})
+			l := newStore(t, fileOnly)
 			l.noAttrs.Store(tc.sidecar)
 			testLayout(t, l, tc.sidecar)
 		})
@@ -118,11 +158,12 @@ func testLayout(t *testing.T, l *Local, sidecar bool) {
 	if diff := cmp.Diff(want, files(t, l)); diff != "" {
 		t.Errorf("files mismatch (-want +got):\n%s", diff)
 	}
-	// A store that may use attributes reads the type either way.
-	again, err := NewLocal(l.dir, LocalOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if got := rows(t, l); len(got) != 0 {
+		t.Errorf("rows of a file-only store: %v", got)
 	}
+	// A store that may use attributes, and keeps small blobs in rows, reads
+	// the type either way.
+	again := openStore(t, l.dir, LocalOptions{})
 	if st, err := again.Stat(t.Context(), id); err != nil || st.ContentType != "text/plain" {
 		t.Errorf("Stat after reopening = %+v, %v; want text/plain", st, err)
 	}
@@ -143,25 +184,32 @@ func TestLocalFailuresLeaveNoFiles(t *testing.T) {
 	tests := []struct {
 		name    string
 		ctx     context.Context
-		r       io.Reader
+		r       func() io.Reader
 		opts    PutOptions
 		wantErr error
 	}{
-		{"reader fails", context.Background(), &failingReader{n: 100 << 10, err: boom}, PutOptions{}, boom},
-		{"context cancelled", cancelled, bytes.NewReader([]byte("x")), PutOptions{}, context.Canceled},
-		{"too large", context.Background(), bytes.NewReader(make([]byte, 10)), PutOptions{MaxSize: 5}, ErrTooLarge},
-		{"bad type", context.Background(), bytes.NewReader([]byte("x")), PutOptions{ContentType: ";;"}, nil},
+		{"reader fails", context.Background(), func() io.Reader { return &failingReader{n: 100 << 10, err: boom} }, PutOptions{}, boom},
+		{"reader fails past a row", context.Background(), func() io.Reader { return &failingReader{n: 1 << 20, err: boom} }, PutOptions{}, boom},
+		{"context cancelled", cancelled, func() io.Reader { return bytes.NewReader([]byte("x")) }, PutOptions{}, context.Canceled},
+		{"too large", context.Background(), func() io.Reader { return bytes.NewReader(make([]byte, 10)) }, PutOptions{MaxSize: 5}, ErrTooLarge},
+		{"too large past a row", context.Background(), func() io.Reader { return bytes.NewReader(make([]byte, 1<<20)) }, PutOptions{MaxSize: 300 << 10}, ErrTooLarge},
+		{"bad type", context.Background(), func() io.Reader { return bytes.NewReader([]byte("x")) }, PutOptions{ContentType: ";;"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			l := newStore(t, LocalOptions{})
-			_, err := l.Put(tc.ctx, tc.r, tc.opts)
-			if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
-				t.Fatalf("Put error = %v, want %v", err, tc.wantErr)
-			}
-			if got := files(t, l); len(got) != 0 {
-				t.Errorf("files left behind: %v", got)
+			for _, opts := range []LocalOptions{{}, fileOnly} {
+				l := newStore(t, opts)
+				_, err := l.Put(tc.ctx, tc.r(), tc.opts)
+				if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
+					t.Fatalf("InlineMax %d: Put error = %v, want %v", opts.InlineMax, err, tc.wantErr)
+				}
+				if got := files(t, l); len(got) != 0 {
+					t.Errorf("InlineMax %d: files left behind: %v", opts.InlineMax, got)
+				}
+				if got := rows(t, l); len(got) != 0 {
+					t.Errorf("InlineMax %d: rows left behind: %v", opts.InlineMax, got)
+				}
 			}
 		})
 	}
@@ -186,10 +234,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func TestLocalReady(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	l, err := NewLocal(dir, LocalOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openStore(t, dir, LocalOptions{})
 	if err := l.Ready(t.Context()); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
@@ -203,7 +248,7 @@ func TestLocalReady(t *testing.T) {
 
 func TestDamagedBlobRepaired(t *testing.T) {
 	t.Parallel()
-	l := newStore(t, LocalOptions{})
+	l := newStore(t, fileOnly)
 	content := []byte("precious output")
 	info := put(t, l, content, PutOptions{})
 	if err := os.Truncate(l.path(info.ID), 3); err != nil {
@@ -218,9 +263,7 @@ func TestDamagedBlobRepaired(t *testing.T) {
 func TestNewLocalRemovesStaleTemp(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if _, err := NewLocal(dir, LocalOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	openStore(t, dir, LocalOptions{})
 	stale, fresh := filepath.Join(dir, "tmp", "put-stale"), filepath.Join(dir, "tmp", "put-fresh")
 	for _, p := range []string{stale, fresh} {
 		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
@@ -231,9 +274,7 @@ func TestNewLocalRemovesStaleTemp(t *testing.T) {
 	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLocal(dir, LocalOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	openStore(t, dir, LocalOptions{})
 	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("stale temp file kept (stat err %v)", err)
 	}

@@ -2,6 +2,7 @@ package artifact_test
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,11 +95,23 @@ func TestOpenLocal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
 			info := artifacttest.Put(t, s, []byte(name), artifact.PutOptions{})
-			p := filepath.Join(tc.wantDir, info.ID[:2], info.ID[2:4], info.ID)
-			if got, err := os.ReadFile(p); err != nil || string(got) != name {
-				t.Errorf("blob not at %s: %q, %v", p, got, err)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// The store lives in wantDir: one opened there reads the blob.
+			there, err := artifact.NewLocal(tc.wantDir, artifact.LocalOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer there.Close()
+			b, err := there.Open(t.Context(), info.ID)
+			if err != nil {
+				t.Fatalf("blob not in %s: %v", tc.wantDir, err)
+			}
+			defer b.Close()
+			if got, err := io.ReadAll(b); err != nil || string(got) != name {
+				t.Errorf("blob in %s = %q, %v; want %q", tc.wantDir, got, err, name)
 			}
 		})
 	}

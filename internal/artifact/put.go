@@ -1,6 +1,7 @@
 package artifact
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -28,6 +29,20 @@ func (l *Local) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, er
 	if err != nil {
 		return Info{}, err
 	}
+	if l.inlineMax > 0 {
+		bufp := l.heads.Get().(*[]byte)
+		defer l.heads.Put(bufp)
+		head, small, err := readHead(ctx, r, (*bufp)[:min(l.inlineMax, limit)+1])
+		switch {
+		case err != nil:
+			return Info{}, fmt.Errorf("put artifact: %w", err)
+		case int64(len(head)) > limit:
+			return Info{}, fmt.Errorf("put artifact: %w", &TooLargeError{Limit: limit})
+		case small:
+			return l.putInline(ctx, head, ct, opts.Name)
+		}
+		r = io.MultiReader(bytes.NewReader(head), r) // too big for a row: a file
+	}
 	f, err := os.CreateTemp(l.tmp, "put-*")
 	if err != nil {
 		return Info{}, fmt.Errorf("put artifact: %w", err)
@@ -50,6 +65,38 @@ func (l *Local) Put(ctx context.Context, r io.Reader, opts PutOptions) (Info, er
 	info := Info{ID: sum, Size: size, ContentType: ct}
 	if err := l.commit(f.Name(), &info, typed); err != nil {
 		return Info{}, fmt.Errorf("put artifact %s: %w", sum, err)
+	}
+	return info, nil
+}
+
+// readHead reads r until buf is full or r ends: small reports that r ended
+// within buf, so head is all of the content.
+func readHead(ctx context.Context, r io.Reader, buf []byte) (head []byte, small bool, err error) {
+	n, err := io.ReadFull(&ctxReader{ctx: ctx, r: r}, buf)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return buf[:n], true, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return buf[:n], false, nil
+}
+
+// putInline stores content that fits a row of the small blobs' database.
+// Content stored earlier as a file stays there.
+func (l *Local) putInline(ctx context.Context, content []byte, ct, name string) (Info, error) {
+	sum := sha256.Sum256(content)
+	info := Info{ID: hex.EncodeToString(sum[:]), Size: int64(len(content)), ContentType: ct}
+	if ct == "" {
+		info.ContentType = detectType(content[:min(len(content), sniffLen)], name)
+	}
+	p := l.path(info.ID)
+	if st, err := os.Stat(p); err == nil && st.Size() == info.Size {
+		info.ContentType = l.readType(p)
+		return info, nil
+	}
+	if err := l.inline.put(ctx, &info, content); err != nil {
+		return Info{}, fmt.Errorf("put artifact %s: %w", info.ID, err)
 	}
 	return info, nil
 }

@@ -16,7 +16,7 @@ var benchStores = []struct {
 	name string
 	open artifacttest.NewStore
 }{
-	{"local", newLocal},
+	{"local", localStores(0)},
 	{"s3", newS3Default},
 }
 

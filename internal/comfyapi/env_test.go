@@ -53,6 +53,7 @@ func newEnv(tb testing.TB, o envOptions) *env {
 	if e.arts, err = artifact.NewLocal(filepath.Join(dir, "artifacts"), artifact.LocalOptions{}); err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { e.arts.Close() })
 	e.hub = events.NewHub(events.Options{})
 	tb.Cleanup(e.hub.Close)
 	if o.sim.Checkpoints == nil {

@@ -79,6 +79,7 @@ func newFleetEnv(tb testing.TB, o fleetEnvOptions) *fleetEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { arts.Close() })
 	hub := events.NewHub(events.Options{})
 	tb.Cleanup(hub.Close)
 	var backends []fleet.BackendConfig

@@ -30,6 +30,7 @@ func newIdleHandler(tb testing.TB, mods ...func(*Config)) (*Handler, *sqlite.Sto
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { arts.Close() })
 	cat, err := corenodes.Catalog(corenodes.DefaultModels())
 	if err != nil {
 		tb.Fatal(err)

@@ -17,6 +17,7 @@ func TestReadyReflectsArtifacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { arts.Close() })
 	cfg := e.svc.cfg
 	cfg.Artifacts = arts
 	svc, err := New(cfg)

@@ -67,6 +67,7 @@ func newEnvOrErr(tb testing.TB, opts ...envOption) (*env, error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { arts.Close() })
 	hub := events.NewHub(events.Options{Replayer: Replayer(st)})
 	tb.Cleanup(hub.Close)
 	cat, err := corenodes.Catalog(corenodes.Models{Inputs: []string{"example.png"}})

@@ -60,6 +60,7 @@ func newUseCases(tb testing.TB, cfg gateway.Config) (*gateway.Service, *sqlite.S
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { arts.Close() })
 	hub := events.NewHub(events.Options{Replayer: gateway.Replayer(st)})
 	tb.Cleanup(hub.Close)
 	cfg.Store, cfg.Artifacts, cfg.Hub = st, arts, hub
