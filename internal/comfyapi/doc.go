@@ -24,7 +24,9 @@
 //     each message to the sockets ComfyUI would (targeted or broadcast,
 //     preview format per socket), and holds a run's end back until the job
 //     is finalized in the store, so GET /history right after
-//     "executing null" has the entry. Messages of one owner leave in order.
+//     "executing null" has the entry. Messages of one owner leave in order;
+//     each socket's writer sends whatever is queued for it with one write
+//     to the network (the same frames, fewer system calls).
 //   - Names. Outputs get names that are unique per owner across the fleet
 //     (two backends both writing ComfyUI_00001_.png show as 00001 and
 //     00002); uploads follow ComfyUI's naming rules. Both live in the
