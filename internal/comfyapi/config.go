@@ -38,6 +38,10 @@ type Hub interface {
 type Gateway interface {
 	// Submit creates a job (the one way to).
 	Submit(ctx context.Context, sub job.Submission) (gateway.Submitted, error)
+	// SubmitParsed is Submit with the prompt as the graph this surface
+	// parsed and validated against Catalog(), so that it is not encoded,
+	// parsed and validated again.
+	SubmitParsed(ctx context.Context, sub job.Submission, graph workflow.Graph) (gateway.Submitted, error)
 	// CancelJob cancels a job of the owner's in whatever state it is.
 	CancelJob(ctx context.Context, owner, id string) (gateway.JobStatus, error)
 	// JobByPromptID returns the owner's latest job with that prompt_id,

@@ -1,11 +1,13 @@
 package comfyapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/comfygate/comfygate/comfy"
+	"github.com/comfygate/comfygate/internal/gateway"
 	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/workflow"
 )
@@ -38,23 +40,19 @@ func (h *Handler) postPrompt(c *call) error {
 	if err != nil {
 		return err
 	}
-	graph, err := json.Marshal(res.Graph)
-	if err != nil {
-		return fmt.Errorf("encode graph: %w", err)
-	}
 	extra, hook, err := takeWebhook(body.ExtraDataWithClientID(), h.gw.CheckWebhook)
 	if err != nil {
 		return invalidPrompt("Invalid webhook", err.Error())
 	}
 	sub := job.Submission{
 		Source: job.SourceComfy, Owner: c.owner, ClientID: clientID, HasClientID: hasClient,
-		Number: num.lit, ExtraData: extra, Prompt: graph, Outputs: res.Outputs,
+		Number: num.lit, ExtraData: extra, Outputs: res.Outputs,
 		Priority: num.tier, Webhook: hook.URL, WebhookEvents: hook.Events,
 	}
 	if body.HasPromptID {
 		sub.PromptID = body.PromptID
 	}
-	done, err := h.gw.Submit(c.r.Context(), sub)
+	done, err := h.submit(c.r.Context(), sub, res)
 	if err != nil {
 		return nodeRefusal(err, res.Graph)
 	}
@@ -81,6 +79,22 @@ func (h *Handler) validate(c *call, body *workflow.PromptBody) (workflow.Result,
 		return res, &comfy.PromptError{Status: http.StatusBadRequest, Info: *res.Error, NodeErrors: res.NodeErrors}
 	}
 	return res, nil
+}
+
+// submit hands the prompt to the one submit use case: as the graph
+// validate checked (Validate lists the outputs that passed), not to be
+// parsed and validated a second time; or, taken without a catalog, as
+// JSON, which the use case validates if a catalog has come since.
+func (h *Handler) submit(ctx context.Context, sub job.Submission, res workflow.Result) (gateway.Submitted, error) {
+	if res.Outputs != nil {
+		return h.gw.SubmitParsed(ctx, sub, res.Graph)
+	}
+	graph, err := json.Marshal(res.Graph)
+	if err != nil {
+		return gateway.Submitted{}, fmt.Errorf("encode graph: %w", err)
+	}
+	sub.Prompt = graph
+	return h.gw.Submit(ctx, sub)
 }
 
 // clientOf reads the client id ComfyUI routes the prompt's events to:

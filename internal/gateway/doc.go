@@ -12,8 +12,10 @@
 // staged (only the caller's own files; no name that leaves a backend's
 // input directory), how it is validated, admitted against the backlog and
 // made durable before it is acknowledged (Submit is the only place a job
-// is created and its first event published), who may see or change what
-// (below), and what a queue position means.
+// is created and its first event published; SubmitParsed is Submit for a
+// surface that already parsed and validated the prompt as ComfyUI does,
+// which skips only that second parse and validation), who may see or
+// change what (below), and what a queue position means.
 //
 // # Who sees what
 //

@@ -40,16 +40,17 @@ func (r *resolved) setBy(t workflow.Target, field string) {
 
 // resolve turns a submission into its graph: the stored workflow bound with
 // its parameters, or the prompt as given, with the overrides applied.
-func (s *Service) resolve(ctx context.Context, sub job.Submission) (resolved, error) {
+func (s *Service) resolve(ctx context.Context, sub job.Submission, parsed workflow.Graph) (resolved, error) {
 	var r resolved
 	var err error
+	hasPrompt := len(sub.Prompt) > 0 || parsed != nil
 	switch {
-	case sub.Workflow != "" && len(sub.Prompt) > 0:
+	case sub.Workflow != "" && hasPrompt:
 		return r, &InputError{Field: "prompt", Problem: "give either workflow or prompt, not both"}
 	case sub.Workflow != "":
 		r, err = s.fromWorkflow(ctx, sub)
-	case len(sub.Prompt) > 0:
-		r, err = s.fromPrompt(sub)
+	case hasPrompt:
+		r, err = s.fromPrompt(sub, parsed)
 	default:
 		return r, &InputError{Field: "workflow", Problem: "either workflow or prompt is required"}
 	}
@@ -99,9 +100,17 @@ func (s *Service) fromWorkflow(ctx context.Context, sub job.Submission) (resolve
 	return r, nil
 }
 
-func (s *Service) fromPrompt(sub job.Submission) (resolved, error) {
+// fromPrompt takes the submission's raw prompt, or the graph a surface
+// parsed from it (see SubmitParsed).
+func (s *Service) fromPrompt(sub job.Submission, parsed workflow.Graph) (resolved, error) {
 	if len(sub.Params) > 0 {
 		return resolved{}, &InputError{Field: "params", Problem: "params need a workflow; use overrides with a raw prompt"}
+	}
+	if parsed != nil {
+		if len(sub.Prompt) > 0 {
+			return resolved{}, &InputError{Field: "prompt", Problem: "given both parsed and raw"}
+		}
+		return resolved{graph: parsed}, nil
 	}
 	g, err := workflow.ParseGraph(sub.Prompt, s.cfg.Limits)
 	if err != nil {

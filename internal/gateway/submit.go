@@ -40,6 +40,24 @@ type Submitted struct {
 // the original job and Replayed; with a prompt_id the owner used before,
 // the new job supersedes the earlier one (see createGeneration).
 func (s *Service) Submit(ctx context.Context, sub job.Submission) (Submitted, error) {
+	return s.submit(ctx, sub, nil)
+}
+
+// SubmitParsed is Submit for a surface that has parsed its prompt itself
+// (with the same workflow.Limits) and validated it against Catalog():
+// graph is the validated graph, in place of sub.Prompt, and sub.Outputs
+// the output nodes that passed. The graph is taken as it is, not encoded,
+// parsed and validated a second time; Submit may change it (staged input
+// names). Everything else is as for Submit, the check that some backend
+// can run the graph included.
+func (s *Service) SubmitParsed(ctx context.Context, sub job.Submission, graph workflow.Graph) (Submitted, error) {
+	if graph == nil {
+		return Submitted{}, &InputError{Field: "prompt", Problem: "is empty"}
+	}
+	return s.submit(ctx, sub, graph)
+}
+
+func (s *Service) submit(ctx context.Context, sub job.Submission, parsed workflow.Graph) (Submitted, error) {
 	if err := checkSubmission(sub); err != nil {
 		return Submitted{}, err
 	}
@@ -48,7 +66,7 @@ func (s *Service) Submit(ctx context.Context, sub job.Submission) (Submitted, er
 			return Submitted{}, err
 		}
 	}
-	r, err := s.resolve(ctx, sub)
+	r, err := s.resolve(ctx, sub, parsed)
 	if err != nil {
 		return Submitted{}, err
 	}
@@ -56,7 +74,7 @@ func (s *Service) Submit(ctx context.Context, sub job.Submission) (Submitted, er
 	if err != nil {
 		return Submitted{}, err
 	}
-	outputs, err := s.validate(r.graph, sub.Outputs)
+	outputs, err := s.validate(r.graph, sub.Outputs, parsed != nil)
 	if err != nil {
 		return Submitted{}, err
 	}
@@ -151,8 +169,12 @@ func (s *Service) announce(j *job.Job, first *job.Event) {
 // validate checks the graph against the fleet's node catalog, as ComfyUI
 // would, and that some backend can run it; it returns the output nodes to
 // run (those of only, when it is not nil). Without a catalog (no backend
-// has answered yet) the job is accepted and the backend validates it.
-func (s *Service) validate(g workflow.Graph, only []string) ([]string, error) {
+// has answered yet) the job is accepted and the backend validates it. A
+// graph the surface validated (checked) is only checked to be runnable.
+func (s *Service) validate(g workflow.Graph, only []string, checked bool) ([]string, error) {
+	if checked {
+		return only, s.runnable(g)
+	}
 	cat := s.Catalog()
 	if cat == nil {
 		return nil, nil
@@ -166,10 +188,18 @@ func (s *Service) validate(g workflow.Graph, only []string) ([]string, error) {
 	if res.Error != nil {
 		return nil, validationError(res.Error, res.NodeErrors)
 	}
-	if err := s.cfg.Fleet.CheckRunnable(res.Graph); err != nil {
-		return nil, &UnrunnableError{Message: err.Error()}
+	if err := s.runnable(res.Graph); err != nil {
+		return nil, err
 	}
 	return res.Outputs, nil
+}
+
+// runnable checks that some backend can run g.
+func (s *Service) runnable(g workflow.Graph) error {
+	if err := s.cfg.Fleet.CheckRunnable(g); err != nil {
+		return &UnrunnableError{Message: err.Error()}
+	}
+	return nil
 }
 
 // validationError names the first failing node and input in its message and
