@@ -250,9 +250,14 @@ func TestOutputsReadFromDiskAndRemoved(t *testing.T) {
 	for _, id := range both {
 		check(id)
 	}
-	// A folder goes right after its last job's end is published.
-	waitUntil(t, "the output folders to go", func() bool { return len(outputFiles(t, s)) == 0 })
-	if entries, err := os.ReadDir(filepath.Join(b.OutputDir, "comfygate")); err != nil || len(entries) != 0 {
+	// A folder goes right after its last job's end is published: its files
+	// first, then the folder itself.
+	folders := func() ([]os.DirEntry, error) { return os.ReadDir(filepath.Join(b.OutputDir, "comfygate")) }
+	waitUntil(t, "the output folders to go", func() bool {
+		entries, err := folders()
+		return len(outputFiles(t, s)) == 0 && err == nil && len(entries) == 0
+	})
+	if entries, err := folders(); err != nil || len(entries) != 0 {
 		t.Errorf("output folders left: %v, %v", entries, err)
 	}
 	if n := views.Load(); n != 0 {

@@ -20,8 +20,8 @@ func (s *Server) ownerEventsSSE(w http.ResponseWriter, r *http.Request) error {
 	return s.serveOwnerStream(w, r, s.serveSSE)
 }
 
-// serveSSE copies st to the client as Server-Sent Events, one flush per
-// event, with a comment line as keepalive on idle streams. It ends after a
+// serveSSE copies st to the client as Server-Sent Events, events that
+// come together in one flush, with a comment line as keepalive on idle streams. It ends after a
 // terminal event (if endOnTerminal), when st ends, when the client goes, or
 // on Drain.
 func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, st Stream, endOnTerminal bool) error {
@@ -49,15 +49,16 @@ type sseWriter struct {
 	buf     []byte
 }
 
-// event frames ev: id and event lines, then its JSON as data. Marshalled
-// JSON has no raw newlines, but any are split into data lines regardless,
-// since one would end the event early.
-func (o *sseWriter) event(_ context.Context, ev api.Event) error {
+// event frames ev (id and event lines, then its JSON as data) into the
+// buffer that flush writes. Marshalled JSON has no raw newlines, but any
+// are split into data lines regardless, since one would end the event
+// early.
+func (o *sseWriter) event(ctx context.Context, ev api.Event) error {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", ev.ID, err)
 	}
-	b := o.buf[:0]
+	b := o.buf
 	b = append(b, "id: "...)
 	b = append(b, oneLine(ev.ID)...)
 	b = append(b, "\nevent: "...)
@@ -68,17 +69,37 @@ func (o *sseWriter) event(_ context.Context, ev api.Event) error {
 	}
 	b = append(b, "\n\n"...)
 	o.buf = b
-	return o.flush(b)
+	if len(b) >= sseBatchBytes {
+		return o.flush(ctx)
+	}
+	return nil
+}
+
+// sseBatchBytes bounds what the stream holds before it writes: past it an
+// event is written at once, and a buffer grown larger is let go after.
+const sseBatchBytes = 64 << 10
+
+// flush writes the events framed so far.
+func (o *sseWriter) flush(context.Context) error {
+	if len(o.buf) == 0 {
+		return nil
+	}
+	err := o.send(o.buf)
+	o.buf = o.buf[:0]
+	if cap(o.buf) > sseBatchBytes {
+		o.buf = nil
+	}
+	return err
 }
 
 // keepalive is a comment line, which clients ignore.
 func (o *sseWriter) keepalive(context.Context) error { return o.write(": keepalive\n\n") }
 
-func (o *sseWriter) write(s string) error { return o.flush([]byte(s)) }
+func (o *sseWriter) write(s string) error { return o.send([]byte(s)) }
 
-// flush writes p under a deadline, so one stuck client is dropped (and
-// may resume) rather than holding its goroutine and buffers forever.
-func (o *sseWriter) flush(p []byte) error {
+// send writes p under a deadline, so one stuck client is dropped (and may
+// resume) rather than holding its goroutine and buffers forever.
+func (o *sseWriter) send(p []byte) error {
 	if err := o.rc.SetWriteDeadline(time.Now().Add(o.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}

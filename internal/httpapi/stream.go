@@ -43,9 +43,12 @@ func (s *Server) serveOwnerStream(w http.ResponseWriter, r *http.Request, serve 
 	return serve(w, r, st, false)
 }
 
-// eventSink is a transport's way of writing to a stream's client.
+// eventSink is a transport's way of writing to a stream's client. event
+// may hold what it writes until flush, so that events that come together
+// leave in one write.
 type eventSink interface {
 	event(ctx context.Context, ev api.Event) error
+	flush(ctx context.Context) error
 	keepalive(ctx context.Context) error
 }
 
@@ -70,11 +73,15 @@ func (s *Server) pumpStream(ctx context.Context, r *http.Request, st Stream, sin
 			if !ok {
 				return endStream, st.Err()
 			}
-			if err := sink.event(ctx, ev); err != nil {
+			end, err := sendBurst(ctx, st, sink, ev, endOnTerminal)
+			if err != nil {
 				return endClient, streamWriteErr(r, err)
 			}
-			if endOnTerminal && api.TerminalEvent(ev.Type) {
-				return endTerminal, nil
+			switch end {
+			case endStream:
+				return end, st.Err()
+			case endTerminal:
+				return end, nil
 			}
 		case <-tick.C:
 			if err := sink.keepalive(ctx); err != nil {
@@ -86,6 +93,43 @@ func (s *Server) pumpStream(ctx context.Context, r *http.Request, st Stream, sin
 			return endDrain, nil
 		}
 	}
+}
+
+// maxBurst bounds how many events one flush carries.
+const maxBurst = 64
+
+// sendBurst writes ev and the events that are ready behind it (at most
+// maxBurst), then flushes them together. It returns endClient to go on,
+// endTerminal after a terminal event when endOnTerminal, endStream when st
+// ended.
+func sendBurst(ctx context.Context, st Stream, sink eventSink, ev api.Event, endOnTerminal bool) (streamEnd, error) {
+	end := endClient
+	for n := 1; ; n++ {
+		if err := sink.event(ctx, ev); err != nil {
+			return endClient, err
+		}
+		if endOnTerminal && api.TerminalEvent(ev.Type) {
+			end = endTerminal
+			break
+		}
+		if n == maxBurst {
+			break
+		}
+		var ok, ready bool
+		select {
+		case ev, ok = <-st.Events():
+			ready = true
+		default:
+		}
+		if !ready {
+			break
+		}
+		if !ok {
+			end = endStream
+			break
+		}
+	}
+	return end, sink.flush(ctx)
 }
 
 // streamWriteErr drops errors that only say the client left.

@@ -61,6 +61,9 @@ func (o wsWriter) event(ctx context.Context, ev api.Event) error {
 	return o.c.Write(ctx, websocket.MessageText, data)
 }
 
+// flush has nothing to do: each event went out as a message of its own.
+func (o wsWriter) flush(context.Context) error { return nil }
+
 // keepalive pings, which keeps idle connections and proxies alive.
 func (o wsWriter) keepalive(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
