@@ -23,6 +23,7 @@ type storedEntry struct {
 // entry (run before the fleet kept them, or ended by comfygate itself)
 // gets one made from its own record.
 func (h *Handler) historyEntry(ctx context.Context, j *job.Job, m job.ComfyMeta) (json.RawMessage, error) {
+	h.names.recent.finished(j) // its outputs' downloads come next
 	pid := m.PromptIDFor(j)
 	var e storedEntry
 	if len(j.ComfyHistory) == 0 || json.Unmarshal(j.ComfyHistory, &e) != nil {

@@ -21,7 +21,8 @@ import (
 // names stay unique across backends. It implements gateway.Names, so that
 // file inputs of every surface may name an owner's files.
 type Names struct {
-	store NameStore
+	store  NameStore
+	recent *recent
 
 	mu   sync.Mutex     // guards last
 	last map[dirKey]int // highest counter handed out per prefix
@@ -36,7 +37,9 @@ type NameStore interface {
 }
 
 // NewNames returns the file names kept in s.
-func NewNames(s NameStore) *Names { return &Names{store: s, last: map[dirKey]int{}} }
+func NewNames(s NameStore) *Names {
+	return &Names{store: s, recent: newRecent(), last: map[dirKey]int{}}
+}
 
 var _ gateway.Names = (*Names)(nil)
 
@@ -63,9 +66,16 @@ func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, re
 	if typ == "" {
 		typ = comfy.FileTypeOutput
 	}
+	key := originKey{owner, backend, typ, ref.Subfolder, ref.Filename}
+	if prev, ok := n.recent.name(key); ok && prev.JobID == jobID {
+		return comfy.FileRef{Filename: prev.Filename, Subfolder: prev.Subfolder, Type: ref.Type}, nil
+	}
 	prev, err := n.store.FindComfyFile(ctx, owner, backend, typ, ref.Subfolder, ref.Filename)
 	switch {
 	case err == nil && (prev.JobID == jobID || cached):
+		if prev.JobID == jobID {
+			n.recent.putName(key, *prev)
+		}
 		return comfy.FileRef{Filename: prev.Filename, Subfolder: prev.Subfolder, Type: ref.Type}, nil
 	case err != nil && !errors.Is(err, job.ErrNotFound):
 		return comfy.FileRef{}, fmt.Errorf("find name of %s: %w", ref.Filename, err)
@@ -75,6 +85,7 @@ func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, re
 	if err := n.create(ctx, f, ref.Filename); err != nil {
 		return comfy.FileRef{}, err
 	}
+	n.recent.putName(key, *f)
 	return comfy.FileRef{Filename: f.Filename, Subfolder: f.Subfolder, Type: ref.Type}, nil
 }
 
@@ -203,14 +214,19 @@ func (n *Names) blobOf(ctx context.Context, f *job.ComfyFile) (string, bool, err
 	if f.ArtifactID != "" {
 		return f.ArtifactID, true, nil
 	}
-	j, err := n.store.GetJob(ctx, f.JobID)
-	if errors.Is(err, job.ErrNotFound) {
-		return "", false, nil
+	outputs, ok := n.recent.jobOutputs(f.JobID)
+	if !ok {
+		j, err := n.store.GetJob(ctx, f.JobID)
+		if errors.Is(err, job.ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		n.recent.finished(j)
+		outputs = j.Outputs
 	}
-	if err != nil {
-		return "", false, err
-	}
-	for _, o := range j.Outputs {
+	for _, o := range outputs {
 		typ := o.Type
 		if typ == "" {
 			typ = comfy.FileTypeOutput
