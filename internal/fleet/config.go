@@ -153,7 +153,8 @@ type Config struct {
 	// records its end, one commit less per job; a longer run has it
 	// recorded when the window closes. Events of the run published
 	// meanwhile (node, progress) wait with it, so streams still see
-	// "started" first. Default 5ms; negative: recorded at once.
+	// "started" first. Default 20ms (on a busy host a short run's end
+	// often comes 5–20ms after its start); negative: recorded at once.
 	StartWindow time.Duration
 	// PreviewEvery bounds how often a run publishes a preview. Default 200ms
 	// (at most 5 per second).
@@ -194,7 +195,7 @@ const (
 	DefaultLeaseTTL         = 30 * time.Second
 	DefaultBackendLeaseTTL  = 15 * time.Second
 	DefaultProgressEvery    = time.Second
-	DefaultStartWindow      = 5 * time.Millisecond
+	DefaultStartWindow      = 20 * time.Millisecond
 	DefaultPreviewEvery     = 200 * time.Millisecond
 	DefaultRequestTimeout   = 30 * time.Second
 	DefaultMaxOutputBytes   = 4 << 30

@@ -215,17 +215,40 @@ func (r *run) follow(ctx context.Context) verdict {
 			r.mbox.Push(msgCheck{reason: "poll"}, false)
 			continue
 		case <-r.startDue():
-			r.recordStart(ctx)
-			continue
-		}
-		buf = r.mbox.Take(buf)
-		for i, m := range buf {
-			if v := r.handle(ctx, m); v != keepGoing {
-				answerCancels(buf[i+1:])
+			if v := r.startWindowClosed(ctx, &buf); v != keepGoing {
 				return v
 			}
+			continue
+		}
+		if v := r.handleMail(ctx, &buf); v != keepGoing {
+			return v
 		}
 	}
+}
+
+// startWindowClosed records the run's pending start once its window is
+// over. What came in meanwhile is handled first (select picks at random
+// among ready cases): should the run's end be among it, the start is
+// recorded in the commit that records the end instead of one of its own.
+func (r *run) startWindowClosed(ctx context.Context, buf *[]any) verdict {
+	if v := r.handleMail(ctx, buf); v != keepGoing {
+		return v
+	}
+	r.recordStart(ctx)
+	return keepGoing
+}
+
+// handleMail handles the messages waiting in the run's mailbox, in order,
+// until one reaches a verdict; buf is reused between calls.
+func (r *run) handleMail(ctx context.Context, buf *[]any) verdict {
+	*buf = r.mbox.Take(*buf)
+	for i, m := range *buf {
+		if v := r.handle(ctx, m); v != keepGoing {
+			answerCancels((*buf)[i+1:])
+			return v
+		}
+	}
+	return keepGoing
 }
 
 // answerCancels releases the callers of cancels the run will not act on

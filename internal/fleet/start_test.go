@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comfygate/comfygate/comfy"
 	"github.com/comfygate/comfygate/comfy/comfysim"
 	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
@@ -96,5 +97,44 @@ func TestStartRecordedWhenTheWindowCloses(t *testing.T) {
 	checkEventOrder(t, evs)
 	if n := st.updates.Load(); n != 3 {
 		t.Errorf("%d update transactions, want 3 (claim, start, end)", n)
+	}
+}
+
+// When the start window closes with the run's end already in the mailbox
+// (the two were ready at once), the end is handled first: the start waits
+// to be recorded with it, in one commit, rather than in a commit of its
+// own.
+func TestStartWindowClosingHandlesTheMailFirst(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		mail    []any
+		want    verdict
+		updates int64
+	}{
+		{"end waiting", []any{comfy.ExecutionSuccess{PromptID: "p1"}, comfy.Executing{PromptID: "p1"}}, vFinished, 0},
+		{"nothing waiting", nil, keepGoing, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e, st := countingEnv(t, comfysim.Options{}, nil)
+			r := e.fleet.newRun(e.fleet.backend("gpu"), &Candidate{ID: "job-of-" + tc.name})
+			r.promptID = "p1"
+			r.start = &pendingStart{at: time.Now(), timer: time.NewTimer(time.Hour)}
+			defer r.dropStart()
+			for _, m := range tc.mail {
+				r.mbox.Push(m, false)
+			}
+			var buf []any
+			if v := r.startWindowClosed(context.Background(), &buf); v != tc.want {
+				t.Errorf("verdict %d, want %d", v, tc.want)
+			}
+			if n := st.updates.Load(); n != tc.updates {
+				t.Errorf("%d update transactions, want %d", n, tc.updates)
+			}
+			if waits := r.start.holding(); waits != (tc.updates == 0) {
+				t.Errorf("start still waiting for the end: %v, want %v", waits, tc.updates == 0)
+			}
+		})
 	}
 }

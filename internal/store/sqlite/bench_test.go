@@ -272,8 +272,8 @@ func BenchmarkReady(b *testing.B) {
 	}
 }
 
-// BenchmarkCountByState100k measures the one start-up query that is not
-// index-bounded (it counts every job).
+// BenchmarkCountByState100k measures the one store query that is not
+// index-bounded: it counts every job, reading the whole table.
 func BenchmarkCountByState100k(b *testing.B) {
 	path := readyPath(b)
 	s := open(b, sqlite.Config{Path: path})

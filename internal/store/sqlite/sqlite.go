@@ -161,7 +161,13 @@ func openDB(cfg Config, write bool) (*sql.DB, error) {
 	// Under constant reads a checkpoint rarely restarts the WAL from the top;
 	// this caps the file left behind once it does.
 	q.Add("_pragma", "journal_size_limit(67108864)")
-	if !write {
+	if write {
+		// Each write of a group commit runs in a savepoint, whose undo
+		// pages SQLite keeps in a sub-journal; past 64 KiB that spills
+		// to a temporary file created, written and deleted per commit.
+		// In memory it stays bounded by the batch (MaxBatch writes).
+		q.Add("_pragma", "temp_store(2)")
+	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
 	db, err := sql.Open("sqlite", cfg.Path+"?"+q.Encode())

@@ -89,3 +89,25 @@ func TestWriterIsolatesOpsInABatch(t *testing.T) {
 		t.Errorf("committed rows = %v, want [a d]", names)
 	}
 }
+
+// The write connection keeps temporary data, the savepoints' sub-journal
+// among it, in memory: on disk a group commit past 64 KiB of undo pages
+// would create, write and delete a temporary file per commit.
+func TestWriteConnectionKeepsTempInMemory(t *testing.T) {
+	cfg, err := Config{Path: filepath.Join(t.TempDir(), "w.db")}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openDB(cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var store int
+	if err := db.QueryRowContext(t.Context(), `PRAGMA temp_store`).Scan(&store); err != nil {
+		t.Fatal(err)
+	}
+	if store != 2 {
+		t.Errorf("temp_store = %d, want 2 (MEMORY)", store)
+	}
+}
