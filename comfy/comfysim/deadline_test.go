@@ -87,11 +87,12 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 // ReadTimeout in all.
 func TestSteadyBodyOutlastsReadTimeout(t *testing.T) {
 	t.Parallel()
-	s := start(t, comfysim.Options{ReadTimeout: 300 * time.Millisecond, MinBodyRate: 1 << 10})
+	// ReadTimeout leaves a loaded machine room to run the sender late.
+	s := start(t, comfysim.Options{ReadTimeout: time.Second, MinBodyRate: 1 << 10})
 	// A valid prompt padded with whitespace, sent 4 KiB at a time for
-	// about a second: never a long pause, always faster than 1 KiB/s.
+	// about two seconds: never a long pause, always faster than 1 KiB/s.
 	prompt := []byte(`{"prompt": {"1": {"class_type": "PrimitiveString", "inputs": {"value": "x"}}, "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}}`)
-	padded := append(bytes.Repeat([]byte(" "), 80<<10), prompt...)
+	padded := append(bytes.Repeat([]byte(" "), 160<<10), prompt...)
 	c := rawConn(t, s)
 	go func() {
 		_, _ = io.WriteString(c, "POST /prompt HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "+strconv.Itoa(len(padded))+"\r\n\r\n")
