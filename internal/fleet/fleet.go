@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,7 @@ type Fleet struct {
 	lastRecover time.Time
 
 	catalog  catalogCache
+	memory   memRelease // after catalog loads
 	reqs     reqInterner
 	costs    *costModel // learned node durations, for progress
 	busy     busyTracker
@@ -89,6 +91,7 @@ func New(cfg Config) (*Fleet, error) {
 		shareWake: make(chan struct{}, 1),
 		runs:      make(map[string]*run),
 		costs:     newCostModel(),
+		memory:    memRelease{settle: catalogSettle, release: debug.FreeOSMemory},
 	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
@@ -171,6 +174,7 @@ func (f *Fleet) stop(ctx context.Context) error {
 	for _, b := range f.snapshot() {
 		b.wg.Wait()
 	}
+	f.memory.stop()
 	// Nothing of ours runs any more: the backends can change hands now.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
 	f.releaseBackends(rctx)

@@ -89,6 +89,7 @@ func (f *Fleet) maybeLoadCatalog(ctx context.Context, b *Backend) error {
 		return err
 	}
 	b.caps.Store(capabilitiesOf(info))
+	f.memory.soon()
 	b.catalogStale.Store(false)
 	b.catalogAt.Store(f.clock.Now().UnixNano())
 	f.catalog.invalidate()

@@ -12,7 +12,7 @@ import (
 // the events in its own wire form; with a terminal event it shows the
 // final job from EndedJob.
 func (s *Service) SubscribeJob(ctx context.Context, owner, jobID, lastEventID string) (*events.Subscription, error) {
-	if _, err := s.ownedJob(ctx, owner, jobID); err != nil {
+	if err := s.checkJob(ctx, owner, jobID); err != nil {
 		return nil, err
 	}
 	var after events.ID

@@ -61,7 +61,7 @@ func (s *Service) outbox() (job.WebhookStore, error) {
 // network's words (a resolver's address among them), shown through
 // TextFor.
 func (s *Service) ListDeliveries(ctx context.Context, owner, id string) (Deliveries, error) {
-	if _, err := s.ownedJob(ctx, owner, id); err != nil {
+	if err := s.checkJob(ctx, owner, id); err != nil {
 		return Deliveries{}, err
 	}
 	ws, err := s.outbox()
@@ -87,7 +87,7 @@ func (s *Service) ListDeliveries(ctx context.Context, owner, id string) (Deliver
 // Redeliver sends a message of a job the caller owns again, with the same
 // webhook-id: messageID, or the job's latest message when it is "".
 func (s *Service) Redeliver(ctx context.Context, owner, id, messageID string) (Deliveries, error) {
-	if _, err := s.ownedJob(ctx, owner, id); err != nil {
+	if err := s.checkJob(ctx, owner, id); err != nil {
 		return Deliveries{}, err
 	}
 	ws, err := s.outbox()

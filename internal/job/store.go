@@ -57,6 +57,10 @@ type Store interface {
 
 	// GetJob returns the job with id, or ErrNotFound.
 	GetJob(ctx context.Context, id string) (*Job, error)
+	// JobOwner returns the owner of the job with id, or ErrNotFound: the
+	// owner check of a caller that needs nothing else of the job (its
+	// graph may be large).
+	JobOwner(ctx context.Context, id string) (string, error)
 
 	// ListJobs returns one page of jobs matching f, ordered by Seq (newest
 	// first unless f.Order is OrderAsc), and the cursor of the next page, ""

@@ -103,6 +103,22 @@ func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, 
 	return nil, false, job.ErrDuplicateID
 }
 
+// JobOwner implements job.Store.
+func (s *Store) JobOwner(ctx context.Context, id string) (string, error) {
+	if s.closed.Load() {
+		return "", job.ErrClosed
+	}
+	var owner string
+	err := s.read.QueryRowContext(ctx, s.sql(`SELECT owner FROM jobs WHERE id = ?`), id).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = job.ErrNotFound
+	}
+	if err != nil {
+		return "", s.fail("get owner of job "+id, err)
+	}
+	return owner, nil
+}
+
 // GetJob implements job.Store.
 func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
 	if s.closed.Load() {

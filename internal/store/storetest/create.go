@@ -31,6 +31,19 @@ var getTests = map[string]func(*testing.T, NewStore){
 	"NotFound": func(t *testing.T, ns NewStore) {
 		_, err := ns(t).GetJob(t.Context(), uuid.NewString())
 		wantErr(t, "GetJob(unknown)", err, job.ErrNotFound)
+		_, err = ns(t).JobOwner(t.Context(), uuid.NewString())
+		wantErr(t, "JobOwner(unknown)", err, job.ErrNotFound)
+	},
+	"Owner": func(t *testing.T, ns NewStore) {
+		s := ns(t)
+		for _, owner := range []string{"key-1", ""} {
+			j := newJob()
+			j.Owner = owner
+			created := create(t, s, j)
+			if got, err := s.JobOwner(t.Context(), created.ID); err != nil || got != owner {
+				t.Errorf("JobOwner = %q, %v; want %q", got, err, owner)
+			}
+		}
 	},
 }
 
