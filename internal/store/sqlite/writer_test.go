@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -10,9 +11,10 @@ import (
 	"github.com/comfygate/comfygate/internal/store/sqlstore"
 )
 
-// TestWriterIsolatesOpsInABatch runs one group commit by hand: a failing or
-// panicking op must roll back alone while its neighbours commit.
-func TestWriterIsolatesOpsInABatch(t *testing.T) {
+// openWriteDB opens the write connection of a new database, closed when
+// the test ends.
+func openWriteDB(t *testing.T) *sql.DB {
+	t.Helper()
 	cfg, err := Config{Path: filepath.Join(t.TempDir(), "w.db")}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
@@ -21,7 +23,14 @@ func TestWriterIsolatesOpsInABatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestWriterIsolatesOpsInABatch runs one group commit by hand: a failing or
+// panicking op must roll back alone while its neighbours commit.
+func TestWriterIsolatesOpsInABatch(t *testing.T) {
+	db := openWriteDB(t)
 	if err := migrate(t.Context(), db, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
@@ -94,15 +103,7 @@ func TestWriterIsolatesOpsInABatch(t *testing.T) {
 // among it, in memory: on disk a group commit past 64 KiB of undo pages
 // would create, write and delete a temporary file per commit.
 func TestWriteConnectionKeepsTempInMemory(t *testing.T) {
-	cfg, err := Config{Path: filepath.Join(t.TempDir(), "w.db")}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := openDB(cfg, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openWriteDB(t)
 	var store int
 	if err := db.QueryRowContext(t.Context(), `PRAGMA temp_store`).Scan(&store); err != nil {
 		t.Fatal(err)
