@@ -22,14 +22,11 @@ func TestQueuedEventCarriesTheJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	res, err := e.svc.Submit(ctx, rest("alice", job.Submission{Prompt: imagePrompt("")}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := submitImage(t, e, "alice")
 	select {
 	case ev := <-sub.C():
-		if ev.Type != job.EventQueued || ev.Job == nil || ev.Job.ID != res.Job.ID || len(ev.Job.Graph) == 0 {
-			t.Errorf("first event %s carries job %+v, want the stored job %s", ev.Type, ev.Job, res.Job.ID)
+		if ev.Type != job.EventQueued || ev.Job == nil || ev.Job.ID != id || len(ev.Job.Graph) == 0 {
+			t.Errorf("first event %s carries job %+v, want the stored job %s", ev.Type, ev.Job, id)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no queued event")
@@ -42,11 +39,7 @@ func TestEndedJobUsesTheEventsJob(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	res, err := e.svc.Submit(ctx, rest("alice", job.Submission{Prompt: imagePrompt("")}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.Job.ID
+	id := submitImage(t, e, "alice")
 	// The store still says queued: only the carried copy says succeeded.
 	done := &job.Job{ID: id, Owner: "alice", State: job.StateSucceeded}
 	ended := events.WithJob(done, job.Event{JobID: id, Seq: 2, Type: job.EventSucceeded})
@@ -99,11 +92,7 @@ func TestWaitJobTakesTheEndedJob(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	res, err := e.svc.Submit(ctx, rest("alice", job.Submission{Prompt: imagePrompt("")}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.Job.ID
+	id := submitImage(t, e, "alice")
 	got := make(chan JobStatus, 1)
 	go func() {
 		st, err := e.svc.WaitJob(ctx, "alice", id)
@@ -129,4 +118,14 @@ func TestWaitJobTakesTheEndedJob(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("WaitJob did not return")
 	}
+}
+
+// submitImage submits a small image job for owner and returns its id.
+func submitImage(t *testing.T, e *env, owner string) string {
+	t.Helper()
+	res, err := e.svc.Submit(context.Background(), rest(owner, job.Submission{Prompt: imagePrompt("")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Job.ID
 }

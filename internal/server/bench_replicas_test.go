@@ -149,6 +149,27 @@ type pgCounters struct {
 // nothing else).
 func readPG(tb testing.TB, dsn string) pgCounters {
 	tb.Helper()
+	var c pgCounters
+	withPG(tb, dsn, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.commits); err != nil {
+			tb.Fatal(err)
+		}
+		err := conn.QueryRow(ctx, `SELECT coalesce(sum(calls), 0), coalesce(sum(wal_bytes), 0) FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&c.statements, &c.walBytes)
+		c.haveStatements = err == nil
+		if !c.haveStatements {
+			var lsn string
+			if err := conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err == nil {
+				c.walBytes = lsnBytes(lsn)
+			}
+		}
+	})
+	return c
+}
+
+// withPG runs fn on a connection of its own to dsn.
+func withPG(tb testing.TB, dsn string, fn func(context.Context, *pgx.Conn)) {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -156,20 +177,7 @@ func readPG(tb testing.TB, dsn string) pgCounters {
 		tb.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	var c pgCounters
-	if err := conn.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.commits); err != nil {
-		tb.Fatal(err)
-	}
-	err = conn.QueryRow(ctx, `SELECT coalesce(sum(calls), 0), coalesce(sum(wal_bytes), 0) FROM pg_stat_statements
- WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&c.statements, &c.walBytes)
-	c.haveStatements = err == nil
-	if !c.haveStatements {
-		var lsn string
-		if err := conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err == nil {
-			c.walBytes = lsnBytes(lsn)
-		}
-	}
-	return c
+	fn(ctx, conn)
 }
 
 // lsnBytes turns a WAL position "X/Y" into bytes.
@@ -185,16 +193,11 @@ func lsnBytes(lsn string) float64 {
 // it, and clears it.
 func enableStatements(tb testing.TB, dsn string) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err == nil {
-		_, _ = conn.Exec(ctx, `SELECT pg_stat_statements_reset()`)
-	}
+	withPG(tb, dsn, func(ctx context.Context, conn *pgx.Conn) {
+		if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err == nil {
+			_, _ = conn.Exec(ctx, `SELECT pg_stat_statements_reset()`)
+		}
+	})
 }
 
 // busTotals sums the NOTIFY traffic of the replicas.
