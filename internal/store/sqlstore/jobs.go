@@ -136,19 +136,19 @@ func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
 
 // UpdateJob implements job.Store.
 func (s *Store) UpdateJob(ctx context.Context, id string, fn func(*job.Job) error) (*job.Job, error) {
-	j, _, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) { return nil, fn(j) })
+	j, _, _, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) { return nil, fn(j) }, nil, nil)
 	return j, err
 }
 
 // UpdateJobWithEvent implements job.Store.
 func (s *Store) UpdateJobWithEvent(ctx context.Context, id string, fn func(*job.Job) (*job.Event, error)) (*job.Job, *job.Event, error) {
-	j, evs, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) {
+	j, evs, _, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) {
 		e, err := fn(j)
 		if e == nil || err != nil {
 			return nil, err
 		}
 		return []job.Event{*e}, nil
-	})
+	}, nil, nil)
 	if len(evs) == 0 {
 		return j, nil, err
 	}
@@ -162,7 +162,8 @@ func (s *Store) UpdateJobWithEvents(ctx context.Context, id string, fn func(*job
 			return nil, nil, fmt.Errorf("update job %s: %w", id, err)
 		}
 	}
-	return s.update(ctx, id, fn, arts...)
+	j, evs, _, err := s.update(ctx, id, fn, nil, arts)
+	return j, evs, err
 }
 
 // fnError marks an error returned by the caller's fn, which must reach the
@@ -171,18 +172,21 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
-func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, []job.Event, error) {
+// update runs fn on job id and stores the result, its events, arts and
+// names in one transaction; names already taken are returned, not stored.
+func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error), names []*job.ComfyFile, arts []*job.Artifact) (*job.Job, []job.Event, []*job.ComfyFile, error) {
 	if s.closed.Load() {
-		return nil, nil, job.ErrClosed
+		return nil, nil, nil, job.ErrClosed
 	}
 	var (
 		out    *job.Job
 		evs    []job.Event
+		taken  []*job.ComfyFile
 		queued int
 	)
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var err error
-		queued = 0
+		queued, taken = 0, nil // a batch may run this again
 		if out, evs, err = s.updateTx(ctx, q, id, fn); err != nil {
 			return err
 		}
@@ -191,18 +195,21 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 				return err
 			}
 		}
+		if taken, err = s.insertComfyFiles(ctx, q, names); err != nil {
+			return err
+		}
 		queued, err = s.queueWebhooks(ctx, q, out, evs)
 		return err
 	})
 	var fe fnError
 	if errors.As(err, &fe) {
-		return nil, nil, fe.err
+		return nil, nil, nil, fe.err
 	}
 	if err != nil {
-		return nil, nil, s.fail("update job "+id, err)
+		return nil, nil, nil, s.fail("update job "+id, err)
 	}
 	s.signalQueued(queued)
-	return out, evs, nil
+	return out, evs, taken, nil
 }
 
 func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
