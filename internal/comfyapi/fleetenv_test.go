@@ -89,12 +89,12 @@ func newFleetEnv(tb testing.TB, o fleetEnvOptions) *fleetEnv {
 		backends = append(backends, fleet.BackendConfig{ID: fmt.Sprintf("sim-%d", i+1), URL: s.URL(), MaxInflight: o.maxInflight})
 	}
 	late := &TapLater{}
-	e.fleet, err = fleet.New(fleet.Config{Backends: backends, Store: e.store, Artifacts: blobs{arts}, Hub: hub, Tap: late,
+	names := NewNames(e.store)
+	e.fleet, err = fleet.New(fleet.Config{Backends: backends, Store: e.store, Artifacts: blobs{arts}, Hub: hub, Tap: late, EndNames: names,
 		ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 10 * time.Second, ReconnectBackoff: 20 * time.Millisecond, InstanceID: "test"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	names := NewNames(e.store)
 	gw := newTestGateway(tb, e.store, arts, hub, dispatcher{e.fleet}, names)
 	if e.h, err = New(Config{Store: e.store, Artifacts: arts, Hub: hub, Gateway: gw, Names: names}); err != nil {
 		tb.Fatal(err)

@@ -248,19 +248,67 @@ func (r *relay) executed(js *jobState, e comfy.Executed) {
 				backend = j.Backend
 			}
 		}
-		out, err := renameFiles(e.Output, func(ref comfy.FileRef) (comfy.FileRef, error) {
-			return r.h.names.outputName(ctx, info.owner, id, backend, ref, cached)
-		})
-		return func() {
-			if err != nil {
-				r.h.log.Warn("comfyapi: naming outputs failed; relaying the backend's names", "job", id, "err", err)
-			} else {
-				e.Output = out
+		named := map[comfy.FileRef]*job.ComfyFile{}
+		var batches []*heldBatch
+		_, err := renameFiles(e.Output, func(ref comfy.FileRef) (comfy.FileRef, error) {
+			f, b, err := r.h.names.heldOutputName(ctx, info.owner, id, backend, ref, cached)
+			if err == nil {
+				named[ref], batches = f, append(batches, b)
 			}
-			ent.frames = []outFrame{r.targeted(&info, e)}
-			r.markReady(info.owner, ent)
+			return ref, err
+		})
+		release := func() func() {
+			for _, b := range batches {
+				if err == nil {
+					err = b.err
+				}
+			}
+			var out json.RawMessage
+			if err == nil {
+				out, err = renameFiles(e.Output, func(ref comfy.FileRef) (comfy.FileRef, error) {
+					return comfy.FileRef{Filename: named[ref].Filename, Subfolder: named[ref].Subfolder, Type: ref.Type}, nil
+				})
+			}
+			return func() {
+				if err != nil {
+					r.h.log.Warn("comfyapi: naming outputs failed; relaying the backend's names", "job", id, "err", err)
+				} else {
+					e.Output = out
+				}
+				ent.frames = []outFrame{r.targeted(&info, e)}
+				r.markReady(info.owner, ent)
+			}
 		}
+		if err == nil && !allDone(batches) {
+			r.afterStored(id, batches, release)
+			return nil
+		}
+		return release()
 	})
+}
+
+// afterStored applies then's outcome on the loop once batches are stored,
+// waiting off the loop and outside the bound of tasks: a held name waits
+// for its job's end (names_held.go), which needs no task slot.
+func (r *relay) afterStored(jobID string, batches []*heldBatch, then func() func()) {
+	r.tasks.Add(1)
+	go func() {
+		defer r.tasks.Done()
+		if r.h.names.waitStored(r.ctx, jobID, batches) {
+			r.mbox.Push(resultItem{apply: then()}, false)
+		}
+	}()
+}
+
+func allDone(batches []*heldBatch) bool {
+	for _, b := range batches {
+		select {
+		case <-b.done:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // hasFiles reports whether a UI output names any file.
