@@ -10,14 +10,16 @@ import (
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// endWindow is how long the new names of a running job's outputs wait to
-// be stored with the job's successful end (one transaction the job makes
-// anyway) before they are stored on their own. A client sees a name only
-// once it is stored, so a restart never loses a name that was shown: the
-// "executed" message naming it waits too, at most this long. ComfyUI's
-// save nodes are mostly a graph's last, so their names usually go out
-// with the end, which is held until then anyway (see holdEnd).
-const endWindow = 50 * time.Millisecond
+// endWindow bounds how long the new names of a running job's outputs wait
+// to be stored with the job's successful end (one transaction the job
+// makes anyway). A client sees a name only once it is stored, so a
+// restart never loses a name that was shown; the "executed" message
+// naming it waits too. The names of a graph's last nodes (ComfyUI's save
+// nodes mostly are) go out with the end, which is held until it is stored
+// anyway (see holdEnd); those of a node the run moves on from are stored
+// as soon as it does (relay.flushNames), and so are those of a run that
+// ends otherwise. This bound is for a backend that falls silent.
+const endWindow = 2 * time.Second
 
 // heldBatch is the names given to one job's outputs that wait to be
 // stored together.
@@ -162,6 +164,13 @@ func (n *Names) EndNamesStored(ctx context.Context, jobID string, taken []*job.C
 		return
 	}
 	n.finish(ctx, b, taken, err)
+}
+
+// holds reports whether names wait for jobID's end.
+func (n *Names) holds(jobID string) bool {
+	n.held.mu.Lock()
+	defer n.held.mu.Unlock()
+	return n.held.pending[jobID] != nil
 }
 
 // flushHeld stores the names held for jobID on their own: its successful

@@ -109,6 +109,8 @@ func (r *relay) process(js *jobState, ev comfy.Event) {
 		if info.hasClient {
 			r.resync.set(info.owner, info.clientID, displayNode(e))
 		}
+		js.moves.Add(1)
+		r.flushNames(js.id)
 		r.emit(js, r.targeted(info, e))
 	case comfy.Executed:
 		e.PromptID = info.promptID
@@ -228,8 +230,9 @@ func dropEmpty(frames []outFrame) []outFrame {
 }
 
 // executed relays a node's UI output under the names this surface shows.
-// Naming may write to the store, so it runs as a task while the entry
-// holds the owner's later messages back.
+// Naming may read or write the store, so it runs as a task while the
+// entry holds the owner's later messages back; a new name is shown once
+// stored, usually with the job's end (names_held.go).
 func (r *relay) executed(js *jobState, e comfy.Executed) {
 	info := *js.info
 	if !info.hasClient || r.h.sockets.client(info.owner, info.clientID) == nil {
@@ -242,6 +245,7 @@ func (r *relay) executed(js *jobState, e comfy.Executed) {
 	ent := &entry{}
 	r.queueFor(info.owner).push(r, ent)
 	backend, cached, id := js.backend, js.cached[e.Node], js.id
+	moves, moved := &js.moves, js.moves.Load()
 	r.task(func(ctx context.Context) func() {
 		if backend == "" {
 			if j, err := r.h.store.GetJob(ctx, id); err == nil {
@@ -279,12 +283,26 @@ func (r *relay) executed(js *jobState, e comfy.Executed) {
 				r.markReady(info.owner, ent)
 			}
 		}
+		if err == nil && moves.Load() != moved {
+			r.h.names.flushHeld(ctx, id) // the run moved on before these names were held
+		}
 		if err == nil && !allDone(batches) {
 			r.afterStored(id, batches, release)
 			return nil
 		}
 		return release()
 	})
+}
+
+// flushNames stores the names held for job id's end on their own: the
+// run moved on to another node, or ended without taking them.
+func (r *relay) flushNames(id string) {
+	if r.h.names.holds(id) {
+		r.task(func(ctx context.Context) func() {
+			r.h.names.flushHeld(ctx, id)
+			return nil
+		})
+	}
 }
 
 // afterStored applies then's outcome on the loop once batches are stored,
