@@ -34,6 +34,9 @@ type fleetEnvOptions struct {
 	backends    int
 	sim         comfysim.Options
 	maxInflight int
+	// writes, when set, wraps the store of the fleet and the surface and
+	// counts its writes.
+	writes *writeCounter
 }
 
 // blobs is the artifact store as the fleet sees it.
@@ -89,14 +92,21 @@ func newFleetEnv(tb testing.TB, o fleetEnvOptions) *fleetEnv {
 		backends = append(backends, fleet.BackendConfig{ID: fmt.Sprintf("sim-%d", i+1), URL: s.URL(), MaxInflight: o.maxInflight})
 	}
 	late := &TapLater{}
-	names := NewNames(e.store)
-	e.fleet, err = fleet.New(fleet.Config{Backends: backends, Store: e.store, Artifacts: blobs{arts}, Hub: hub, Tap: late, EndNames: names,
+	var store interface {
+		job.Store
+		Store
+	} = e.store
+	if o.writes != nil {
+		o.writes.Store, store = e.store, o.writes
+	}
+	names := NewNames(store)
+	e.fleet, err = fleet.New(fleet.Config{Backends: backends, Store: store, Artifacts: blobs{arts}, Hub: hub, Tap: late, EndNames: names,
 		ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 10 * time.Second, ReconnectBackoff: 20 * time.Millisecond, InstanceID: "test"})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	gw := newTestGateway(tb, e.store, arts, hub, dispatcher{e.fleet}, names)
-	if e.h, err = New(Config{Store: e.store, Artifacts: arts, Hub: hub, Gateway: gw, Names: names}); err != nil {
+	if e.h, err = New(Config{Store: store, Artifacts: arts, Hub: hub, Gateway: gw, Names: names}); err != nil {
 		tb.Fatal(err)
 	}
 	late.Set(e.h)

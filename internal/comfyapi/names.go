@@ -72,6 +72,12 @@ func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, re
 	if prev, ok := n.recent.name(key); ok && prev.JobID == jobID {
 		return comfy.FileRef{Filename: prev.Filename, Subfolder: prev.Subfolder, Type: ref.Type}, nil
 	}
+	if f, b := n.heldFor(jobID, key); f != nil { // named for a message not sent yet
+		if err := n.awaitHeld(ctx, jobID, b); err != nil {
+			return comfy.FileRef{}, err
+		}
+		return comfy.FileRef{Filename: f.Filename, Subfolder: f.Subfolder, Type: ref.Type}, nil
+	}
 	prev, err := n.store.FindComfyFile(ctx, owner, backend, typ, ref.Subfolder, ref.Filename)
 	switch {
 	case err == nil && (prev.JobID == jobID || cached):

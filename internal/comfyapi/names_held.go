@@ -215,6 +215,18 @@ func contains(files []*job.ComfyFile, f *job.ComfyFile) bool {
 	return false
 }
 
+// awaitHeld stores b, held for jobID, unless the job's end is storing
+// it, and waits until it is stored.
+func (n *Names) awaitHeld(ctx context.Context, jobID string, b *heldBatch) error {
+	n.flushHeld(ctx, jobID)
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // waitStored waits until batches, held for jobID's outputs, are stored:
 // with the job's end, or on their own once endWindow has passed. It
 // reports false if ctx ended first.
