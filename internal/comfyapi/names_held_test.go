@@ -79,8 +79,8 @@ func TestHeldNamesAreStored(t *testing.T) {
 	ref := comfy.FileRef{Filename: "held_00001_.png", Type: comfy.FileTypeOutput}
 	tests := []struct {
 		name, id string
-		end  func(t *testing.T, n *Names, store *sqlite.Store, jobID string)
-		want string
+		end      func(t *testing.T, n *Names, store *sqlite.Store, jobID string)
+		want     string
 	}{
 		{"with the job's end", "5d0c7a52-3b7e-4f7a-9d1e-000000000001", func(t *testing.T, n *Names, store *sqlite.Store, jobID string) {
 			endWith(t, n, store, jobID, nil)
