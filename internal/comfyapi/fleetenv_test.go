@@ -37,6 +37,8 @@ type fleetEnvOptions struct {
 	// writes, when set, wraps the store of the fleet and the surface and
 	// counts its writes.
 	writes *writeCounter
+	// gateway, when set, wraps the use cases the surface calls.
+	gateway func(Gateway) Gateway
 }
 
 // blobs is the artifact store as the fleet sees it.
@@ -106,7 +108,11 @@ func newFleetEnv(tb testing.TB, o fleetEnvOptions) *fleetEnv {
 		tb.Fatal(err)
 	}
 	gw := newTestGateway(tb, e.store, arts, hub, dispatcher{e.fleet}, names)
-	if e.h, err = New(Config{Store: store, Artifacts: arts, Hub: hub, Gateway: gw, Names: names}); err != nil {
+	var surfaceGW Gateway = gw
+	if o.gateway != nil {
+		surfaceGW = o.gateway(gw)
+	}
+	if e.h, err = New(Config{Store: store, Artifacts: arts, Hub: hub, Gateway: surfaceGW, Names: names}); err != nil {
 		tb.Fatal(err)
 	}
 	late.Set(e.h)

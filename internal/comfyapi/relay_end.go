@@ -66,6 +66,7 @@ func (r *relay) onLifecycle(ev events.Event) {
 			r.dropAttempt(js)
 		}
 	case job.EventSucceeded, job.EventFailed, job.EventCancelled:
+		r.h.ended.add(ev)
 		r.flushNames(ev.JobID) // what the end did not take
 		r.finish(ev, r.h.tracker.remove(ev.Owner, ev.JobID))
 	}

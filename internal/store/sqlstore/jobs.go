@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -117,6 +118,22 @@ func (s *Store) JobOwner(ctx context.Context, id string) (string, error) {
 		return "", s.fail("get owner of job "+id, err)
 	}
 	return owner, nil
+}
+
+// JobUpdatedAt implements job.Store.
+func (s *Store) JobUpdatedAt(ctx context.Context, id string) (time.Time, error) {
+	if s.closed.Load() {
+		return time.Time{}, job.ErrClosed
+	}
+	var at time.Time
+	err := s.read.QueryRowContext(ctx, s.sql(`SELECT updated_at FROM jobs WHERE id = ?`), id).Scan(timeCol{&at})
+	if errors.Is(err, sql.ErrNoRows) {
+		err = job.ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, s.fail("get update time of job "+id, err)
+	}
+	return at, nil
 }
 
 // GetJob implements job.Store.
