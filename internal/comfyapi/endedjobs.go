@@ -22,6 +22,11 @@ type endedJobs struct {
 
 type promptKey struct{ owner, promptID string }
 
+// maxEnded bounds the jobs kept, whole (graph and history included): a
+// client asks for the history within moments of the end, so a few seconds'
+// worth of jobs at a thousand a second is plenty.
+const maxEnded = 256
+
 func newEndedJobs() *endedJobs { return &endedJobs{jobs: map[promptKey]*job.Job{}} }
 
 // add remembers the job a terminal event of this replica's carries.
@@ -35,7 +40,7 @@ func (e *endedJobs) add(ev events.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.jobs[k]; !ok {
-		e.order = boundedPush(e.order, k, func(old promptKey) { delete(e.jobs, old) })
+		e.order = boundedPush(e.order, k, maxEnded, func(old promptKey) { delete(e.jobs, old) })
 	}
 	e.jobs[k] = j
 }

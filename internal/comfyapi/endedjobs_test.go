@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/comfygate/comfygate/internal/events"
 	"github.com/comfygate/comfygate/internal/job"
 )
 
@@ -63,5 +64,26 @@ func TestHistoryOfAJobThatJustEnded(t *testing.T) {
 		if n := lookups.n.Load() - before; n != tt.wantLookups {
 			t.Errorf("%s: %d lookups of the job, want %d", tt.name, n, tt.wantLookups)
 		}
+	}
+}
+
+// The jobs kept for their history are bounded, the oldest going first.
+func TestEndedJobsBounded(t *testing.T) {
+	t.Parallel()
+	e := newEndedJobs()
+	end := func(i int) {
+		e.add(events.Event{Job: &job.Job{ID: itoa(i), Owner: "o", State: job.StateSucceeded}})
+	}
+	for i := range maxEnded + 1 {
+		end(i)
+	}
+	if len(e.jobs) != maxEnded || e.get("o", "0") != nil || e.get("o", itoa(maxEnded)) == nil {
+		t.Errorf("%d jobs kept, the first kept %v, the last %v; want %d, the first gone", len(e.jobs),
+			e.get("o", "0") != nil, e.get("o", itoa(maxEnded)) != nil, maxEnded)
+	}
+	e.add(events.Event{Job: &job.Job{ID: "relayed", Owner: "o", State: job.StateSucceeded}, Relayed: true})
+	e.add(events.Event{Job: &job.Job{ID: "running", Owner: "o", State: job.StateRunning}})
+	if e.get("o", "relayed") != nil || e.get("o", "running") != nil {
+		t.Error("kept another replica's job or one that has not ended")
 	}
 }
