@@ -30,8 +30,8 @@ type Reservation struct {
 // Otherwise it returns nil, and the job is stored queued and enqueued as
 // ever. j's ID must be the one it will be stored under, and new.
 func (f *Fleet) Reserve(j *job.Job) *Reservation {
-	if ctx := f.lifetime(); ctx == nil || ctx.Err() != nil || f.queueBusy() {
-		return nil // before parsing the graph: the common refusal is cheap
+	if ctx := f.lifetime(); ctx == nil || ctx.Err() != nil || f.queueBusy() || !anyFree(f.snapshot()) {
+		return nil // before parsing the graph: the common refusals are cheap
 	}
 	c := f.candidateOf(j)
 	f.busy.enter() // before the look at stopping: Stop waits for us, or we see it
