@@ -16,10 +16,10 @@ import (
 // BenchmarkJobLifecycle is one REST job's store traffic as the gateway and
 // the fleet make it, per op: the submission (job and "queued" event), the
 // claim (dispatched, leased, its event; its sync deferred, as the fleet
-// defers it), the end (running and succeeded
-// at once, an output with its artifact record and the ComfyUI history,
-// four events), and the reads of a client that follows the job's stream
-// and downloads its output. cpu-µs/op is the store's CPU per job.
+// defers it), the end (running and succeeded at once, an output with its
+// artifact record and the ComfyUI history, four events), and the reads of
+// a client that follows the job's stream and downloads its output.
+// cpu-µs/op is the store's CPU per job.
 func BenchmarkJobLifecycle(b *testing.B) {
 	each(b, func(b *testing.B, s *sqlite.Store) func(int) {
 		return func(i int) { jobLifecycle(b, s, i, false) }
