@@ -80,8 +80,7 @@ func (s *Store) newJobRow(in *job.Job, withEvent bool) (*jobRow, error) {
 func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, bool, error) {
 	err := q.QueryRowContext(ctx, s.sql(insertJobSQL), s.insertArgs(r)...).Scan(&r.j.Seq)
 	if err == nil {
-		j, err := r.stored()
-		return j, false, err
+		return s.insertGraph(ctx, q, r)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, false, err
@@ -89,7 +88,7 @@ func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, 
 	// ON CONFLICT DO NOTHING: the ID or (owner, idempotency key) exists.
 	if r.j.IdempotencyKey != "" {
 		prev, err := scanJob(q.QueryRowContext(ctx,
-			s.sql(`SELECT `+jobCols+` FROM jobs WHERE owner = ? AND idempotency_key = ?`),
+			s.sql(`SELECT `+jobCols+jobsFrom("")+` WHERE owner = ? AND idempotency_key = ?`),
 			r.j.Owner, r.j.IdempotencyKey))
 		switch {
 		case err == nil && prev.RequestHash == r.j.RequestHash:
@@ -101,6 +100,18 @@ func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, 
 		}
 	}
 	return nil, false, job.ErrDuplicateID
+}
+
+// insertGraph stores the graph row of the job r, just inserted, in the
+// same transaction: a job is never stored without its graph.
+func (s *Store) insertGraph(ctx context.Context, q Querier, r *jobRow) (*job.Job, bool, error) {
+	if r.hasGraph() {
+		if err := s.putGraph(ctx, q, r); err != nil {
+			return nil, false, err
+		}
+	}
+	j, err := r.stored()
+	return j, false, err
 }
 
 // JobOwner implements job.Store.
@@ -124,7 +135,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
 	if s.closed.Load() {
 		return nil, job.ErrClosed
 	}
-	j, err := scanJob(s.read.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
+	j, err := scanJob(s.read.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+jobsFrom("")+` WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = job.ErrNotFound
 	}
@@ -206,7 +217,7 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 }
 
 func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
-	row, err := scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.ForUpdate), id))
+	row, err := scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+jobsFrom("")+` WHERE id = ?`+s.forUpdateOf("jobs")), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, job.ErrNotFound
 	}
@@ -239,6 +250,11 @@ func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job
 	query, args := s.updateStmt(&old, r)
 	if _, err := q.ExecContext(ctx, s.sql(query), args...); err != nil {
 		return nil, nil, err
+	}
+	if !sameGraph(&old, r) {
+		if err := s.putGraph(ctx, q, r); err != nil {
+			return nil, nil, err
+		}
 	}
 	var stored []job.Event
 	for i, e := range evs {
