@@ -150,3 +150,10 @@ func TestCreateStoresJobAndGraphTogether(t *testing.T) {
 		t.Errorf("%d jobs and %d events stored by a create that failed", jobs, events)
 	}
 }
+
+// TestGraphReplacedByAnotherReplica: a replica notices another's change
+// of a graph it keeps.
+func TestGraphReplacedByAnotherReplica(t *testing.T) {
+	dsn := pg.NewDSN(t, pgErr)
+	storetest.GraphReplacedElsewhere(t, open(t, dsn), open(t, dsn))
+}

@@ -174,3 +174,11 @@ func TestCreateStoresJobAndGraphTogether(t *testing.T) {
 		t.Errorf("%d jobs and %d events stored by a create that failed", jobs, events)
 	}
 }
+
+// TestGraphReplacedByAnotherStore opens two stores on one file, as two
+// processes could: each notices the other's change of a graph.
+func TestGraphReplacedByAnotherStore(t *testing.T) {
+	path := tempPath(t)
+	a := open(t, sqlite.Config{Path: path})
+	storetest.GraphReplacedElsewhere(t, a, open(t, sqlite.Config{Path: path}))
+}

@@ -3,6 +3,10 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/comfygate/comfygate/internal/job"
 )
 
 // A job's graph, params and extra_data live in job_graphs, one row per job
@@ -15,7 +19,12 @@ import (
 // (removeJob; the foreign key cascades too).
 //
 // Reads that return whole jobs join the row back (jobsFrom); lean listings
-// (job.JobFilter.Lean) read the jobs row alone.
+// (job.JobFilter.Lean) read the jobs row alone; an update locks the jobs
+// row alone and takes the graph row from the cache (graphCache) when it
+// holds the revision the jobs row names (graph_rev), or reads it.
+
+// lockedCols are jobCols without the graph row: what an update locks.
+var lockedCols = leanColumns(jobCols, "g.params", "g.graph", "g.extra_data")
 
 // jobsFrom is the FROM clause of a read of jobCols: the jobs row, through
 // the given index clause ("" for none), and its graph row if it has one.
@@ -47,12 +56,48 @@ func (s *Store) putGraph(ctx context.Context, q Querier, r *jobRow) error {
 	return err
 }
 
-// forUpdateOf is the dialect's ForUpdate limited to table's rows:
-// PostgreSQL cannot lock the nullable side of an outer join, and only the
-// jobs row is the lock's subject.
-func (s *Store) forUpdateOf(table string) string {
-	if s.d.ForUpdate == "" {
-		return ""
+// lockJobRow reads and locks the jobs row of id for an update, with its
+// graph row from the cache or the database.
+func (s *Store) lockJobRow(ctx context.Context, q Querier, id string) (*jobRow, error) {
+	row, err := scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+lockedCols+` FROM jobs WHERE id = ?`+s.d.ForUpdate), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, job.ErrNotFound
 	}
-	return s.d.ForUpdate + " OF " + table
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := s.graphs.get(row.j.Seq, row.graphRev); ok {
+		row.params, row.graph, row.extraData = e.params, e.graph, e.extraData
+		return row, nil
+	}
+	err = q.QueryRowContext(ctx, s.sql(`SELECT params, graph, extra_data FROM job_graphs WHERE job_seq = ?`), row.j.Seq).
+		Scan(&row.params, &row.graph, &row.extraData)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return row, nil
+}
+
+// graphEntry is r's graph row for the cache.
+func (r *jobRow) graphEntry() *graphEntry {
+	return &graphEntry{seq: r.j.Seq, rev: r.graphRev, params: r.params, graph: r.graph, extraData: r.extraData}
+}
+
+// keepGraph caches e once its transaction committed, while its job, now in
+// state, may still be updated: a finished job's graph leaves the cache.
+func (s *Store) keepGraph(e *graphEntry, state job.State) {
+	if e == nil {
+		return
+	}
+	if state.Terminal() {
+		s.graphs.drop(e.seq)
+		return
+	}
+	s.graphs.put(e)
+}
+
+// freshGraph gives j copies of its graph, params and extra_data, whose
+// bytes the cache keeps: a caller may modify what the store returns.
+func freshGraph(j *job.Job) {
+	j.Params, j.Graph, j.ExtraData = clone(j.Params), clone(j.Graph), clone(j.ExtraData)
 }

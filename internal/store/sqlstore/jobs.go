@@ -51,6 +51,12 @@ func (s *Store) CreateJobWithEvent(ctx context.Context, in *job.Job, e *job.Even
 	if err != nil {
 		return nil, false, nil, s.fail("create job "+r.j.ID, err)
 	}
+	if !replayed {
+		// The job returned shares r's bytes; the cache keeps its own.
+		e := r.graphEntry()
+		e.params, e.graph, e.extraData = clone(e.params), clone(e.graph), clone(e.extraData)
+		s.keepGraph(e, out.State)
+	}
 	s.signalQueued(queued)
 	return out, replayed, ev, nil
 }
@@ -189,12 +195,13 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 	var (
 		out    *job.Job
 		evs    []job.Event
+		kept   *graphEntry
 		queued int
 	)
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var err error
 		queued = 0
-		if out, evs, err = s.updateTx(ctx, q, id, fn); err != nil {
+		if out, evs, kept, err = s.updateTx(ctx, q, id, fn); err != nil {
 			return err
 		}
 		for _, a := range arts {
@@ -212,31 +219,32 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 	if err != nil {
 		return nil, nil, s.fail("update job "+id, err)
 	}
+	s.keepGraph(kept, out.State)
 	s.signalQueued(queued)
 	return out, evs, nil
 }
 
-func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
-	row, err := scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+jobsFrom("")+` WHERE id = ?`+s.forUpdateOf("jobs")), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, job.ErrNotFound
-	}
+// updateTx is one update in transaction q. Besides the job and its events
+// it returns the job's graph row as it now stands, for the cache once
+// committed.
+func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, *graphEntry, error) {
+	row, err := s.lockJobRow(ctx, q, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	old := *row // column form as stored; row.j is handed to fn below
 	cur, err := row.decode()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	before := *cur
 	old.j = before
 	evs, err := fn(cur)
 	if err != nil {
-		return nil, nil, fnError{err}
+		return nil, nil, nil, fnError{err}
 	}
 	if cur.State != before.State && !job.CanTransition(before.State, cur.State) {
-		return nil, nil, &job.TransitionError{JobID: id, From: before.State, To: cur.State}
+		return nil, nil, nil, &job.TransitionError{JobID: id, From: before.State, To: cur.State}
 	}
 	// Identity and store-owned fields are not the caller's to change.
 	cur.ID, cur.Seq, cur.EventSeq, cur.CreatedAt = before.ID, before.Seq, before.EventSeq, before.CreatedAt
@@ -245,25 +253,34 @@ func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job
 	cur.EventSeq += int64(len(evs))
 	r, err := encodeJob(cur, &before)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	r.graphRev = old.graphRev
+	graphChanged := !sameGraph(&old, r)
+	if graphChanged {
+		r.graphRev++ // in the jobs row's UPDATE: other replicas' caches miss
 	}
 	query, args := s.updateStmt(&old, r)
 	if _, err := q.ExecContext(ctx, s.sql(query), args...); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if !sameGraph(&old, r) {
+	if graphChanged {
 		if err := s.putGraph(ctx, q, r); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	var stored []job.Event
 	for i, e := range evs {
 		ev, err := s.insertEvent(ctx, q, id, before.EventSeq+int64(i)+1, e)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		stored = append(stored, *ev)
 	}
 	out, err := r.stored()
-	return out, stored, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	freshGraph(out) // r's slices go to the cache
+	return out, stored, r.graphEntry(), nil
 }

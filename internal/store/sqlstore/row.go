@@ -17,7 +17,7 @@ const jobCols = `seq, id, owner, source, workflow, workflow_version, g.params, g
  attempt_log, backend, progress, outputs, error_info, idempotency_key, request_hash,
  cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
  started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history,
- webhook_events, output_options`
+ webhook_events, output_options, graph_rev`
 
 // leanJobCols is jobCols with the large columns read as NULL
 // (job.JobFilter.Lean): it names no column of job_graphs, so it is read
@@ -47,6 +47,7 @@ type jobRow struct {
 	webhookEvents, outputOptions           []byte
 	state                                  string
 	priority, attempts, maxAttempts        int64
+	graphRev                               int64 // jobs.graph_rev: bumped by each change of the graph row
 }
 
 // scanner is *sql.Row or *sql.Rows.
@@ -72,7 +73,7 @@ func scanJobRow(sc scanner) (*jobRow, error) {
 		&j.Webhook, &j.Number, &j.EventSeq, timeCol{&j.CreatedAt}, timeCol{&j.DispatchedAt},
 		timeCol{&j.StartedAt}, timeCol{&j.FinishedAt}, timeCol{&j.UpdatedAt},
 		&j.LeaseOwner, timeCol{&j.LeaseUntil}, &r.comfy, &r.comfyHistory,
-		&r.webhookEvents, &r.outputOptions)
+		&r.webhookEvents, &r.outputOptions, &r.graphRev)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +245,7 @@ var mutableCols = [...]string{"source", "workflow", "workflow_version",
 	"output_nodes", "client_id", "priority", "state", "attempts", "max_attempts",
 	"attempt_log", "backend", "progress", "outputs", "error_info", "cancel_requested", "webhook",
 	"number", "event_seq", "dispatched_at", "started_at", "finished_at", "updated_at",
-	"lease_owner", "lease_until", "comfy", "comfy_history", "webhook_events", "output_options"}
+	"lease_owner", "lease_until", "comfy", "comfy_history", "webhook_events", "output_options", "graph_rev"}
 
 // jsonCol is a JSON column's text in mutableValues: compared as bytes and
 // turned into a parameter only when it changed, so an unchanged graph is
@@ -259,7 +260,7 @@ func (s *Store) mutableValues(r *jobRow) [len(mutableCols)]any {
 		j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt), s.timeArg(j.FinishedAt),
 		s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
-		jsonCol(r.comfy), jsonCol(r.comfyHistory), jsonCol(r.webhookEvents), jsonCol(r.outputOptions)}
+		jsonCol(r.comfy), jsonCol(r.comfyHistory), jsonCol(r.webhookEvents), jsonCol(r.outputOptions), r.graphRev}
 }
 
 // sameValue compares two values of one mutable column. Empty JSON is

@@ -21,6 +21,8 @@ var graphTests = map[string]func(*testing.T, NewStore){
 	"AddedAndCleared":      graphAddedAndCleared,
 	"RejectedKeepsThem":    graphRejectedKeeps,
 	"WebhookSnapshot":      graphWebhookSnapshot,
+	"ReturnedBytesAreFree": graphReturnedBytesAreFree,
+	"FailedUpdateNoTrace":  graphFailedUpdateNoTrace,
 }
 
 // largeGraph is a graph of about size bytes in ComfyUI's API format, with
@@ -231,4 +233,95 @@ func DeletedJobsLeaveNoGraphRows(t *testing.T, s job.Store, count GraphRows) {
 		t.Errorf("after deleting every finished job: %d graph rows (%d orphans), want 1: the live job's", rows, orphans)
 	}
 	sameGraph(t, "the live job", get(t, s, live.ID), live)
+}
+
+// graphReturnedBytesAreFree: what the store returns is the caller's to
+// modify in place; nothing the store keeps changes with it.
+func graphReturnedBytesAreFree(t *testing.T, ns NewStore) {
+	s := ns(t)
+	in := newJob(withLargeGraph)
+	want := *in
+	want.Graph, want.Params, want.ExtraData = clone(in.Graph), clone(in.Params), clone(in.ExtraData)
+	scribble := func(j *job.Job) {
+		for _, b := range [][]byte{j.Graph, j.Params, j.ExtraData} {
+			copy(b, "XXXX")
+		}
+	}
+	j := create(t, s, in)
+	scribble(j)
+	scribble(in)
+	for i := range 2 {
+		got, err := s.UpdateJob(t.Context(), j.ID, func(j *job.Job) error {
+			sameGraph(t, fmt.Sprintf("update %d's fn after the caller wrote over what it was given", i), j, &want)
+			j.Progress.NodesDone++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameGraph(t, fmt.Sprintf("update %d's result", i), got, &want)
+		scribble(got)
+	}
+	sameGraph(t, "GetJob", get(t, s, j.ID), &want)
+}
+
+// graphFailedUpdateNoTrace: an update that replaced the graph and then
+// failed leaves the graph as it was, for the next update too.
+func graphFailedUpdateNoTrace(t *testing.T, ns NewStore) {
+	s := ns(t)
+	in := newJob(withLargeGraph)
+	j := create(t, s, in)
+	fails := map[string]func(*job.Job) error{
+		"fn error": func(*job.Job) error { return job.ErrConflict },
+		"illegal transition": func(j *job.Job) error {
+			return j.TransitionTo(job.StateSucceeded, time.Now()) // from queued
+		},
+	}
+	for name, fail := range fails {
+		_, err := s.UpdateJob(t.Context(), j.ID, func(j *job.Job) error {
+			j.Graph, j.Params = json.RawMessage(`{"replaced":{}}`), nil
+			return fail(j)
+		})
+		if err == nil {
+			t.Fatalf("%s: the update succeeded", name)
+		}
+		got, err := s.UpdateJob(t.Context(), j.ID, func(j *job.Job) error {
+			sameGraph(t, name+": the next update's fn", j, in)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameGraph(t, name+": the next update's result", got, in)
+	}
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// GraphReplacedElsewhere checks that a store which has read or written a
+// job's graph notices when another store on the same database (another
+// replica) replaces it: its next update sees the new graph. a and b must
+// share one empty database.
+func GraphReplacedElsewhere(t *testing.T, a, b job.Store) {
+	ctx := t.Context()
+	j := create(t, a, newJob(withLargeGraph))
+	if _, err := a.UpdateJob(ctx, j.ID, claim("gpu-1")); err != nil {
+		t.Fatal(err)
+	}
+	want := &job.Job{Graph: largeGraph(70 << 10), Params: json.RawMessage(`{"by":"b"}`)}
+	if _, err := b.UpdateJob(ctx, j.ID, func(j *job.Job) error {
+		j.Graph, j.Params, j.ExtraData = want.Graph, want.Params, nil
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.UpdateJob(ctx, j.ID, func(j *job.Job) error {
+		sameGraph(t, "a's next update's fn", j, want)
+		return j.TransitionTo(job.StateRunning, time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameGraph(t, "a's next update's result", got, want)
+	sameGraph(t, "a's GetJob", get(t, a, j.ID), want)
 }

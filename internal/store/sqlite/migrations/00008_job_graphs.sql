@@ -3,6 +3,8 @@
 -- second index). They are written once, when the job is created, while
 -- the jobs row is rewritten on every transition: in it, a large graph was
 -- copied with each one. A job without any of the three has no row.
+-- jobs.graph_rev counts the changes of a job's graph row, so that a store
+-- that keeps graph rows in memory knows when its copy is stale.
 
 -- +goose Up
 CREATE TABLE job_graphs (
@@ -17,8 +19,10 @@ INSERT INTO job_graphs (job_seq, params, graph, extra_data)
 ALTER TABLE jobs DROP COLUMN params;
 ALTER TABLE jobs DROP COLUMN graph;
 ALTER TABLE jobs DROP COLUMN extra_data;
+ALTER TABLE jobs ADD COLUMN graph_rev INTEGER NOT NULL DEFAULT 0;
 
 -- +goose Down
+ALTER TABLE jobs DROP COLUMN graph_rev;
 ALTER TABLE jobs ADD COLUMN params TEXT;
 ALTER TABLE jobs ADD COLUMN graph TEXT;
 ALTER TABLE jobs ADD COLUMN extra_data TEXT;
