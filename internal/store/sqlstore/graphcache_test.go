@@ -40,15 +40,15 @@ func TestGraphCache(t *testing.T) {
 			hits: []hit{{1, 0, false}},
 		},
 		"least recently used goes first": {
-			max: 300,
+			max: 800, // eight entries of 100 bytes
 			do: func(c *graphCache) {
-				c.put(entry(1, 0, 100))
-				c.put(entry(2, 0, 100))
-				c.put(entry(3, 0, 100))
+				for seq := range int64(8) {
+					c.put(entry(seq+1, 0, 100))
+				}
 				c.get(1, 0) // 2 is now the least recently used
-				c.put(entry(4, 0, 100))
+				c.put(entry(9, 0, 100))
 			},
-			hits: []hit{{1, 0, true}, {2, 0, false}, {3, 0, true}, {4, 0, true}},
+			hits: []hit{{1, 0, true}, {2, 0, false}, {3, 0, true}, {8, 0, true}, {9, 0, true}},
 		},
 		"too large to keep, and its older revision goes": {
 			max:  800,
