@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/comfygate/comfygate/internal/groupcommit"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -33,7 +34,12 @@ type inline struct {
 	write *sql.DB // one connection: SQLite has one writer
 	read  *sql.DB
 	now   func() time.Time
+	puts  *groupcommit.Batcher[*putOp] // concurrent puts share one commit
 }
+
+// maxPutBatch bounds the puts of one commit: at most 64 rows of at most
+// InlineMax bytes each are held by waiting callers anyway.
+const maxPutBatch = 64
 
 const inlineSchema = `CREATE TABLE IF NOT EXISTS blobs (
 	id TEXT PRIMARY KEY,
@@ -57,7 +63,9 @@ func openInline(dir string) (*inline, error) {
 	if err != nil {
 		return nil, errors.Join(err, write.Close())
 	}
-	return &inline{write: write, read: read, now: time.Now}, nil
+	in := &inline{write: write, read: read, now: time.Now}
+	in.puts = groupcommit.New(maxPutBatch, in.putBatch)
+	return in, nil
 }
 
 func openBlobDB(path string, conns int, readOnly bool) (*sql.DB, error) {
@@ -86,25 +94,100 @@ func openBlobDB(path string, conns int, readOnly bool) (*sql.DB, error) {
 }
 
 func (in *inline) close() error {
+	in.puts.Close()
 	return errors.Join(in.write.Close(), in.read.Close())
 }
 
+// putOp is one caller's put, waiting for its batch.
+type putOp struct {
+	ctx      context.Context
+	info     *Info
+	data     []byte
+	inserted bool // set by the batch: the row is new, not an earlier Put's
+}
+
 // put stores data as blob info.ID unless it is stored already; then info
-// takes the stored content type (the first Put's wins).
+// takes the stored content type (the first Put's wins). Puts that arrive
+// while another commits are committed together, one fsync for all of
+// them; each returns once its row is durable.
 func (in *inline) put(ctx context.Context, info *Info, data []byte) error {
-	res, err := in.write.ExecContext(ctx,
-		`INSERT INTO blobs (id, size, type, created, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		info.ID, info.Size, info.ContentType, in.now().UnixMicro(), data)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
+	op := &putOp{ctx: ctx, info: info, data: data}
+	err := in.puts.Do(op)
+	if errors.Is(err, groupcommit.ErrClosed) {
+		return fmt.Errorf("blob %s: %w", info.ID, os.ErrClosed)
+	}
+	if err != nil || op.inserted {
 		return err
 	}
 	stored, ok, err := in.stat(ctx, info.ID)
 	if err == nil && ok {
 		info.ContentType = stored.ContentType
 	}
+	return err
+}
+
+const insertBlob = `INSERT INTO blobs (id, size, type, created, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+
+// putBatch inserts the rows of batch in one transaction. Should any insert
+// fail, the transaction is rolled back and each put runs alone, so that one
+// put's failure is its own.
+func (in *inline) putBatch(batch []*putOp) []error {
+	errs := make([]error, len(batch))
+	if len(batch) > 1 {
+		if err := in.insertAll(batch); err == nil {
+			return errs
+		}
+	}
+	for i, op := range batch {
+		errs[i] = in.insert(op.ctx, in.write, op)
+	}
+	return errs
+}
+
+// insertAll inserts every row of batch in one transaction, or none.
+func (in *inline) insertAll(batch []*putOp) (err error) {
+	ctx := context.Background() // one caller's end must not undo the others' rows
+	conn, err := in.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			for _, op := range batch {
+				op.inserted = false
+			}
+		}
+	}()
+	for _, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			return err // run alone, it reports its own end
+		}
+		if err := in.insert(ctx, conn, op); err != nil {
+			return err
+		}
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// insert inserts op's row unless the blob is stored already.
+func (in *inline) insert(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, op *putOp) error {
+	res, err := db.ExecContext(ctx, insertBlob, op.info.ID, op.info.Size, op.info.ContentType, in.now().UnixMicro(), op.data)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	op.inserted = n == 1
 	return err
 }
 

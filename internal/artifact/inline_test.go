@@ -2,8 +2,13 @@ package artifact
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -130,5 +135,69 @@ func TestClosedRowBlob(t *testing.T) {
 	}
 	if _, err := b.Seek(0, io.SeekStart); err != os.ErrClosed {
 		t.Errorf("Seek after Close: %v, want %v", err, os.ErrClosed)
+	}
+}
+
+// A batch of puts commits together; a put whose caller gave up fails alone
+// while the rest of its batch is stored, and a row already stored is
+// reported as such, not inserted again.
+func TestPutBatchIsolatesItsPuts(t *testing.T) {
+	t.Parallel()
+	l := openStore(t, t.TempDir(), LocalOptions{})
+	first := put(t, l, []byte("stored before"), PutOptions{ContentType: "text/plain"})
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	op := func(ctx context.Context, id string) *putOp {
+		data := []byte("content of " + id)
+		return &putOp{ctx: ctx, info: &Info{ID: id, Size: int64(len(data)), ContentType: "image/png"}, data: data}
+	}
+	batch := []*putOp{op(t.Context(), "a"), op(gone, "b"), op(t.Context(), first.ID), op(t.Context(), "c")}
+	batch[2].data, batch[2].info.Size = []byte("stored before"), int64(len("stored before"))
+
+	errs := l.inline.putBatch(batch)
+	if errs[0] != nil || errs[2] != nil || errs[3] != nil {
+		t.Errorf("healthy puts failed: %v", errs)
+	}
+	if !errors.Is(errs[1], context.Canceled) {
+		t.Errorf("the abandoned put: err = %v, want context.Canceled", errs[1])
+	}
+	if !batch[0].inserted || batch[2].inserted || !batch[3].inserted {
+		t.Errorf("inserted = %v %v %v, want true false true", batch[0].inserted, batch[2].inserted, batch[3].inserted)
+	}
+	want := []string{"a", "c", first.ID}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, rows(t, l)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// Concurrent puts, some of the same content, all return their blob, and the
+// first content type of a blob wins for every caller.
+func TestConcurrentPuts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l := openStore(t, dir, LocalOptions{})
+	const n = 32
+	infos := make([]Info, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			content := fmt.Appendf(nil, "output %d", i%(n/2)) // each content twice
+			infos[i], errs[i] = l.Put(t.Context(), bytes.NewReader(content), PutOptions{ContentType: fmt.Sprintf("image/x-%d", i)})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Put %d: %v", i, errs[i])
+		}
+		twin := infos[(i+n/2)%n]
+		if infos[i].ID != twin.ID || infos[i].ContentType != twin.ContentType {
+			t.Errorf("put %d = %+v, its twin = %+v: same content, same blob", i, infos[i], twin)
+		}
+	}
+	if got := len(rows(t, l)); got != n/2 {
+		t.Errorf("%d rows, want %d", got, n/2)
 	}
 }

@@ -35,7 +35,7 @@ func TestWriterIsolatesOpsInABatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	insert := func(name string, then error, panics bool) *op {
-		return &op{ctx: context.Background(), done: make(chan result, 1),
+		return &op{ctx: context.Background(),
 			fn: func(ctx context.Context, q sqlstore.Querier) error {
 				_, err := q.ExecContext(ctx, `INSERT INTO probe (name) VALUES (?)`, name)
 				if err != nil {
@@ -68,13 +68,9 @@ func TestWriterIsolatesOpsInABatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newWriter(conn, len(batch))
-	w.run(batch)
+	results := w.run(batch)
 	defer w.close()
 
-	results := make([]error, len(batch))
-	for i, o := range batch {
-		results[i] = (<-o.done).err
-	}
 	if results[0] != nil || results[5] != nil {
 		t.Errorf("healthy ops failed: %v, %v", results[0], results[5])
 	}
