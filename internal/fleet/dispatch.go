@@ -19,7 +19,9 @@ func (r *run) claim(ctx context.Context) (*job.Job, bool) {
 	}
 	now := r.f.clock.Now()
 	cancelled := false
-	j, ev, err := r.f.store.UpdateJobWithEvent(ctx, r.jobID, func(j *job.Job) (*job.Event, error) {
+	// The claim is deferred-sync: a power cut that rolls it back leaves
+	// the job queued, and it is dispatched again.
+	j, ev, err := r.f.store.UpdateJobWithEvent(job.DeferSync(ctx), r.jobID, func(j *job.Job) (*job.Event, error) {
 		cancelled = j.State.Dispatchable() && j.CancelRequested
 		if !j.State.Dispatchable() || j.CancelRequested {
 			return nil, job.ErrConflict

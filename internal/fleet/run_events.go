@@ -108,7 +108,8 @@ func (r *run) progressed(ctx context.Context) {
 	}
 	r.prog.lastPersist = now
 	r.recordStart(ctx) // first, should the window still be open
-	_, err := r.f.store.UpdateJob(ctx, r.jobID, func(j *job.Job) error {
+	// Deferred-sync: progress lost to a power cut is redone by the run.
+	_, err := r.f.store.UpdateJob(job.DeferSync(ctx), r.jobID, func(j *job.Job) error {
 		if !r.bound(j) {
 			return errStale
 		}

@@ -61,7 +61,9 @@ func (r *run) recordStart(ctx context.Context) {
 	if r.start == nil {
 		return
 	}
-	r.updateEvents(ctx, func(_ *job.Job, started bool) ([]job.Event, error) {
+	// Deferred-sync: a start rolled back by a power cut leaves the job
+	// dispatched, and recovery re-attaches it.
+	r.updateEvents(job.DeferSync(ctx), func(_ *job.Job, started bool) ([]job.Event, error) {
 		if !started {
 			return nil, errStale // running already (re-attached): nothing to record
 		}

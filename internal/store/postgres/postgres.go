@@ -156,6 +156,10 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 // txRunner runs each write in its own READ COMMITTED transaction. Rows that
 // a transaction reads in order to change them are locked with FOR UPDATE
 // (sqlstore adds it), which serialises claims of one job across replicas.
+// A write whose context defers its sync (job.DeferSync) commits with
+// synchronous_commit off: visible to every replica at once, but not waited
+// for on disk; the server's WAL is one ordered log, so the next synchronous
+// commit, of any session, makes it durable too.
 type txRunner struct{ db *sql.DB }
 
 func (r txRunner) InTx(ctx context.Context, fn func(context.Context, sqlstore.Querier) error) error {
@@ -164,6 +168,11 @@ func (r txRunner) InTx(ctx context.Context, fn func(context.Context, sqlstore.Qu
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit; on the error paths the error that matters is fn's
+	if job.SyncDeferred(ctx) {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+			return fmt.Errorf("defer sync: %w", err)
+		}
+	}
 	if err := fn(ctx, tx); err != nil {
 		return err
 	}

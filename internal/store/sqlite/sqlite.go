@@ -11,6 +11,9 @@
 // writes that queue up during one fsync together (group commit), so
 // throughput grows with concurrency instead of being capped by the disk's
 // fsync rate. Config.Synchronous can trade that guarantee for latency.
+// Writes of state that recovery can rebuild (job.DeferSync: a claim, a
+// start, progress) do not wait for an fsync of their own: the next ordinary
+// commit's fsync covers them (see writer).
 //
 // Dependencies: modernc.org/sqlite because it needs no cgo (one static
 // binary); github.com/pressly/goose/v3 runs the embedded, numbered .sql
@@ -128,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: connect: %w", err), rdb.Close(), wdb.Close())
 	}
-	w := newWriter(conn, cfg.MaxBatch)
+	w := newWriter(conn, cfg.MaxBatch, cfg.Synchronous)
 	read := newCached(rdb)
 	closeAll := func() error {
 		werr := w.close()

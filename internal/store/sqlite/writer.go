@@ -17,10 +17,18 @@ import (
 // runs inside its own SAVEPOINT, so one write's failure rolls back only that
 // write, and its caller is answered only after the shared COMMIT — so
 // "returned nil" still means "durable".
+//
+// A batch whose ops all defer their sync (job.DeferSync) commits with
+// synchronous=NORMAL when the store runs FULL or EXTRA: its commit is
+// written to the WAL but not fsynced. The next batch with an ordinary op
+// commits at the store's level, and its fsync makes every frame before it
+// durable too (SQLite replays a WAL up to its last valid commit, in order).
 type writer struct {
-	conn  *sql.Conn // the only write connection, held for the store's life
-	q     cached    // prepared statements on conn
-	batch *groupcommit.Batcher[*op]
+	conn    *sql.Conn // the only write connection, held for the store's life
+	q       cached    // prepared statements on conn
+	batch   *groupcommit.Batcher[*op]
+	level   string // the store's synchronous level
+	current string // the level conn commits at now
 }
 
 // op is one caller's transaction.
@@ -29,8 +37,8 @@ type op struct {
 	fn  func(context.Context, sqlstore.Querier) error
 }
 
-func newWriter(conn *sql.Conn, maxBatch int) *writer {
-	w := &writer{conn: conn, q: newCached(conn)}
+func newWriter(conn *sql.Conn, maxBatch int, level string) *writer {
+	w := &writer{conn: conn, q: newCached(conn), level: level, current: level}
 	w.batch = groupcommit.New(maxBatch, w.run)
 	return w
 }
@@ -64,6 +72,10 @@ func (w *writer) close() error {
 // that connection serve every transaction as they are.
 func (w *writer) run(batch []*op) (errs []error) {
 	errs = make([]error, len(batch))
+	if err := w.syncAt(w.levelFor(batch)); err != nil {
+		fill(errs, err)
+		return errs
+	}
 	// IMMEDIATE takes the write lock now: a transaction never fails half-way
 	// to upgrade its lock because another process writes.
 	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
@@ -85,6 +97,32 @@ func (w *writer) run(batch []*op) (errs []error) {
 		fill(errs, fmt.Errorf("commit: %w", err))
 	}
 	return errs
+}
+
+// levelFor returns the synchronous level batch commits at: NORMAL when
+// every op in it defers its sync and the store syncs more than that.
+func (w *writer) levelFor(batch []*op) string {
+	if w.level == "NORMAL" {
+		return w.level
+	}
+	for _, o := range batch {
+		if !job.SyncDeferred(o.ctx) {
+			return w.level
+		}
+	}
+	return "NORMAL"
+}
+
+// syncAt sets the level the connection commits at, unless it is set.
+func (w *writer) syncAt(level string) error {
+	if level == w.current {
+		return nil
+	}
+	if err := w.exec("PRAGMA synchronous = " + level); err != nil {
+		return fmt.Errorf("synchronous %s: %w", level, err)
+	}
+	w.current = level
+	return nil
 }
 
 func (w *writer) exec(stmt string) error {

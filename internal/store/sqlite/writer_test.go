@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/internal/store/sqlstore"
 )
 
@@ -67,7 +68,7 @@ func TestWriterIsolatesOpsInABatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWriter(conn, len(batch))
+	w := newWriter(conn, len(batch), "FULL")
 	results := w.run(batch)
 	defer w.close()
 
@@ -106,5 +107,63 @@ func TestWriteConnectionKeepsTempInMemory(t *testing.T) {
 	}
 	if store != 2 {
 		t.Errorf("temp_store = %d, want 2 (MEMORY)", store)
+	}
+}
+
+// A batch whose every op defers its sync commits at synchronous=NORMAL; any
+// ordinary op in a batch, or the next ordinary batch, commits at the
+// store's level again.
+func TestDeferredBatchesSkipTheSync(t *testing.T) {
+	db := openWriteDB(t)
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWriter(conn, 8, "FULL")
+	defer w.close()
+	deferred := job.DeferSync(context.Background())
+	probe := func(ctx context.Context, got *int) *op {
+		return &op{ctx: ctx, fn: func(ctx context.Context, q sqlstore.Querier) error {
+			return q.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(got)
+		}}
+	}
+	const normal, full = 1, 2
+	for _, c := range []struct {
+		name  string
+		ctxs  []context.Context
+		level int
+	}{
+		{"deferred alone", []context.Context{deferred}, normal},
+		{"ordinary after deferred", []context.Context{context.Background()}, full},
+		{"deferred together", []context.Context{deferred, deferred}, normal},
+		{"mixed", []context.Context{deferred, context.Background(), deferred}, full},
+	} {
+		levels := make([]int, len(c.ctxs))
+		batch := make([]*op, len(c.ctxs))
+		for i, ctx := range c.ctxs {
+			batch[i] = probe(ctx, &levels[i])
+		}
+		for i, err := range w.run(batch) {
+			if err != nil {
+				t.Fatalf("%s: op %d: %v", c.name, i, err)
+			}
+		}
+		for i, got := range levels {
+			if got != c.level {
+				t.Errorf("%s: op %d committed at synchronous=%d, want %d", c.name, i, got, c.level)
+			}
+		}
+	}
+}
+
+// A store that runs at NORMAL already has nothing to defer.
+func TestDeferredAtNormalStaysNormal(t *testing.T) {
+	w := &writer{level: "NORMAL", current: "NORMAL"}
+	if got := w.levelFor([]*op{{ctx: job.DeferSync(context.Background())}, {ctx: context.Background()}}); got != "NORMAL" {
+		t.Errorf("level = %s, want NORMAL", got)
+	}
+	w.level, w.current = "EXTRA", "EXTRA"
+	if got := w.levelFor([]*op{{ctx: context.Background()}}); got != "EXTRA" {
+		t.Errorf("ordinary op at EXTRA: level = %s, want EXTRA", got)
 	}
 }
