@@ -9,7 +9,7 @@ import (
 const graphCacheBytes = 16 << 20
 
 // graphEntry is a job's graph row as committed at revision rev (the jobs
-// row's graph_rev). Its slices are never modified: the store hands them to
+// row's graph_rev, newGraphRev). Its slices are never modified: the store hands them to
 // an update's fn (which must not modify them in place) and returns copies.
 type graphEntry struct {
 	seq, rev                 int64
@@ -54,8 +54,9 @@ func (c *graphCache) get(seq, rev int64) (*graphEntry, bool) {
 	return e, true
 }
 
-// put keeps e unless a later revision of the job is kept already (the
-// commits of two updates may be reported out of order).
+// put keeps e in place of what the job had. Should two commits be reported
+// out of order, the revision kept is not the job's: a miss, never a stale
+// hit.
 func (c *graphCache) put(e *graphEntry) {
 	if e.size() > c.max/8 {
 		c.drop(e.seq) // too large to be worth the room; an older revision must not stay
@@ -64,10 +65,6 @@ func (c *graphCache) put(e *graphEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[e.seq]; ok {
-		old := el.Value.(*graphEntry)
-		if old.rev > e.rev {
-			return
-		}
 		c.remove(el)
 	}
 	c.items[e.seq] = c.lru.PushFront(e)

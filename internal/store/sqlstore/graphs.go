@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math/rand/v2"
 
 	"github.com/comfygate/comfygate/internal/job"
 )
@@ -76,6 +77,20 @@ func (s *Store) lockJobRow(ctx context.Context, q Querier, id string) (*jobRow, 
 		return nil, err
 	}
 	return row, nil
+}
+
+// newGraphRev returns the graph_rev of a new graph row: a random number,
+// not a count, so that a revision lost with its commit (a deferred sync
+// that a crash of the database rolled back, with the job's seq perhaps
+// handed out again) is not issued again for other bytes while a replica
+// still keeps the lost ones. 0 is the revision of rows that migration 8
+// moved, which no store kept before it ran.
+func newGraphRev() int64 {
+	for {
+		if rev := rand.Int64(); rev != 0 {
+			return rev
+		}
+	}
 }
 
 // graphEntry is r's graph row for the cache.

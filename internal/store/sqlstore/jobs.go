@@ -79,7 +79,12 @@ func (s *Store) newJobRow(in *job.Job, withEvent bool) (*jobRow, error) {
 		j.EventSeq = 1
 	}
 	j.UpdatedAt = j.CreatedAt
-	return encodeJob(&j, nil)
+	r, err := encodeJob(&j, nil)
+	if err != nil {
+		return nil, err
+	}
+	r.graphRev = newGraphRev()
+	return r, nil
 }
 
 // insertJob inserts r, or resolves the unique key it collided with.
@@ -258,7 +263,7 @@ func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job
 	r.graphRev = old.graphRev
 	graphChanged := !sameGraph(&old, r)
 	if graphChanged {
-		r.graphRev++ // in the jobs row's UPDATE: other replicas' caches miss
+		r.graphRev = newGraphRev() // in the jobs row's UPDATE: other replicas' caches miss
 	}
 	query, args := s.updateStmt(&old, r)
 	if _, err := q.ExecContext(ctx, s.sql(query), args...); err != nil {

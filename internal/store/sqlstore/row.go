@@ -47,7 +47,7 @@ type jobRow struct {
 	webhookEvents, outputOptions           []byte
 	state                                  string
 	priority, attempts, maxAttempts        int64
-	graphRev                               int64 // jobs.graph_rev: bumped by each change of the graph row
+	graphRev                               int64 // jobs.graph_rev: new with each graph row (newGraphRev)
 }
 
 // scanner is *sql.Row or *sql.Rows.
@@ -227,7 +227,7 @@ func (s *Store) insertArgs(r *jobRow) []any {
 		j.IdempotencyKey, j.RequestHash, j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.CreatedAt), s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt),
 		s.timeArg(j.FinishedAt), s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
-		jsonArg(r.comfy), jsonArg(r.comfyHistory), jsonArg(r.webhookEvents), jsonArg(r.outputOptions)}
+		jsonArg(r.comfy), jsonArg(r.comfyHistory), jsonArg(r.webhookEvents), jsonArg(r.outputOptions), r.graphRev}
 }
 
 // insertJobSQL inserts the jobs row; the graph row follows (putGraph).
@@ -235,8 +235,8 @@ const insertJobSQL = `INSERT INTO jobs (id, owner, source, workflow, workflow_ve
  output_nodes, client_id, priority, state, attempts, max_attempts, attempt_log, backend,
  progress, outputs, error_info, idempotency_key, request_hash, cancel_requested, webhook,
  number, event_seq, created_at, dispatched_at, started_at, finished_at, updated_at,
- lease_owner, lease_until, comfy, comfy_history, webhook_events, output_options)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ lease_owner, lease_until, comfy, comfy_history, webhook_events, output_options, graph_rev)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  ON CONFLICT DO NOTHING RETURNING seq`
 
 // mutableCols are the columns of the jobs row UpdateJob may change, in

@@ -3,8 +3,8 @@
 -- once, when the job is created, while the jobs row gets a new version on
 -- every transition. A job without any of the three has no row. Dropped
 -- columns free their space as rows are next written (or by VACUUM FULL).
--- jobs.graph_rev counts the changes of a job's graph row, so that a
--- replica that keeps graph rows in memory knows when its copy is stale.
+-- jobs.graph_rev is new (random) with each graph row a job gets, so that
+-- a replica that keeps graph rows in memory knows when its copy is stale.
 
 -- +goose Up
 CREATE TABLE job_graphs (

@@ -3,8 +3,8 @@
 -- second index). They are written once, when the job is created, while
 -- the jobs row is rewritten on every transition: in it, a large graph was
 -- copied with each one. A job without any of the three has no row.
--- jobs.graph_rev counts the changes of a job's graph row, so that a store
--- that keeps graph rows in memory knows when its copy is stale.
+-- jobs.graph_rev is new (random) with each graph row a job gets, so that
+-- a store that keeps graph rows in memory knows when its copy is stale.
 
 -- +goose Up
 CREATE TABLE job_graphs (
