@@ -20,8 +20,8 @@ func TestGraphCache(t *testing.T) {
 		hits []hit
 	}{
 		"only its revision": {
-			max: 1000,
-			do:  func(c *graphCache) { c.put(entry(1, 2, 10)) },
+			max:  1000,
+			do:   func(c *graphCache) { c.put(entry(1, 2, 10)) },
 			hits: []hit{{1, 2, true}, {1, 1, false}, {1, 3, false}, {2, 2, false}},
 		},
 		"another revision replaces it": {
