@@ -58,25 +58,25 @@ func (s *Store) putGraph(ctx context.Context, q Querier, r *jobRow) error {
 }
 
 // lockJobRow reads and locks the jobs row of id for an update, with its
-// graph row from the cache or the database.
-func (s *Store) lockJobRow(ctx context.Context, q Querier, id string) (*jobRow, error) {
-	row, err := scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+lockedCols+` FROM jobs WHERE id = ?`+s.d.ForUpdate), id))
+// graph row from the cache (cached) or the database.
+func (s *Store) lockJobRow(ctx context.Context, q Querier, id string) (row *jobRow, cached bool, err error) {
+	row, err = scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+lockedCols+` FROM jobs WHERE id = ?`+s.d.ForUpdate), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, job.ErrNotFound
+		return nil, false, job.ErrNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if e, ok := s.graphs.get(row.j.Seq, row.graphRev); ok {
 		row.params, row.graph, row.extraData = e.params, e.graph, e.extraData
-		return row, nil
+		return row, true, nil
 	}
 	err = q.QueryRowContext(ctx, s.sql(`SELECT params, graph, extra_data FROM job_graphs WHERE job_seq = ?`), row.j.Seq).
 		Scan(&row.params, &row.graph, &row.extraData)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+		return nil, false, err
 	}
-	return row, nil
+	return row, false, nil
 }
 
 // newGraphRev returns the graph_rev of a new graph row: a random number,
@@ -98,17 +98,16 @@ func (r *jobRow) graphEntry() *graphEntry {
 	return &graphEntry{seq: r.j.Seq, rev: r.graphRev, params: r.params, graph: r.graph, extraData: r.extraData}
 }
 
-// keepGraph caches e once its transaction committed, while its job, now in
-// state, may still be updated: a finished job's graph leaves the cache.
-func (s *Store) keepGraph(e *graphEntry, state job.State) {
-	if e == nil {
-		return
+// keepGraph caches e (nil: the cache holds it already) once its
+// transaction committed, while job j may still be updated: a finished
+// job's graph leaves the cache.
+func (s *Store) keepGraph(e *graphEntry, j *job.Job) {
+	switch {
+	case j.State.Terminal():
+		s.graphs.drop(j.Seq)
+	case e != nil:
+		s.graphs.put(e)
 	}
-	if state.Terminal() {
-		s.graphs.drop(e.seq)
-		return
-	}
-	s.graphs.put(e)
 }
 
 // freshGraph gives j copies of its graph, params and extra_data, whose

@@ -55,7 +55,7 @@ func (s *Store) CreateJobWithEvent(ctx context.Context, in *job.Job, e *job.Even
 		// The job returned shares r's bytes; the cache keeps its own.
 		e := r.graphEntry()
 		e.params, e.graph, e.extraData = clone(e.params), clone(e.graph), clone(e.extraData)
-		s.keepGraph(e, out.State)
+		s.keepGraph(e, out)
 	}
 	s.signalQueued(queued)
 	return out, replayed, ev, nil
@@ -224,16 +224,16 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 	if err != nil {
 		return nil, nil, s.fail("update job "+id, err)
 	}
-	s.keepGraph(kept, out.State)
+	s.keepGraph(kept, out)
 	s.signalQueued(queued)
 	return out, evs, nil
 }
 
 // updateTx is one update in transaction q. Besides the job and its events
 // it returns the job's graph row as it now stands, for the cache once
-// committed.
+// committed, unless the cache holds it already.
 func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, *graphEntry, error) {
-	row, err := s.lockJobRow(ctx, q, id)
+	row, cached, err := s.lockJobRow(ctx, q, id)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -286,6 +286,9 @@ func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	freshGraph(out) // r's slices go to the cache
+	freshGraph(out) // r's slices are the cache's
+	if cached && !graphChanged {
+		return out, stored, nil, nil
+	}
 	return out, stored, r.graphEntry(), nil
 }
