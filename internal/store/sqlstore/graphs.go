@@ -27,11 +27,21 @@ import (
 // lockedCols are jobCols without the graph row: what an update locks.
 var lockedCols = leanColumns(jobCols, "g.params", "g.graph", "g.extra_data")
 
+// lockJobQuery reads and locks the jobs row an update changes.
+func lockJobQuery(d Dialect) string {
+	return `SELECT ` + lockedCols + ` FROM jobs WHERE id = ?` + d.ForUpdate
+}
+
 // jobsFrom is the FROM clause of a read of jobCols: the jobs row, through
 // the given index clause ("" for none), and its graph row if it has one.
 func jobsFrom(indexed string) string {
-	return ` FROM jobs` + indexed + ` LEFT JOIN job_graphs g ON g.job_seq = jobs.seq`
+	return ` FROM jobs` + indexed + joinGraphs
 }
+
+// fromJobs is jobsFrom(""), a constant so that queries built on it are too.
+const fromJobs = ` FROM jobs` + joinGraphs
+
+const joinGraphs = ` LEFT JOIN job_graphs g ON g.job_seq = jobs.seq`
 
 // putGraphSQL stores a job's graph row, replacing the one it has.
 const putGraphSQL = `INSERT INTO job_graphs (job_seq, params, graph, extra_data) VALUES (?, ?, ?, ?)
@@ -60,7 +70,7 @@ func (s *Store) putGraph(ctx context.Context, q Querier, r *jobRow) error {
 // lockJobRow reads and locks the jobs row of id for an update, with its
 // graph row from the cache (cached) or the database.
 func (s *Store) lockJobRow(ctx context.Context, q Querier, id string) (row *jobRow, cached bool, err error) {
-	row, err = scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+lockedCols+` FROM jobs WHERE id = ?`+s.d.ForUpdate), id))
+	row, err = scanJobRow(q.QueryRowContext(ctx, s.sql(s.lockJobSQL), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, job.ErrNotFound
 	}

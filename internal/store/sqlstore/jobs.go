@@ -99,7 +99,7 @@ func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, 
 	// ON CONFLICT DO NOTHING: the ID or (owner, idempotency key) exists.
 	if r.j.IdempotencyKey != "" {
 		prev, err := scanJob(q.QueryRowContext(ctx,
-			s.sql(`SELECT `+jobCols+jobsFrom("")+` WHERE owner = ? AND idempotency_key = ?`),
+			s.sql(`SELECT `+jobCols+fromJobs+` WHERE owner = ? AND idempotency_key = ?`),
 			r.j.Owner, r.j.IdempotencyKey))
 		switch {
 		case err == nil && prev.RequestHash == r.j.RequestHash:
@@ -146,7 +146,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
 	if s.closed.Load() {
 		return nil, job.ErrClosed
 	}
-	j, err := scanJob(s.read.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+jobsFrom("")+` WHERE id = ?`), id))
+	j, err := scanJob(s.read.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+fromJobs+` WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = job.ErrNotFound
 	}

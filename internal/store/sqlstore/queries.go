@@ -133,7 +133,7 @@ func (s *Store) listQuery(f job.JobFilter) (string, []any, error) {
 		}
 		add("seq "+cmp+" ?", seq)
 	}
-	q := `SELECT ` + jobCols + jobsFrom("")
+	q := `SELECT ` + jobCols + fromJobs
 	if f.Lean {
 		q = `SELECT ` + leanJobCols + ` FROM jobs`
 	}

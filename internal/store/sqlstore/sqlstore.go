@@ -85,6 +85,8 @@ type Store struct {
 	deletion deletionSQL
 	queued   chan struct{} // cap 1: a webhook message was committed
 	graphs   *graphCache
+	// lockJobSQL is lockJobQuery, built once.
+	lockJobSQL string
 
 	rebound sync.Map // query → query with the engine's placeholders
 
@@ -103,7 +105,7 @@ func New(cfg Config) (*Store, error) {
 	}
 	return &Store{d: cfg.Dialect, read: cfg.Read, write: cfg.Write, now: cfg.Now, closeFn: cfg.Close,
 		sched: newSchedulerSQL(cfg.Dialect), deletion: newDeletionSQL(cfg.Dialect), queued: make(chan struct{}, 1),
-		graphs: newGraphCache(graphCacheBytes)}, nil
+		graphs: newGraphCache(graphCacheBytes), lockJobSQL: lockJobQuery(cfg.Dialect)}, nil
 }
 
 // Ping checks that the database answers.
