@@ -23,16 +23,7 @@ func (r *run) claim(ctx context.Context) (*job.Job, bool) {
 	// the job queued, and it is dispatched again.
 	j, ev, err := r.f.store.UpdateJobWithEvent(job.DeferSync(ctx), r.jobID, func(j *job.Job) (*job.Event, error) {
 		cancelled = j.State.Dispatchable() && j.CancelRequested
-		if !j.State.Dispatchable() || j.CancelRequested {
-			return nil, job.ErrConflict
-		}
-		j.Backend = r.b.ID()
-		if err := j.TransitionTo(job.StateDispatched, now); err != nil {
-			return nil, err
-		}
-		j.LeaseOwner, j.LeaseUntil = r.f.cfg.InstanceID, now.Add(r.f.cfg.LeaseTTL)
-		j.Progress, j.Error = job.Progress{}, nil
-		return job.NewEvent(job.EventDispatched, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
+		return r.claimInto(j, now)
 	})
 	if err != nil {
 		if errors.Is(err, job.ErrConflict) {
@@ -49,13 +40,36 @@ func (r *run) claim(ctx context.Context) (*job.Job, bool) {
 		}
 		return nil, false
 	}
+	r.claimed(j, ev)
+	return j, true
+}
+
+// claimInto binds j to this run's backend and leases it to this replica,
+// at now: the change a claim makes, inside the store transaction that
+// records it, and the "dispatched" event it records. Only a dispatchable
+// job without a cancel request can be claimed.
+func (r *run) claimInto(j *job.Job, now time.Time) (*job.Event, error) {
+	if !j.State.Dispatchable() || j.CancelRequested {
+		return nil, job.ErrConflict
+	}
+	j.Backend = r.b.ID()
+	if err := j.TransitionTo(job.StateDispatched, now); err != nil {
+		return nil, err
+	}
+	j.LeaseOwner, j.LeaseUntil = r.f.cfg.InstanceID, now.Add(r.f.cfg.LeaseTTL)
+	j.Progress, j.Error = job.Progress{}, nil
+	return job.NewEvent(job.EventDispatched, job.DispatchedData{Backend: j.Backend, Attempt: j.Attempts}), nil
+}
+
+// claimed takes up the job a commit bound to this run (j and its
+// "dispatched" event as stored): the run follows it from here.
+func (r *run) claimed(j *job.Job, ev *job.Event) {
 	r.adoptJob(j, 0)
 	r.publish(j, ev)
 	r.b.addRun(r) // before the POST, so no event of the prompt is missed
 	r.b.setWarm(r.req)
 	r.f.m.dispatched.WithLabelValues(r.b.ID()).Inc()
 	r.f.m.setInflight(r.b)
-	return j, true
 }
 
 // submit stages the job's inputs and posts it. keepGoing means ComfyUI has

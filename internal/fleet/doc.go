@@ -37,4 +37,9 @@
 //     retried; the backend takes no jobs until it speaks (stall.go).
 //   - A job waiting in a backend's queue moves to a backend that can start
 //     it now, once /queue and /history prove it never started (move.go).
+//   - A job submitted while a backend has a free slot and no job waits is
+//     claimed by the commit that creates it: the gateway holds a
+//     Reservation (the slot, and the run registered under the job's id)
+//     while it stores the job, so the job costs one write before its
+//     prompt is posted, not two (reserve.go).
 package fleet

@@ -44,8 +44,11 @@ type Fleet struct {
 	// can run, after a catalog changed.
 	recheckCaps atomic.Bool
 
-	runsMu sync.Mutex      // guards runs
+	runsMu sync.Mutex      // guards runs and runsClosed
 	runs   map[string]*run // local runs by job id
+	// runsClosed is set by Stop before it waits for the fleet's
+	// goroutines: a reserved run (reserve.go) no longer starts after it.
+	runsClosed bool
 
 	// shareMu serialises share rounds and backend removals (see share.go).
 	shareMu   sync.Mutex
@@ -170,6 +173,9 @@ func (f *Fleet) stop(ctx context.Context) error {
 		f.releaseLeases(ctx)
 	}
 	f.life.Cancel()
+	f.runsMu.Lock()
+	f.runsClosed = true
+	f.runsMu.Unlock()
 	f.wg.Wait()
 	for _, b := range f.snapshot() {
 		b.wg.Wait()

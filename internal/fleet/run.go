@@ -157,18 +157,26 @@ func (r *run) releaseSlot() {
 func (r *run) dispatch(ctx context.Context) {
 	defer r.cleanup()
 	r.f.busy.enter()
-	busy := true
-	defer func() {
-		if busy {
-			r.f.busy.leave()
-		}
-	}()
 	j, ok := r.claim(ctx)
 	if !ok {
+		r.f.busy.leave()
 		return
 	}
+	r.carry(ctx, j)
+}
+
+// dispatchClaimed is the goroutine of a job its submission's commit
+// stored dispatched already (see Reservation): dispatch without the claim.
+// The busy count was entered by the reservation.
+func (r *run) dispatchClaimed(ctx context.Context, j *job.Job) {
+	defer r.cleanup()
+	r.carry(ctx, j)
+}
+
+// carry submits a claimed job, then follows it to the end. The caller
+// entered the busy count, which the POST keeps and carry leaves.
+func (r *run) carry(ctx context.Context, j *job.Job) {
 	v := r.submit(ctx, j)
-	busy = false
 	r.f.busy.leave()
 	if v == keepGoing {
 		v = r.follow(ctx)

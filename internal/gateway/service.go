@@ -32,6 +32,30 @@ type Fleet interface {
 	Backends() []Backend
 }
 
+// Reserver is the fleet's side of a submission stored already dispatched
+// (internal/fleet's Reserve): when a backend can take the job at once and
+// none waits, the commit that creates the job records its dispatch too,
+// and the fleet posts it without a claim of its own.
+type Reserver interface {
+	// Reserve holds a backend slot for j, about to be stored under its ID,
+	// or returns nil when j is to be stored queued and enqueued.
+	Reserve(j *job.Job) Reservation
+}
+
+// Reservation is a backend slot held for one submission. After Reserve,
+// exactly one of Start and Release is called.
+type Reservation interface {
+	// Claim binds the job being created to the slot's backend; it runs
+	// as the update of the creating commit (job.Store's
+	// CreateJobThenUpdate).
+	Claim(j *job.Job) (*job.Event, error)
+	// Start sets off the job the commit stored dispatched (j and ev as
+	// stored), once its first event is published.
+	Start(j *job.Job, ev *job.Event)
+	// Release gives the slot back: the job was not stored dispatched.
+	Release()
+}
+
 // Fetcher fetches a caller-supplied URL; internal/safefetch implements it.
 type Fetcher interface {
 	Fetch(ctx context.Context, url string) (body io.ReadCloser, contentType string, err error)
@@ -51,6 +75,12 @@ type Config struct {
 	Artifacts artifact.Store // required
 	Hub       *events.Hub    // required
 	Fleet     Fleet          // required
+	// Reserver lets a job submitted while a backend has a free slot and
+	// no job waits be stored already dispatched to it, with one commit
+	// (see Reserver); jobs with a prompt_id are always stored queued.
+	// Default nil: every job is stored queued and the fleet claims it
+	// with a commit of its own.
+	Reserver Reserver
 	// Admin changes the fleet at run time (add, remove, drain, resume,
 	// test a backend). Default nil: those calls fail with a ForbiddenError.
 	Admin FleetAdmin

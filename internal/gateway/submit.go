@@ -87,15 +87,29 @@ func (s *Service) submit(ctx context.Context, sub job.Submission, parsed workflo
 		return Submitted{}, err
 	}
 	data, _ := json.Marshal(job.QueuedData{Position: pos})
-	stored, replayed, first, err := s.create(ctx, j, &job.Event{Type: job.EventQueued, Data: data}, sub, given)
+	res := s.reserve(j, sub)
+	c, err := s.create(ctx, j, &job.Event{Type: job.EventQueued, Data: data}, sub, given, res)
+	if res != nil && c.Next == nil {
+		res.Release() // not stored dispatched: failed, or a replay
+	}
 	if err != nil {
 		return Submitted{}, err
 	}
-	if replayed {
-		return Submitted{JobStatus: s.status(ctx, stored), Replayed: true}, nil
+	if c.Replayed {
+		return Submitted{JobStatus: s.status(ctx, c.Created), Replayed: true}, nil
 	}
-	s.announce(stored, first)
-	return Submitted{JobStatus: JobStatus{Job: stored, QueuePosition: &pos}}, nil
+	s.announce(c, res)
+	return Submitted{JobStatus: JobStatus{Job: c.Created, QueuePosition: &pos}}, nil
+}
+
+// reserve asks the fleet for a slot for j, so that its commit stores it
+// dispatched; nil when there is none, or when j's id is not settled (a
+// prompt_id's generations are tried one id after another).
+func (s *Service) reserve(j *job.Job, sub job.Submission) Reservation {
+	if s.cfg.Reserver == nil || sub.PromptID != "" {
+		return nil
+	}
+	return s.cfg.Reserver.Reserve(j)
 }
 
 // checkSubmission refuses what no surface should send: a submission
@@ -130,23 +144,33 @@ func (s *Service) newJob(sub job.Submission, r resolved, outputs []string) (*job
 }
 
 // create stores j and its first event in one commit: one fsync per
-// submission, and no stored job without its first event. A job of the
-// ComfyUI-compatible surface gets its ComfyMeta, and a caller's prompt_id
-// picks the job id (see createGeneration).
-func (s *Service) create(ctx context.Context, j *job.Job, first *job.Event, sub job.Submission, given clientValues) (*job.Job, bool, *job.Event, error) {
+// submission, and no stored job without its first event. With a
+// reservation the same commit records the job's dispatch (Next is then
+// set). A job of the ComfyUI-compatible surface gets its ComfyMeta, and a
+// caller's prompt_id picks the job id (see createGeneration).
+func (s *Service) create(ctx context.Context, j *job.Job, first *job.Event, sub job.Submission, given clientValues, res Reservation) (job.Creation, error) {
 	var m job.ComfyMeta
 	if sub.Source == job.SourceComfy {
 		m = job.ComfyMeta{Number: sub.Number, Client: sub.HasClientID, Inputs: given}
 		j.Comfy = m.Raw()
 	}
 	if sub.PromptID != "" {
-		return s.createGeneration(ctx, j, first, sub.PromptID, m)
+		stored, replayed, ev, err := s.createGeneration(ctx, j, first, sub.PromptID, m)
+		return job.Creation{Created: stored, First: ev, Replayed: replayed}, err
 	}
-	stored, replayed, ev, err := s.cfg.Store.CreateJobWithEvent(ctx, j, first)
+	var (
+		c   job.Creation
+		err error
+	)
+	if res != nil {
+		c, err = s.cfg.Store.CreateJobThenUpdate(ctx, j, first, res.Claim)
+	} else {
+		c.Created, c.Replayed, c.First, err = s.cfg.Store.CreateJobWithEvent(ctx, j, first)
+	}
 	if err != nil {
-		return nil, false, nil, s.createError(sub.IdempotencyKey, err)
+		return job.Creation{}, s.createError(sub.IdempotencyKey, err)
 	}
-	return stored, replayed, ev, nil
+	return c, nil
 }
 
 func (s *Service) createError(key string, err error) error {
@@ -158,11 +182,20 @@ func (s *Service) createError(key string, err error) error {
 }
 
 // announce publishes the first event of a new job, stored with it, and
-// wakes the scheduler. Publishing waits for the commit, so no subscriber
-// sees an event that could still be lost.
-func (s *Service) announce(j *job.Job, first *job.Event) {
-	s.queue.accepted(job.QueueKey{Priority: j.Priority, Seq: j.Seq})
-	s.cfg.Hub.Publish(events.WithJob(j, *first))
+// hands the job to the fleet: a queued one to the scheduler, one stored
+// dispatched to its reservation, which publishes the "dispatched" event
+// next. Publishing waits for the commit, so no subscriber sees an event
+// that could still be lost.
+func (s *Service) announce(c job.Creation, res Reservation) {
+	j := c.Created
+	if c.Next == nil {
+		s.queue.accepted(job.QueueKey{Priority: j.Priority, Seq: j.Seq})
+	}
+	s.cfg.Hub.Publish(events.WithJob(j, *c.First))
+	if c.Next != nil {
+		res.Start(c.Updated, c.Next)
+		return
+	}
 	s.cfg.Fleet.Enqueue(j)
 }
 

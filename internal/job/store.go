@@ -55,6 +55,26 @@ type Store interface {
 	// CreateJob, returning a nil event.
 	CreateJobWithEvent(ctx context.Context, j *Job, e *Event) (stored *Job, replayed bool, first *Event, err error)
 
+	// CreateJobThenUpdate is CreateJobWithEvent(j, e) followed, in the
+	// same transaction, by UpdateJobWithEvent(fn) on the job it created:
+	// both are stored or neither, with one durable commit and without
+	// reading the new job back. It lets a submission that finds a free
+	// backend be stored already dispatched, its first event and the
+	// dispatch's event in order.
+	//
+	// fn is called once, before the transaction, on the job as it is
+	// about to be created (Seq not assigned yet); the rules of UpdateJob's
+	// fn apply to what it changes (identity and store-owned fields are
+	// kept, its State must be one CanTransition allows from j's, and
+	// UpdatedAt is set to the store's now), and its event, if any, is
+	// stored as the job's second. An error from fn stores nothing and is
+	// returned unchanged. e must not be nil (ErrInvalid). On an
+	// idempotent replay nothing is stored and fn's changes are dropped:
+	// it returns the existing job as Created, with Replayed. Every error
+	// case of CreateJobWithEvent applies unchanged. Each event's webhook
+	// message (the outbox rule) shows the job as that event left it.
+	CreateJobThenUpdate(ctx context.Context, j *Job, e *Event, fn func(*Job) (*Event, error)) (Creation, error)
+
 	// GetJob returns the job with id, or ErrNotFound.
 	GetJob(ctx context.Context, id string) (*Job, error)
 	// JobOwner returns the owner of the job with id, or ErrNotFound: the
@@ -235,6 +255,23 @@ type Store interface {
 	// Close releases the store, waiting for writes in flight. It is safe to
 	// call more than once.
 	Close() error
+}
+
+// Creation is what CreateJobThenUpdate stored.
+type Creation struct {
+	// Created is the job as its first event left it; on a replay, the
+	// job stored before.
+	Created *Job
+	// First is the job's first event; nil on a replay.
+	First *Event
+	// Updated is the job after fn, as stored; nil on a replay.
+	Updated *Job
+	// Next is fn's event as stored; nil when fn returned none, or on a
+	// replay.
+	Next *Event
+	// Replayed: the idempotency key was used before with the same
+	// request, and nothing was stored.
+	Replayed bool
 }
 
 // QueueKey is where a dispatchable job stands in DispatchOrder.

@@ -21,9 +21,22 @@ import (
 // api.Backend (internal/deptest forbids the fleet to import api).
 type fleetAdapter struct{ f *fleet.Fleet }
 
-var _ gateway.Fleet = fleetAdapter{}
+var (
+	_ gateway.Fleet    = fleetAdapter{}
+	_ gateway.Reserver = fleetAdapter{}
+)
 
 func (a fleetAdapter) Enqueue(j *job.Job) { a.f.EnqueueJob(j) }
+
+// Reserve holds a backend slot for a job about to be stored, so that its
+// commit stores it dispatched (nil, not a nil *fleet.Reservation, when
+// there is none: the gateway then queues the job).
+func (a fleetAdapter) Reserve(j *job.Job) gateway.Reservation {
+	if r := a.f.Reserve(j); r != nil {
+		return r
+	}
+	return nil
+}
 
 func (a fleetAdapter) Cancel(ctx context.Context, id string) (*job.Job, error) {
 	return a.f.Cancel(ctx, id)

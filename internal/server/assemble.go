@@ -203,7 +203,7 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	p.inflight = cfg.Limits.limiter()
 	gcfg := gateway.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,
-		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts,
+		Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts, Reserver: fleetAdapter{p.fleet},
 		MaxQueued: cfg.MaxQueued, MaxUploadBytes: cfg.MaxUploadBytes, CheckWebhook: p.webhooks.policy.CheckURL,
 		Admins: adminIDs(cfg.APIKeys), ProxyAllow: cfg.ProxyAllow,
 	}

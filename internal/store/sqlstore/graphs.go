@@ -108,6 +108,14 @@ func (r *jobRow) graphEntry() *graphEntry {
 	return &graphEntry{seq: r.j.Seq, rev: r.graphRev, params: r.params, graph: r.graph, extraData: r.extraData}
 }
 
+// ownGraphEntry is graphEntry in bytes of its own: the job a create
+// returns shares r's.
+func (r *jobRow) ownGraphEntry() *graphEntry {
+	e := r.graphEntry()
+	e.params, e.graph, e.extraData = clone(e.params), clone(e.graph), clone(e.extraData)
+	return e
+}
+
 // keepGraph caches e (nil: the cache holds it already) once its
 // transaction committed, while job j may still be updated: a finished
 // job's graph leaves the cache.

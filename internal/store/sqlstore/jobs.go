@@ -52,10 +52,7 @@ func (s *Store) CreateJobWithEvent(ctx context.Context, in *job.Job, e *job.Even
 		return nil, false, nil, s.fail("create job "+r.j.ID, err)
 	}
 	if !replayed {
-		// The job returned shares r's bytes; the cache keeps its own.
-		e := r.graphEntry()
-		e.params, e.graph, e.extraData = clone(e.params), clone(e.graph), clone(e.extraData)
-		s.keepGraph(e, out)
+		s.keepGraph(r.ownGraphEntry(), out)
 	}
 	s.signalQueued(queued)
 	return out, replayed, ev, nil

@@ -23,6 +23,7 @@ var graphTests = map[string]func(*testing.T, NewStore){
 	"WebhookSnapshot":      graphWebhookSnapshot,
 	"ReturnedBytesAreFree": graphReturnedBytesAreFree,
 	"FailedUpdateNoTrace":  graphFailedUpdateNoTrace,
+	"CreateThenUpdate":     graphCreateThenUpdate,
 }
 
 // largeGraph is a graph of about size bytes in ComfyUI's API format, with
@@ -324,4 +325,36 @@ func GraphReplacedElsewhere(t *testing.T, a, b job.Store) {
 	}
 	sameGraph(t, "a's next update's result", got, want)
 	sameGraph(t, "a's GetJob", get(t, a, j.ID), want)
+}
+
+// graphCreateThenUpdate: a job stored already updated keeps its graph for
+// the updates that follow, and what the creation returned is the caller's.
+func graphCreateThenUpdate(t *testing.T, ns NewStore) {
+	s := ns(t)
+	in := newJob(withLargeGraph)
+	want := *in
+	want.Graph, want.Params, want.ExtraData = clone(in.Graph), clone(in.Params), clone(in.ExtraData)
+	c, err := s.CreateJobThenUpdate(t.Context(), in, &job.Event{Type: job.EventQueued}, func(j *job.Job) (*job.Event, error) {
+		sameGraph(t, "fn", j, &want)
+		return nil, j.TransitionTo(job.StateDispatched, time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameGraph(t, "Created", c.Created, &want)
+	sameGraph(t, "Updated", c.Updated, &want)
+	for _, j := range []*job.Job{c.Created, c.Updated, in} {
+		for _, b := range [][]byte{j.Graph, j.Params, j.ExtraData} {
+			copy(b, "XXXX")
+		}
+	}
+	got, err := s.UpdateJob(t.Context(), c.Updated.ID, func(j *job.Job) error {
+		sameGraph(t, "the next update's fn", j, &want)
+		return j.TransitionTo(job.StateRunning, time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameGraph(t, "the next update's result", got, &want)
+	sameGraph(t, "GetJob", get(t, s, got.ID), &want)
 }

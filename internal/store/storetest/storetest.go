@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore NewStore) {
 	}{
 		{"CreateJob", createTests},
 		{"CreateJobWithEvent", createWithEventTests},
+		{"CreateJobThenUpdate", createThenUpdateTests},
 		{"GetJob", getTests},
 		{"UpdateJob", updateTests},
 		{"UpdateJobWithEvent", updateWithEventTests},
