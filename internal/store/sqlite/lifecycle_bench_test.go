@@ -19,30 +19,51 @@ import (
 // defers it), the end (running and succeeded at once, an output with its
 // artifact record and the ComfyUI history, four events), and the reads of
 // a client that follows the job's stream and downloads its output.
-// cpu-µs/op is the store's CPU per job.
+// cpu-µs/op is the store's CPU per job. It runs with the 0.8 KiB txt2img
+// graph and with a 64 KiB one, the size of a large real workflow.
 func BenchmarkJobLifecycle(b *testing.B) {
-	each(b, func(b *testing.B, s *sqlite.Store) func(int) {
-		return func(i int) { jobLifecycle(b, s, i, false) }
-	})
+	for _, g := range lifecycleGraphs() {
+		b.Run(g.name, func(b *testing.B) {
+			each(b, func(b *testing.B, s *sqlite.Store) func(int) {
+				return func(i int) { jobLifecycle(b, s, i, g.graph, false) }
+			})
+		})
+	}
+}
+
+type lifecycleGraph struct {
+	name  string
+	graph json.RawMessage
+}
+
+func lifecycleGraphs() []lifecycleGraph {
+	return []lifecycleGraph{{"graph=txt2img", benchGraph}, {"graph=64KiB", bigGraph(64 << 10)}}
 }
 
 // BenchmarkJobLifecycleDispatchedAtSubmit is BenchmarkJobLifecycle for a
 // job submitted while a backend has a free slot: the submission and the
 // claim are one commit (CreateJobThenUpdate).
 func BenchmarkJobLifecycleDispatchedAtSubmit(b *testing.B) {
-	each(b, func(b *testing.B, s *sqlite.Store) func(int) {
-		return func(i int) { jobLifecycle(b, s, i, true) }
-	})
+	for _, g := range lifecycleGraphs() {
+		b.Run(g.name, func(b *testing.B) {
+			each(b, func(b *testing.B, s *sqlite.Store) func(int) {
+				return func(i int) { jobLifecycle(b, s, i, g.graph, true) }
+			})
+		})
+	}
 }
 
 // lifecycleHistory is the size and shape of a history entry kept with a
 // finished job.
 var lifecycleHistory = json.RawMessage(`{"outputs":{"9":{"images":[{"filename":"ComfyUI_00001_.png","subfolder":"","type":"output"}]}},"status":{"status_str":"success","completed":true,"messages":[["execution_start",{"prompt_id":"p","timestamp":1}],["execution_cached",{"nodes":[],"prompt_id":"p","timestamp":2}],["execution_success",{"prompt_id":"p","timestamp":3}]]},"meta":{"9":{"node_id":"9","display_node":"9","parent_node":null,"real_node_id":"9"}}}`)
 
-// jobLifecycle runs job i's store traffic; atSubmit stores the job
-// dispatched with its submission instead of claiming it after.
-func jobLifecycle(tb testing.TB, s *sqlite.Store, i int, atSubmit bool) {
+// jobLifecycle runs the store traffic of job i, whose graph is graph;
+// atSubmit stores the job dispatched with its submission instead of
+// claiming it after.
+func jobLifecycle(tb testing.TB, s *sqlite.Store, i int, graph json.RawMessage, atSubmit bool) {
 	ctx := context.Background()
+	in := benchJob()
+	in.Graph = graph
 	now := time.Now()
 	claim := func(j *job.Job) (*job.Event, error) {
 		if !j.State.Dispatchable() {
@@ -58,13 +79,13 @@ func jobLifecycle(tb testing.TB, s *sqlite.Store, i int, atSubmit bool) {
 	queued := &job.Event{Type: job.EventQueued, Data: json.RawMessage(`{"position":0}`)}
 	var j *job.Job
 	if atSubmit {
-		c, err := s.CreateJobThenUpdate(ctx, benchJob(), queued, claim)
+		c, err := s.CreateJobThenUpdate(ctx, in, queued, claim)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		j = c.Updated
 	} else {
-		created, _, _, err := s.CreateJobWithEvent(ctx, benchJob(), queued)
+		created, _, _, err := s.CreateJobWithEvent(ctx, in, queued)
 		if err != nil {
 			tb.Fatal(err)
 		}

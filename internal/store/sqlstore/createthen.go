@@ -42,6 +42,9 @@ func (s *Store) CreateJobThenUpdate(ctx context.Context, in *job.Job, e *job.Eve
 	if err != nil {
 		return job.Creation{}, s.fail("create job "+created.j.ID, err)
 	}
+	if !c.Replayed {
+		s.keepGraph(updated.ownGraphEntry(), c.Updated)
+	}
 	s.signalQueued(queued)
 	return c, nil
 }
@@ -75,6 +78,7 @@ func (s *Store) applyToNew(created *jobRow, fn func(*job.Job) (*job.Event, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("create job %s: %w", before.ID, err)
 	}
+	r.graphRev = created.graphRev
 	return r, ev, nil
 }
 

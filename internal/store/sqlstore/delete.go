@@ -59,8 +59,11 @@ func (s *Store) DeleteJob(ctx context.Context, id string, inputs []string) ([]st
 // removeJob deletes a terminal job and what belongs to it only, and
 // returns the blobs its artifact records named.
 func (s *Store) removeJob(ctx context.Context, q Querier, id string) ([]string, error) {
-	var state job.State
-	err := q.QueryRowContext(ctx, s.sql(`SELECT state FROM jobs WHERE id = ?`+s.d.ForUpdate), id).Scan(&state)
+	var (
+		seq   int64
+		state job.State
+	)
+	err := q.QueryRowContext(ctx, s.sql(`SELECT seq, state FROM jobs WHERE id = ?`+s.d.ForUpdate), id).Scan(&seq, &state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, job.ErrNotFound
 	}
@@ -78,11 +81,17 @@ func (s *Store) removeJob(ctx context.Context, q Querier, id string) ([]string, 
 		`DELETE FROM artifacts WHERE job_id = ?`,
 		`DELETE FROM comfy_files WHERE job_id = ? AND job_id <> ''`,
 		`DELETE FROM job_events WHERE job_id = ?`,
-		`DELETE FROM jobs WHERE id = ?`,
 	} {
 		if _, err := q.ExecContext(ctx, s.sql(stmt), id); err != nil {
 			return nil, err
 		}
+	}
+	// The graph row goes by the job's seq, before the job it refers to.
+	if _, err := q.ExecContext(ctx, s.sql(`DELETE FROM job_graphs WHERE job_seq = ?`), seq); err != nil {
+		return nil, err
+	}
+	if _, err := q.ExecContext(ctx, s.sql(`DELETE FROM jobs WHERE id = ?`), id); err != nil {
+		return nil, err
 	}
 	return blobs, nil
 }

@@ -52,6 +52,9 @@ func (s *Store) CreateJobWithEvent(ctx context.Context, in *job.Job, e *job.Even
 	if err != nil {
 		return nil, false, nil, s.fail("create job "+r.j.ID, err)
 	}
+	if !replayed {
+		s.keepGraph(r.ownGraphEntry(), out)
+	}
 	s.signalQueued(queued)
 	return out, replayed, ev, nil
 }
@@ -74,15 +77,19 @@ func (s *Store) newJobRow(in *job.Job, withEvent bool) (*jobRow, error) {
 		j.EventSeq = 1
 	}
 	j.UpdatedAt = j.CreatedAt
-	return encodeJob(&j, nil)
+	r, err := encodeJob(&j, nil)
+	if err != nil {
+		return nil, err
+	}
+	r.graphRev = newGraphRev()
+	return r, nil
 }
 
 // insertJob inserts r, or resolves the unique key it collided with.
 func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, bool, error) {
 	err := q.QueryRowContext(ctx, s.sql(insertJobSQL), s.insertArgs(r)...).Scan(&r.j.Seq)
 	if err == nil {
-		j, err := r.stored()
-		return j, false, err
+		return s.insertGraph(ctx, q, r)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, false, err
@@ -90,7 +97,7 @@ func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, 
 	// ON CONFLICT DO NOTHING: the ID or (owner, idempotency key) exists.
 	if r.j.IdempotencyKey != "" {
 		prev, err := scanJob(q.QueryRowContext(ctx,
-			s.sql(`SELECT `+jobCols+` FROM jobs WHERE owner = ? AND idempotency_key = ?`),
+			s.sql(`SELECT `+jobCols+fromJobs+` WHERE owner = ? AND idempotency_key = ?`),
 			r.j.Owner, r.j.IdempotencyKey))
 		switch {
 		case err == nil && prev.RequestHash == r.j.RequestHash:
@@ -102,6 +109,18 @@ func (s *Store) insertJob(ctx context.Context, q Querier, r *jobRow) (*job.Job, 
 		}
 	}
 	return nil, false, job.ErrDuplicateID
+}
+
+// insertGraph stores the graph row of the job r, just inserted, in the
+// same transaction: a job is never stored without its graph.
+func (s *Store) insertGraph(ctx context.Context, q Querier, r *jobRow) (*job.Job, bool, error) {
+	if r.hasGraph() {
+		if err := s.putGraph(ctx, q, r); err != nil {
+			return nil, false, err
+		}
+	}
+	j, err := r.stored()
+	return j, false, err
 }
 
 // JobOwner implements job.Store.
@@ -141,7 +160,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
 	if s.closed.Load() {
 		return nil, job.ErrClosed
 	}
-	j, err := scanJob(s.read.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
+	j, err := scanJob(s.read.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+fromJobs+` WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = job.ErrNotFound
 	}
@@ -199,12 +218,13 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 		out    *job.Job
 		evs    []job.Event
 		taken  []*job.ComfyFile
+		kept   *graphEntry
 		queued int
 	)
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var err error
 		queued, taken = 0, nil // a batch may run this again
-		if out, evs, err = s.updateTx(ctx, q, id, fn); err != nil {
+		if out, evs, kept, err = s.updateTx(ctx, q, id, fn); err != nil {
 			return err
 		}
 		for _, a := range arts {
@@ -225,31 +245,32 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 	if err != nil {
 		return nil, nil, nil, s.fail("update job "+id, err)
 	}
+	s.keepGraph(kept, out)
 	s.signalQueued(queued)
 	return out, evs, taken, nil
 }
 
-func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, error) {
-	row, err := scanJobRow(q.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+` FROM jobs WHERE id = ?`+s.d.ForUpdate), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, job.ErrNotFound
-	}
+// updateTx is one update in transaction q. Besides the job and its events
+// it returns the job's graph row as it now stands, for the cache once
+// committed, unless the cache holds it already.
+func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job.Job) ([]job.Event, error)) (*job.Job, []job.Event, *graphEntry, error) {
+	row, cached, err := s.lockJobRow(ctx, q, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	old := *row // column form as stored; row.j is handed to fn below
 	cur, err := row.decode()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	before := *cur
 	old.j = before
 	evs, err := fn(cur)
 	if err != nil {
-		return nil, nil, fnError{err}
+		return nil, nil, nil, fnError{err}
 	}
 	if cur.State != before.State && !job.CanTransition(before.State, cur.State) {
-		return nil, nil, &job.TransitionError{JobID: id, From: before.State, To: cur.State}
+		return nil, nil, nil, &job.TransitionError{JobID: id, From: before.State, To: cur.State}
 	}
 	// Identity and store-owned fields are not the caller's to change.
 	cur.ID, cur.Seq, cur.EventSeq, cur.CreatedAt = before.ID, before.Seq, before.EventSeq, before.CreatedAt
@@ -258,20 +279,37 @@ func (s *Store) updateTx(ctx context.Context, q Querier, id string, fn func(*job
 	cur.EventSeq += int64(len(evs))
 	r, err := encodeJob(cur, &before)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	r.graphRev = old.graphRev
+	graphChanged := !sameGraph(&old, r)
+	if graphChanged {
+		r.graphRev = newGraphRev() // in the jobs row's UPDATE: other replicas' caches miss
 	}
 	query, args := s.updateStmt(&old, r)
 	if _, err := q.ExecContext(ctx, s.sql(query), args...); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	if graphChanged {
+		if err := s.putGraph(ctx, q, r); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	var stored []job.Event
 	for i, e := range evs {
 		ev, err := s.insertEvent(ctx, q, id, before.EventSeq+int64(i)+1, e)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		stored = append(stored, *ev)
 	}
 	out, err := r.stored()
-	return out, stored, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	freshGraph(out) // r's slices are the cache's
+	if cached && !graphChanged {
+		return out, stored, nil, nil
+	}
+	return out, stored, r.graphEntry(), nil
 }

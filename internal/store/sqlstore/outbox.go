@@ -179,7 +179,7 @@ func (s *Store) queueEventWebhook(ctx context.Context, q Querier, e job.Event) (
 	if job.WebhookType(e.Type) == "" {
 		return 0, nil
 	}
-	j, err := scanJob(q.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), e.JobID))
+	j, err := scanJob(q.QueryRowContext(ctx, s.sql(`SELECT `+jobCols+fromJobs+` WHERE id = ?`), e.JobID))
 	if err != nil {
 		return 0, err
 	}

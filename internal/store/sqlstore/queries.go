@@ -27,18 +27,19 @@ type schedulerSQL struct {
 }
 
 func newSchedulerSQL(d Dialect) schedulerSQL {
-	from := func(index string) string {
+	indexed := func(index string) string {
 		if d.IndexedBy == nil {
-			return " FROM jobs"
+			return ""
 		}
-		return " FROM jobs" + d.IndexedBy(index)
+		return d.IndexedBy(index)
 	}
+	from := func(index string) string { return " FROM jobs" + indexed(index) }
 	return schedulerSQL{
-		dispatchOrder: `SELECT ` + jobCols + from("jobs_dispatch") + ` WHERE ` + dispatchableStates +
+		dispatchOrder: `SELECT ` + jobCols + jobsFrom(indexed("jobs_dispatch")) + ` WHERE ` + dispatchableStates +
 			` ORDER BY priority DESC, seq ASC LIMIT ?`,
 		queueKeys: `SELECT priority, seq` + from("jobs_dispatch") + ` WHERE ` + dispatchableStates +
 			` ORDER BY priority DESC, seq ASC LIMIT ?`,
-		activeJobs: `SELECT ` + jobCols + from("jobs_active") + ` WHERE ` + activeStates + ` ORDER BY seq`,
+		activeJobs: `SELECT ` + jobCols + jobsFrom(indexed("jobs_active")) + ` WHERE ` + activeStates + ` ORDER BY seq`,
 		queuePosition: `SELECT j.state,
  (SELECT count(*)` + from("jobs_dispatch") + ` WHERE ` + dispatchableStates + ` AND priority > j.priority) +
  (SELECT count(*)` + from("jobs_dispatch") + ` WHERE ` + dispatchableStates + ` AND priority = j.priority AND seq < j.seq)
@@ -132,11 +133,10 @@ func (s *Store) listQuery(f job.JobFilter) (string, []any, error) {
 		}
 		add("seq "+cmp+" ?", seq)
 	}
-	cols := jobCols
+	q := `SELECT ` + jobCols + fromJobs
 	if f.Lean {
-		cols = leanJobCols
+		q = `SELECT ` + leanJobCols + ` FROM jobs`
 	}
-	q := `SELECT ` + cols + ` FROM jobs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -9,17 +9,20 @@ import (
 	"github.com/comfygate/comfygate/internal/job"
 )
 
-// jobCols lists the jobs columns in the order scanJob reads them.
-const jobCols = `seq, id, owner, source, workflow, workflow_version, params, graph,
- output_nodes, extra_data, client_id, priority, state, attempts, max_attempts,
+// jobCols lists the columns of a job in the order scanJob reads them:
+// those of the jobs row and, from job_graphs (g), params, graph and
+// extra_data. Read them FROM jobsFrom(…).
+const jobCols = `seq, id, owner, source, workflow, workflow_version, g.params, g.graph,
+ output_nodes, g.extra_data, client_id, priority, state, attempts, max_attempts,
  attempt_log, backend, progress, outputs, error_info, idempotency_key, request_hash,
  cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
  started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history,
- webhook_events, output_options`
+ webhook_events, output_options, graph_rev`
 
 // leanJobCols is jobCols with the large columns read as NULL
-// (job.JobFilter.Lean).
-var leanJobCols = leanColumns(jobCols, "params", "graph", "extra_data", "comfy_history")
+// (job.JobFilter.Lean): it names no column of job_graphs, so it is read
+// FROM jobs alone.
+var leanJobCols = leanColumns(jobCols, "g.params", "g.graph", "g.extra_data", "comfy_history")
 
 // leanColumns replaces the named columns of a column list with NULL,
 // keeping every position.
@@ -44,6 +47,7 @@ type jobRow struct {
 	webhookEvents, outputOptions           []byte
 	state                                  string
 	priority, attempts, maxAttempts        int64
+	graphRev                               int64 // jobs.graph_rev: new with each graph row (newGraphRev)
 }
 
 // scanner is *sql.Row or *sql.Rows.
@@ -69,7 +73,7 @@ func scanJobRow(sc scanner) (*jobRow, error) {
 		&j.Webhook, &j.Number, &j.EventSeq, timeCol{&j.CreatedAt}, timeCol{&j.DispatchedAt},
 		timeCol{&j.StartedAt}, timeCol{&j.FinishedAt}, timeCol{&j.UpdatedAt},
 		&j.LeaseOwner, timeCol{&j.LeaseUntil}, &r.comfy, &r.comfyHistory,
-		&r.webhookEvents, &r.outputOptions)
+		&r.webhookEvents, &r.outputOptions, &r.graphRev)
 	if err != nil {
 		return nil, err
 	}
@@ -218,31 +222,30 @@ func (r *jobRow) stored() (*job.Job, error) {
 // insertArgs are the parameters of insertJobSQL.
 func (s *Store) insertArgs(r *jobRow) []any {
 	j := &r.j
-	return []any{j.ID, j.Owner, j.Source, j.Workflow, j.WorkflowVersion,
-		jsonArg(r.params), jsonArg(r.graph), jsonArg(r.outputNodes), jsonArg(r.extraData),
-		j.ClientID, r.priority, r.state, r.attempts, r.maxAttempts, jsonArg(r.attemptLog),
+	return []any{j.ID, j.Owner, j.Source, j.Workflow, j.WorkflowVersion, jsonArg(r.outputNodes), j.ClientID, r.priority, r.state, r.attempts, r.maxAttempts, jsonArg(r.attemptLog),
 		j.Backend, jsonArg(r.progress), jsonArg(r.outputs), jsonArg(r.errInfo),
 		j.IdempotencyKey, j.RequestHash, j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.CreatedAt), s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt),
 		s.timeArg(j.FinishedAt), s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
-		jsonArg(r.comfy), jsonArg(r.comfyHistory), jsonArg(r.webhookEvents), jsonArg(r.outputOptions)}
+		jsonArg(r.comfy), jsonArg(r.comfyHistory), jsonArg(r.webhookEvents), jsonArg(r.outputOptions), r.graphRev}
 }
 
+// insertJobSQL inserts the jobs row; the graph row follows (putGraph).
 const insertJobSQL = `INSERT INTO jobs (id, owner, source, workflow, workflow_version,
- params, graph, output_nodes, extra_data, client_id, priority, state, attempts,
- max_attempts, attempt_log, backend, progress, outputs, error_info, idempotency_key,
- request_hash, cancel_requested, webhook, number, event_seq, created_at, dispatched_at,
- started_at, finished_at, updated_at, lease_owner, lease_until, comfy, comfy_history,
- webhook_events, output_options)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ output_nodes, client_id, priority, state, attempts, max_attempts, attempt_log, backend,
+ progress, outputs, error_info, idempotency_key, request_hash, cancel_requested, webhook,
+ number, event_seq, created_at, dispatched_at, started_at, finished_at, updated_at,
+ lease_owner, lease_until, comfy, comfy_history, webhook_events, output_options, graph_rev)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  ON CONFLICT DO NOTHING RETURNING seq`
 
-// mutableCols are the columns UpdateJob may change, in mutableValues' order.
-var mutableCols = [...]string{"source", "workflow", "workflow_version", "params", "graph",
-	"output_nodes", "extra_data", "client_id", "priority", "state", "attempts", "max_attempts",
+// mutableCols are the columns of the jobs row UpdateJob may change, in
+// mutableValues' order (the graph row is compared apart: sameGraph).
+var mutableCols = [...]string{"source", "workflow", "workflow_version",
+	"output_nodes", "client_id", "priority", "state", "attempts", "max_attempts",
 	"attempt_log", "backend", "progress", "outputs", "error_info", "cancel_requested", "webhook",
 	"number", "event_seq", "dispatched_at", "started_at", "finished_at", "updated_at",
-	"lease_owner", "lease_until", "comfy", "comfy_history", "webhook_events", "output_options"}
+	"lease_owner", "lease_until", "comfy", "comfy_history", "webhook_events", "output_options", "graph_rev"}
 
 // jsonCol is a JSON column's text in mutableValues: compared as bytes and
 // turned into a parameter only when it changed, so an unchanged graph is
@@ -252,14 +255,12 @@ type jsonCol []byte
 // mutableValues are r's values of mutableCols; JSON columns as jsonCol.
 func (s *Store) mutableValues(r *jobRow) [len(mutableCols)]any {
 	j := &r.j
-	return [...]any{j.Source, j.Workflow, j.WorkflowVersion,
-		jsonCol(r.params), jsonCol(r.graph), jsonCol(r.outputNodes), jsonCol(r.extraData),
-		j.ClientID, r.priority, r.state, r.attempts, r.maxAttempts, jsonCol(r.attemptLog),
+	return [...]any{j.Source, j.Workflow, j.WorkflowVersion, jsonCol(r.outputNodes), j.ClientID, r.priority, r.state, r.attempts, r.maxAttempts, jsonCol(r.attemptLog),
 		j.Backend, jsonCol(r.progress), jsonCol(r.outputs), jsonCol(r.errInfo),
 		j.CancelRequested, j.Webhook, j.Number, j.EventSeq,
 		s.timeArg(j.DispatchedAt), s.timeArg(j.StartedAt), s.timeArg(j.FinishedAt),
 		s.timeArg(j.UpdatedAt), j.LeaseOwner, s.timeArg(j.LeaseUntil),
-		jsonCol(r.comfy), jsonCol(r.comfyHistory), jsonCol(r.webhookEvents), jsonCol(r.outputOptions)}
+		jsonCol(r.comfy), jsonCol(r.comfyHistory), jsonCol(r.webhookEvents), jsonCol(r.outputOptions), r.graphRev}
 }
 
 // sameValue compares two values of one mutable column. Empty JSON is

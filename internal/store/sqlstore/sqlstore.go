@@ -84,6 +84,9 @@ type Store struct {
 	sched    schedulerSQL
 	deletion deletionSQL
 	queued   chan struct{} // cap 1: a webhook message was committed
+	graphs   *graphCache
+	// lockJobSQL is lockJobQuery, built once.
+	lockJobSQL string
 
 	rebound sync.Map // query → query with the engine's placeholders
 
@@ -101,7 +104,8 @@ func New(cfg Config) (*Store, error) {
 		cfg.Now = time.Now
 	}
 	return &Store{d: cfg.Dialect, read: cfg.Read, write: cfg.Write, now: cfg.Now, closeFn: cfg.Close,
-		sched: newSchedulerSQL(cfg.Dialect), deletion: newDeletionSQL(cfg.Dialect), queued: make(chan struct{}, 1)}, nil
+		sched: newSchedulerSQL(cfg.Dialect), deletion: newDeletionSQL(cfg.Dialect), queued: make(chan struct{}, 1),
+		graphs: newGraphCache(graphCacheBytes), lockJobSQL: lockJobQuery(cfg.Dialect)}, nil
 }
 
 // Ping checks that the database answers.

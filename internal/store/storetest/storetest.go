@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UpdateJob", updateTests},
 		{"UpdateJobWithEvent", updateWithEventTests},
 		{"UpdateJobWithEvents", updateWithEventsTests},
+		{"Graphs", graphTests},
 		{"Events", eventTests},
 		{"ListJobs", listTests},
 		{"Scheduler", schedulerTests},
