@@ -22,6 +22,7 @@ import (
 type Store interface {
 	NameStore
 	ListJobs(ctx context.Context, f job.JobFilter) ([]*job.Job, string, error)
+	JobUpdatedAt(ctx context.Context, id string) (time.Time, error)
 	UpdateJob(ctx context.Context, id string, fn func(*job.Job) error) (*job.Job, error)
 	PutArtifact(ctx context.Context, a *job.Artifact) error
 }

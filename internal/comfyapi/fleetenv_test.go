@@ -34,6 +34,11 @@ type fleetEnvOptions struct {
 	backends    int
 	sim         comfysim.Options
 	maxInflight int
+	// writes, when set, wraps the store of the fleet and the surface and
+	// counts its writes.
+	writes *writeCounter
+	// gateway, when set, wraps the use cases the surface calls.
+	gateway func(Gateway) Gateway
 }
 
 // blobs is the artifact store as the fleet sees it.
@@ -89,14 +94,25 @@ func newFleetEnv(tb testing.TB, o fleetEnvOptions) *fleetEnv {
 		backends = append(backends, fleet.BackendConfig{ID: fmt.Sprintf("sim-%d", i+1), URL: s.URL(), MaxInflight: o.maxInflight})
 	}
 	late := &TapLater{}
-	e.fleet, err = fleet.New(fleet.Config{Backends: backends, Store: e.store, Artifacts: blobs{arts}, Hub: hub, Tap: late,
+	var store interface {
+		job.Store
+		Store
+	} = e.store
+	if o.writes != nil {
+		o.writes.Store, store = e.store, o.writes
+	}
+	names := NewNames(store)
+	e.fleet, err = fleet.New(fleet.Config{Backends: backends, Store: store, Artifacts: blobs{arts}, Hub: hub, Tap: late, EndNames: names,
 		ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 10 * time.Second, ReconnectBackoff: 20 * time.Millisecond, InstanceID: "test"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	names := NewNames(e.store)
 	gw := newTestGateway(tb, e.store, arts, hub, dispatcher{e.fleet}, names)
-	if e.h, err = New(Config{Store: e.store, Artifacts: arts, Hub: hub, Gateway: gw, Names: names}); err != nil {
+	var surfaceGW Gateway = gw
+	if o.gateway != nil {
+		surfaceGW = o.gateway(gw)
+	}
+	if e.h, err = New(Config{Store: store, Artifacts: arts, Hub: hub, Gateway: surfaceGW, Names: names}); err != nil {
 		tb.Fatal(err)
 	}
 	late.Set(e.h)

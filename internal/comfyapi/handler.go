@@ -27,6 +27,7 @@ type Handler struct {
 	sockets *registry       // downstream WebSockets
 	relay   *relay          // upstream messages → sockets
 	names   *Names          // file names shown to clients
+	ended   *endedJobs      // jobs that ended lately, for their history
 	info    *fleetInfo      // merged /system_stats and model lists
 	images  *imaging.Budget // memory of images decoded whole for re-encodes
 
@@ -41,7 +42,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, gw: cfg.Gateway, names: cfg.Names}
+	h := &Handler{cfg: cfg, log: cfg.Logger, store: cfg.Store, gw: cfg.Gateway, names: cfg.Names, ended: newEndedJobs()}
 	h.tracker = newTracker()
 	h.images = imaging.NewBudget(cfg.ImageBudgetBytes)
 	h.sockets = newRegistry(cfg.SocketBuffer, cfg.Logger)

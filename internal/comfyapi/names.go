@@ -24,6 +24,8 @@ type Names struct {
 	store  NameStore
 	recent *recent
 
+	held heldNames // names not stored yet
+
 	mu   sync.Mutex     // guards last
 	last map[dirKey]int // highest counter handed out per prefix
 }
@@ -38,7 +40,7 @@ type NameStore interface {
 
 // NewNames returns the file names kept in s.
 func NewNames(s NameStore) *Names {
-	return &Names{store: s, recent: newRecent(), last: map[dirKey]int{}}
+	return &Names{store: s, recent: newRecent(), held: newHeldNames(), last: map[dirKey]int{}}
 }
 
 var _ gateway.Names = (*Names)(nil)
@@ -70,6 +72,12 @@ func (n *Names) outputName(ctx context.Context, owner, jobID, backend string, re
 	if prev, ok := n.recent.name(key); ok && prev.JobID == jobID {
 		return comfy.FileRef{Filename: prev.Filename, Subfolder: prev.Subfolder, Type: ref.Type}, nil
 	}
+	if f, b := n.heldFor(jobID, key); f != nil { // named for a message not sent yet
+		if err := n.awaitHeld(ctx, jobID, b); err != nil {
+			return comfy.FileRef{}, err
+		}
+		return comfy.FileRef{Filename: f.Filename, Subfolder: f.Subfolder, Type: ref.Type}, nil
+	}
 	prev, err := n.store.FindComfyFile(ctx, owner, backend, typ, ref.Subfolder, ref.Filename)
 	switch {
 	case err == nil && (prev.JobID == jobID || cached):
@@ -96,21 +104,41 @@ func (n *Names) create(ctx context.Context, f *job.ComfyFile, want string) error
 		return n.createPlain(ctx, f, want)
 	}
 	key := dirKey{f.Owner, f.Type, f.Subfolder, m[1]}
-	width := len(m[2])
 	for range maxRenames {
-		c, err := n.nextCounter(ctx, key)
-		if err != nil {
+		if err := n.counted(ctx, f, key, m); err != nil {
 			return err
 		}
-		f.Prefix, f.Counter = m[1], c
-		f.Filename = fmt.Sprintf("%s_%0*d%s", m[1], width, c, m[3])
-		err = n.store.CreateComfyFile(ctx, f)
+		err := n.store.CreateComfyFile(ctx, f)
 		if !errors.Is(err, job.ErrConflict) {
 			return err
 		}
 		n.forget(key) // another replica took it: read the store again
 	}
 	return fmt.Errorf("no free name for %s after %d tries", want, maxRenames)
+}
+
+// counted names f after the next counter of key; m is want's match of
+// counterName.
+func (n *Names) counted(ctx context.Context, f *job.ComfyFile, key dirKey, m []string) error {
+	c, err := n.nextCounter(ctx, key)
+	if err != nil {
+		return err
+	}
+	f.Prefix, f.Counter = m[1], c
+	f.Filename = fmt.Sprintf("%s_%0*d%s", m[1], len(m[2]), c, m[3])
+	return nil
+}
+
+// pick gives f the first name create would try for want, without storing
+// it: a held name (names_held.go) is stored later, under another name if
+// this one is taken by then.
+func (n *Names) pick(ctx context.Context, f *job.ComfyFile, want string) error {
+	m := counterName.FindStringSubmatch(want)
+	if m == nil {
+		f.Filename = want
+		return nil
+	}
+	return n.counted(ctx, f, dirKey{f.Owner, f.Type, f.Subfolder, m[1]}, m)
 }
 
 // createPlain stores f as want, or "stem (1).ext", "stem (2).ext", ...

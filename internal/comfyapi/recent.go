@@ -43,7 +43,7 @@ func (r *recent) putName(k originKey, f job.ComfyFile) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.names[k]; !ok {
-		r.nameQ = boundedPush(r.nameQ, k, func(old originKey) { delete(r.names, old) })
+		r.nameQ = boundedPush(r.nameQ, k, maxRecent, func(old originKey) { delete(r.names, old) })
 	}
 	r.names[k] = f
 }
@@ -64,15 +64,15 @@ func (r *recent) finished(j *job.Job) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.outputs[j.ID]; !ok {
-		r.outQ = boundedPush(r.outQ, j.ID, func(old string) { delete(r.outputs, old) })
+		r.outQ = boundedPush(r.outQ, j.ID, maxRecent, func(old string) { delete(r.outputs, old) })
 	}
 	r.outputs[j.ID] = j.Outputs
 }
 
 // boundedPush appends k to q, dropping (and forgetting) the oldest key
-// once q holds maxRecent.
-func boundedPush[K comparable](q []K, k K, forget func(K)) []K {
-	if len(q) >= maxRecent {
+// once q holds limit.
+func boundedPush[K comparable](q []K, k K, limit int, forget func(K)) []K {
+	if len(q) >= limit {
 		forget(q[0])
 		q = append(q[:0], q[1:]...)
 	}

@@ -60,11 +60,14 @@ func (r *relay) onLifecycle(ev events.Event) {
 			r.state(ev.JobID).backend = d.Backend
 		}
 	case job.EventRetrying:
+		r.flushNames(ev.JobID)
 		r.h.tracker.add(ev.Owner, ev.JobID, job.StateRetrying)
 		if js := r.jobs[ev.JobID]; js != nil {
 			r.dropAttempt(js)
 		}
 	case job.EventSucceeded, job.EventFailed, job.EventCancelled:
+		r.h.ended.add(ev)
+		r.flushNames(ev.JobID) // what the end did not take
 		r.finish(ev, r.h.tracker.remove(ev.Owner, ev.JobID))
 	}
 }

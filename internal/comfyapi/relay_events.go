@@ -109,6 +109,8 @@ func (r *relay) process(js *jobState, ev comfy.Event) {
 		if info.hasClient {
 			r.resync.set(info.owner, info.clientID, displayNode(e))
 		}
+		js.moves.Add(1)
+		r.flushNames(js.id)
 		r.emit(js, r.targeted(info, e))
 	case comfy.Executed:
 		e.PromptID = info.promptID
@@ -228,8 +230,9 @@ func dropEmpty(frames []outFrame) []outFrame {
 }
 
 // executed relays a node's UI output under the names this surface shows.
-// Naming may write to the store, so it runs as a task while the entry
-// holds the owner's later messages back.
+// Naming may read or write the store, so it runs as a task while the
+// entry holds the owner's later messages back; a new name is shown once
+// stored, usually with the job's end (names_held.go).
 func (r *relay) executed(js *jobState, e comfy.Executed) {
 	info := *js.info
 	if !info.hasClient || r.h.sockets.client(info.owner, info.clientID) == nil {
@@ -242,25 +245,88 @@ func (r *relay) executed(js *jobState, e comfy.Executed) {
 	ent := &entry{}
 	r.queueFor(info.owner).push(r, ent)
 	backend, cached, id := js.backend, js.cached[e.Node], js.id
+	moves, moved := &js.moves, js.moves.Load()
 	r.task(func(ctx context.Context) func() {
 		if backend == "" {
 			if j, err := r.h.store.GetJob(ctx, id); err == nil {
 				backend = j.Backend
 			}
 		}
-		out, err := renameFiles(e.Output, func(ref comfy.FileRef) (comfy.FileRef, error) {
-			return r.h.names.outputName(ctx, info.owner, id, backend, ref, cached)
-		})
-		return func() {
-			if err != nil {
-				r.h.log.Warn("comfyapi: naming outputs failed; relaying the backend's names", "job", id, "err", err)
-			} else {
-				e.Output = out
+		named := map[comfy.FileRef]*job.ComfyFile{}
+		var batches []*heldBatch
+		_, err := renameFiles(e.Output, func(ref comfy.FileRef) (comfy.FileRef, error) {
+			f, b, err := r.h.names.heldOutputName(ctx, info.owner, id, backend, ref, cached)
+			if err == nil {
+				named[ref], batches = f, append(batches, b)
 			}
-			ent.frames = []outFrame{r.targeted(&info, e)}
-			r.markReady(info.owner, ent)
+			return ref, err
+		})
+		release := func() func() {
+			for _, b := range batches {
+				if err == nil {
+					err = b.err
+				}
+			}
+			var out json.RawMessage
+			if err == nil {
+				out, err = renameFiles(e.Output, func(ref comfy.FileRef) (comfy.FileRef, error) {
+					return comfy.FileRef{Filename: named[ref].Filename, Subfolder: named[ref].Subfolder, Type: ref.Type}, nil
+				})
+			}
+			return func() {
+				if err != nil {
+					r.h.log.Warn("comfyapi: naming outputs failed; relaying the backend's names", "job", id, "err", err)
+				} else {
+					e.Output = out
+				}
+				ent.frames = []outFrame{r.targeted(&info, e)}
+				r.markReady(info.owner, ent)
+			}
 		}
+		if err == nil && moves.Load() != moved {
+			r.h.names.flushHeld(ctx, id) // the run moved on before these names were held
+		}
+		if err == nil && !allDone(batches) {
+			r.afterStored(id, batches, release)
+			return nil
+		}
+		return release()
 	})
+}
+
+// flushNames stores the names held for job id's end on their own: the
+// run moved on to another node, or ended without taking them.
+func (r *relay) flushNames(id string) {
+	if r.h.names.holds(id) {
+		r.task(func(ctx context.Context) func() {
+			r.h.names.flushHeld(ctx, id)
+			return nil
+		})
+	}
+}
+
+// afterStored applies then's outcome on the loop once batches are stored,
+// waiting off the loop and outside the bound of tasks: a held name waits
+// for its job's end (names_held.go), which needs no task slot.
+func (r *relay) afterStored(jobID string, batches []*heldBatch, then func() func()) {
+	r.tasks.Add(1)
+	go func() {
+		defer r.tasks.Done()
+		if r.h.names.waitStored(r.ctx, jobID, batches) {
+			r.mbox.Push(resultItem{apply: then()}, false)
+		}
+	}()
+}
+
+func allDone(batches []*heldBatch) bool {
+	for _, b := range batches {
+		select {
+		case <-b.done:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // hasFiles reports whether a UI output names any file.

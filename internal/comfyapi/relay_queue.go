@@ -1,6 +1,7 @@
 package comfyapi
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/comfygate/comfygate/comfy"
@@ -38,6 +39,10 @@ type jobState struct {
 	cached  map[string]bool
 	hold    *entry    // the run's end, held until the job is finalized
 	checked time.Time // when the store was last asked about a held end
+	// moves counts the run's moves to a next node ("executing" a node),
+	// read by naming tasks off the loop: names held for the job's end
+	// are stored at once when the run moved on (see flushNames).
+	moves atomic.Int64
 }
 
 func (r *relay) state(id string) *jobState {

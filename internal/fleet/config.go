@@ -74,6 +74,10 @@ type Config struct {
 	// Tap receives the backends' own messages about jobs (for the
 	// ComfyUI-compatible surface). Default: none.
 	Tap Tap
+	// EndNames gives the names a surface showed for a job's outputs, to be
+	// stored in the transaction that ends the job successfully when Store
+	// keeps names (job.NamesWithUpdate). Default: none.
+	EndNames EndNames
 	// Policy orders the queue. Default NewFairPolicy().
 	Policy Policy
 	// Logger. Default: discard.

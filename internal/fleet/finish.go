@@ -129,7 +129,9 @@ func (r *run) succeeded(ctx context.Context, entry comfy.HistoryEntry) {
 // a run that lost its binding. The blobs are durable already (the
 // artifact store syncs each before Put returns).
 func (r *run) succeed(ctx context.Context, outs []job.Output) {
-	j, evs, started, ok := r.transact(ctx, func(j *job.Job, _ bool) ([]job.Event, error) {
+	names := r.f.takeEndNames(r.jobID)
+	defer names.stored(ctx) // before the events are announced
+	j, evs, started, ok := r.transactNamed(ctx, func(j *job.Job, _ bool) ([]job.Event, error) {
 		evs := make([]job.Event, 0, len(outs)+1)
 		for _, o := range outs {
 			evs = append(evs, *job.NewEvent(job.EventOutput, job.OutputDataOf(o)))
@@ -141,10 +143,11 @@ func (r *run) succeed(ctx context.Context, outs []job.Output) {
 			return nil, err
 		}
 		return append(evs, *end), nil
-	}, r.artifactsOf(outs)...)
+	}, names, r.artifactsOf(outs)...)
 	if !ok {
 		return
 	}
+	names.stored(ctx)
 	r.b.done.Add(1) // before the events, as the metrics are
 	r.announce(j, evs, started)
 	r.removeFolder()

@@ -61,8 +61,13 @@ func (r *run) updateEvents(ctx context.Context, fn func(j *job.Job, started bool
 // transact is updateEvents without the announcement: the caller calls
 // announce once it has done what must precede the events.
 func (r *run) transact(ctx context.Context, fn func(j *job.Job, started bool) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, []job.Event, bool, bool) {
+	return r.transactNamed(ctx, fn, nil, arts...)
+}
+
+// transactNamed is transact that also stores names (see endnames.go).
+func (r *run) transactNamed(ctx context.Context, fn func(j *job.Job, started bool) ([]job.Event, error), names *endNames, arts ...*job.Artifact) (*job.Job, []job.Event, bool, bool) {
 	started := false
-	j, evs, err := r.f.store.UpdateJobWithEvents(ctx, r.jobID, func(j *job.Job) ([]job.Event, error) {
+	j, evs, err := names.update(ctx, r.f.store, r.jobID, func(j *job.Job) ([]job.Event, error) {
 		if !r.bound(j) {
 			return nil, errStale
 		}

@@ -70,6 +70,18 @@ type ComfyFileStore interface {
 	// LastComfyCounter returns the highest Counter of prefix in the
 	// directory, 0 if none.
 	LastComfyCounter(ctx context.Context, owner, typ, subfolder, prefix string) (int, error)
+	NamesWithUpdate
+}
+
+// NamesWithUpdate stores names in the transaction of a job update, so that
+// the names of a job's outputs need no commit of their own.
+type NamesWithUpdate interface {
+	// UpdateJobWithNames is Store.UpdateJobWithEvents that also creates
+	// names, each as CreateComfyFile would, in the same transaction. A
+	// name that is taken is not stored and does not fail the rest: those
+	// names are returned (taken) for the caller to store under another.
+	// An invalid name (ErrInvalid) stores nothing.
+	UpdateJobWithNames(ctx context.Context, id string, fn func(*Job) ([]Event, error), names []*ComfyFile, arts ...*Artifact) (j *Job, evs []Event, taken []*ComfyFile, err error)
 }
 
 // ComfyFileLimit applies ListComfyFiles' default and cap to limit.

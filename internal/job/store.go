@@ -81,6 +81,10 @@ type Store interface {
 	// owner check of a caller that needs nothing else of the job (its
 	// graph may be large).
 	JobOwner(ctx context.Context, id string) (string, error)
+	// JobUpdatedAt returns the UpdatedAt of the job with id, or
+	// ErrNotFound: whether a copy of the job read earlier is still
+	// current, without reading the job again.
+	JobUpdatedAt(ctx context.Context, id string) (time.Time, error)
 
 	// ListJobs returns one page of jobs matching f, ordered by Seq (newest
 	// first unless f.Order is OrderAsc), and the cursor of the next page, ""

@@ -171,8 +171,11 @@ func (p *parts) startFleet(ctx context.Context, cfg Config) error {
 	if err := pruneSims(ctx, p.store, p.engine, p.backends); err != nil {
 		return err
 	}
+	// The names the ComfyUI-compatible surface shows for a job's outputs
+	// are stored with the job's end.
+	p.names = comfyapi.NewNames(p.store)
 	fcfg := fleet.Config{
-		Backends: p.backends, Store: p.store, Registry: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap,
+		Backends: p.backends, Store: p.store, Registry: p.store, Artifacts: blobStore{p.arts}, Hub: p.hub, Tap: p.tap, EndNames: p.names,
 		Logger: cfg.Logger, Metrics: p.replicaMetrics(), InstanceID: p.instanceID, MaxAttempts: cfg.MaxAttempts,
 		MaxCrashRetries: cfg.MaxCrashRetries, StallTimeout: cfg.StallTimeout,
 	}
@@ -199,7 +202,6 @@ func (p *parts) startService(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	p.names = comfyapi.NewNames(p.store)
 	p.inflight = cfg.Limits.limiter()
 	gcfg := gateway.Config{
 		Store: p.store, Artifacts: p.arts, Hub: p.hub, Fleet: fleetAdapter{p.fleet}, Admin: fleetAdapter{p.fleet}, Names: p.names,

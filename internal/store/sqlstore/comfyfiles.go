@@ -40,13 +40,7 @@ func (s *Store) CreateComfyFile(ctx context.Context, f *job.ComfyFile) error {
 	}
 	taken := false
 	err = s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
-		res, err := q.ExecContext(ctx, s.sql(`INSERT INTO comfy_files (`+comfyFileCols+`) VALUES `+
-			comfyFileValues+` ON CONFLICT DO NOTHING`), args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		taken = err == nil && n == 0
+		taken, err = s.insertComfyFile(ctx, q, args)
 		return err
 	})
 	if err != nil {
@@ -56,6 +50,52 @@ func (s *Store) CreateComfyFile(ctx context.Context, f *job.ComfyFile) error {
 		return fmt.Errorf("create comfy file %s/%s/%s: %w: the name is taken", f.Type, f.Subfolder, f.Filename, job.ErrConflict)
 	}
 	return nil
+}
+
+// insertComfyFile inserts the row of args unless its name is taken.
+func (s *Store) insertComfyFile(ctx context.Context, q Querier, args []any) (taken bool, err error) {
+	res, err := q.ExecContext(ctx, s.sql(`INSERT INTO comfy_files (`+comfyFileCols+`) VALUES `+
+		comfyFileValues+` ON CONFLICT DO NOTHING`), args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n == 0, err
+}
+
+// insertComfyFiles inserts files in a transaction of the caller's and
+// returns those whose name is taken.
+func (s *Store) insertComfyFiles(ctx context.Context, q Querier, files []*job.ComfyFile) ([]*job.ComfyFile, error) {
+	var taken []*job.ComfyFile
+	for _, f := range files {
+		args, err := s.comfyFileArgs(f)
+		if err != nil {
+			return nil, err
+		}
+		t, err := s.insertComfyFile(ctx, q, args)
+		if err != nil {
+			return nil, err
+		}
+		if t {
+			taken = append(taken, f)
+		}
+	}
+	return taken, nil
+}
+
+// UpdateJobWithNames implements job.ComfyFileStore.
+func (s *Store) UpdateJobWithNames(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error), names []*job.ComfyFile, arts ...*job.Artifact) (*job.Job, []job.Event, []*job.ComfyFile, error) {
+	for _, a := range arts {
+		if err := checkArtifact(a); err != nil {
+			return nil, nil, nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+	}
+	for _, f := range names {
+		if _, err := s.comfyFileArgs(f); err != nil {
+			return nil, nil, nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+	}
+	return s.update(ctx, id, fn, names, arts)
 }
 
 // PutComfyFile implements job.ComfyFileStore.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -138,6 +139,22 @@ func (s *Store) JobOwner(ctx context.Context, id string) (string, error) {
 	return owner, nil
 }
 
+// JobUpdatedAt implements job.Store.
+func (s *Store) JobUpdatedAt(ctx context.Context, id string) (time.Time, error) {
+	if s.closed.Load() {
+		return time.Time{}, job.ErrClosed
+	}
+	var at time.Time
+	err := s.read.QueryRowContext(ctx, s.sql(`SELECT updated_at FROM jobs WHERE id = ?`), id).Scan(timeCol{&at})
+	if errors.Is(err, sql.ErrNoRows) {
+		err = job.ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, s.fail("get update time of job "+id, err)
+	}
+	return at, nil
+}
+
 // GetJob implements job.Store.
 func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
 	if s.closed.Load() {
@@ -155,19 +172,19 @@ func (s *Store) GetJob(ctx context.Context, id string) (*job.Job, error) {
 
 // UpdateJob implements job.Store.
 func (s *Store) UpdateJob(ctx context.Context, id string, fn func(*job.Job) error) (*job.Job, error) {
-	j, _, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) { return nil, fn(j) })
+	j, _, _, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) { return nil, fn(j) }, nil, nil)
 	return j, err
 }
 
 // UpdateJobWithEvent implements job.Store.
 func (s *Store) UpdateJobWithEvent(ctx context.Context, id string, fn func(*job.Job) (*job.Event, error)) (*job.Job, *job.Event, error) {
-	j, evs, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) {
+	j, evs, _, err := s.update(ctx, id, func(j *job.Job) ([]job.Event, error) {
 		e, err := fn(j)
 		if e == nil || err != nil {
 			return nil, err
 		}
 		return []job.Event{*e}, nil
-	})
+	}, nil, nil)
 	if len(evs) == 0 {
 		return j, nil, err
 	}
@@ -181,7 +198,8 @@ func (s *Store) UpdateJobWithEvents(ctx context.Context, id string, fn func(*job
 			return nil, nil, fmt.Errorf("update job %s: %w", id, err)
 		}
 	}
-	return s.update(ctx, id, fn, arts...)
+	j, evs, _, err := s.update(ctx, id, fn, nil, arts)
+	return j, evs, err
 }
 
 // fnError marks an error returned by the caller's fn, which must reach the
@@ -190,19 +208,22 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
-func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error), arts ...*job.Artifact) (*job.Job, []job.Event, error) {
+// update runs fn on job id and stores the result, its events, arts and
+// names in one transaction; names already taken are returned, not stored.
+func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.Event, error), names []*job.ComfyFile, arts []*job.Artifact) (*job.Job, []job.Event, []*job.ComfyFile, error) {
 	if s.closed.Load() {
-		return nil, nil, job.ErrClosed
+		return nil, nil, nil, job.ErrClosed
 	}
 	var (
 		out    *job.Job
 		evs    []job.Event
+		taken  []*job.ComfyFile
 		kept   *graphEntry
 		queued int
 	)
 	err := s.write.InTx(ctx, func(ctx context.Context, q Querier) error {
 		var err error
-		queued = 0
+		queued, taken = 0, nil // a batch may run this again
 		if out, evs, kept, err = s.updateTx(ctx, q, id, fn); err != nil {
 			return err
 		}
@@ -211,19 +232,22 @@ func (s *Store) update(ctx context.Context, id string, fn func(*job.Job) ([]job.
 				return err
 			}
 		}
+		if taken, err = s.insertComfyFiles(ctx, q, names); err != nil {
+			return err
+		}
 		queued, err = s.queueWebhooks(ctx, q, out, evs)
 		return err
 	})
 	var fe fnError
 	if errors.As(err, &fe) {
-		return nil, nil, fe.err
+		return nil, nil, nil, fe.err
 	}
 	if err != nil {
-		return nil, nil, s.fail("update job "+id, err)
+		return nil, nil, nil, s.fail("update job "+id, err)
 	}
 	s.keepGraph(kept, out)
 	s.signalQueued(queued)
-	return out, evs, nil
+	return out, evs, taken, nil
 }
 
 // updateTx is one update in transaction q. Besides the job and its events

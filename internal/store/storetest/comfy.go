@@ -18,6 +18,8 @@ var comfyTests = map[string]func(*testing.T, NewStore){
 	"Find":            comfyFileFind,
 	"List":            comfyFileList,
 	"Counter":         comfyFileCounter,
+	"WithUpdate":      comfyNamesWithUpdate,
+	"WithUpdateValid": comfyNamesWithUpdateValid,
 }
 
 func comfyFiles(t *testing.T, ns NewStore) job.ComfyFileStore {

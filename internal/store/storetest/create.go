@@ -33,7 +33,10 @@ var getTests = map[string]func(*testing.T, NewStore){
 		wantErr(t, "GetJob(unknown)", err, job.ErrNotFound)
 		_, err = ns(t).JobOwner(t.Context(), uuid.NewString())
 		wantErr(t, "JobOwner(unknown)", err, job.ErrNotFound)
+		_, err = ns(t).JobUpdatedAt(t.Context(), uuid.NewString())
+		wantErr(t, "JobUpdatedAt(unknown)", err, job.ErrNotFound)
 	},
+	"UpdatedAt": getUpdatedAt,
 	"Owner": func(t *testing.T, ns NewStore) {
 		s := ns(t)
 		for _, owner := range []string{"key-1", ""} {
@@ -45,6 +48,23 @@ var getTests = map[string]func(*testing.T, NewStore){
 			}
 		}
 	},
+}
+
+// JobUpdatedAt tells a copy read earlier from a current one.
+func getUpdatedAt(t *testing.T, ns NewStore) {
+	s := ns(t)
+	j := create(t, s, newJob())
+	if at, err := s.JobUpdatedAt(t.Context(), j.ID); err != nil || !at.Equal(j.UpdatedAt) {
+		t.Errorf("JobUpdatedAt = %v, %v; want the created job's %v", at, err, j.UpdatedAt)
+	}
+	updated, err := s.UpdateJob(t.Context(), j.ID, func(j *job.Job) error { j.Priority = 3; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := s.JobUpdatedAt(t.Context(), j.ID)
+	if err != nil || !at.Equal(updated.UpdatedAt) || at.Equal(j.UpdatedAt) {
+		t.Errorf("after an update: %v, %v; want the update's %v, not the creation's %v", at, err, updated.UpdatedAt, j.UpdatedAt)
+	}
 }
 
 func createDefaults(t *testing.T, ns NewStore) {

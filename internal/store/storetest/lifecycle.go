@@ -66,6 +66,7 @@ func closeTest(t *testing.T, ns NewStore) {
 		"QueueKeys":        func() error { _, err := s.QueueKeys(ctx, 1); return err },
 		"CountByState":     func() error { _, err := s.CountByState(ctx); return err },
 		"JobOwner":         func() error { _, err := s.JobOwner(ctx, j.ID); return err },
+		"JobUpdatedAt":     func() error { _, err := s.JobUpdatedAt(ctx, j.ID); return err },
 		"PutWorkflow":      func() error { _, _, err := s.PutWorkflow(ctx, wf("w", `{}`)); return err },
 		"GetWorkflow":      func() error { _, err := s.GetWorkflow(ctx, "", "w", ""); return err },
 		"ListWorkflows":    func() error { _, err := s.ListWorkflows(ctx, ""); return err },
