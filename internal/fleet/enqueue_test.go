@@ -81,17 +81,24 @@ func countingEnv(tb testing.TB, opts comfysim.Options, mod func(*Config)) (*env,
 	return e, st
 }
 
-// A job handed over with EnqueueJob is not read back; its terminal event
-// carries the job it ended.
-func TestEnqueueJobIsNotReadBack(t *testing.T) {
-	t.Parallel()
-	e, st := countingEnv(t, comfysim.Options{}, nil)
+// runEnqueued stores an image job, hands it to e's fleet with EnqueueJob
+// and waits for its end; it returns the job as stored and as it ended.
+func runEnqueued(t *testing.T, e *env) (stored, ended *job.Job) {
+	t.Helper()
 	stored, _, err := e.store.CreateJob(context.Background(), &job.Job{Graph: imageGraph(simCheckpoint, 1, 3), Source: job.SourceREST})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.fleet.EnqueueJob(stored)
-	j := e.hub.waitTerminal(t, e.store, stored.ID)
+	return stored, e.hub.waitTerminal(t, e.store, stored.ID)
+}
+
+// A job handed over with EnqueueJob is not read back; its terminal event
+// carries the job it ended.
+func TestEnqueueJobIsNotReadBack(t *testing.T) {
+	t.Parallel()
+	e, st := countingEnv(t, comfysim.Options{}, nil)
+	stored, j := runEnqueued(t, e)
 	if n := st.gets.Load(); n != 1 { // waitTerminal's own
 		t.Errorf("the fleet read the job %d times, want 0", n-1)
 	}
@@ -107,12 +114,7 @@ func TestEnqueueJobIsNotReadBack(t *testing.T) {
 func TestRunDefersOnlyRecoverableWrites(t *testing.T) {
 	t.Parallel()
 	e, st := countingEnv(t, comfysim.Options{}, nil)
-	stored, _, err := e.store.CreateJob(context.Background(), &job.Job{Graph: imageGraph(simCheckpoint, 1, 3), Source: job.SourceREST})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.fleet.EnqueueJob(stored)
-	e.hub.waitTerminal(t, e.store, stored.ID)
+	runEnqueued(t, e)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var claimed, ended bool

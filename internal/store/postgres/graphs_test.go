@@ -3,14 +3,12 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/pressly/goose/v3"
 
-	"github.com/comfygate/comfygate/internal/job"
 	"github.com/comfygate/comfygate/internal/store/storetest"
 )
 
@@ -134,21 +132,7 @@ func TestCreateStoresJobAndGraphTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	in := &job.Job{ID: "j1", Graph: []byte(`{"1":{}}`)}
-	_, _, _, err := s.CreateJobWithEvent(t.Context(), in, &job.Event{Type: job.EventQueued})
-	if err == nil || !strings.Contains(err.Error(), "injected failure") {
-		t.Fatalf("CreateJobWithEvent with the graph's insert failing: %v", err)
-	}
-	if _, err := s.GetJob(t.Context(), "j1"); !errors.Is(err, job.ErrNotFound) {
-		t.Errorf("GetJob after the failed create: %v, want ErrNotFound", err)
-	}
-	var jobs, events int
-	if err := db.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM job_events)`).Scan(&jobs, &events); err != nil {
-		t.Fatal(err)
-	}
-	if jobs != 0 || events != 0 {
-		t.Errorf("%d jobs and %d events stored by a create that failed", jobs, events)
-	}
+	storetest.CreateFailsWhole(t, s, db)
 }
 
 // TestGraphReplacedByAnotherReplica: a replica notices another's change

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -357,4 +359,27 @@ func graphCreateThenUpdate(t *testing.T, ns NewStore) {
 	}
 	sameGraph(t, "the next update's result", got, &want)
 	sameGraph(t, "GetJob", get(t, s, got.ID), &want)
+}
+
+// CreateFailsWhole checks that a create whose graph row cannot be stored
+// leaves nothing of the job, as after a crash between the two inserts. The
+// caller has made every insert into job_graphs fail with "injected
+// failure" (a trigger); db is a plain connection to s's database.
+func CreateFailsWhole(t *testing.T, s job.Store, db *sql.DB) {
+	t.Helper()
+	in := &job.Job{ID: "j1", Graph: []byte(`{"1":{}}`)}
+	_, _, _, err := s.CreateJobWithEvent(t.Context(), in, &job.Event{Type: job.EventQueued})
+	if err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("CreateJobWithEvent with the graph's insert failing: %v", err)
+	}
+	if _, err := s.GetJob(t.Context(), "j1"); !errors.Is(err, job.ErrNotFound) {
+		t.Errorf("GetJob after the failed create: %v, want ErrNotFound", err)
+	}
+	var jobs, events int
+	if err := db.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM job_events)`).Scan(&jobs, &events); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != 0 || events != 0 {
+		t.Errorf("%d jobs and %d events stored by a create that failed", jobs, events)
+	}
 }
