@@ -72,12 +72,22 @@ func (c *corkConn) flush(timeout time.Duration) error {
 		if c.stopped {
 			return errStopped
 		}
+		// The deadline is set under the lock: a stop, which sets one in
+		// the past, must not come between it and the write and be undone.
+		if err := c.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
 		buf := c.buf
 		c.buf, c.flushing = nil, true
 		c.mu.Unlock()
-		err := c.write(buf, timeout)
+		_, err := c.Conn.Write(buf)
 		c.mu.Lock()
 		c.flushing = false
+		if !c.stopped { // else the past deadline stays: later writes fail fast
+			if derr := c.Conn.SetWriteDeadline(time.Time{}); err == nil {
+				err = derr
+			}
+		}
 		if len(c.buf) == 0 && cap(buf) <= maxCorkBuf {
 			c.buf = buf[:0]
 		}
@@ -93,17 +103,6 @@ func (c *corkConn) discard() {
 	c.mu.Lock()
 	c.corked, c.buf = false, c.buf[:0]
 	c.mu.Unlock()
-}
-
-func (c *corkConn) write(p []byte, timeout time.Duration) error {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
-		return err
-	}
-	_, err := c.Conn.Write(p)
-	if derr := c.Conn.SetWriteDeadline(time.Time{}); err == nil {
-		err = derr
-	}
-	return err
 }
 
 // stop cuts short a flush on the network and refuses later ones: the
