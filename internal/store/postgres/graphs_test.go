@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -23,23 +22,6 @@ func rawDB(t *testing.T, dsn string) *sql.DB {
 	return db
 }
 
-// oldJobs are jobs as the schema before job_graphs (migration 7) kept
-// them: graph, params and extra_data in the jobs row.
-var oldJobs = []struct {
-	id                       string
-	params, graph, extraData any // nil is NULL
-}{
-	{"with-all", `{"seed": 1e3}`, strings.Repeat(" ", 3) + `{"1":{"inputs":{"text":"café — €"}}}` + "\n", `{"client_id":"c"}`},
-	{"large", nil, `{"1":{"inputs":{"text":"` + strings.Repeat("word ", 40_000) + `"}}}`, nil},
-	{"extra-only", nil, nil, `{"extra_pnginfo":{}}`},
-	{"bare", nil, nil, nil},
-}
-
-func text(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
 // TestMigrateJobGraphs upgrades a database with jobs in it past migration
 // 8: every job keeps its graph, params and extra_data byte for byte, and
 // jobs without any get no row. Migrating down puts them back in the jobs
@@ -56,9 +38,9 @@ func TestMigrateJobGraphs(t *testing.T) {
 	if _, err := p.UpTo(ctx, 7); err != nil {
 		t.Fatal(err)
 	}
-	for _, j := range oldJobs {
+	for _, j := range storetest.PreGraphJobs {
 		_, err := db.ExecContext(ctx, `INSERT INTO jobs (id, state, created_at, updated_at, params, graph, extra_data)
-			VALUES ($1, 'queued', now(), now(), $2, $3, $4)`, j.id, j.params, j.graph, j.extraData)
+			VALUES ($1, 'queued', now(), now(), $2, $3, $4)`, j.ID, j.Params, j.Graph, j.ExtraData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,39 +50,12 @@ func TestMigrateJobGraphs(t *testing.T) {
 	}
 
 	s := open(t, dsn)
-	for _, o := range oldJobs {
-		j, err := s.GetJob(ctx, o.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(j.Params) != text(o.params) || string(j.Graph) != text(o.graph) || string(j.ExtraData) != text(o.extraData) {
-			t.Errorf("job %s after migrating: params %q, extra_data %q, graph of %d bytes; want them as they were",
-				o.id, j.Params, j.ExtraData, len(j.Graph))
-		}
-	}
-	if evs, err := s.ListEvents(ctx, "with-all", 0, 0); err != nil || len(evs) != 1 {
-		t.Errorf("events after migrating: %v, %v", evs, err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var rows int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM job_graphs`).Scan(&rows); err != nil || rows != 3 {
-		t.Errorf("%d graph rows, %v; want 3 (the bare job has none)", rows, err)
-	}
+	storetest.MigratedGraphs(t, s, db)
 
 	if _, err := p.DownTo(ctx, 7); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range oldJobs {
-		var params, graph, extra sql.NullString
-		if err := db.QueryRowContext(ctx, `SELECT params, graph, extra_data FROM jobs WHERE id = $1`, o.id).Scan(&params, &graph, &extra); err != nil {
-			t.Fatal(err)
-		}
-		if params.String != text(o.params) || graph.String != text(o.graph) || extra.String != text(o.extraData) {
-			t.Errorf("job %s after migrating down: not as it was", o.id)
-		}
-	}
+	storetest.GraphsBackInJobsRow(t, db, `SELECT params, graph, extra_data FROM jobs WHERE id = $1`)
 }
 
 func TestDeletedJobsLeaveNoGraphRows(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -36,23 +35,11 @@ func migrations(t *testing.T, db *sql.DB) *goose.Provider {
 	return p
 }
 
-// oldJobs are jobs as the schema before job_graphs (migration 7) kept
-// them: graph, params and extra_data in the jobs row.
-var oldJobs = []struct {
-	id                       string
-	params, graph, extraData any // nil is NULL
-}{
-	{"with-all", `{"seed": 1e3}`, strings.Repeat(" ", 3) + `{"1":{"inputs":{"text":"café — €"}}}` + "\n", `{"client_id":"c"}`},
-	{"large", nil, `{"1":{"inputs":{"text":"` + strings.Repeat("word ", 40_000) + `"}}}`, nil},
-	{"extra-only", nil, nil, `{"extra_pnginfo":{}}`},
-	{"bare", nil, nil, nil},
-}
-
 func insertOldJobs(t *testing.T, db *sql.DB) {
 	t.Helper()
-	for _, j := range oldJobs {
+	for _, j := range storetest.PreGraphJobs {
 		_, err := db.ExecContext(t.Context(), `INSERT INTO jobs (id, state, created_at, updated_at, params, graph, extra_data)
-			VALUES (?, 'queued', 1, 1, ?, ?, ?)`, j.id, j.params, j.graph, j.extraData)
+			VALUES (?, 'queued', 1, 1, ?, ?, ?)`, j.ID, j.Params, j.Graph, j.ExtraData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,11 +47,6 @@ func insertOldJobs(t *testing.T, db *sql.DB) {
 	if _, err := db.ExecContext(t.Context(), `INSERT INTO job_events (job_id, seq, type, time) VALUES ('with-all', 1, 'queued', 1)`); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func text(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 // TestMigrateJobGraphs upgrades a database with jobs in it past migration
@@ -88,26 +70,7 @@ func TestMigrateJobGraphs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range oldJobs {
-		j, err := s.GetJob(ctx, o.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(j.Params) != text(o.params) || string(j.Graph) != text(o.graph) || string(j.ExtraData) != text(o.extraData) {
-			t.Errorf("job %s after migrating: params %q, extra_data %q, graph of %d bytes; want them as they were",
-				o.id, j.Params, j.ExtraData, len(j.Graph))
-		}
-	}
-	if evs, err := s.ListEvents(ctx, "with-all", 0, 0); err != nil || len(evs) != 1 {
-		t.Errorf("events after migrating: %v, %v", evs, err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var rows int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM job_graphs`).Scan(&rows); err != nil || rows != 3 {
-		t.Errorf("%d graph rows, %v; want 3 (the bare job has none)", rows, err)
-	}
+	storetest.MigratedGraphs(t, s, db)
 	var graphCols int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('jobs') WHERE name IN ('params', 'graph', 'extra_data')`).Scan(&graphCols); err != nil || graphCols != 0 {
 		t.Errorf("jobs still has %d of the moved columns, %v", graphCols, err)
@@ -116,15 +79,7 @@ func TestMigrateJobGraphs(t *testing.T) {
 	if _, err := p.DownTo(ctx, 7); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range oldJobs {
-		var params, graph, extra sql.NullString
-		if err := db.QueryRowContext(ctx, `SELECT params, graph, extra_data FROM jobs WHERE id = ?`, o.id).Scan(&params, &graph, &extra); err != nil {
-			t.Fatal(err)
-		}
-		if params.String != text(o.params) || graph.String != text(o.graph) || extra.String != text(o.extraData) {
-			t.Errorf("job %s after migrating down: not as it was", o.id)
-		}
-	}
+	storetest.GraphsBackInJobsRow(t, db, `SELECT params, graph, extra_data FROM jobs WHERE id = ?`)
 }
 
 // graphRows counts the graph rows of the database at path.
